@@ -1,0 +1,159 @@
+"""Load the sandbox's demo content (idempotent): a home page, two courses, the test provider,
+result pages, two offers (``demo-course`` with payment without login, ``members-only`` without),
+merchant contacts, registration fields and an admin account."""
+
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from wagtail.models import Page, Site
+from wagtail.rich_text import RichText
+
+from home.models import CoursePage, HomePage
+from wagtail_guestpay.models import (
+    MerchantContacts,
+    Offer,
+    OfferPage,
+    OfferProduct,
+    PaymentResultPage,
+    ProviderAccount,
+    RegistrationField,
+    RegistrationSettings,
+)
+
+ADMIN_USERNAME = "admin"
+
+
+class Command(BaseCommand):
+    help = "Create the sandbox's demo site (safe to run again)."
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            home = self._home()
+            demo_course = self._child(home, CoursePage, "demo-course-lessons", title="Demo course",
+                                      intro="Ten short lessons on paying first and logging in "
+                                            "afterwards.",
+                                      lessons="<h2>Lesson 1</h2><p>Welcome to the course!</p>"
+                                              "<h2>Lesson 2</h2><p>The access e-mail.</p>")
+            members_course = self._child(home, CoursePage, "members-course-lessons",
+                                         title="Members course",
+                                         intro="A course sold to registered members only.",
+                                         lessons="<p>Members-only material.</p>")
+            account = self._provider()
+            success = self._child(home, PaymentResultPage, "thank-you", title="Thank you",
+                                  kind="success", show_in_menus=False,
+                                  body=[("order_status", None),
+                                        ("paragraph", RichText("<p>Welcome aboard! Your course is one "
+                                                      "click away in the e-mail we sent.</p>")),
+                                        ("merchant_contacts", None)])
+            failure = self._child(home, PaymentResultPage, "payment-not-completed",
+                                  title="Payment not completed", kind="failure",
+                                  show_in_menus=False,
+                                  body=[("order_status", None), ("merchant_contacts", None)])
+            demo = self._offer("demo-course", "Demo course", "49.00", account, demo_course,
+                               guest=True, success=success, failure=failure)
+            members = self._offer("members-only", "Members course", "19.00", account,
+                                  members_course, guest=False, success=success, failure=failure)
+            self._child(home, OfferPage, "demo-course", title="Demo course", offer=demo,
+                        body=[("paragraph", RichText("<p>Pay now, get your account afterwards: no "
+                                            "registration form before paying.</p>"))])
+            self._child(home, OfferPage, "members-only", title="Members course",
+                        offer=members,
+                        body=[("paragraph", RichText("<p>This offer asks you to register before "
+                                            "paying.</p>"))])
+            home.body = [
+                ("heading", "Courses"),
+                ("paragraph", RichText("<p>Buy the demo course without an account:</p>")),
+                ("pay_button", {"offer": demo, "label": "Buy the demo course",
+                                "show_price": True}),
+                ("paragraph", RichText("<p>The members course needs an account first:</p>")),
+                ("pay_button", {"offer": members, "label": "", "show_price": False}),
+                ("merchant_contacts", None),
+            ]
+            home.save_revision().publish()
+            self._site_settings(home)
+            password = self._admin()
+        self.stdout.write(self.style.SUCCESS("Demo content ready."))
+        self.stdout.write(f"Admin login: {ADMIN_USERNAME} / {password}")
+
+    def _home(self):
+        site = Site.objects.filter(is_default_site=True).first()
+        root = Page.get_first_root_node()
+        home = HomePage.objects.first()
+        if home is None:
+            home = root.add_child(instance=HomePage(title="Guestpay Sandbox", slug="home-sandbox"))
+        if site is None:
+            site = Site.objects.create(hostname="localhost", port=8000, root_page=home,
+                                       is_default_site=True, site_name="Guestpay Sandbox")
+        if site.root_page_id != home.pk:
+            old_root = site.root_page
+            site.root_page = home
+            site.site_name = "Guestpay Sandbox"
+            site.save()
+            if old_root.specific_class is Page and not old_root.get_children().exists():
+                old_root.delete()
+        return home
+
+    def _child(self, parent, model, slug, **fields):
+        page = model.objects.child_of(parent).filter(slug=slug).first()
+        if page is None:
+            page = parent.add_child(instance=model(slug=slug, **fields))
+        else:
+            for name, value in fields.items():
+                setattr(page, name, value)
+        page.save_revision().publish()
+        return page
+
+    def _provider(self):
+        account = ProviderAccount.objects.filter(kind="test").first()
+        if account is None:
+            account = ProviderAccount(name="TestPay (offline)", kind="test")
+            account.set_secrets({"signing_secret": secrets.token_urlsafe(32)})
+            account.save()
+        return account
+
+    def _offer(self, slug, title, price, account, product, *, guest, success, failure):
+        offer, _created = Offer.objects.update_or_create(
+            slug=slug,
+            defaults={"title": title, "price": price, "currency": "EUR",
+                      "provider_account": account, "guest_payment": guest,
+                      "success_page": success, "failure_page": failure,
+                      "description": f"Lifetime access to the {title.lower()}."},
+        )
+        OfferProduct.objects.get_or_create(offer=offer, page=product)
+        return offer
+
+    def _site_settings(self, home):
+        site = Site.objects.get(is_default_site=True)
+        merchant = MerchantContacts.for_site(site)
+        merchant.name = "Guestpay Sandbox Academy"
+        merchant.email = "help@localhost"
+        merchant.phone = "+33 1 23 45 67 89"
+        merchant.hours = "Mon-Fri, 9:00-18:00 CET"
+        merchant.save()
+        registration = RegistrationSettings.for_site(site)
+        registration.intro = "Tell us a little about you."
+        registration.save()
+        if not registration.fields.exists():
+            RegistrationField.objects.create(settings=registration, label="Full name",
+                                             name="full_name", required=True, sort_order=0)
+            RegistrationField.objects.create(settings=registration, label="Phone", name="phone",
+                                             field_type="phone", sort_order=1)
+
+    def _admin(self):
+        User = get_user_model()
+        password_file = settings.VAR_DIR / "admin-password.txt"
+        user = User.objects.filter(username=ADMIN_USERNAME).first()
+        if user is not None and password_file.exists():
+            return password_file.read_text().strip()
+        password = secrets.token_urlsafe(9)
+        if user is None:
+            user = User.objects.create_superuser(ADMIN_USERNAME, "admin@localhost", password)
+        else:
+            user.set_password(password)
+            user.save()
+        password_file.write_text(password + "\n")
+        password_file.chmod(0o600)
+        return password

@@ -1,0 +1,173 @@
+"""Settings of the sandbox site: a real Wagtail site with wagtail_guestpay installed.
+
+Everything a site needs for wagtail_guestpay is marked "guestpay:". Environment variables:
+GUESTPAY_VAR_DIR (database, mail and media; default sandbox/var), GUESTPAY_BASE_URL,
+GUESTPAY_DEBUG (default on), GUESTPAY_SECRET_KEY, GUESTPAY_ENCRYPTION_KEY.
+"""
+
+import os
+from pathlib import Path
+
+SANDBOX_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("GUESTPAY_VAR_DIR", SANDBOX_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = os.environ.get("GUESTPAY_DEBUG", "1") == "1"
+SECRET_KEY = os.environ.get("GUESTPAY_SECRET_KEY", "sandbox-only-secret-key-not-for-production")
+ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]", "testserver"]
+
+INSTALLED_APPS = [
+    "home",
+    "wagtail_guestpay",  # guestpay
+    "wagtail_guestpay.testprovider",  # guestpay: the offline test provider (never in production)
+    "wagtail_modeladmin",  # guestpay
+    "django_q",  # guestpay: background tasks
+    "wagtail.contrib.settings",  # guestpay: merchant contacts and registration fields
+    "wagtail.contrib.forms",
+    "wagtail.contrib.redirects",
+    "wagtail.embeds",
+    "wagtail.sites",
+    "wagtail.users",
+    "wagtail.snippets",
+    "wagtail.documents",
+    "wagtail.images",
+    "wagtail.search",
+    "wagtail.admin",
+    "wagtail",
+    "modelcluster",
+    "taggit",
+    "django_filters",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+]
+
+ROOT_URLCONF = "sandbox.urls"
+WSGI_APPLICATION = "sandbox.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [SANDBOX_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.debug",
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "wagtail.contrib.settings.context_processors.settings",
+            ],
+        },
+    },
+]
+
+# SQLite with a web process and a worker writing at once: WAL, a busy timeout and IMMEDIATE
+# transactions, or it answers "database is locked" under load.
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": VAR_DIR / "db.sqlite3",
+        "OPTIONS": {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        },
+    }
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("fr", "Français"), ("uk", "Українська")]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = VAR_DIR / "media"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "wagtail_guestpay:account"
+
+# E-mails go to files under sandbox/var/mail/ (one .eml per message) and to the console.
+EMAIL_BACKEND = "home.mail.FileAndConsoleBackend"
+EMAIL_FILE_PATH = VAR_DIR / "mail"
+DEFAULT_FROM_EMAIL = "Guestpay Sandbox <shop@localhost>"
+MANAGERS = [("Sandbox staff", "staff@localhost")]
+
+WAGTAIL_SITE_NAME = "Guestpay Sandbox"
+WAGTAILADMIN_BASE_URL = os.environ.get("GUESTPAY_BASE_URL", "http://127.0.0.1:8000")
+WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+
+# guestpay: background tasks on django-q2's ORM broker (no extra server).
+Q_CLUSTER = {
+    "name": "guestpay",
+    "workers": 2,
+    "timeout": 60,
+    "retry": 120,
+    "orm": "default",
+    "poll": 0.2,
+    "catch_up": False,
+    "ack_failures": True,
+    "max_attempts": 3,
+}
+
+# guestpay settings (docs/reference/settings.md)
+WAGTAIL_GUESTPAY_PRODUCT_MODELS = ["home.CoursePage"]
+WAGTAIL_GUESTPAY_BASE_URL = os.environ.get("GUESTPAY_BASE_URL", "http://127.0.0.1:8000")
+WAGTAIL_GUESTPAY_PLACEHOLDER_EMAIL_DOMAIN = "placeholder.guestpay.invalid"
+
+def _encryption_key():
+    """From the environment, or a key made once for this sandbox under VAR_DIR."""
+    if os.environ.get("GUESTPAY_ENCRYPTION_KEY"):
+        return os.environ["GUESTPAY_ENCRYPTION_KEY"]
+    key_file = VAR_DIR / "encryption.key"
+    if not key_file.exists():
+        from cryptography.fernet import Fernet
+
+        key_file.write_bytes(Fernet.generate_key())
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+WAGTAIL_GUESTPAY_ENCRYPTION_KEYS = [_encryption_key()]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "wagtail_guestpay": {"handlers": ["console"], "level": "INFO"},
+        "django_q": {"handlers": ["console"], "level": "WARNING"},
+    },
+}
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "wagtail_guestpay.auth.EmailBackend",  # guestpay: buyers log in with their e-mail
+]

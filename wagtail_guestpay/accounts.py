@@ -1,0 +1,86 @@
+"""Buyers' accounts and contacts: e-mail normalization, placeholders, find-or-create."""
+
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from .conf import guestpay_settings
+from .models import Contact, GuestAccount
+
+
+def normalize_email(email):
+    """Trimmed and lower-cased; '' for anything that is not a valid address."""
+    email = (email or "").strip().lower()
+    if not email or len(email) > 254:
+        return ""
+    try:
+        validate_email(email)
+    except ValidationError:
+        return ""
+    return email
+
+
+def placeholder_domain():
+    return guestpay_settings.PLACEHOLDER_EMAIL_DOMAIN.strip().lower()
+
+
+def make_placeholder_email():
+    return f"{secrets.token_hex(8)}@{placeholder_domain()}"
+
+
+def is_placeholder(email):
+    return (email or "").lower().endswith("@" + placeholder_domain())
+
+
+def contact_for(email, *, source, is_placeholder=False):
+    """The Contact for ``email``, created if needed, locked for the current transaction."""
+    contact = Contact.objects.select_for_update().filter(email=email).first()
+    if contact is not None:
+        return contact
+    try:
+        with transaction.atomic():
+            return Contact.objects.create(email=email, source=source, is_placeholder=is_placeholder)
+    except IntegrityError:
+        return Contact.objects.select_for_update().get(email=email)
+
+
+@dataclass
+class BuyerAccount:
+    user: object
+    created: bool = False
+    several: bool = False  # several active accounts share the e-mail
+
+    @property
+    def is_new(self):
+        """Created by a payment and never used: its owner may set a password from a link."""
+        if self.created:
+            return True
+        guest = GuestAccount.objects.filter(user=self.user).first()
+        return bool(guest and guest.is_unused)
+
+
+def users_with_email(email):
+    User = get_user_model()
+    field = User.get_email_field_name()
+    return User._default_manager.filter(**{f"{field}__iexact": email})
+
+
+def find_or_create_user(email):
+    """The account for a normalized e-mail: the only one, the most recently used of several, or a
+    new one with no usable password. Call it while holding the e-mail's Contact lock."""
+    from .adapter import get_adapter
+
+    candidates = list(
+        users_with_email(email).order_by("-is_active", F("last_login").desc(nulls_last=True), "pk")
+    )
+    if candidates:
+        active = [user for user in candidates if user.is_active]
+        return BuyerAccount(user=candidates[0], several=len(active) > 1)
+    user = get_adapter().create_user(email)
+    GuestAccount.objects.create(user=user)
+    return BuyerAccount(user=user, created=True)

@@ -1,0 +1,103 @@
+"""The adapter: what a host site overrides to change accounts, URLs and e-mails.
+
+Subclass :class:`GuestPayAdapter` and point ``WAGTAIL_GUESTPAY_ADAPTER`` at it.
+"""
+
+import re
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMultiAlternatives
+from django.shortcuts import resolve_url
+from django.template import TemplateDoesNotExist
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.crypto import get_random_string
+from django.utils.module_loading import import_string
+
+from .conf import guestpay_settings
+
+
+class GuestPayAdapter:
+    # Accounts -------------------------------------------------------------------------------
+    def create_user(self, email):
+        """Create the account of a buyer who paid without one. It has no usable password until
+        its owner sets one from the access e-mail."""
+        User = get_user_model()
+        fields = {User.get_email_field_name(): email}
+        if User.USERNAME_FIELD != User.get_email_field_name():
+            fields[User.USERNAME_FIELD] = self.make_username(email)
+        user = User(**fields)
+        user.set_unusable_password()
+        user.save()
+        return user
+
+    def make_username(self, email):
+        User = get_user_model()
+        max_length = User._meta.get_field(User.USERNAME_FIELD).max_length or 150
+        # The address itself, where the username rules allow it: easy for staff to recognise.
+        base = re.sub(r"[^\w.@+-]", "-", email)[: max_length - 7] or "buyer"
+        username = base
+        while User._default_manager.filter(**{f"{User.USERNAME_FIELD}__iexact": username}).exists():
+            username = f"{base}-{get_random_string(6, 'abcdefghijkmnpqrstuvwxyz23456789')}"
+        return username
+
+    def display_name(self, user):
+        full_name = getattr(user, "get_full_name", lambda: "")()
+        return full_name or getattr(user, user.get_email_field_name(), "") or str(user)
+
+    # URLs -----------------------------------------------------------------------------------
+    def get_base_url(self, site=None):
+        """Absolute base URL of the public site, without a trailing slash."""
+        base = guestpay_settings.BASE_URL
+        if not base and site is not None:
+            base = site.root_url
+        if not base:
+            base = getattr(settings, "WAGTAILADMIN_BASE_URL", "")
+        return base.rstrip("/")
+
+    def absolute_url(self, path, site=None):
+        return self.get_base_url(site) + path
+
+    def get_personal_area_url(self):
+        return reverse("wagtail_guestpay:account")
+
+    def get_login_url(self, next_url=""):
+        url = resolve_url(settings.LOGIN_URL)
+        if next_url:
+            from django.utils.http import urlencode
+
+            url = f"{url}?{urlencode({'next': next_url})}"
+        return url
+
+    # E-mail ---------------------------------------------------------------------------------
+    def get_from_email(self):
+        return guestpay_settings.FROM_EMAIL or settings.DEFAULT_FROM_EMAIL
+
+    def get_staff_emails(self):
+        emails = guestpay_settings.STAFF_EMAILS
+        if emails is None:
+            emails = [email for _name, email in getattr(settings, "MANAGERS", [])]
+        return list(emails)
+
+    def render_mail(self, template_prefix, to, context):
+        """``<prefix>_subject.txt``, ``<prefix>_message.txt`` and, if present,
+        ``<prefix>_message.html``, as one message."""
+        subject = render_to_string(f"{template_prefix}_subject.txt", context)
+        subject = " ".join(subject.splitlines()).strip()
+        text = render_to_string(f"{template_prefix}_message.txt", context)
+        message = EmailMultiAlternatives(subject, text, self.get_from_email(), [to])
+        try:
+            html = render_to_string(f"{template_prefix}_message.html", context)
+        except TemplateDoesNotExist:
+            html = None
+        if html:
+            message.attach_alternative(html, "text/html")
+        return message
+
+    def send_mail(self, template_prefix, to, context):
+        self.render_mail(template_prefix, to, context).send()
+
+
+def get_adapter():
+    return import_string(guestpay_settings.ADAPTER)()

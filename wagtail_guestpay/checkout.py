@@ -1,0 +1,112 @@
+"""Starting a payment: create the Order and its Payment, ask the provider for its hosted page and
+send the buyer there (a redirect, or an auto-submitted form for providers that want a POST)."""
+
+import logging
+import secrets
+
+from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import translation
+from wagtail.models import Site
+
+from .conf import guestpay_settings
+from .models import Order, Payment, PaymentStatus
+from .providers.base import PaymentUrls
+from .providers.exceptions import ProviderError
+from .transitions import move_payment, sync_order_status
+
+logger = logging.getLogger(__name__)
+
+
+def absolute_url(request, path):
+    base = guestpay_settings.BASE_URL
+    return base.rstrip("/") + path if base else request.build_absolute_uri(path)
+
+
+def new_reference():
+    return f"{guestpay_settings.REFERENCE_PREFIX}{secrets.token_hex(10).upper()}"
+
+
+def create_order(request, offer, *, user=None):
+    """A new Order for ``offer`` with its first Payment; returns ``(order, payment, token)``."""
+    email = ""
+    if user is not None:
+        email = getattr(user, user.get_email_field_name(), "") or ""
+    with transaction.atomic():
+        order = Order(
+            offer=offer, site=Site.find_for_request(request), user=user,
+            paid_as_user=user is not None, email=email.lower(), amount=offer.price,
+            currency=offer.currency, language=translation.get_language() or "",
+        )
+        token = order.new_token()
+        order.save()
+        payment = Payment.objects.create(
+            order=order, account=offer.provider_account, reference=new_reference(),
+            amount=order.amount, currency=order.currency,
+            next_check_at=_first_check(),
+        )
+    return order, payment, token
+
+
+def new_payment(order):
+    """Another attempt for an order whose last one failed or was abandoned."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().select_related("offer").get(pk=order.pk)
+        payment = Payment.objects.create(
+            order=order, account=order.offer.provider_account, reference=new_reference(),
+            amount=order.amount, currency=order.currency, next_check_at=_first_check(),
+        )
+        sync_order_status(order, reason="the buyer tried again")
+    return payment
+
+
+def _first_check():
+    from django.utils import timezone
+
+    return timezone.now() + guestpay_settings.as_timedelta("POLL_FIRST_DELAY")
+
+
+def payment_urls(request, payment, token):
+    order_path = reverse("wagtail_guestpay:order", args=[token])
+    return PaymentUrls(
+        return_url=absolute_url(request, order_path),
+        cancel_url=absolute_url(request, order_path + "?cancelled=1"),
+        notify_url=absolute_url(request, payment.account.notification_path()),
+    )
+
+
+def send_to_provider(request, payment, token):
+    """Ask the provider for the hosted page and answer with the redirect or the POST form."""
+    provider = payment.account.get_provider()
+    try:
+        checkout = provider.start_payment(payment, payment_urls(request, payment, token))
+    except ProviderError as exc:
+        logger.warning("Starting payment %s failed: %s", payment.reference, exc)
+        with transaction.atomic():
+            order = Order.objects.select_for_update().get(pk=payment.order_id)
+            payment.order = order
+            move_payment(payment, PaymentStatus.FAILED, reason="the payment system did not answer")
+        return TemplateResponse(
+            request, "wagtail_guestpay/checkout/provider_unavailable.html",
+            {"order": payment.order, "offer": payment.order.offer, "token": token}, status=503,
+        )
+    fields = ["provider_data", "updated_at"]
+    payment.provider_data = checkout.provider_data
+    if checkout.provider_reference:
+        payment.provider_reference = checkout.provider_reference
+        fields.append("provider_reference")
+    payment.save(update_fields=fields)
+    if checkout.redirect_url:
+        response = HttpResponseRedirect(checkout.redirect_url)
+        response.status_code = 303
+    else:
+        response = TemplateResponse(
+            request, "wagtail_guestpay/checkout/post_form.html",
+            {"action": checkout.form_action, "fields": checkout.form_fields,
+             "provider": payment.account.get_kind_display()},
+        )
+    response["Cache-Control"] = "no-store"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response

@@ -1,0 +1,80 @@
+"""Settings of wagtail_guestpay, with their defaults in one place.
+
+Every setting is read when it is used (``guestpay_settings.NAME``), never at import time, so
+``override_settings`` in tests and late configuration in host sites both work. A host site sets
+``WAGTAIL_GUESTPAY_<NAME>`` in its Django settings; docs/reference/settings.md lists them all.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+
+PREFIX = "WAGTAIL_GUESTPAY_"
+
+DEFAULTS = {
+    # Page models (``"app_label.ModelName"``) that an offer may grant access to.
+    "PRODUCT_MODELS": [],
+    # Absolute base URL of the public site (``https://example.com``), used for provider callbacks
+    # and links in e-mails built outside a request. Falls back to the order's Wagtail Site.
+    "BASE_URL": "",
+    # Domain of the placeholder address given to a buyer whose provider returned no e-mail.
+    # ``.invalid`` is reserved (RFC 2606): nothing can ever be delivered there.
+    "PLACEHOLDER_EMAIL_DOMAIN": "guestpay.invalid",
+    # Fernet keys (urlsafe base64, 32 bytes) that encrypt provider credentials at rest. The first
+    # one encrypts; all of them decrypt, so keys can be rotated.
+    "ENCRYPTION_KEYS": [],
+    # Dotted path of the adapter class (see wagtail_guestpay.adapter.GuestPayAdapter).
+    "ADAPTER": "wagtail_guestpay.adapter.GuestPayAdapter",
+    # Prefix of the payment references sent to providers; make it unique per site when several
+    # sites share one merchant account.
+    "REFERENCE_PREFIX": "GP",
+    # How long a payment is re-checked with its provider before it is expired.
+    "CONFIRMATION_WINDOW": timedelta(days=5),
+    # Back-off of the status checks of unconfirmed payments: first delay, factor, longest delay.
+    "POLL_FIRST_DELAY": timedelta(minutes=2),
+    "POLL_BACKOFF_FACTOR": 2,
+    "POLL_MAX_DELAY": timedelta(hours=6),
+    # A notification that failed to process is retried with the same back-off, this many times.
+    "EVENT_MAX_ATTEMPTS": 12,
+    # An e-mail that failed to send is retried, this many times.
+    "EMAIL_MAX_ATTEMPTS": 10,
+    # Lifetime of the single-use link in the access e-mail of a new account.
+    "ACCESS_LINK_MAX_AGE": timedelta(days=7),
+    # Lifetime of the session that follows a consumed access link, until the password is set.
+    "ACCOUNT_SETUP_MAX_AGE": timedelta(hours=1),
+    # Largest notification body accepted, in bytes; a larger one is answered 413.
+    "MAX_NOTIFICATION_BYTES": 256 * 1024,
+    # Keep the raw body of notifications whose signature did not verify (capped in size), so staff
+    # can see forged or misconfigured deliveries. They never change an order.
+    "STORE_REJECTED_NOTIFICATIONS": True,
+    # Sender of the buyer e-mails; DEFAULT_FROM_EMAIL when empty.
+    "FROM_EMAIL": "",
+    # Addresses told about refunds, chargebacks and orders that need staff; MANAGERS when None.
+    "STAFF_EMAILS": None,
+    # Seconds between two status checks triggered by a buyer's return page for one payment.
+    "RETURN_PAGE_CHECK_INTERVAL": 10,
+    # Request budget of the public endpoints that send e-mail or consume links, per client IP:
+    # (requests, seconds).
+    "RATE_LIMIT": (10, 600),
+    # Django cache alias used for rate limits.
+    "CACHE": "default",
+    # Header that carries the client IP behind a trusted proxy (e.g. "HTTP_X_FORWARDED_FOR");
+    # REMOTE_ADDR when empty.
+    "CLIENT_IP_HEADER": "",
+}
+
+
+class GuestPaySettings:
+    def __getattr__(self, name):
+        if name not in DEFAULTS:
+            raise AttributeError(f"Unknown wagtail_guestpay setting: {name}")
+        return getattr(settings, PREFIX + name, DEFAULTS[name])
+
+    def as_timedelta(self, name):
+        value = getattr(self, name)
+        if isinstance(value, timedelta):
+            return value
+        return timedelta(seconds=value)
+
+
+guestpay_settings = GuestPaySettings()

@@ -1,0 +1,200 @@
+"""E-mails to buyers and staff, through an outbox.
+
+An e-mail is queued as an :class:`~wagtail_guestpay.models.OutboundEmail` row inside the
+transaction that decides it (its ``dedupe_key`` makes "one access e-mail per order" a database
+fact), and delivered after commit by a task that claims the row with a lease, renders it in the
+buyer's language and sends it through Django's e-mail API. A failed send is retried with back-off;
+a placeholder address is never written to.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone, translation
+
+from .accounts import BuyerAccount, is_placeholder
+from .adapter import get_adapter
+from .conf import guestpay_settings
+from .models import AccessLink, OutboundEmail
+
+logger = logging.getLogger(__name__)
+
+ACCESS = "access"
+ACCESS_LINK = "access_link"
+STAFF_NOTICE = "staff_notice"
+
+LEASE = timedelta(minutes=5)
+
+
+def queue_email(kind, to_email, *, user=None, order=None, dedupe_key=None, data=None, language=""):
+    """Record an e-mail to send once the current transaction commits; returns the row, or None
+    when ``dedupe_key`` was queued before (or the address is a placeholder)."""
+    if not to_email or is_placeholder(to_email):
+        return None
+    if dedupe_key and OutboundEmail.objects.filter(dedupe_key=dedupe_key).exists():
+        return None
+    try:
+        with transaction.atomic():
+            outbound = OutboundEmail.objects.create(
+                kind=kind, to_email=to_email, user=user, order=order, dedupe_key=dedupe_key,
+                data=data or {}, language=language or (order.language if order else ""),
+                next_attempt_at=timezone.now(),
+            )
+    except IntegrityError:
+        return None
+    from .tasks import enqueue
+
+    transaction.on_commit(lambda: enqueue("wagtail_guestpay.tasks.send_email", outbound.pk))
+    return outbound
+
+
+def queue_access_email(order, user):
+    """The one access e-mail of a paid order."""
+    return queue_email(
+        ACCESS, _user_email(user), user=user, order=order, dedupe_key=f"order:{order.pk}:access"
+    )
+
+
+def queue_staff_notice(reason, *, order=None, detail=""):
+    key = f"order:{order.pk}:staff:{reason}" if order else None
+    for address in get_adapter().get_staff_emails():
+        queue_email(
+            STAFF_NOTICE, address, order=order,
+            dedupe_key=f"{key}:{address}" if key else None,
+            data={"reason": reason, "detail": detail}, language="",
+        )
+
+
+def _user_email(user):
+    return getattr(user, user.get_email_field_name(), "") or ""
+
+
+def retry_delay(attempts):
+    return min(timedelta(minutes=1) * (2 ** max(attempts - 1, 0)), timedelta(hours=6))
+
+
+def deliver(outbound_id):
+    """Send one queued e-mail if it is due and unsent. Safe to call twice: the row is claimed with
+    a conditional update before anything is sent."""
+    now = timezone.now()
+    claimed = (
+        OutboundEmail.objects.filter(pk=outbound_id, sent_at__isnull=True)
+        .filter(next_attempt_at__lte=now)
+        .update(attempts=F("attempts") + 1, next_attempt_at=now + LEASE)
+    )
+    if not claimed:
+        return False
+    outbound = OutboundEmail.objects.select_related("order__offer", "order__site", "user").get(
+        pk=outbound_id
+    )
+    if is_placeholder(outbound.to_email):
+        OutboundEmail.objects.filter(pk=outbound.pk).update(
+            next_attempt_at=None, last_error="Not sent: placeholder address."
+        )
+        return False
+    try:
+        with translation.override(outbound.language or None):
+            prefix, context = build_message(outbound)
+            get_adapter().send_mail(prefix, outbound.to_email, context)
+    except Exception as exc:  # the e-mail backend or a template failed: retry later
+        give_up = outbound.attempts >= guestpay_settings.EMAIL_MAX_ATTEMPTS
+        OutboundEmail.objects.filter(pk=outbound.pk).update(
+            next_attempt_at=None if give_up else now + retry_delay(outbound.attempts),
+            last_error=f"{type(exc).__name__}: {exc}"[:2000],
+        )
+        logger.warning("E-mail %s (%s) failed, attempt %s", outbound.pk, outbound.kind,
+                       outbound.attempts, exc_info=True)
+        return False
+    OutboundEmail.objects.filter(pk=outbound.pk).update(
+        sent_at=timezone.now(), next_attempt_at=None, last_error=""
+    )
+    return True
+
+
+def due_emails(limit=100):
+    return OutboundEmail.objects.filter(
+        sent_at__isnull=True, next_attempt_at__lte=timezone.now()
+    ).values_list("pk", flat=True)[:limit]
+
+
+# Message builders ---------------------------------------------------------------------------
+def build_message(outbound):
+    builder = BUILDERS.get(outbound.kind)
+    if builder is None:
+        raise LookupError(f"No e-mail builder for {outbound.kind!r}")
+    return builder(outbound)
+
+
+def _base_context(outbound):
+    from .models import MerchantContacts
+
+    order = outbound.order
+    site = _site_for(order)
+    adapter = get_adapter()
+    return {
+        "order": order,
+        "site": site,
+        "site_name": site.site_name if site else "",
+        "merchant": MerchantContacts.for_site(site) if site else None,
+        "personal_area_url": adapter.absolute_url(adapter.get_personal_area_url(), site),
+        "recipient": outbound.to_email,
+    }
+
+
+def _site_for(order):
+    from wagtail.models import Site
+
+    if order is not None and order.site_id:
+        return order.site
+    return Site.objects.filter(is_default_site=True).first()
+
+
+def _build_access(outbound):
+    context = _base_context(outbound)
+    order, user = outbound.order, outbound.user
+    adapter = get_adapter()
+    context["products"] = [grant.product.specific for grant in order.grants.active()]
+    context["user"] = user
+    if user is not None and BuyerAccount(user=user).is_new:
+        context.update(_link_context(user, context["site"]))
+        return "wagtail_guestpay/email/access_new_account", context
+    context["login_url"] = adapter.absolute_url(
+        adapter.get_login_url(adapter.get_personal_area_url()), context["site"]
+    )
+    return "wagtail_guestpay/email/access_existing_account", context
+
+
+def _link_context(user, site):
+    from django.urls import reverse
+
+    max_age = guestpay_settings.as_timedelta("ACCESS_LINK_MAX_AGE")
+    _link, token = AccessLink.issue(user, max_age)
+    path = reverse("wagtail_guestpay:access_link", args=[token])
+    return {"link_url": get_adapter().absolute_url(path, site), "link_max_age": max_age}
+
+
+def _build_access_link(outbound):
+    context = _base_context(outbound)
+    context.update(_link_context(outbound.user, context["site"]))
+    return "wagtail_guestpay/email/access_link", context
+
+
+def _build_staff_notice(outbound):
+    from .models import Attention
+
+    context = _base_context(outbound)
+    reason = outbound.data.get("reason", "")
+    context["reason"] = reason
+    context["reason_label"] = dict(Attention.choices).get(reason, reason)
+    context["detail"] = outbound.data.get("detail", "")
+    return "wagtail_guestpay/email/staff_notice", context
+
+
+BUILDERS = {
+    ACCESS: _build_access,
+    ACCESS_LINK: _build_access_link,
+    STAFF_NOTICE: _build_staff_notice,
+}
+

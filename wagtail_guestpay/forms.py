@@ -1,0 +1,144 @@
+"""Buyer-facing forms: registration before payment, account completion, new access link."""
+
+from django import forms
+from django.contrib.auth import password_validation
+from django.utils.translation import gettext_lazy as _
+
+from .accounts import normalize_email, users_with_email
+from .models import RegistrationField, RegistrationSettings
+
+FIELD_PREFIX = "reg_"
+
+
+def _registration_field(field):
+    kind = RegistrationField.FieldType
+    common = {"label": field.label, "required": field.required, "help_text": field.help_text}
+    if field.field_type == kind.TEXTAREA:
+        return forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, **common)
+    if field.field_type == kind.PHONE:
+        return forms.RegexField(
+            regex=r"^\+?[0-9 ()\-.]{5,32}$", max_length=32,
+            widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+            error_messages={"invalid": _("Enter a phone number.")}, **common,
+        )
+    if field.field_type == kind.NUMBER:
+        return forms.DecimalField(max_digits=20, decimal_places=6, **common)
+    if field.field_type == kind.DATE:
+        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+    if field.field_type == kind.CHECKBOX:
+        return forms.BooleanField(**common)
+    if field.field_type == kind.CHOICE:
+        choices = [("", "---------")] + [(c, c) for c in field.choice_list()]
+        return forms.ChoiceField(choices=choices, **common)
+    return forms.CharField(max_length=255, **common)
+
+
+class RegistrationFieldsMixin:
+    """Adds the site's extra registration fields (site setting) to a form."""
+
+    def add_registration_fields(self, site):
+        self.registration_fields = []
+        if site is None:
+            return
+        settings = RegistrationSettings.for_site(site)
+        self.registration_intro = settings.intro
+        for field in settings.fields.all():
+            name = FIELD_PREFIX + field.name
+            self.fields[name] = _registration_field(field)
+            self.registration_fields.append((field, name))
+
+    def registration_data(self):
+        data = {}
+        for field, name in self.registration_fields:
+            value = self.cleaned_data.get(name)
+            if value is None or value == "":
+                continue
+            data[field.name] = value.isoformat() if hasattr(value, "isoformat") else (
+                str(value) if not isinstance(value, bool) else value
+            )
+        return data
+
+
+class PasswordFieldsMixin:
+    def clean_password2(self):
+        password1 = self.cleaned_data.get("password1")
+        password2 = self.cleaned_data.get("password2")
+        if password1 and password2 and password1 != password2:
+            raise forms.ValidationError(_("The two passwords differ."), code="password_mismatch")
+        return password2
+
+    def validate_password_for(self, user):
+        password = self.cleaned_data.get("password2")
+        if password:
+            try:
+                password_validation.validate_password(password, user)
+            except forms.ValidationError as error:
+                self.add_error("password2", error)
+
+
+def _password_fields():
+    return (
+        forms.CharField(
+            label=_("Password"), strip=False,
+            widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+            help_text=password_validation.password_validators_help_text_html(),
+        ),
+        forms.CharField(
+            label=_("Password again"), strip=False,
+            widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        ),
+    )
+
+
+class RegistrationForm(RegistrationFieldsMixin, PasswordFieldsMixin, forms.Form):
+    """Guest payment off: an anonymous buyer registers before going to the payment system."""
+
+    email = forms.EmailField(
+        label=_("E-mail"), max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+    def __init__(self, *args, site=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["password1"], self.fields["password2"] = _password_fields()
+        self.add_registration_fields(site)
+
+    def clean_email(self):
+        email = normalize_email(self.cleaned_data["email"])
+        if not email:
+            raise forms.ValidationError(_("Enter a valid e-mail address."))
+        if users_with_email(email).exists():
+            raise forms.ValidationError(
+                _("This e-mail already has an account: log in to continue."), code="exists"
+            )
+        return email
+
+    def clean(self):
+        cleaned = super().clean()
+        from django.contrib.auth import get_user_model
+
+        User = get_user_model()
+        self.validate_password_for(User(**{User.get_email_field_name(): cleaned.get("email")}))
+        return cleaned
+
+
+class AccountSetupForm(RegistrationFieldsMixin, PasswordFieldsMixin, forms.Form):
+    """A new account's first visit: password and the extra registration fields."""
+
+    def __init__(self, *args, user, site=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["password1"], self.fields["password2"] = _password_fields()
+        self.add_registration_fields(site)
+
+    def clean(self):
+        cleaned = super().clean()
+        self.validate_password_for(self.user)
+        return cleaned
+
+
+class AccessLinkRequestForm(forms.Form):
+    email = forms.EmailField(
+        label=_("E-mail"), max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )

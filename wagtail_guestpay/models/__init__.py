@@ -1,0 +1,39 @@
+from .access import AccessGrant, AccessLink, GuestAccount
+from .contacts import Contact
+from .emails import OutboundEmail
+from .offers import Offer, OfferProduct
+from .orders import (
+    Attention,
+    Order,
+    OrderStatus,
+    Payment,
+    PaymentEvent,
+    PaymentStatus,
+    hash_token,
+)
+from .pages import OfferPage, PaymentResultPage
+from .providers import ProviderAccount
+from .site_settings import MerchantContacts, RegistrationField, RegistrationSettings
+
+__all__ = [
+    "AccessGrant",
+    "AccessLink",
+    "Attention",
+    "Contact",
+    "GuestAccount",
+    "MerchantContacts",
+    "Offer",
+    "OfferPage",
+    "OfferProduct",
+    "Order",
+    "OrderStatus",
+    "OutboundEmail",
+    "Payment",
+    "PaymentEvent",
+    "PaymentResultPage",
+    "PaymentStatus",
+    "ProviderAccount",
+    "RegistrationField",
+    "RegistrationSettings",
+    "hash_token",
+]

@@ -1,0 +1,181 @@
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from modelcluster.fields import ParentalKey
+from modelcluster.models import ClusterableModel
+from wagtail.models import Orderable
+
+from ..money import COMMON_CURRENCIES, format_money, validate_currency
+from ..products import is_product_page, product_models_label
+
+
+class OfferQuerySet(models.QuerySet):
+    def on_sale(self):
+        return self.filter(is_active=True)
+
+
+class Offer(ClusterableModel):
+    """What is sold: a price, the products it grants and how it is paid (the "gear" settings)."""
+
+    class PaymentMethod(models.TextChoices):
+        PROVIDER = "provider", _("Via payment system")
+
+    title = models.CharField(_("title"), max_length=255)
+    slug = models.SlugField(
+        _("slug"),
+        max_length=100,
+        unique=True,
+        allow_unicode=False,
+        help_text=_("Used in the direct payment link: /guestpay/pay/<slug>/"),
+    )
+    description = models.TextField(
+        _("description"), blank=True, help_text=_("Shown to the buyer and sent to the provider.")
+    )
+    price = models.DecimalField(
+        _("price"), max_digits=12, decimal_places=2, validators=[MinValueValidator(0.01)]
+    )
+    currency = models.CharField(
+        _("currency"),
+        max_length=3,
+        default="EUR",
+        choices=COMMON_CURRENCIES,
+        validators=[validate_currency],
+    )
+    payment_method = models.CharField(
+        _("payment method"),
+        max_length=16,
+        choices=PaymentMethod.choices,
+        default=PaymentMethod.PROVIDER,
+    )
+    provider_account = models.ForeignKey(
+        "wagtail_guestpay.ProviderAccount",
+        verbose_name=_("payment system"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="offers",
+    )
+    # The gear settings.
+    guest_payment = models.BooleanField(
+        _("payment without login"),
+        default=False,
+        help_text=_(
+            "The buyer pays first and gets an account afterwards, for the e-mail the payment "
+            "system returns."
+        ),
+    )
+    success_page = models.ForeignKey(
+        "wagtail_guestpay.PaymentResultPage",
+        verbose_name=_("page after a successful payment"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    failure_page = models.ForeignKey(
+        "wagtail_guestpay.PaymentResultPage",
+        verbose_name=_("page after a failed payment"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    revoke_on_refund = models.BooleanField(
+        _("revoke access on refund"),
+        default=True,
+        help_text=_("Refunds, reversals and chargebacks remove the access this offer granted."),
+    )
+    is_active = models.BooleanField(
+        _("on sale"), default=True, help_text=_("Offers not on sale take no new payments.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OfferQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("offer")
+        verbose_name_plural = _("offers")
+        ordering = ["title"]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def price_display(self):
+        return format_money(self.price, self.currency)
+
+    @property
+    def supports_guest_payment(self):
+        """The gear icon: the chosen payment system can take payments without login."""
+        return bool(
+            self.payment_method == self.PaymentMethod.PROVIDER
+            and self.provider_account_id
+            and self.provider_account.supports_guest_payment
+        )
+
+    @property
+    def takes_guest_payment(self):
+        return bool(self.guest_payment and self.supports_guest_payment)
+
+    @property
+    def can_take_payment(self):
+        return bool(
+            self.is_active
+            and self.payment_method == self.PaymentMethod.PROVIDER
+            and self.provider_account_id
+            and self.provider_account.is_active
+        )
+
+    def get_products(self):
+        return [item.page.specific for item in self.products.select_related("page")]
+
+    def get_pay_path(self):
+        return reverse("wagtail_guestpay:pay", args=[self.slug])
+
+    def get_checkout_path(self):
+        return reverse("wagtail_guestpay:checkout", args=[self.slug])
+
+    def clean(self):
+        super().clean()
+        if self.currency:
+            self.currency = self.currency.upper()
+        if self.guest_payment and not self.supports_guest_payment:
+            raise ValidationError(
+                {
+                    "guest_payment": _(
+                        "The chosen payment system cannot take payments without login."
+                    )
+                }
+            )
+
+
+class OfferProduct(Orderable):
+    """A product (a page of a declared product type) that an offer grants access to."""
+
+    offer = ParentalKey(Offer, on_delete=models.CASCADE, related_name="products")
+    page = models.ForeignKey(
+        "wagtailcore.Page",
+        verbose_name=_("product"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+
+    class Meta(Orderable.Meta):
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        constraints = [
+            models.UniqueConstraint(fields=["offer", "page"], name="guestpay_offer_product_once")
+        ]
+
+    def __str__(self):
+        return str(self.page)
+
+    def clean(self):
+        super().clean()
+        if self.page_id and not is_product_page(self.page):
+            raise ValidationError(
+                {"page": _("Choose a page of a product type: %s.") % product_models_label()}
+            )

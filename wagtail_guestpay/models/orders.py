@@ -1,0 +1,273 @@
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from ..conf import guestpay_settings
+from ..money import format_money
+
+
+def hash_token(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class OrderStatus(models.TextChoices):
+    CREATED = "created", _("Sent to the payment system")
+    PENDING = "pending", _("Being confirmed")
+    PAID = "paid", _("Paid")
+    ON_HOLD = "on_hold", _("Held for review")
+    FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Expired")
+    CANCELLED = "cancelled", _("Cancelled")
+    REFUNDED = "refunded", _("Refunded")
+
+
+class Attention(models.TextChoices):
+    """Why an order waits for staff. Empty when it does not."""
+
+    NONE = "", _("Nothing")
+    PLACEHOLDER_EMAIL = "placeholder_email", _("No e-mail from the payment system")
+    AMOUNT_MISMATCH = "amount_mismatch", _("Amount or currency does not match")
+    SEVERAL_ACCOUNTS = "several_accounts", _("Several accounts share the e-mail")
+    PARTIAL_REFUND = "partial_refund", _("Partially refunded")
+    REFUNDED = "refunded", _("Refunded or charged back")
+    INACTIVE_ACCOUNT = "inactive_account", _("The buyer's account is deactivated")
+
+
+class OrderQuerySet(models.QuerySet):
+    def needs_attention(self):
+        return self.exclude(attention="")
+
+    def by_token(self, token):
+        return self.filter(token_hash=hash_token(token or ""))
+
+
+class Order(models.Model):
+    """One buyer's purchase of one offer.
+
+    The buyer's browser finds it only through its secret token (kept hashed); ``email`` is what the
+    payment system returned, what the buyer typed, or a placeholder when the provider gave none.
+    """
+
+    Status = OrderStatus
+
+    offer = models.ForeignKey(
+        "wagtail_guestpay.Offer", verbose_name=_("offer"), on_delete=models.PROTECT,
+        related_name="orders",
+    )
+    site = models.ForeignKey(
+        "wagtailcore.Site", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    email = models.EmailField(_("buyer e-mail"), blank=True, db_index=True)
+    email_is_placeholder = models.BooleanField(_("placeholder e-mail"), default=False)
+    contact = models.ForeignKey(
+        "wagtail_guestpay.Contact", verbose_name=_("contact"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="orders",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("account"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="guestpay_orders",
+    )
+    paid_as_user = models.BooleanField(
+        _("paid while logged in"), default=False,
+        help_text=_("The buyer was logged in: access goes to that account whatever the e-mail."),
+    )
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    status = models.CharField(
+        _("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.CREATED,
+        db_index=True,
+    )
+    attention = models.CharField(
+        _("needs attention"), max_length=32, choices=Attention.choices, blank=True, default="",
+        db_index=True,
+    )
+    attention_note = models.TextField(_("attention note"), blank=True)
+    language = models.CharField(max_length=16, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
+
+    objects = OrderQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-created_at"]
+        permissions = [
+            ("view_transactions", _("Can see transactions and contacts")),
+            ("fix_orders", _("Can fix orders, e-mails and access")),
+        ]
+
+    def __str__(self):
+        return _("Order %(number)s") % {"number": self.number}
+
+    @property
+    def number(self):
+        return f"{guestpay_settings.REFERENCE_PREFIX}-{self.pk:06d}" if self.pk else "-"
+
+    @property
+    def amount_display(self):
+        return format_money(self.amount, self.currency)
+
+    def new_token(self):
+        """Give the order a fresh secret token; returns it (only its hash is stored)."""
+        token = secrets.token_urlsafe(32)
+        self.token_hash = hash_token(token)
+        return token
+
+    @property
+    def is_settled(self):
+        return self.status in (OrderStatus.PAID, OrderStatus.REFUNDED)
+
+    @property
+    def is_waiting(self):
+        return self.status in (OrderStatus.CREATED, OrderStatus.PENDING, OrderStatus.ON_HOLD)
+
+    @property
+    def is_unsuccessful(self):
+        return self.status in (OrderStatus.FAILED, OrderStatus.EXPIRED, OrderStatus.CANCELLED)
+
+
+class PaymentStatus(models.TextChoices):
+    CREATED = "created", _("Sent to the payment system")
+    PENDING = "pending", _("Being confirmed")
+    APPROVED = "approved", _("Approved, to be captured")
+    PAID = "paid", _("Paid")
+    ON_HOLD = "on_hold", _("Held for review")
+    FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Expired")
+    CANCELLED = "cancelled", _("Cancelled")
+    REFUNDED = "refunded", _("Refunded")
+
+
+class Payment(models.Model):
+    """One attempt at the payment system for an order (a "transaction").
+
+    Created when the buyer is sent to the provider; processed when the provider confirms.
+    """
+
+    Status = PaymentStatus
+
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="payments"
+    )
+    account = models.ForeignKey(
+        "wagtail_guestpay.ProviderAccount", verbose_name=_("payment system"),
+        on_delete=models.PROTECT, related_name="payments",
+    )
+    reference = models.CharField(_("reference"), max_length=64, unique=True)
+    provider_reference = models.CharField(
+        _("provider reference"), max_length=255, blank=True, db_index=True
+    )
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    status = models.CharField(
+        _("status"), max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.CREATED,
+        db_index=True,
+    )
+    payer_email = models.EmailField(_("e-mail from the payment system"), blank=True)
+    payer_name = models.CharField(_("payer name"), max_length=255, blank=True)
+    detail = models.CharField(_("detail"), max_length=255, blank=True)
+    provider_data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Status checks of an unconfirmed payment, with back-off.
+    next_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    check_count = models.PositiveIntegerField(default=0)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "provider_reference"],
+                condition=~Q(provider_reference=""),
+                name="guestpay_payment_provider_reference_once",
+            )
+        ]
+
+    def __str__(self):
+        return self.reference
+
+    @property
+    def amount_display(self):
+        return format_money(self.amount, self.currency)
+
+    @property
+    def is_open(self):
+        """Still waiting for the provider's final word."""
+        return self.status in (PaymentStatus.CREATED, PaymentStatus.PENDING, PaymentStatus.APPROVED)
+
+
+class PaymentEvent(models.Model):
+    """Everything a provider said about payments, stored raw before anything else happens.
+
+    Notifications are unique per (provider account, provider event id): a redelivery is a no-op.
+    Notifications whose signature did not verify are kept too (``signature_valid`` False, no event
+    id) and never change anything.
+    """
+
+    class Source(models.TextChoices):
+        NOTIFICATION = "notification", _("Notification")
+        STATUS_CHECK = "status_check", _("Status check")
+        RETURN = "return", _("Buyer's return")
+        FOLLOW_UP = "follow_up", _("Follow-up call")
+
+    class Outcome(models.TextChoices):
+        WAITING = "", _("Waiting to be processed")
+        APPLIED = "applied", _("Applied")
+        NO_CHANGE = "no_change", _("No change")
+        UNKNOWN_PAYMENT = "unknown_payment", _("Unknown payment")
+        AMOUNT_MISMATCH = "amount_mismatch", _("Amount mismatch")
+        REJECTED = "rejected", _("Rejected")
+        FAILED = "failed", _("Failed to process")
+
+    account = models.ForeignKey(
+        "wagtail_guestpay.ProviderAccount", on_delete=models.PROTECT, related_name="events"
+    )
+    provider_event_id = models.CharField(max_length=255, null=True, blank=True)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    signature_valid = models.BooleanField(default=True)
+    event_type = models.CharField(max_length=100, blank=True)
+    payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    data = models.JSONField(default=dict, blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    body = models.TextField(blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True, default="")
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("payment event")
+        verbose_name_plural = _("payment events")
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "provider_event_id"],
+                condition=Q(provider_event_id__isnull=False),
+                name="guestpay_event_once_per_account",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(processed_at__isnull=True, signature_valid=True),
+                name="guestpay_event_unprocessed",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.event_type or self.source} {self.provider_event_id or ''}".strip()

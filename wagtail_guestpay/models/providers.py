@@ -1,0 +1,90 @@
+import os
+import uuid
+
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from ..crypto import decrypt_json, encrypt_json
+from ..providers.registry import get_provider_class, provider_kind_choices
+
+
+class ProviderAccount(models.Model):
+    """A payment system the merchant has connected: its kind, mode and credentials.
+
+    Non-secret settings (merchant id, client id...) live in ``options``. Secret values are
+    encrypted at rest in ``secrets_encrypted`` or read from the environment variable named in
+    ``secrets_from_env``; neither is ever shown back in a form.
+    """
+
+    class Mode(models.TextChoices):
+        TEST = "test", _("Test")
+        LIVE = "live", _("Live")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=120)
+    kind = models.CharField(_("payment system"), max_length=32, choices=provider_kind_choices)
+    mode = models.CharField(_("mode"), max_length=8, choices=Mode.choices, default=Mode.TEST)
+    is_active = models.BooleanField(
+        _("active"), default=True, help_text=_("Inactive payment systems take no new payments.")
+    )
+    options = models.JSONField(_("settings"), default=dict, blank=True)
+    secrets_encrypted = models.TextField(blank=True, editable=False)
+    secrets_from_env = models.JSONField(
+        _("secrets from environment variables"),
+        default=dict,
+        blank=True,
+        help_text=_("Credential name -> name of the environment variable that holds it."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("payment system")
+        verbose_name_plural = _("payment systems")
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_kind_display()}, {self.get_mode_display()})"
+
+    @property
+    def provider_class(self):
+        return get_provider_class(self.kind)
+
+    def get_provider(self):
+        return self.provider_class(self)
+
+    @property
+    def supports_guest_payment(self):
+        cls = get_provider_class(self.kind, missing_ok=True)
+        return bool(cls and cls.supports_guest_payment)
+
+    @property
+    def is_live(self):
+        return self.mode == self.Mode.LIVE
+
+    # Credentials ---------------------------------------------------------------------------
+    def get_secret(self, name):
+        env_name = (self.secrets_from_env or {}).get(name)
+        if env_name:
+            return os.environ.get(env_name, "")
+        return decrypt_json(self.secrets_encrypted).get(name, "")
+
+    def has_secret(self, name):
+        return bool(self.get_secret(name))
+
+    def set_secrets(self, values):
+        """Store secret values (``{name: value}``); an empty value removes the stored secret."""
+        stored = decrypt_json(self.secrets_encrypted)
+        for name, value in values.items():
+            if value:
+                stored[name] = value
+            else:
+                stored.pop(name, None)
+        self.secrets_encrypted = encrypt_json(stored)
+
+    def get_option(self, name, default=""):
+        return (self.options or {}).get(name, default)
+
+    def notification_path(self):
+        return reverse("wagtail_guestpay:notify", args=[self.public_id])

@@ -1,0 +1,228 @@
+"""The provider seam: what every payment system module implements.
+
+A provider is built for one :class:`~wagtail_guestpay.models.ProviderAccount` and translates both
+ways: a Payment into a hosted checkout (:meth:`Provider.start_payment`), and whatever the provider
+says about a payment (a notification, a status answer, a buyer's return) into
+:class:`ProviderEvent` objects. Provider modules decide nothing about accounts or access.
+"""
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from django.http import HttpResponse, QueryDict
+
+from .exceptions import MalformedNotification
+
+
+class EventStatus(StrEnum):
+    """What a provider event says about a payment, in provider-neutral terms."""
+
+    CREATED = "created"  # the provider knows the payment; the buyer has not paid yet
+    PENDING = "pending"  # paid or being paid, not confirmed yet: never grant on this
+    APPROVED = "approved"  # the buyer approved; the merchant must capture (PayPal)
+    PAID = "paid"  # the money is taken: grant access
+    FAILED = "failed"  # declined or failed
+    EXPIRED = "expired"  # the provider gave up waiting for the buyer
+    CANCELLED = "cancelled"  # the buyer or the provider cancelled before payment
+    REFUNDED = "refunded"  # fully refunded
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REVERSED = "reversed"  # chargeback or reversal
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    """One fact a provider told us about one payment.
+
+    ``event_id`` must be stable across redeliveries of the same fact and unique per provider
+    account: it is the unit of idempotency (``PaymentEvent`` is unique on it). ``reference`` is our
+    ``Payment.reference`` as the provider echoes it; ``provider_reference`` is the provider's own id
+    of the payment, used when the reference is absent.
+    """
+
+    event_id: str
+    status: EventStatus
+    reference: str = ""
+    provider_reference: str = ""
+    amount: Decimal | None = None
+    currency: str = ""
+    email: str = ""
+    payer_name: str = ""
+    event_type: str = ""
+    occurred_at: datetime | None = None
+    detail: str = ""
+    refunded_amount: Decimal | None = None
+
+    def to_dict(self):
+        data = asdict(self)
+        data["status"] = str(self.status)
+        for name in ("amount", "refunded_amount"):
+            if data[name] is not None:
+                data[name] = str(data[name])
+        if self.occurred_at is not None:
+            data["occurred_at"] = self.occurred_at.isoformat()
+        return data
+
+    @classmethod
+    def from_dict(cls, data):
+        known = {f.name for f in fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}
+        values["status"] = EventStatus(values["status"])
+        for name in ("amount", "refunded_amount"):
+            if values.get(name) is not None:
+                values[name] = Decimal(values[name])
+        if values.get("occurred_at"):
+            values["occurred_at"] = datetime.fromisoformat(values["occurred_at"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A provider's server-to-server request, as received: raw bytes and headers.
+
+    Providers verify signatures on ``body`` exactly as received; the helpers below parse it only
+    after that.
+    """
+
+    body: bytes
+    headers: dict
+    content_type: str = ""
+    query: dict = field(default_factory=dict)
+    remote_addr: str = ""
+
+    def header(self, name, default=""):
+        wanted = name.lower()
+        for key, value in self.headers.items():
+            if key.lower() == wanted:
+                return value
+        return default
+
+    def text(self):
+        try:
+            return self.body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MalformedNotification("The notification body is not UTF-8.") from exc
+
+    def json(self, **kwargs):
+        try:
+            data = json.loads(self.text(), **kwargs)
+        except ValueError as exc:
+            raise MalformedNotification("The notification body is not valid JSON.") from exc
+        if not isinstance(data, dict):
+            raise MalformedNotification("The notification body is not a JSON object.")
+        return data
+
+    def form(self):
+        return QueryDict(self.text(), encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class PaymentUrls:
+    """Absolute URLs a provider needs for one payment."""
+
+    return_url: str  # the buyer's browser, after paying
+    cancel_url: str  # the buyer's browser, after cancelling or failing
+    notify_url: str  # the provider's server-to-server notifications
+
+
+@dataclass
+class Checkout:
+    """How to send the buyer to the provider: a redirect, or an auto-submitted POST form."""
+
+    redirect_url: str = ""
+    form_action: str = ""
+    form_fields: list = field(default_factory=list)  # [(name, value), ...] in order
+    provider_reference: str = ""
+    provider_data: dict = field(default_factory=dict)  # kept on the Payment (no secrets)
+
+
+@dataclass(frozen=True)
+class Credential:
+    """One field of a provider account's configuration, as shown in the CMS."""
+
+    name: str
+    label: str
+    secret: bool = False
+    required: bool = True
+    help_text: str = ""
+    choices: tuple = ()
+    default: str = ""
+
+
+@dataclass(frozen=True)
+class CredentialCheck:
+    ok: bool
+    message: str
+
+
+class Provider:
+    """Base class of payment providers. Subclasses set the class attributes and override the
+    methods their protocol supports."""
+
+    kind = ""
+    verbose_name = ""
+    supports_guest_payment = False
+    credentials = ()  # Credential objects
+    can_check_credentials = False
+
+    def __init__(self, account):
+        self.account = account
+
+    # Configuration ------------------------------------------------------------------------
+    def secret(self, name):
+        return self.account.get_secret(name)
+
+    def option(self, name, default=""):
+        return self.account.get_option(name, default)
+
+    @property
+    def is_live(self):
+        return self.account.is_live
+
+    # Starting a payment -------------------------------------------------------------------
+    def start_payment(self, payment, urls):
+        """Create the hosted payment for ``payment`` and return a :class:`Checkout`.
+
+        Raise :class:`~.exceptions.ProviderError` when the provider cannot be reached.
+        """
+        raise NotImplementedError
+
+    # Notifications ------------------------------------------------------------------------
+    def parse_notification(self, notification):
+        """Verify ``notification`` (a :class:`Notification`) and return its ProviderEvents.
+
+        Raise :class:`~.exceptions.InvalidSignature` when it does not verify and
+        :class:`~.exceptions.MalformedNotification` when it cannot be understood. Return an empty
+        list for a verified notification that says nothing about a payment (e.g. an event type
+        this provider ignores).
+        """
+        raise NotImplementedError
+
+    def acknowledge(self, notification, events):
+        """The answer the provider expects once the notification is stored."""
+        return HttpResponse("OK", content_type="text/plain")
+
+    # Following a payment up ---------------------------------------------------------------
+    def resolve_event(self, payment, event):
+        """Complete ``event`` before it is applied (called by the worker, may call the API).
+
+        PayPal captures an APPROVED order here and fetches the payer's e-mail that capture events
+        lack. Return the event to apply (the same one by default).
+        """
+        return event
+
+    def fetch_status(self, payment):
+        """Ask the provider for the payment's current state; a ProviderEvent, or None if the
+        provider knows nothing of it yet. Raise ProviderError when it cannot be reached."""
+        return None
+
+    def handle_return(self, payment, params):
+        """Events to record from the buyer's return (query parameters); most providers: none,
+        since the browser is not trusted and the status is fetched instead."""
+        return []
+
+    def check_credentials(self):
+        """Call the provider's cheapest authenticated endpoint; a CredentialCheck."""
+        raise NotImplementedError

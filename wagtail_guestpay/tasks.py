@@ -1,0 +1,101 @@
+"""Background tasks (django-q2). Task bodies are plain functions, safe to run twice.
+
+The ``run_maintenance`` schedule (every minute, created after ``migrate``) is the safety net: it
+processes stored events whose queued task never ran or failed, sends due e-mails, checks
+unconfirmed payments with back-off and expires those past the confirmation window.
+"""
+
+import logging
+
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+MAINTENANCE_SCHEDULE = "wagtail_guestpay.maintenance"
+
+
+def enqueue(func, *args):
+    """Queue ``func`` (a dotted path) on django-q2."""
+    from django_q.tasks import async_task
+
+    return async_task(func, *args, group="wagtail_guestpay")
+
+
+def process_payment_event(event_id):
+    from .confirmation import process_event
+
+    return process_event(event_id)
+
+
+def send_email(email_id):
+    from .emails import deliver
+
+    return deliver(email_id)
+
+
+def check_payment_status(payment_id):
+    from .confirmation import check_payment
+
+    return check_payment(payment_id)
+
+
+def send_new_access_link(email):
+    """A fresh access link for an account a payment created and nobody has used yet."""
+    from django.db import transaction
+
+    from .accounts import BuyerAccount, users_with_email
+    from .emails import ACCESS_LINK, queue_email
+
+    for user in users_with_email(email).filter(is_active=True):
+        if BuyerAccount(user=user).is_new:
+            with transaction.atomic():
+                queue_email(ACCESS_LINK, email, user=user)
+
+
+def run_maintenance(batch=100):
+    from .confirmation import OPEN_STATUSES, check_payment, expire_stale_payments, process_event
+    from .emails import deliver, due_emails
+    from .models import Payment, PaymentEvent
+
+    now = timezone.now()
+    done = {"events": 0, "emails": 0, "checks": 0, "expired": 0}
+    events = PaymentEvent.objects.filter(
+        processed_at__isnull=True, signature_valid=True, next_attempt_at__lte=now
+    ).values_list("pk", flat=True)[:batch]
+    for event_id in list(events):
+        try:
+            process_event(event_id)
+            done["events"] += 1
+        except Exception:
+            logger.exception("Retrying payment event %s failed", event_id)
+    for email_id in list(due_emails(batch)):
+        done["emails"] += bool(deliver(email_id))
+    payments = Payment.objects.filter(
+        status__in=OPEN_STATUSES, next_check_at__lte=now
+    ).values_list("pk", flat=True)[:batch]
+    for payment_id in list(payments):
+        try:
+            check_payment(payment_id)
+            done["checks"] += 1
+        except Exception:
+            logger.exception("Status check of payment %s failed", payment_id)
+    done["expired"] = expire_stale_payments(batch)
+    return done
+
+
+def ensure_schedule(**kwargs):
+    """Create or repair the maintenance schedule (connected to ``post_migrate``)."""
+    from django_q.models import Schedule
+
+    Schedule.objects.update_or_create(
+        name=MAINTENANCE_SCHEDULE,
+        defaults={
+            "func": "wagtail_guestpay.tasks.run_maintenance",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": 1,
+            "repeats": -1,
+        },
+    )
+    Schedule.objects.filter(name=MAINTENANCE_SCHEDULE, next_run__isnull=True).update(
+        next_run=timezone.now()
+    )

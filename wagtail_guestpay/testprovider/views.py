@@ -1,0 +1,90 @@
+"""The test provider's hosted payment page and its merchant dashboard."""
+
+from django import forms
+from django.contrib.admin.views.decorators import staff_member_required
+from django.db import transaction
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from .delivery import notify
+from .models import TestCharge
+
+OUTCOMES = {
+    "paid": TestCharge.Status.PAID,
+    "paid_no_email": TestCharge.Status.PAID,
+    "pending": TestCharge.Status.PENDING,
+    "declined": TestCharge.Status.DECLINED,
+}
+
+
+class HostedPageForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail for the receipt"), required=False, max_length=254)
+    name = forms.CharField(label=_("Name on the card"), required=False, max_length=120)
+    outcome = forms.ChoiceField(choices=[(key, key) for key in [*OUTCOMES, "cancel"]])
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("outcome") in ("paid", "pending") and not cleaned.get("email"):
+            self.add_error("email", _("Enter the e-mail the payment system would return."))
+        return cleaned
+
+
+@require_http_methods(["GET", "POST"])
+def hosted(request, charge_id):
+    charge = get_object_or_404(TestCharge.objects.select_related("account"), public_id=charge_id)
+    if charge.status != TestCharge.Status.CREATED:
+        return TemplateResponse(
+            request, "wagtail_guestpay_testprovider/done.html", {"charge": charge}
+        )
+    form = HostedPageForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        outcome = form.cleaned_data["outcome"]
+        if outcome == "cancel":
+            return HttpResponseRedirect(charge.cancel_url)
+        with transaction.atomic():
+            locked = TestCharge.objects.select_for_update().get(pk=charge.pk)
+            if locked.status != TestCharge.Status.CREATED:
+                raise Http404
+            locked.status = OUTCOMES[outcome]
+            locked.email = "" if outcome == "paid_no_email" else form.cleaned_data["email"]
+            locked.payer_name = form.cleaned_data["name"]
+            locked.save()
+            notify(locked)
+        url = charge.cancel_url if outcome == "declined" else charge.return_url
+        return HttpResponseRedirect(url)
+    return TemplateResponse(
+        request, "wagtail_guestpay_testprovider/hosted.html", {"charge": charge, "form": form}
+    )
+
+
+@staff_member_required
+def dashboard(request):
+    charges = TestCharge.objects.select_related("account")[:100]
+    return TemplateResponse(
+        request, "wagtail_guestpay_testprovider/dashboard.html", {"charges": charges}
+    )
+
+
+DASHBOARD_ACTIONS = {
+    "confirm": ({TestCharge.Status.PENDING}, TestCharge.Status.PAID),
+    "decline": ({TestCharge.Status.PENDING}, TestCharge.Status.DECLINED),
+    "refund": ({TestCharge.Status.PAID}, TestCharge.Status.REFUNDED),
+}
+
+
+@staff_member_required
+@require_POST
+def dashboard_action(request, charge_id, action):
+    if action not in DASHBOARD_ACTIONS:
+        raise Http404
+    allowed_from, to_status = DASHBOARD_ACTIONS[action]
+    with transaction.atomic():
+        charge = get_object_or_404(TestCharge.objects.select_for_update(), public_id=charge_id)
+        if charge.status in allowed_from:
+            charge.status = to_status
+            charge.save()
+            notify(charge)
+    return redirect("wagtail_guestpay:testprovider:dashboard")

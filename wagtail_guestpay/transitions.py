@@ -1,0 +1,122 @@
+"""The one path for every payment and order status change.
+
+:func:`move_payment` validates the payment's transition, writes it with a conditional UPDATE (so a
+concurrent writer that got there first makes it a no-op), derives the order's status from all its
+payments, records both in Wagtail's audit log and sends one signal each after commit. Nothing else
+in the code assigns a status.
+"""
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+from wagtail.log_actions import log
+
+from . import signals
+from .models import Order, OrderStatus, Payment, PaymentStatus
+
+logger = logging.getLogger(__name__)
+
+P = PaymentStatus
+_LATE_SUCCESS = {P.PAID, P.ON_HOLD, P.REFUNDED}
+
+PAYMENT_TRANSITIONS = {
+    P.CREATED: {P.PENDING, P.APPROVED, P.PAID, P.ON_HOLD, P.FAILED, P.EXPIRED, P.CANCELLED,
+                P.REFUNDED},
+    P.PENDING: {P.APPROVED, P.PAID, P.ON_HOLD, P.FAILED, P.EXPIRED, P.CANCELLED, P.REFUNDED},
+    P.APPROVED: {P.PENDING, P.PAID, P.ON_HOLD, P.FAILED, P.EXPIRED, P.CANCELLED, P.REFUNDED},
+    # A confirmed payment the provider reports after we gave up still counts: money was taken.
+    P.FAILED: _LATE_SUCCESS,
+    P.EXPIRED: _LATE_SUCCESS,
+    P.CANCELLED: _LATE_SUCCESS,
+    P.ON_HOLD: {P.PAID, P.FAILED, P.REFUNDED},
+    P.PAID: {P.REFUNDED},
+    P.REFUNDED: set(),
+}
+
+# The order takes the status of its most advanced payment, in this order of precedence.
+_ORDER_PRECEDENCE = [
+    (P.PAID, OrderStatus.PAID),
+    (P.ON_HOLD, OrderStatus.ON_HOLD),
+    (P.REFUNDED, OrderStatus.REFUNDED),
+    (P.APPROVED, OrderStatus.PENDING),
+    (P.PENDING, OrderStatus.PENDING),
+    (P.CREATED, OrderStatus.CREATED),
+    (P.FAILED, OrderStatus.FAILED),
+    (P.EXPIRED, OrderStatus.EXPIRED),
+    (P.CANCELLED, OrderStatus.CANCELLED),
+]
+
+
+def can_move(from_status, to_status):
+    return to_status in PAYMENT_TRANSITIONS[PaymentStatus(from_status)]
+
+
+def derive_order_status(payment_statuses):
+    statuses = set(payment_statuses)
+    for payment_status, order_status in _ORDER_PRECEDENCE:
+        if payment_status in statuses:
+            return order_status
+    return OrderStatus.CREATED
+
+
+def move_payment(payment, to_status, *, reason="", user=None):
+    """Move ``payment`` (and so its order) to ``to_status``. Returns True if it moved.
+
+    Call inside a transaction that holds the order's lock (``select_for_update``). An illegal or
+    already-made transition changes nothing and returns False.
+    """
+    from_status = payment.status
+    if to_status == from_status or not can_move(from_status, to_status):
+        if to_status != from_status:
+            logger.info("Payment %s: %s -> %s ignored (%s)", payment.reference, from_status,
+                        to_status, reason)
+        return False
+    now = timezone.now()
+    fields = {"status": to_status, "updated_at": now}
+    if to_status in (P.PAID, P.FAILED, P.REFUNDED, P.ON_HOLD) and payment.processed_at is None:
+        fields["processed_at"] = now
+    if to_status not in (P.CREATED, P.PENDING, P.APPROVED):
+        fields["next_check_at"] = None
+    updated = Payment.objects.filter(pk=payment.pk, status=from_status).update(**fields)
+    if not updated:
+        return False
+    for name, value in fields.items():
+        setattr(payment, name, value)
+    log(payment.order, "wagtail_guestpay.payment_status", user=user,
+        data={"payment": payment.reference, "from": from_status, "to": to_status,
+              "reason": reason})
+    transaction.on_commit(
+        lambda: signals.payment_status_changed.send(
+            sender=Payment, payment=payment, old_status=from_status, new_status=to_status,
+            reason=reason,
+        ),
+        robust=True,
+    )
+    sync_order_status(payment.order, reason=reason, user=user)
+    return True
+
+
+def sync_order_status(order, *, reason, user=None):
+    """Derive the order's status from all its payments (after one moved or was added)."""
+    statuses = Payment.objects.filter(order_id=order.pk).values_list("status", flat=True)
+    to_status = derive_order_status(statuses)
+    from_status = order.status
+    if to_status == from_status:
+        return
+    fields = {"status": to_status, "updated_at": timezone.now()}
+    if to_status == OrderStatus.PAID and order.paid_at is None:
+        fields["paid_at"] = fields["updated_at"]
+    if not Order.objects.filter(pk=order.pk, status=from_status).update(**fields):
+        return
+    for name, value in fields.items():
+        setattr(order, name, value)
+    log(order, "wagtail_guestpay.order_status", user=user,
+        data={"from": from_status, "to": to_status, "reason": reason})
+    transaction.on_commit(
+        lambda: signals.order_status_changed.send(
+            sender=Order, order=order, old_status=from_status, new_status=to_status,
+            reason=reason,
+        ),
+        robust=True,
+    )

@@ -1,0 +1,25 @@
+"""Include in the site's URLconf before Wagtail's catch-all:
+``path("guestpay/", include("wagtail_guestpay.urls"))``."""
+
+from django.apps import apps
+from django.urls import include, path
+
+from .views import accounts, notifications, orders, pay
+
+app_name = "wagtail_guestpay"
+
+urlpatterns = [
+    path("pay/<slug:slug>/", pay.pay, name="pay"),
+    path("checkout/<slug:slug>/", pay.checkout, name="checkout"),
+    path("notify/<uuid:account_id>/", notifications.notify, name="notify"),
+    path("order/<str:token>/", orders.order_page, name="order"),
+    path("order/<str:token>/status/", orders.order_status, name="order_status"),
+    path("order/<str:token>/retry/", orders.order_retry, name="order_retry"),
+    path("access/new-link/", accounts.request_link, name="request_link"),
+    path("access/<str:token>/", accounts.access_link, name="access_link"),
+    path("account/setup/", accounts.account_setup, name="account_setup"),
+    path("account/", accounts.personal_area, name="account"),
+]
+
+if apps.is_installed("wagtail_guestpay.testprovider"):
+    urlpatterns.append(path("test-provider/", include("wagtail_guestpay.testprovider.urls")))

@@ -1,0 +1,160 @@
+"""New accounts' first visit (access link -> button -> password) and the personal area."""
+
+import time
+
+from django.conf import settings
+from django.contrib.auth import get_user_model, login
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+from wagtail.models import Site
+
+from .. import signals
+from ..access import products_for
+from ..accounts import BuyerAccount, normalize_email
+from ..adapter import get_adapter
+from ..conf import guestpay_settings
+from ..forms import AccessLinkRequestForm, AccountSetupForm
+from ..models import AccessLink, Contact, GuestAccount, hash_token
+from ..ratelimit import allow_request
+from ..tasks import enqueue
+
+SETUP_SESSION_KEY = "wagtail_guestpay_setup"
+
+
+def _private(response):
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _usable_link(token):
+    link = AccessLink.objects.usable().select_related("user").filter(
+        token_hash=hash_token(token or "")
+    ).first()
+    if link is None or not link.user.is_active or not BuyerAccount(user=link.user).is_new:
+        return None
+    return link
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def access_link(request, token):
+    """GET shows a button and consumes nothing (mail scanners open links); POST consumes the
+    link and opens the account set-up for this browser session."""
+    if request.method == "POST" and not allow_request(request, "access_link"):
+        return _private(TemplateResponse(request, "wagtail_guestpay/rate_limited.html", {},
+                                         status=429))
+    link = _usable_link(token)
+    if link is None:
+        return _private(TemplateResponse(
+            request, "wagtail_guestpay/account/link_invalid.html",
+            {"form": AccessLinkRequestForm()}, status=410,
+        ))
+    if request.method == "GET":
+        return _private(TemplateResponse(
+            request, "wagtail_guestpay/account/link_landing.html", {"link": link}
+        ))
+    consumed = AccessLink.objects.filter(pk=link.pk, used_at__isnull=True).update(
+        used_at=timezone.now()
+    )
+    if not consumed:
+        return _private(TemplateResponse(
+            request, "wagtail_guestpay/account/link_invalid.html",
+            {"form": AccessLinkRequestForm()}, status=410,
+        ))
+    request.session.cycle_key()
+    max_age = guestpay_settings.as_timedelta("ACCOUNT_SETUP_MAX_AGE").total_seconds()
+    request.session[SETUP_SESSION_KEY] = {"user": link.user.pk, "until": time.time() + max_age}
+    return redirect("wagtail_guestpay:account_setup")
+
+
+def _setup_user(request):
+    state = request.session.get(SETUP_SESSION_KEY) or {}
+    if not state or state.get("until", 0) < time.time():
+        return None
+    user = get_user_model()._default_manager.filter(pk=state.get("user"), is_active=True).first()
+    if user is None or not BuyerAccount(user=user).is_new:
+        return None
+    return user
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def account_setup(request):
+    """Set a password and fill the extra registration fields; then logged in, to the personal
+    area."""
+    user = _setup_user(request)
+    if user is None:
+        request.session.pop(SETUP_SESSION_KEY, None)
+        return _private(TemplateResponse(
+            request, "wagtail_guestpay/account/link_invalid.html",
+            {"form": AccessLinkRequestForm()}, status=410,
+        ))
+    site = Site.find_for_request(request)
+    form = AccountSetupForm(request.POST or None, user=user, site=site)
+    if request.method == "POST" and form.is_valid():
+        data = form.registration_data()
+        with transaction.atomic():
+            user.set_password(form.cleaned_data["password2"])
+            user.save()
+            GuestAccount.objects.filter(user=user).update(activated_at=timezone.now())
+            AccessLink.objects.filter(user=user, used_at__isnull=True).update(
+                used_at=timezone.now()
+            )
+            email = normalize_email(getattr(user, user.get_email_field_name(), ""))
+            contact = Contact.objects.select_for_update().filter(email=email).first()
+            if contact is not None:
+                contact.registration_data = {**contact.registration_data, **data}
+                contact.user = contact.user or user
+                contact.save()
+        request.session.pop(SETUP_SESSION_KEY, None)
+        login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+        signals.account_activated.send(
+            sender=type(user), user=user, registration_data=data, request=request
+        )
+        return redirect(get_adapter().get_personal_area_url())
+    return _private(TemplateResponse(
+        request, "wagtail_guestpay/account/setup.html", {"form": form, "account_user": user}
+    ))
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def request_link(request):
+    """Ask for a new access link. The answer is the same whether or not the address has an
+    account, and the endpoint is rate-limited per client and per address."""
+    form = AccessLinkRequestForm(request.POST or None)
+    if request.method == "POST":
+        email = normalize_email(request.POST.get("email", ""))
+        if not allow_request(request, "request_link", email):
+            return _private(TemplateResponse(request, "wagtail_guestpay/rate_limited.html", {},
+                                             status=429))
+        if form.is_valid() and email:
+            # The lookup happens in a task, so that the answer takes the same time either way.
+            enqueue("wagtail_guestpay.tasks.send_new_access_link", email)
+            return _private(TemplateResponse(
+                request, "wagtail_guestpay/account/link_requested.html", {}
+            ))
+    return _private(TemplateResponse(
+        request, "wagtail_guestpay/account/link_request.html", {"form": form}
+    ))
+
+
+@login_required
+def personal_area(request):
+    """Every product the account holds, with links, and its orders."""
+    user = request.user
+    return TemplateResponse(
+        request,
+        "wagtail_guestpay/account/personal_area.html",
+        {
+            "products": products_for(user),
+            "orders": user.guestpay_orders.select_related("offer").order_by("-created_at")[:50],
+        },
+    )

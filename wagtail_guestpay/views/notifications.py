@@ -1,0 +1,67 @@
+"""The providers' server-to-server notifications (webhooks / callbacks)."""
+
+import logging
+
+from django.db import DatabaseError, transaction
+from django.http import Http404, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from ..conf import guestpay_settings
+from ..confirmation import store_events, store_rejected
+from ..models import ProviderAccount
+from ..providers.base import Notification
+from ..providers.exceptions import NotificationRejected
+
+logger = logging.getLogger(__name__)
+
+
+def _plain(message, status):
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+@csrf_exempt
+@require_POST
+def notify(request, account_id):
+    """Verify on the raw body, store, answer at once; the work happens in a task.
+
+    A notification that does not verify is answered 400 and changes nothing; a database failure
+    is answered 503 so that the provider delivers it again.
+    """
+    account = ProviderAccount.objects.filter(public_id=account_id).first()
+    if account is None:
+        raise Http404("Unknown payment system.")
+    limit = guestpay_settings.MAX_NOTIFICATION_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return _plain("Bad Content-Length.", 400)
+    if declared > limit:
+        return _plain("Notification too large.", 413)
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        return _plain("Notification too large.", 413)
+    notification = Notification(
+        body=body,
+        headers=dict(request.headers),
+        content_type=request.content_type or "",
+        query=request.GET.dict(),
+        remote_addr=request.META.get("REMOTE_ADDR", ""),
+    )
+    try:
+        provider = account.get_provider()
+        events = provider.parse_notification(notification)
+    except NotificationRejected as exc:
+        logger.info("Rejected notification for %s: %s", account.public_id, exc)
+        try:
+            store_rejected(account, notification, exc)
+        except DatabaseError:
+            logger.exception("Could not keep a rejected notification")
+        return _plain(f"Rejected: {exc}", exc.status_code)
+    try:
+        with transaction.atomic():
+            store_events(account, events, source="notification", notification=notification)
+    except DatabaseError:
+        logger.exception("Could not store a notification for %s", account.public_id)
+        return _plain("Temporarily unavailable, deliver again.", 503)
+    return provider.acknowledge(notification, events)

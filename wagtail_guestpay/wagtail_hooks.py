@@ -1,0 +1,19 @@
+"""Registers the app's admin pieces with Wagtail. Views and viewsets live elsewhere."""
+
+from django.utils.translation import gettext_lazy as _
+from wagtail import hooks
+from wagtail.snippets.models import register_snippet
+
+from .admin.offers import OfferViewSet
+
+register_snippet(OfferViewSet)
+
+
+@hooks.register("register_log_actions")
+def register_log_actions(actions):
+    actions.register_action(
+        "wagtail_guestpay.payment_status", _("Payment status changed"), _("Payment status changed")
+    )
+    actions.register_action(
+        "wagtail_guestpay.order_status", _("Order status changed"), _("Order status changed")
+    )
