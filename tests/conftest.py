@@ -136,3 +136,12 @@ def _empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _testpay_delivers_in_process(monkeypatch):
+    """The test provider's notifications go through Django's handler in-process instead of a
+    socket: tests never open network connections."""
+    from wagtail_guestpay.testprovider import delivery
+
+    monkeypatch.setattr(delivery, "_http_post", delivery.post_in_process)

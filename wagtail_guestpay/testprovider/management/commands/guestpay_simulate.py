@@ -8,14 +8,12 @@ By default the notification is POSTed over HTTP to the callback URL the payment 
 without a server.
 """
 
-from urllib.parse import urlsplit
-
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from wagtail_guestpay.models import Payment
 
-from ...delivery import deliver, notify
+from ...delivery import deliver, notify, post_in_process
 from ...models import TestCharge
 
 OUTCOMES = {
@@ -56,11 +54,10 @@ class Command(BaseCommand):
             charge.payer_name = name or charge.payer_name
             charge.save()
             delivery = notify(charge)
-        delivered = deliver(delivery.pk, send=_in_process_post if in_process else None)
-        self.stdout.write(
-            f"{payment.reference}: {charge.status} -> {charge.notify_url} "
-            f"({'delivered' if delivered else 'not delivered: ' + delivery.__class__.objects.get(pk=delivery.pk).last_status})"
-        )
+        delivered = deliver(delivery.pk, send=post_in_process if in_process else None)
+        delivery.refresh_from_db()
+        outcome = "delivered" if delivered else f"not delivered yet ({delivery.last_status})"
+        self.stdout.write(f"{payment.reference}: {charge.status} -> {charge.notify_url}: {outcome}")
 
     def _payment(self, value):
         payments = Payment.objects.filter(account__kind="test").order_by("-created_at")
@@ -73,14 +70,3 @@ class Command(BaseCommand):
             raise CommandError(f"No test-provider payment for {value!r}.")
         return payment
 
-
-def _in_process_post(url, body, headers):
-    from django.test import Client
-
-    parts = urlsplit(url)
-    client = Client(HTTP_HOST=parts.netloc, raise_request_exception=False)
-    extra = {f"HTTP_{key.upper().replace('-', '_')}": value for key, value in headers.items()
-             if key.lower() != "content-type"}
-    response = client.post(parts.path, data=body, content_type=headers["Content-Type"],
-                           secure=parts.scheme == "https", **extra)
-    return response.status_code
