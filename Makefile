@@ -21,6 +21,7 @@ demo: $(STAMP)
 	$(MANAGE) rundemo
 
 test: $(STAMP)
+	./scripts/system-deps.sh
 	$(PY) -m pytest
 
 migrations: $(STAMP)

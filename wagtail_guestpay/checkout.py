@@ -12,6 +12,7 @@ from django.utils import translation
 from wagtail.models import Site
 
 from .conf import guestpay_settings
+from .confirmation import remember_references
 from .models import Order, Payment, PaymentStatus
 from .providers.base import PaymentUrls
 from .providers.exceptions import ProviderError
@@ -98,6 +99,7 @@ def send_to_provider(request, payment, token):
         payment.provider_reference = checkout.provider_reference
         fields.append("provider_reference")
     payment.save(update_fields=fields)
+    remember_references(payment, [checkout.provider_reference, *checkout.related_references])
     if checkout.redirect_url:
         response = HttpResponseRedirect(checkout.redirect_url)
         response.status_code = 303

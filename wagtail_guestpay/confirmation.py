@@ -35,6 +35,7 @@ from .models import (
     Payment,
     PaymentEvent,
     PaymentStatus,
+    ProviderReference,
 )
 from .money import same_amount
 from .providers.base import EventStatus, ProviderEvent
@@ -123,14 +124,28 @@ def _enqueue_after_commit(func, *args):
 
 # 2. Processing -------------------------------------------------------------------------------
 def find_payment(account, event):
+    """The payment an event is about: by our reference, else by any provider id we know."""
     payments = Payment.objects.select_related("order__offer").filter(account=account)
     if event.reference:
         payment = payments.filter(reference=event.reference).first()
         if payment is not None:
             return payment
-    if event.provider_reference:
-        return payments.filter(provider_reference=event.provider_reference).first()
+    references = event.all_provider_references()
+    if references:
+        return payments.filter(references__value__in=references).first()
     return None
+
+
+def remember_references(payment, references):
+    """Record provider ids of ``payment`` (idempotent)."""
+    known = set(payment.references.values_list("value", flat=True))
+    for value in references:
+        value = value[:255]
+        if value and value not in known:
+            ProviderReference.objects.get_or_create(
+                account_id=payment.account_id, value=value, defaults={"payment": payment}
+            )
+            known.add(value)
 
 
 def process_event(event_id):
@@ -245,6 +260,7 @@ def _remember_payer(payment, event):
         fields.append("detail")
     if fields:
         payment.save(update_fields=[*fields, "updated_at"])
+    remember_references(payment, event.all_provider_references())
 
 
 def flag(order, reason, note=""):

@@ -9,6 +9,7 @@ from .orders import (
     Payment,
     PaymentEvent,
     PaymentStatus,
+    ProviderReference,
     hash_token,
 )
 from .pages import OfferPage, PaymentResultPage
@@ -33,6 +34,7 @@ __all__ = [
     "PaymentResultPage",
     "PaymentStatus",
     "ProviderAccount",
+    "ProviderReference",
     "RegistrationField",
     "RegistrationSettings",
     "hash_token",

@@ -207,6 +207,28 @@ class Payment(models.Model):
         return self.status in (PaymentStatus.CREATED, PaymentStatus.PENDING, PaymentStatus.APPROVED)
 
 
+class ProviderReference(models.Model):
+    """An id the provider uses for a payment (session, intent, charge, capture, order...), so
+    that an event carrying only one of them still finds its payment."""
+
+    account = models.ForeignKey(
+        "wagtail_guestpay.ProviderAccount", on_delete=models.CASCADE, related_name="+"
+    )
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="references")
+    value = models.CharField(max_length=255)
+
+    class Meta:
+        verbose_name = _("provider reference")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "value"], name="guestpay_provider_reference_once"
+            )
+        ]
+
+    def __str__(self):
+        return self.value
+
+
 class PaymentEvent(models.Model):
     """Everything a provider said about payments, stored raw before anything else happens.
 

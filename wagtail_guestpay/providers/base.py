@@ -54,9 +54,16 @@ class ProviderEvent:
     occurred_at: datetime | None = None
     detail: str = ""
     refunded_amount: Decimal | None = None
+    # Other ids of the same payment at the provider (intent, charge, capture...): recorded, and
+    # used to find the payment when an event carries neither reference.
+    related_references: tuple = ()
+
+    def all_provider_references(self):
+        return [ref for ref in (self.provider_reference, *self.related_references) if ref]
 
     def to_dict(self):
         data = asdict(self)
+        data["related_references"] = list(self.related_references)
         data["status"] = str(self.status)
         for name in ("amount", "refunded_amount"):
             if data[name] is not None:
@@ -75,6 +82,7 @@ class ProviderEvent:
                 values[name] = Decimal(values[name])
         if values.get("occurred_at"):
             values["occurred_at"] = datetime.fromisoformat(values["occurred_at"])
+        values["related_references"] = tuple(values.get("related_references") or ())
         return cls(**values)
 
 
@@ -135,6 +143,7 @@ class Checkout:
     form_action: str = ""
     form_fields: list = field(default_factory=list)  # [(name, value), ...] in order
     provider_reference: str = ""
+    related_references: tuple = ()
     provider_data: dict = field(default_factory=dict)  # kept on the Payment (no secrets)
 
 
