@@ -17,3 +17,10 @@ def register_log_actions(actions):
     actions.register_action(
         "wagtail_guestpay.order_status", _("Order status changed"), _("Order status changed")
     )
+    actions.register_action(
+        "wagtail_guestpay.email_corrected", _("E-mail corrected"), _("E-mail corrected")
+    )
+    actions.register_action(
+        "wagtail_guestpay.access_moved", _("Access moved to another account"),
+        _("Access moved to another account"),
+    )
