@@ -37,7 +37,7 @@ def test_states_follow_the_order(client, offer, testpay, run_on_commit):
     confirming = client.get(path)
     assert b"being confirmed" in confirming.content
     assert b"order-status.js" in confirming.content
-    assert confirming["Referrer-Policy"] == "no-referrer"
+    assert confirming["Referrer-Policy"] == "same-origin"
     assert "no-store" in confirming["Cache-Control"]
 
     testpay.notify(payment, "paid", email="state@example.com")

@@ -36,6 +36,12 @@ def _registration_field(field):
 class RegistrationFieldsMixin:
     """Adds the site's extra registration fields (site setting) to a form."""
 
+    registration_intro = ""
+
+    @property
+    def first_registration_field_name(self):
+        return self.registration_fields[0][1] if self.registration_fields else ""
+
     def add_registration_fields(self, site):
         self.registration_fields = []
         if site is None:
