@@ -58,6 +58,11 @@ DEFAULTS = {
     "RATE_LIMIT": (10, 600),
     # Django cache alias used for rate limits.
     "CACHE": "default",
+    # Override of providers' API base URLs, e.g. {"stripe": {"api": "http://127.0.0.1:9000"}}:
+    # tests point providers at fake APIs on loopback; sites may route through a proxy.
+    "PROVIDER_URLS": {},
+    # Timeouts of calls to providers' APIs, in seconds: (connect, read).
+    "PROVIDER_TIMEOUT": (5, 20),
     # Header that carries the client IP behind a trusted proxy (e.g. "HTTP_X_FORWARDED_FOR");
     # REMOTE_ADDR when empty.
     "CLIENT_IP_HEADER": "",

@@ -190,6 +190,24 @@ class Provider:
     def is_live(self):
         return self.account.is_live
 
+    def endpoint(self, name, default):
+        """Base URL of one of the provider's APIs (``default`` unless
+        ``WAGTAIL_GUESTPAY_PROVIDER_URLS[kind][name]`` overrides it)."""
+        from ..conf import guestpay_settings
+
+        return (guestpay_settings.PROVIDER_URLS.get(self.kind) or {}).get(name, default)
+
+    def http_client(self, **kwargs):
+        """An httpx client with the configured timeouts; the caller closes it (``with``)."""
+        import httpx
+
+        from ..conf import guestpay_settings
+
+        connect, read = guestpay_settings.PROVIDER_TIMEOUT
+        kwargs.setdefault("timeout", httpx.Timeout(read, connect=connect))
+        kwargs.setdefault("headers", {"User-Agent": "wagtail-guestpay"})
+        return httpx.Client(**kwargs)
+
     # Starting a payment -------------------------------------------------------------------
     def start_payment(self, payment, urls):
         """Create the hosted payment for ``payment`` and return a :class:`Checkout`.
