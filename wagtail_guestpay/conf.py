@@ -63,6 +63,9 @@ DEFAULTS = {
     "PROVIDER_URLS": {},
     # Timeouts of calls to providers' APIs, in seconds: (connect, read).
     "PROVIDER_TIMEOUT": (5, 20),
+    # A payment still pending (or approved, not captured) this long after the buyer went to the
+    # payment system is listed in the admin dashboard's "Needs attention" panel.
+    "ATTENTION_PENDING_AFTER": timedelta(hours=1),
     # Header that carries the client IP behind a trusted proxy (e.g. "HTTP_X_FORWARDED_FOR");
     # REMOTE_ADDR when empty.
     "CLIENT_IP_HEADER": "",

@@ -1,12 +1,37 @@
 """Registers the app's admin pieces with Wagtail. Views and viewsets live elsewhere."""
 
+from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.snippets.models import register_snippet
+from wagtail_modeladmin.options import modeladmin_register
 
+from .admin import fixes as staff_fixes
+from .admin.attention import NeedsAttentionPanel
+from .admin.contacts import ContactsAdmin
+from .admin.events import PaymentEventsAdmin
 from .admin.offers import OfferViewSet
+from .admin.permissions import can_view
+from .admin.transactions import TransactionsAdmin
 
 register_snippet(OfferViewSet)
+
+# Staff: Transactions, Contacts and payment notifications (menu items shown only to users with
+# the guestpay permissions), the fixes' screens and the dashboard panel.
+modeladmin_register(TransactionsAdmin)
+modeladmin_register(ContactsAdmin)
+modeladmin_register(PaymentEventsAdmin)
+
+
+@hooks.register("register_admin_urls")
+def register_staff_fix_urls():
+    return [path("guestpay/", include((staff_fixes.urlpatterns, staff_fixes.NAMESPACE)))]
+
+
+@hooks.register("construct_homepage_panels")
+def add_needs_attention_panel(request, panels):
+    if can_view(request.user):
+        panels.append(NeedsAttentionPanel())
 
 
 @hooks.register("register_log_actions")
@@ -24,3 +49,17 @@ def register_log_actions(actions):
         "wagtail_guestpay.access_moved", _("Access moved to another account"),
         _("Access moved to another account"),
     )
+    for action, label in STAFF_LOG_ACTIONS:
+        actions.register_action(action, label, label)
+
+
+STAFF_LOG_ACTIONS = [
+    ("wagtail_guestpay.access_granted", _("Access granted by staff")),
+    ("wagtail_guestpay.access_revoked", _("Access revoked by staff")),
+    ("wagtail_guestpay.access_email_resent", _("Access e-mail sent again")),
+    ("wagtail_guestpay.payment_checked", _("Payment checked with the payment system")),
+    ("wagtail_guestpay.hold_accepted", _("Held payment accepted")),
+    ("wagtail_guestpay.hold_refused", _("Held payment refused")),
+    ("wagtail_guestpay.attention_resolved", _("Marked as dealt with")),
+    ("wagtail_guestpay.event_reviewed", _("Notification reviewed")),
+]

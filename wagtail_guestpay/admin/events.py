@@ -1,0 +1,183 @@
+"""Payment notifications: the raw log of what payment systems said (PaymentEvent), for staff.
+
+Shown as received, but safely: the templates escape everything, header values that could carry
+credentials are masked, and the buyers' secret order links (a provider may echo our return URL)
+are cut. Notifications about payments this site does not know, and those that failed to
+process, wait in the dashboard panel until staff mark them as reviewed.
+"""
+
+import json
+import re
+from urllib.parse import quote
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from wagtail_modeladmin.options import ModelAdmin
+from wagtail_modeladmin.views import InspectView
+
+from .. import fixes
+from ..models import PaymentEvent
+from .filters import ChoiceFilter, DateRangeFilter
+from .listing import InspectURLFinder, StrictIndexView
+from .permissions import ViewOnlyPermissionHelper, can_fix
+
+MASK = "•••"
+SECRET_HEADER_HINTS = ("authorization", "cookie", "secret", "token", "password", "api-key",
+                       "apikey")
+SECRET_KEY_HINTS = ("secret", "password", "api_key", "apikey", "access_token", "refresh_token")
+
+
+def redact(text):
+    """Cut the secret token out of buyers' order links in ``text`` (plain or URL-encoded)."""
+    prefix = reverse("wagtail_guestpay:order", args=["TOKEN"]).split("TOKEN")[0]
+    for form in (prefix, quote(prefix, safe="")):
+        text = re.sub(re.escape(form) + r"[A-Za-z0-9_\-]+", form + MASK, text,
+                      flags=re.IGNORECASE)
+    return text
+
+
+def safe_headers(headers):
+    return [
+        (name, MASK if any(hint in name.lower() for hint in SECRET_HEADER_HINTS) else value)
+        for name, value in sorted((headers or {}).items())
+    ]
+
+
+def _mask_keys(value):
+    if isinstance(value, dict):
+        return {
+            key: MASK if any(hint in str(key).lower() for hint in SECRET_KEY_HINTS)
+            else _mask_keys(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_mask_keys(item) for item in value]
+    return value
+
+
+def safe_body(body):
+    """The body as text for display: pretty JSON when it is JSON, with secret-looking keys
+    masked and order links cut."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return redact(body)
+    return redact(json.dumps(_mask_keys(data), indent=2, ensure_ascii=False, sort_keys=True))
+
+
+def safe_data(data):
+    return redact(json.dumps(_mask_keys(data or {}), indent=2, ensure_ascii=False,
+                             sort_keys=True))
+
+
+class ReviewedFilter(ChoiceFilter):
+    title = _("reviewed by staff")
+    parameter_name = "reviewed"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Reviewed")), ("no", _("Not reviewed"))]
+
+    def queryset(self, request, queryset):
+        value = self.checked_value()
+        if value is None:
+            return queryset
+        reviewed = fixes.event_reviewed()
+        return queryset.filter(reviewed) if value == "yes" else queryset.exclude(reviewed)
+
+
+class EventProviderFilter(ChoiceFilter):
+    title = _("payment system")
+    parameter_name = "provider"
+
+    def lookups(self, request, model_admin):
+        from ..models import ProviderAccount
+
+        return [(str(account.pk), account.name) for account in ProviderAccount.objects.all()]
+
+    def queryset(self, request, queryset):
+        value = self.checked_value()
+        return queryset if value is None else queryset.filter(account_id=int(value))
+
+
+class ReceivedRangeFilter(DateRangeFilter):
+    field_name = "received_at"
+
+
+class EventIndexView(StrictIndexView):
+    page_title = _("Payment notifications")
+
+
+class EventInspectView(InspectView):
+    def get_page_title(self):
+        return _("Payment notification")
+
+    def get_page_subtitle(self):
+        return str(self.instance)
+
+    def get_context_data(self, **kwargs):
+        from .fixes import fix_url
+        from .history import history_for
+
+        event = (
+            PaymentEvent.objects.select_related("account", "payment__order")
+            .annotate(reviewed=fixes.event_reviewed()).get(pk=self.instance.pk)
+        )
+        return super().get_context_data(
+            event=event,
+            headers=safe_headers(event.headers),
+            body=safe_body(event.body) if event.body else "",
+            data=safe_data(event.data),
+            history=history_for(event),
+            review_url=(fix_url("event_reviewed", event.pk)
+                        if can_fix(self.request.user) and not event.reviewed else ""),
+            **kwargs,
+        )
+
+
+class PaymentEventsAdmin(ModelAdmin):
+    model = PaymentEvent
+    menu_label = _("Payment notifications")
+    menu_icon = "history"
+    menu_order = 330
+    base_url_path = "guestpay/events"
+    permission_helper_class = ViewOnlyPermissionHelper
+    index_view_class = EventIndexView
+    inspect_view_enabled = True
+    inspect_view_class = EventInspectView
+    inspect_template_name = "wagtail_guestpay/admin/events/inspect.html"
+    history_view_enabled = False
+    list_per_page = 50
+    list_display = ("received_at", "account", "source", "event_type", "outcome_col",
+                    "signature_valid", "payment_col", "reviewed_col")
+    list_filter = ("outcome", ReviewedFilter, EventProviderFilter, "source", "signature_valid",
+                   ReceivedRangeFilter)
+    search_fields = ("provider_event_id", "event_type", "payment__reference", "body")
+    list_select_related = ("account", "payment")
+
+    def get_queryset(self, request):
+        return PaymentEvent.objects.select_related("account", "payment").annotate(
+            reviewed=fixes.event_reviewed()
+        )
+
+    def register_admin_url_finders(self):
+        from wagtail.admin.admin_url_finder import register_admin_url_finder
+
+        register_admin_url_finder(self.model, type("EventURLFinder", (InspectURLFinder,), {
+            "permission_helper": self.permission_helper, "url_helper": self.url_helper,
+        }))
+
+    def outcome_col(self, event):
+        return event.get_outcome_display()
+
+    outcome_col.short_description = _("outcome")
+    outcome_col.admin_order_field = "outcome"
+
+    def payment_col(self, event):
+        return event.payment.reference if event.payment else ""
+
+    payment_col.short_description = _("payment")
+
+    def reviewed_col(self, event):
+        return _("yes") if event.reviewed else ""
+
+    reviewed_col.short_description = _("reviewed by staff")
