@@ -384,6 +384,7 @@ def mark_event_reviewed(event, *, by, reason, form=""):
 
 __all__ = [
     "NothingToDo",
+    "OPEN_STATUSES",
     "RECHECKABLE",
     "UnusedAccount",
     "accept_held_payment",

@@ -189,3 +189,15 @@ def test_payment_attempts_are_listed_in_the_inspect_view(pay, viewer, login):
                            currency=order.currency)
     page = login(viewer).get(inspect(order)).content.decode()
     assert "GPSECONDATTEMPT" in page and order.payments.order_by("pk").first().reference in page
+
+
+def test_history_labels_do_not_depend_on_an_earlier_log_call(pay, viewer, login, monkeypatch):
+    """A fresh web process has not loaded the log actions yet (the worker wrote the entries)."""
+    from wagtail.log_actions import registry
+
+    order = pay("buyer@example.com")
+    monkeypatch.setattr(registry, "has_scanned_for_actions", False)
+    monkeypatch.setattr(registry, "formatters", {})
+    monkeypatch.setattr(registry, "choices", [])
+    page = login(viewer).get(inspect(order)).content.decode()
+    assert "Payment status changed" in page

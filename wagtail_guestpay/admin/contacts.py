@@ -15,7 +15,7 @@ from wagtail_modeladmin.views import InspectView
 from ..accounts import users_with_email
 from ..models import AccessGrant, Contact, Order, RegistrationField
 from .filters import ContactAccessFilter, ContactAccountFilter, DateRangeFilter
-from .listing import InspectURLFinder, StrictIndexView
+from .listing import InspectFirstButtonHelper, InspectURLFinder, StrictIndexView
 from .permissions import ContactPermissionHelper, can_manage_access
 
 
@@ -109,10 +109,12 @@ class ContactsAdmin(ModelAdmin):
     inspect_view_class = ContactInspectView
     inspect_template_name = "wagtail_guestpay/admin/contacts/inspect.html"
     index_template_name = "wagtail_guestpay/admin/contacts/index.html"
+    index_view_extra_css = inspect_view_extra_css = ["wagtail_guestpay/admin.css"]
+    button_helper_class = InspectFirstButtonHelper
     history_view_enabled = False  # the audit history is part of the inspect view
     list_per_page = 50
     list_display = ("email_col", "name", "account_col", "orders_col", "access_col", "source",
-                    "created_at")
+                    "created_col")
     list_filter = ("is_placeholder", "source", ContactAccountFilter, ContactAccessFilter,
                    DateRangeFilter)
     search_fields = ("email", "name", "user__username", "user__email", "registration_data",
@@ -134,12 +136,21 @@ class ContactsAdmin(ModelAdmin):
 
     def email_col(self, contact):
         if contact.is_placeholder:
-            return format_html('{} <span class="w-status w-status--label">{}</span>',
-                               contact.email, _("placeholder"))
-        return contact.email
+            return format_html('<span class="guestpay-code">{}</span><br>'
+                               '<strong class="guestpay-flag">{}</strong>',
+                               contact.email, _("placeholder e-mail"))
+        return format_html('<span class="guestpay-code">{}</span>', contact.email)
 
     email_col.short_description = _("e-mail")
     email_col.admin_order_field = "email"
+
+    def created_col(self, contact):
+        from .transactions import short_datetime
+
+        return short_datetime(contact.created_at)
+
+    created_col.short_description = _("created")
+    created_col.admin_order_field = "created_at"
 
     def account_col(self, contact):
         return contact.user.get_username() if contact.user else ""

@@ -11,6 +11,7 @@ import re
 from urllib.parse import quote
 
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from wagtail_modeladmin.options import ModelAdmin
 from wagtail_modeladmin.views import InspectView
@@ -147,15 +148,16 @@ class PaymentEventsAdmin(ModelAdmin):
     inspect_template_name = "wagtail_guestpay/admin/events/inspect.html"
     history_view_enabled = False
     list_per_page = 50
-    list_display = ("received_at", "account", "source", "event_type", "outcome_col",
-                    "signature_valid", "payment_col", "reviewed_col")
+    list_display = ("received_col", "provider_col", "what_col", "outcome_col", "payment_col",
+                    "reviewed_col")
+    index_view_extra_css = inspect_view_extra_css = ["wagtail_guestpay/admin.css"]
     list_filter = ("outcome", ReviewedFilter, EventProviderFilter, "source", "signature_valid",
                    ReceivedRangeFilter)
     search_fields = ("provider_event_id", "event_type", "payment__reference", "body")
-    list_select_related = ("account", "payment")
+    list_select_related = ("account", "payment__order")
 
     def get_queryset(self, request):
-        return PaymentEvent.objects.select_related("account", "payment").annotate(
+        return PaymentEvent.objects.select_related("account", "payment__order").annotate(
             reviewed=fixes.event_reviewed()
         )
 
@@ -166,14 +168,40 @@ class PaymentEventsAdmin(ModelAdmin):
             "permission_helper": self.permission_helper, "url_helper": self.url_helper,
         }))
 
+    def received_col(self, event):
+        from .transactions import short_datetime
+
+        return short_datetime(event.received_at)
+
+    received_col.short_description = _("received")
+    received_col.admin_order_field = "received_at"
+
+    def provider_col(self, event):
+        return event.account.name
+
+    provider_col.short_description = _("payment system")
+
+    def what_col(self, event):
+        return format_html('{}<br><span class="guestpay-minor">{}</span>',
+                           event.event_type or "-", event.get_source_display())
+
+    what_col.short_description = _("type / source")
+    what_col.admin_order_field = "event_type"
+
     def outcome_col(self, event):
+        if not event.signature_valid:
+            return format_html('<span class="w-status w-status--primary">{}</span>',
+                               _("Signature not valid"))
         return event.get_outcome_display()
 
     outcome_col.short_description = _("outcome")
     outcome_col.admin_order_field = "outcome"
 
     def payment_col(self, event):
-        return event.payment.reference if event.payment else ""
+        if event.payment is None:
+            return ""
+        return format_html('{}<br><span class="guestpay-minor guestpay-code">{}</span>',
+                           event.payment.order.number, event.payment.reference)
 
     payment_col.short_description = _("payment")
 

@@ -6,6 +6,8 @@ A fix that the current state makes pointless (it was just done, e.g. a second su
 nothing and says so.
 """
 
+from typing import NamedTuple
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
@@ -18,7 +20,15 @@ from wagtail.models import Page
 
 from .. import fixes
 from ..accounts import users_with_email
-from ..models import AccessGrant, Contact, Order, Payment, PaymentEvent, PaymentStatus
+from ..models import (
+    AccessGrant,
+    Attention,
+    Contact,
+    Order,
+    Payment,
+    PaymentEvent,
+    PaymentStatus,
+)
 from ..products import product_models
 from ..providers.exceptions import ProviderError
 from .fix_forms import (
@@ -134,6 +144,12 @@ class CorrectEmailView(OrderFixView):
     page_title = gettext_lazy("Correct the buyer's e-mail")
     submit_label = gettext_lazy("Correct the e-mail")
 
+    def get_form(self, form_class=None):
+        form = super().get_form(form_class)
+        if self.object.user_id is None:  # no wrong account to keep or retire
+            del form.fields["unused_account"]
+        return form
+
     def get_consequences(self):
         lines = [_("The order and its contact get the new e-mail; the account of that e-mail is "
                    "found, or created when there is none.")]
@@ -147,7 +163,7 @@ class CorrectEmailView(OrderFixView):
     def perform(self, data, nonce):
         correction = fixes.correct_email(
             self.object, data["email"], by=self.request.user, reason=data["reason"],
-            unused_account=data["unused_account"], form=nonce,
+            unused_account=data.get("unused_account") or fixes.UnusedAccount.KEEP, form=nonce,
         )
         if correction.account_created:
             message = _("E-mail corrected to %(email)s: a new account was created for it.")
@@ -470,36 +486,54 @@ urlpatterns = [
 
 
 # What the inspect views offer ----------------------------------------------------------------
+class Action(NamedTuple):
+    label: str
+    url: str
+    primary: bool = False  # the fix of what the order waits for
+
+
+# The fix that settles each reason an order waits for.
+FIX_FOR_ATTENTION = {
+    Attention.PLACEHOLDER_EMAIL: "correct_email",
+    Attention.SEVERAL_ACCOUNTS: "move_access",
+    Attention.INACTIVE_ACCOUNT: "move_access",
+    Attention.PARTIAL_REFUND: "resolve_attention",
+    Attention.REFUNDED: "resolve_attention",
+}
+
+
 def order_actions(order, user):
-    """The fixes ``user`` may carry out on ``order`` now, as (label, url) pairs. ``order``
-    carries the annotations of the transactions listing (``has_active_grant``)."""
-    actions = []
+    """The fixes ``user`` may carry out on ``order`` now. ``order`` carries the annotations of
+    the transactions listing (``has_active_grant``, ``has_grant``)."""
+    wanted = FIX_FOR_ATTENTION.get(order.attention, "")
     has_account = order.user_id is not None and not order.email_is_placeholder
+    if not wanted and order.is_settled and has_account and not order.has_grant:
+        wanted = "grant_order_access"  # paid, and access was never granted
+    candidates = []
     if can_fix(user):
-        actions.append((_("Correct the e-mail"), fix_url("correct_email", order.pk)))
-        actions.append((_("Move the access to another account"),
-                        fix_url("move_access", order.pk)))
-        if has_account and order.has_active_grant:
-            actions.append((_("Send the access e-mail again"),
-                            fix_url("resend_access_email", order.pk)))
-        if order.attention:
-            actions.append((_("Mark as dealt with"), fix_url("resolve_attention", order.pk)))
+        candidates += [("correct_email", _("Correct the e-mail"), True),
+                       ("move_access", _("Move the access to another account"), True),
+                       ("resend_access_email", _("Send the access e-mail again"),
+                        has_account and order.has_active_grant),
+                       ("resolve_attention", _("Mark as dealt with"), bool(order.attention))]
     if can_manage_access(user):
-        if has_account and not order.has_active_grant:
-            actions.append((_("Grant the order's access"),
-                            fix_url("grant_order_access", order.pk)))
-        if order.has_active_grant:
-            actions.append((_("Revoke the order's access"),
-                            fix_url("revoke_order_access", order.pk)))
-    return actions
+        candidates += [("grant_order_access", _("Grant the order's access"),
+                        has_account and not order.has_active_grant),
+                       ("revoke_order_access", _("Revoke the order's access"),
+                        order.has_active_grant)]
+    actions = [Action(label, fix_url(name, order.pk), name == wanted)
+               for name, label, shown in candidates if shown]
+    return sorted(actions, key=lambda action: not action.primary)
 
 
 def payment_actions(payment, user):
     actions = []
     if can_fix(user):
-        if payment.status in fixes.RECHECKABLE:
-            actions.append((_("Check with the payment system now"),
-                            fix_url("check_payment", payment.pk)))
         if payment.status == PaymentStatus.ON_HOLD:
-            actions.append((_("Accept or refuse"), fix_url("review_hold", payment.pk)))
+            actions.append(Action(_("Accept or refuse"), fix_url("review_hold", payment.pk),
+                                  True))
+        if payment.status in fixes.RECHECKABLE:
+            actions.append(Action(_("Check with the payment system now"),
+                                  fix_url("check_payment", payment.pk),
+                                  payment.status in fixes.OPEN_STATUSES))
     return actions

@@ -31,7 +31,8 @@ def history_for(instance, limit=200):
     )
     for entry in entries:
         data = entry.data or {}
-        entry.label = log_registry.get_action_label(entry.action)
+        formatter = log_registry.get_formatter(entry)  # (loads the registered actions)
+        entry.label = formatter.label if formatter else entry.action
         entry.reason = data.get("reason", "")
         entry.facts = [
             (label, ", ".join(map(str, value)) if isinstance(value, list) else value)

@@ -11,7 +11,11 @@ import re
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import SuspiciousOperation
 from django.views.defaults import bad_request
-from wagtail_modeladmin.helpers import DjangoORMSearchHandler, ModelAdminURLFinder
+from wagtail_modeladmin.helpers import (
+    ButtonHelper,
+    DjangoORMSearchHandler,
+    ModelAdminURLFinder,
+)
 from wagtail_modeladmin.views import IndexView
 
 from ..conf import guestpay_settings
@@ -73,3 +77,17 @@ class InspectURLFinder(ModelAdminURLFinder):
         ):
             return self.url_helper.get_action_url("inspect", instance.pk)
         return None
+
+
+class InspectFirstButtonHelper(ButtonHelper):
+    """A listing row's main link opens the inspect view (where the fixes are), not the edit
+    form."""
+
+    def get_primary_button(self, obj):
+        if self.permission_helper.user_can_inspect_obj(self.request.user, obj):
+            return self.inspect_button(obj.pk)
+        return super().get_primary_button(obj)
+
+    def get_buttons_for_obj(self, obj, exclude=None, **kwargs):
+        # The row's title already links to the inspect view.
+        return super().get_buttons_for_obj(obj, exclude=[*(exclude or []), "inspect"], **kwargs)

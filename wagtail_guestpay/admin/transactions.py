@@ -8,14 +8,21 @@ history, with the fixes the viewer may carry out. Everything shown comes from an
 
 from django.db.models import CharField, Count, Exists, IntegerField, Max, OuterRef, Subquery
 from django.db.models.functions import Coalesce
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from wagtail_modeladmin.options import ModelAdmin
 from wagtail_modeladmin.views import InspectView
 
 from ..models import AccessGrant, Attention, Order, Payment, PaymentEvent
 from .filters import AccessStateFilter, DateRangeFilter, NeedsActionFilter, ProviderFilter
-from .listing import InspectURLFinder, OrderNumberSearchHandler, StrictIndexView
+from .listing import (
+    InspectFirstButtonHelper,
+    InspectURLFinder,
+    OrderNumberSearchHandler,
+    StrictIndexView,
+)
 from .permissions import ViewOnlyPermissionHelper, staff_permissions
 
 ACCESS_LABELS = {"granted": _("Granted"), "revoked": _("Revoked"), "none": _("None")}
@@ -56,6 +63,10 @@ def access_state(order):
 
 def _iso(value):
     return value.isoformat(timespec="seconds") if value else ""
+
+
+def short_datetime(value):
+    return date_format(localtime(value), "SHORT_DATETIME_FORMAT") if value else ""
 
 
 class TransactionIndexView(StrictIndexView):
@@ -125,12 +136,13 @@ class TransactionsAdmin(ModelAdmin):
     inspect_view_class = TransactionInspectView
     inspect_template_name = "wagtail_guestpay/admin/transactions/inspect.html"
     index_template_name = "wagtail_guestpay/admin/transactions/index.html"
+    index_view_extra_css = inspect_view_extra_css = ["wagtail_guestpay/admin.css"]
+    button_helper_class = InspectFirstButtonHelper
     history_view_enabled = False  # the audit history is part of the inspect view
     search_handler_class = OrderNumberSearchHandler
     list_per_page = 50
     list_display = (
-        "number_col", "created_at", "processed_col", "offer", "amount_col", "provider_col",
-        "reference_col", "email_col", "status_col", "access_col", "attention_col",
+        "number_col", "dates_col", "offer_col", "email_col", "status_col",
     )
     list_filter = (
         NeedsActionFilter, "status", ProviderFilter, "offer", DateRangeFilter, AccessStateFilter,
@@ -141,7 +153,7 @@ class TransactionsAdmin(ModelAdmin):
     )
     list_export = (
         "number", "created_iso", "processed_iso", "offer_title", "amount", "currency",
-        "provider_col", "reference_col", "email", "placeholder_export", "status_export",
+        "provider_export", "reference_col", "email", "placeholder_export", "status_export",
         "access_export", "attention_export", "payments_export",
     )
     export_filename = "transactions"
@@ -166,22 +178,30 @@ class TransactionsAdmin(ModelAdmin):
     number_col.short_description = _("number")
     number_col.admin_order_field = "pk"
 
-    def processed_col(self, order):
-        return order.processed_at
+    def dates_col(self, order):
+        return format_html(
+            '{}<br><span class="guestpay-minor">{}</span>',
+            short_datetime(order.created_at), short_datetime(order.processed_at) or "-",
+        )
 
-    processed_col.short_description = _("processed")
-    processed_col.admin_order_field = "processed_at"
+    dates_col.short_description = _("created / processed")
+    dates_col.admin_order_field = "created_at"
 
-    def amount_col(self, order):
-        return order.amount_display
+    def offer_col(self, order):
+        return format_html(
+            '{}, {}<br><span class="guestpay-minor">{}</span><br>'
+            '<span class="guestpay-minor guestpay-code">{}</span>',
+            order.offer.title, order.amount_display, order.provider_name or "-",
+            order.last_provider_reference or "",
+        )
 
-    amount_col.short_description = _("amount")
-    amount_col.admin_order_field = "amount"
+    offer_col.short_description = _("offer / payment")
+    offer_col.admin_order_field = "offer__title"
 
-    def provider_col(self, order):
+    def provider_export(self, order):
         return order.provider_name or ""
 
-    provider_col.short_description = _("payment system")
+    provider_export.short_description = _("payment system")
 
     def reference_col(self, order):
         return order.last_provider_reference or ""
@@ -190,35 +210,26 @@ class TransactionsAdmin(ModelAdmin):
 
     def email_col(self, order):
         if order.email_is_placeholder:
-            return format_html(
-                '{} <span class="w-status w-status--label">{}</span>',
-                order.email, _("placeholder"),
-            )
-        return order.email or "-"
+            return format_html('<span class="guestpay-code">{}</span><br>'
+                               '<strong class="guestpay-flag">{}</strong>',
+                               order.email, _("placeholder e-mail"))
+        return format_html('<span class="guestpay-code">{}</span>', order.email or "-")
 
     email_col.short_description = _("buyer e-mail")
     email_col.admin_order_field = "email"
 
     def status_col(self, order):
-        return format_html('<span class="w-status">{}</span>', order.get_status_display())
+        status = format_html(
+            '<span class="w-status">{}</span><br><span class="guestpay-minor">{} {}</span>',
+            order.get_status_display(), _("access:"), ACCESS_LABELS[access_state(order)],
+        )
+        if not order.attention:
+            return status
+        return format_html('{}<br><strong class="guestpay-flag">{} {}</strong>', status,
+                           _("Needs action:"), order.get_attention_display())
 
     status_col.short_description = _("status")
     status_col.admin_order_field = "status"
-
-    def access_col(self, order):
-        return ACCESS_LABELS[access_state(order)]
-
-    access_col.short_description = _("access")
-
-    def attention_col(self, order):
-        if not order.attention:
-            return ""
-        return format_html(
-            '<span class="w-status w-status--primary">{}</span>', order.get_attention_display()
-        )
-
-    attention_col.short_description = _("needs action")
-    attention_col.admin_order_field = "attention"
 
     # Export-only values ---------------------------------------------------------------------
     def created_iso(self, order):
