@@ -53,6 +53,7 @@ def test_each_case_links_to_its_fix(queue, granter, login):
     assert fix("correct_email", queue["wallet"].pk) in html
     assert fix("review_hold", queue["held"].pk) in html
     assert fix("grant_order_access", queue["never"].pk) in html
+    assert fix("grant_order_access", queue["wallet"].pk) not in html  # listed by its reason
     assert queue["revoked"].number not in html  # revoked on purpose: nothing to do
     assert fix("check_payment", queue["pending"].pk) in html
     assert "Notifications to review (1)" in html

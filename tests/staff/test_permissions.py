@@ -148,3 +148,10 @@ def test_the_permissions_are_offered_in_the_group_editor(admin_client):
     for label in ("Can see transactions and contacts", "Can grant and revoke access manually",
                   "Can fix orders: e-mail, account, resend, re-check, review"):
         assert label in page
+
+
+def test_anonymous_visitors_are_sent_to_the_login_page(world, client):
+    fixing, access = fix_urls(world)
+    for url in [*listing_urls(world), *(url for url, _data in fixing + access)]:
+        response = client.get(url)
+        assert response.status_code == 302 and response.url.startswith("/admin/login/"), url

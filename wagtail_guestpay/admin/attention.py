@@ -92,8 +92,7 @@ def attention_sections(user):
     ))
 
     items, count = _take(
-        orders.filter(status=OrderStatus.PAID)
-        .exclude(attention=Attention.PLACEHOLDER_EMAIL)
+        orders.filter(status=OrderStatus.PAID, attention="")  # the others are listed by reason
         .filter(~Exists(AccessGrant.objects.filter(order=OuterRef("pk"))))
     )
     sections.append(Section(

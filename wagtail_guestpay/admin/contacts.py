@@ -4,6 +4,7 @@ the note (the e-mail changes only through an order's e-mail correction)."""
 
 import json
 
+from django.contrib.auth.models import Permission
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.html import format_html
@@ -126,6 +127,10 @@ class ContactsAdmin(ModelAdmin):
 
     def get_queryset(self, request):
         return contacts_queryset()
+
+    def get_permissions_for_registration(self):
+        # Access is governed by the Order's custom permissions (see admin.permissions).
+        return Permission.objects.none()
 
     def register_admin_url_finders(self):
         from wagtail.admin.admin_url_finder import register_admin_url_finder

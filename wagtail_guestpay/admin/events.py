@@ -10,6 +10,7 @@ import json
 import re
 from urllib.parse import quote
 
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -160,6 +161,10 @@ class PaymentEventsAdmin(ModelAdmin):
         return PaymentEvent.objects.select_related("account", "payment__order").annotate(
             reviewed=fixes.event_reviewed()
         )
+
+    def get_permissions_for_registration(self):
+        # Access is governed by the Order's custom permissions (see admin.permissions).
+        return Permission.objects.none()
 
     def register_admin_url_finders(self):
         from wagtail.admin.admin_url_finder import register_admin_url_finder
