@@ -76,3 +76,24 @@ def test_grant_access_is_offered_to_access_managers(pay, granter, login):
     assert f"{grant}?contact={order.contact_id}" in page
     form = login(granter).get(grant, {"contact": order.contact_id}).content.decode()
     assert f'value="{order.user.username}"' in form
+
+
+def test_contacts_and_notifications_listings_do_not_grow_in_queries(pay, viewer, login):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = login(viewer)
+    pay("first@example.com")
+    counts = {}
+    for size in ("few", "many"):
+        if size == "many":
+            for index in range(5):
+                pay(f"buyer{index}@example.com")
+            pay("")
+        for url in (INDEX, "/admin/guestpay/events/"):
+            client.get(url)
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(url).status_code == 200
+            counts[size, url] = len(queries)
+    for url in (INDEX, "/admin/guestpay/events/"):
+        assert counts["many", url] == counts["few", url], url

@@ -107,6 +107,7 @@ class ContactsAdmin(ModelAdmin):
     permission_helper_class = ContactPermissionHelper
     index_view_class = ContactIndexView
     inspect_view_enabled = True
+    inspect_view_fields = ["id"]  # the template shows the rest, from prefetched queries
     inspect_view_class = ContactInspectView
     inspect_template_name = "wagtail_guestpay/admin/contacts/inspect.html"
     index_template_name = "wagtail_guestpay/admin/contacts/index.html"

@@ -145,6 +145,7 @@ class PaymentEventsAdmin(ModelAdmin):
     permission_helper_class = ViewOnlyPermissionHelper
     index_view_class = EventIndexView
     inspect_view_enabled = True
+    inspect_view_fields = ["id"]  # the template shows the rest, from prefetched queries
     inspect_view_class = EventInspectView
     inspect_template_name = "wagtail_guestpay/admin/events/inspect.html"
     history_view_enabled = False

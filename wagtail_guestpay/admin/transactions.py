@@ -133,6 +133,7 @@ class TransactionsAdmin(ModelAdmin):
     permission_helper_class = ViewOnlyPermissionHelper
     index_view_class = TransactionIndexView
     inspect_view_enabled = True
+    inspect_view_fields = ["id"]  # the template shows the rest, from prefetched queries
     inspect_view_class = TransactionInspectView
     inspect_template_name = "wagtail_guestpay/admin/transactions/inspect.html"
     index_template_name = "wagtail_guestpay/admin/transactions/index.html"
