@@ -6,7 +6,7 @@ from wagtail import hooks
 from wagtail.snippets.models import register_snippet
 from wagtail_modeladmin.options import modeladmin_register
 
-from .admin import fixes as staff_fixes
+from .admin import urls as staff_urls
 from .admin.attention import NeedsAttentionPanel
 from .admin.contacts import ContactsAdmin
 from .admin.events import PaymentEventsAdmin
@@ -25,7 +25,7 @@ modeladmin_register(PaymentEventsAdmin)
 
 @hooks.register("register_admin_urls")
 def register_staff_fix_urls():
-    return [path("guestpay/", include((staff_fixes.urlpatterns, staff_fixes.NAMESPACE)))]
+    return [path("guestpay/", include(staff_urls))]
 
 
 @hooks.register("construct_homepage_panels")

@@ -23,7 +23,7 @@ from ..models import (
     PaymentEvent,
     PaymentStatus,
 )
-from .fixes import fix_url, index_url, inspect_url
+from .links import fix_url, index_url, inspect_url
 from .permissions import can_fix, can_manage_access, can_view
 
 LINES = 5  # lines shown per section

@@ -57,8 +57,8 @@ class ContactInspectView(InspectView):
         return self.instance.email
 
     def get_context_data(self, **kwargs):
-        from .fixes import fix_url, inspect_url
         from .history import history_for
+        from .links import fix_url, inspect_url
         from .transactions import ACCESS_LABELS, access_state, transactions_queryset
 
         contact = self.instance

@@ -117,8 +117,8 @@ class EventInspectView(InspectView):
         return str(self.instance)
 
     def get_context_data(self, **kwargs):
-        from .fixes import fix_url
         from .history import history_for
+        from .links import fix_url
 
         event = (
             PaymentEvent.objects.select_related("account", "payment__order")

@@ -3,14 +3,11 @@ reason, one submit button that disables itself), permission-checked on every req
 by :mod:`wagtail_guestpay.fixes`, then back to the order with a message.
 
 A fix that the current state makes pointless (it was just done, e.g. a second submission) changes
-nothing and says so.
+nothing and says so. URLs are in :mod:`.urls`; what the inspect views offer in :mod:`.actions`.
 """
-
-from typing import NamedTuple
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic.edit import FormView
@@ -20,15 +17,7 @@ from wagtail.models import Page
 
 from .. import fixes
 from ..accounts import users_with_email
-from ..models import (
-    AccessGrant,
-    Attention,
-    Contact,
-    Order,
-    Payment,
-    PaymentEvent,
-    PaymentStatus,
-)
+from ..models import AccessGrant, Contact, Order, Payment, PaymentEvent
 from ..products import product_models
 from ..providers.exceptions import ProviderError
 from .fix_forms import (
@@ -39,22 +28,8 @@ from .fix_forms import (
     ResolveAttentionForm,
     ReviewHoldForm,
 )
+from .links import index_url, inspect_url
 from .permissions import can_fix, can_manage_access
-
-NAMESPACE = "wagtail_guestpay_staff"
-
-
-def fix_url(name, *args):
-    return reverse(f"{NAMESPACE}:{name}", args=args)
-
-
-def inspect_url(listing, pk):
-    """``listing``: "transactions", "contacts" or "events"."""
-    return reverse(f"guestpay_{listing}_modeladmin_inspect", args=[pk])
-
-
-def index_url(listing):
-    return reverse(f"guestpay_{listing}_modeladmin_index")
 
 
 class FixView(WagtailAdminTemplateMixin, FormView):
@@ -464,76 +439,3 @@ class EventReviewedView(FixView):
         fixes.mark_event_reviewed(self.object, by=self.request.user, reason=data["reason"],
                                   form=nonce)
         return _("Notification marked as reviewed.")
-
-
-urlpatterns = [
-    path("orders/<int:order_pk>/correct-email/", CorrectEmailView.as_view(), name="correct_email"),
-    path("orders/<int:order_pk>/move-access/", MoveAccessView.as_view(), name="move_access"),
-    path("orders/<int:order_pk>/grant-access/", GrantOrderAccessView.as_view(),
-         name="grant_order_access"),
-    path("orders/<int:order_pk>/revoke-access/", RevokeOrderAccessView.as_view(),
-         name="revoke_order_access"),
-    path("orders/<int:order_pk>/resend-email/", ResendAccessEmailView.as_view(),
-         name="resend_access_email"),
-    path("orders/<int:order_pk>/resolve/", ResolveAttentionView.as_view(),
-         name="resolve_attention"),
-    path("payments/<int:payment_pk>/check/", CheckPaymentView.as_view(), name="check_payment"),
-    path("payments/<int:payment_pk>/review/", ReviewHoldView.as_view(), name="review_hold"),
-    path("grants/<int:grant_pk>/revoke/", RevokeGrantView.as_view(), name="revoke_grant"),
-    path("access/grant/", GrantAccessView.as_view(), name="grant_access"),
-    path("events/<int:event_pk>/reviewed/", EventReviewedView.as_view(), name="event_reviewed"),
-]
-
-
-# What the inspect views offer ----------------------------------------------------------------
-class Action(NamedTuple):
-    label: str
-    url: str
-    primary: bool = False  # the fix of what the order waits for
-
-
-# The fix that settles each reason an order waits for.
-FIX_FOR_ATTENTION = {
-    Attention.PLACEHOLDER_EMAIL: "correct_email",
-    Attention.SEVERAL_ACCOUNTS: "move_access",
-    Attention.INACTIVE_ACCOUNT: "move_access",
-    Attention.PARTIAL_REFUND: "resolve_attention",
-    Attention.REFUNDED: "resolve_attention",
-}
-
-
-def order_actions(order, user):
-    """The fixes ``user`` may carry out on ``order`` now. ``order`` carries the annotations of
-    the transactions listing (``has_active_grant``, ``has_grant``)."""
-    wanted = FIX_FOR_ATTENTION.get(order.attention, "")
-    has_account = order.user_id is not None and not order.email_is_placeholder
-    if not wanted and order.is_settled and has_account and not order.has_grant:
-        wanted = "grant_order_access"  # paid, and access was never granted
-    candidates = []
-    if can_fix(user):
-        candidates += [("correct_email", _("Correct the e-mail"), True),
-                       ("move_access", _("Move the access to another account"), True),
-                       ("resend_access_email", _("Send the access e-mail again"),
-                        has_account and order.has_active_grant),
-                       ("resolve_attention", _("Mark as dealt with"), bool(order.attention))]
-    if can_manage_access(user):
-        candidates += [("grant_order_access", _("Grant the order's access"),
-                        has_account and not order.has_active_grant),
-                       ("revoke_order_access", _("Revoke the order's access"),
-                        order.has_active_grant)]
-    actions = [Action(label, fix_url(name, order.pk), name == wanted)
-               for name, label, shown in candidates if shown]
-    return sorted(actions, key=lambda action: not action.primary)
-
-
-def payment_actions(payment, user):
-    actions = []
-    if can_fix(user):
-        if payment.status == PaymentStatus.ON_HOLD:
-            actions.append(Action(_("Accept or refuse"), fix_url("review_hold", payment.pk),
-                                  True))
-        if payment.status in fixes.RECHECKABLE:
-            actions.append(Action(_("Check with the payment system now"),
-                                  fix_url("check_payment", payment.pk),
-                                  payment.status in fixes.OPEN_STATUSES))
-    return actions

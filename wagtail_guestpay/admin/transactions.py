@@ -81,9 +81,10 @@ class TransactionInspectView(InspectView):
         return self.instance.number
 
     def get_context_data(self, **kwargs):
+        from .actions import order_actions, payment_actions
         from .events import safe_body, safe_data, safe_headers
-        from .fixes import fix_url, inspect_url, order_actions, payment_actions
         from .history import history_for
+        from .links import fix_url, inspect_url
         from .permissions import can_manage_access
 
         order = transactions_queryset().select_related("user", "site").get(pk=self.instance.pk)
