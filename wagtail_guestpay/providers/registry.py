@@ -35,3 +35,7 @@ def registered_kinds():
 def provider_kind_choices():
     return [(kind, _LABELS[kind]) for kind in _PATHS]
 
+
+
+# The payment systems that ship with wagtail_guestpay.
+register_provider("paypal", "wagtail_guestpay.providers.paypal.PayPalProvider", _("PayPal"))
