@@ -142,11 +142,11 @@ class TestPKI:
         self.rogue_leaf = _leaf(PAYPAL_NAME, self.key, self.rogue_root, rogue_key)
         self.attacker_key = _key()
 
-    def chain_pem(self, leaf=None):
+    def chain_pem(self, leaf=None, *, with_issuer=True):
         """What PayPal's certificate URL serves: the leaf, then the intermediate."""
         leaf = leaf or self.leaf
         issuer = self.rogue_root if leaf is self.rogue_leaf else self.intermediate
-        return pem(leaf, issuer)
+        return pem(leaf, issuer) if with_issuer else pem(leaf)
 
 
 # The fake ---------------------------------------------------------------------------------------
@@ -164,6 +164,7 @@ class FakePayPal:
         self.idempotent = {}
         self.transmissions = {}
         self.served_leaf = pki.leaf
+        self.serve_intermediate = True
         self.counts = {"token": 0, "create": 0, "capture": 0, "get": 0, "verify": 0, "cert": 0,
                        "webhook": 0}
         self.requests = []  # (name, headers, json body)
@@ -457,7 +458,8 @@ class FakePayPal:
 
     def _cert(self, request):
         self.counts["cert"] += 1
-        return Response(self.pki.chain_pem(self.served_leaf), status=200,
+        return Response(self.pki.chain_pem(self.served_leaf,
+                                           with_issuer=self.serve_intermediate), status=200,
                         content_type="application/x-pem-file")
 
     def _webhook(self, request):

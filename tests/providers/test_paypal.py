@@ -19,7 +19,7 @@ from django.contrib.auth import get_user_model
 
 from tests.factories import OfferFactory
 from tests.providers.contract import ProviderContract, snapshot
-from tests.providers.paypal_fake import CERT_URL, FIXTURES, FakePayPal, TestPKI, fixture
+from tests.providers.paypal_fake import CERT_URL, FIXTURES, FakePayPal, TestPKI, fixture, pem
 from wagtail_guestpay.access import has_access
 from wagtail_guestpay.confirmation import check_payment
 from wagtail_guestpay.models import (
@@ -668,10 +668,15 @@ class TestOfflineVerification:
         rejected = PaymentEvent.objects.get(signature_valid=False)
         assert "PAYPAL-CERT-URL" in rejected.error
 
-    @pytest.mark.parametrize("served", ["expired_leaf", "foreign_leaf", "rogue_leaf"])
+    @pytest.mark.parametrize("served, reason", [
+        ("expired_leaf", "expired"),
+        ("foreign_leaf", "not issued to PayPal"),
+        ("rogue_leaf", "does not chain to a trusted root"),
+    ])
     def test_a_certificate_that_is_not_paypal_trusted_and_current_is_refused(
-        self, client, offer, paypal, pki, run_on_commit, served
+        self, client, offer, paypal, pki, run_on_commit, served, reason
     ):
+        """Each variant is signed with the right key: only the certificate is at fault."""
         _response, payment = click_pay(client, offer)
         paypal.served_leaf = getattr(pki, served)
         before = snapshot()
@@ -679,6 +684,31 @@ class TestOfflineVerification:
         assert response.status_code == 400
         assert paypal.counts["cert"] == 1
         assert snapshot() == before
+        assert reason in PaymentEvent.objects.get(signature_valid=False).error
+
+    def test_the_trust_roots_are_a_setting(self, client, offer, paypal, run_on_commit,
+                                           settings):
+        """certifi's bundle does not hold the test CA: the same delivery is refused with it."""
+        settings.WAGTAIL_GUESTPAY_PAYPAL_CERT_TRUST_ROOTS = ""
+        _response, payment = click_pay(client, offer)
+        response = post(client, offer.provider_account, *self.capture_webhook(paypal, payment))
+        assert response.status_code == 400
+        assert "trusted root" in PaymentEvent.objects.get(signature_valid=False).error
+
+    def test_a_leaf_served_alone_verifies_when_its_issuer_is_a_trust_root(
+        self, client, offer, paypal, pki, run_on_commit, settings, tmp_path
+    ):
+        """Should PayPal's URL serve the leaf without its intermediate, the intermediate can be
+        added to the trust file (docs/providers/paypal.md)."""
+        _response, payment = click_pay(client, offer)
+        paypal.serve_intermediate = False
+        body, headers = self.capture_webhook(paypal, payment)
+        assert post(client, offer.provider_account, body, headers).status_code == 400
+        trust = tmp_path / "roots-and-paypal-intermediate.pem"
+        trust.write_bytes(pki.roots_file.read_bytes() + pem(pki.intermediate))
+        settings.WAGTAIL_GUESTPAY_PAYPAL_CERT_TRUST_ROOTS = str(trust)
+        body, headers = self.capture_webhook(paypal, payment)
+        assert post(client, offer.provider_account, body, headers).status_code == 200
 
     def test_the_certificate_is_fetched_once_and_cached(self, client, offer, paypal,
                                                         run_on_commit):

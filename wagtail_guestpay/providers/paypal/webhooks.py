@@ -23,6 +23,8 @@ import hashlib
 import json
 import logging
 import os
+import re
+import warnings
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,6 +33,7 @@ from urllib.parse import urlsplit
 import httpx
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature as BadRSASignature
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import ExtensionOID, NameOID
@@ -280,7 +283,23 @@ def trust_store():
     return _load_store(path, mtime)
 
 
+PEM_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
+
+
 @functools.lru_cache(maxsize=4)
 def _load_store(path, _mtime):
+    """The roots in a PEM bundle, one by one: a root that this cryptography version refuses
+    (certifi ships one with a negative serial number) is left out, not the whole bundle."""
     with open(path, "rb") as handle:
-        return Store(x509.load_pem_x509_certificates(handle.read()))
+        data = handle.read()
+    roots = []
+    for block in PEM_BLOCK.findall(data):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            try:
+                roots.append(x509.load_pem_x509_certificate(block))
+            except ValueError:
+                continue
+    if not roots:
+        raise VerificationUnavailable("No trust roots for PayPal's certificate were found.")
+    return Store(roots)
