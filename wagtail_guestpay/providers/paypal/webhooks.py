@@ -33,9 +33,9 @@ from urllib.parse import urlsplit
 import httpx
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature as BadRSASignature
-from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtensionOID, NameOID
 from cryptography.x509.verification import DNSName, PolicyBuilder, Store, VerificationError
 from django.core.cache import caches
@@ -135,7 +135,9 @@ def verify_with_api(api, transmission, webhook_id, body_text):
         )
     except PayPalAPIError as exc:
         if exc.retryable:
-            raise VerificationUnavailable(f"PayPal could not verify the signature now: {exc}")
+            raise VerificationUnavailable(
+                f"PayPal could not verify the signature now: {exc}"
+            ) from exc
         raise InvalidSignature(f"PayPal refused to verify the signature: {exc}") from exc
     if status != 200:
         raise InvalidSignature(f"PayPal's signature verification answered HTTP {status}.")
@@ -264,7 +266,9 @@ def check_chain(chain, now):
     try:
         verifier.verify(leaf, intermediates)
     except VerificationError as exc:
-        raise InvalidSignature(f"PayPal's certificate does not chain to a trusted root: {exc}")
+        raise InvalidSignature(
+            f"PayPal's certificate does not chain to a trusted root: {exc}"
+        ) from exc
 
 
 def trust_store():
