@@ -318,6 +318,8 @@ class FakePayPal:
             return self._error(422, "UNPROCESSABLE_ENTITY", "ORDER_ALREADY_CAPTURED")
         if order["status"] != "APPROVED":
             return self._error(422, "UNPROCESSABLE_ENTITY", "ORDER_NOT_APPROVED")
+        if state["outcome"] == "INSTRUMENT_DECLINED":  # the buyer's funding source refused
+            return self._error(422, "UNPROCESSABLE_ENTITY", "INSTRUMENT_DECLINED")
         template = fixture("order_captured.json")["purchase_units"][0]["payments"]["captures"][0]
         capture = self.capture_resource(order_id, template=template,
                                         status=state["outcome"])

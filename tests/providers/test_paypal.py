@@ -475,6 +475,19 @@ class TestPayOnPayPal:
         assert refreshed(second).status == PaymentStatus.FAILED
         assert not AccessGrant.objects.exists() and outbox == []
 
+    def test_a_refused_funding_source_fails_the_attempt_and_the_buyer_can_retry(
+        self, client, offer, paypal, run_on_commit, outbox
+    ):
+        _response, payment = click_pay(client, offer)
+        back = buyer_on_paypal(f"{paypal.base_url}/checkoutnow?token="
+                               f"{payment.provider_reference}", outcome="INSTRUMENT_DECLINED")
+        back_on_site(client, back)
+        assert refreshed(payment).status == PaymentStatus.FAILED
+        assert payment.detail == "INSTRUMENT_DECLINED"
+        page = back_on_site(client, back)
+        assert page.context["can_retry"]
+        assert not AccessGrant.objects.exists() and outbox == []
+
     def test_no_email_from_paypal_leads_to_the_placeholder(
         self, client, offer, paypal, run_on_commit, outbox
     ):

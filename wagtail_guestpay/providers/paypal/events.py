@@ -52,7 +52,6 @@ SUBSCRIBED_EVENTS = (ORDER_APPROVED, APPROVAL_REVERSED, *CAPTURE_EVENTS, *REFUND
 
 # event_type of events made from an order we fetched or captured (not from a notification).
 FROM_CAPTURE = "paypal.capture"
-FROM_RETURN = "paypal.return"
 FROM_STATUS = "paypal.status"
 
 

@@ -8,7 +8,14 @@ from decimal import Decimal
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from ..base import Checkout, Credential, CredentialCheck, EventStatus, Provider
+from ..base import (
+    Checkout,
+    Credential,
+    CredentialCheck,
+    EventStatus,
+    Provider,
+    ProviderEvent,
+)
 from ..exceptions import InvalidSignature, MalformedNotification, ProviderError
 from . import events as paypal_events
 from .api import PayPalAPI, PayPalAPIError
@@ -160,10 +167,26 @@ class PayPalProvider(Provider):
     def _capture(self, payment, event):
         if not payment.is_open:
             return event  # settled already (e.g. captured on the buyer's return)
-        order_id = self._order_id(payment, event)
-        order = self.api.capture_order(order_id)
+        return self.capture(payment, self._order_id(payment, event)) or event
+
+    def capture(self, payment, order_id):
+        """Capture ``order_id`` and say what came of it: an event, or None when there is
+        nothing to say yet (the buyer has not approved)."""
+        try:
+            order = self.api.capture_order(order_id)
+        except PayPalAPIError as exc:
+            if exc.issue != "INSTRUMENT_DECLINED":
+                raise
+            # The buyer's funding source was refused: this attempt failed; the buyer can pay
+            # again (a new order) from the failure page.
+            return ProviderEvent(
+                event_id=f"{paypal_events.FROM_CAPTURE}:{order_id}:INSTRUMENT_DECLINED",
+                status=EventStatus.FAILED, reference=payment.reference,
+                provider_reference=order_id, event_type=paypal_events.FROM_CAPTURE,
+                detail="INSTRUMENT_DECLINED",
+            )
         if order is None:
-            return event
+            return None
         try:
             return order_event(order, event_type=paypal_events.FROM_CAPTURE,
                                reference=payment.reference)
@@ -206,14 +229,13 @@ class PayPalProvider(Provider):
         if payment.status not in (PaymentStatus.CREATED, PaymentStatus.APPROVED):
             return []  # captured already (pending, paid...): the status checks follow it
         try:
-            order = self.api.capture_order(payment.provider_reference)
-            if order is None:
-                return []
-            return [order_event(order, event_type=paypal_events.FROM_RETURN,
-                                reference=payment.reference)]
-        except (ProviderError, PayPalDataError) as exc:
+            event = self.capture(payment, payment.provider_reference)
+        except ProviderError as exc:
             logger.warning("Capture on return of %s failed: %s", payment.reference, exc)
             return []
+        # Stored with source "return"; the same capture seen again (a reload, the approval
+        # notification) has the same event id.
+        return [] if event is None else [event]
 
     def check_credentials(self):
         api = self.api
