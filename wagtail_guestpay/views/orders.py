@@ -69,7 +69,7 @@ def order_page(request, token):
         "state": state,
         "token": token,
         "merchant": MerchantContacts.for_site(site) if site else None,
-        "email_shown": "" if order.email_is_placeholder else order.email,
+        "email_shown": _email_shown(order, payment),
         "status_url": reverse("wagtail_guestpay:order_status", args=[token]),
         "retry_url": reverse("wagtail_guestpay:order_retry", args=[token]),
         "can_retry": _can_retry(order, state),
@@ -78,6 +78,13 @@ def order_page(request, token):
     if page is not None and page.live:
         return _private(page.specific.serve_for_order(request, context))
     return _private(TemplateResponse(request, "wagtail_guestpay/order/result.html", context))
+
+
+def _email_shown(order, payment):
+    """Where the access e-mail went (or will go): never a placeholder."""
+    if order.email_is_placeholder:
+        return ""
+    return order.email or (payment.payer_email if payment is not None else "")
 
 
 def _follow_return(request, payment):
