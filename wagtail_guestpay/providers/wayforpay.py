@@ -76,7 +76,7 @@ def php_amount(value):
     text = repr(float(Decimal(str(value))))
     if "e" in text or "E" in text:  # not an amount anyone pays; keep it exact
         return format(Decimal(str(value)).normalize(), "f")
-    return text[:-2] if text.endswith(".0") else text
+    return text.removesuffix(".0")
 
 
 def purchase_signature_values(fields):
