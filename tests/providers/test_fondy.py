@@ -11,9 +11,10 @@ Published examples:
   ``7725ca95944de78550c3ca132c1e6602707afa90``), kept verbatim in
   ``tests/fixtures/fondy/sdk_result_example.json``. Its ``reversal_amount`` and
   ``settlement_amount`` are ``"0"``: they are part of the signed string.
-Callback fixtures (``tests/fixtures/fondy/callback.json``, ``status_response.json``) have the
-fields of that example plus ``additional_info``, which protocol 1.0.1 adds (docs.fondy.eu/docs/
-page/3: "If 1.0.1 passed, additional_info parameter will be returned in the callback").
+The callback fixture (``tests/fixtures/fondy/callback.json``) has the fields of that example plus
+``additional_info``, which protocol 1.0.1 adds (docs.fondy.eu/docs/page/3: "If 1.0.1 passed,
+additional_info parameter will be returned in the callback"); the status answer
+(``status_response.json``) is the same order object in Fondy's ``{"response": ...}`` envelope.
 """
 
 import json
@@ -117,9 +118,9 @@ class FakeFondy:
         order = self.orders.get(params["order_id"])
         if order is None:
             return self._failure(1018, "Order not found")
-        return Response(json.dumps({"response": self.order_object(
-            params["order_id"], order["status"], email=order["email"])}),
-            content_type="application/json")
+        answer = self.order_object(params["order_id"], order["status"], email=order["email"],
+                                   template=fixture("status_response.json")["response"])
+        return Response(json.dumps({"response": answer}), content_type="application/json")
 
     def _page(self, request):
         return Response("<html><title>Fondy checkout</title><h1>Pay</h1></html>",
@@ -127,11 +128,11 @@ class FakeFondy:
 
     # What Fondy sends ----------------------------------------------------------------------
     def order_object(self, order_id, status, *, email="", amount=None, currency=None, key=None,
-                     **fields):
-        """The signed order object of callbacks and status answers."""
+                     template=None, **fields):
+        """The signed order object of callbacks (and, from ``template``, status answers)."""
         order = self.orders.get(order_id)
         request = order["request"] if order else {}
-        data = fixture("callback.json")
+        data = dict(template or fixture("callback.json"))
         amount = str(request.get("amount", 4900) if amount is None else amount)
         currency = currency or request.get("currency", "EUR")
         data.update(
