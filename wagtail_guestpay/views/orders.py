@@ -1,13 +1,14 @@
 """The buyer's return pages: the order's real state, found by its secret token only."""
 
 from django.db import transaction
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from wagtail.models import Site
 
 from ..checkout import new_payment, send_to_provider
@@ -52,10 +53,18 @@ def _private(response):
     return response
 
 
+@csrf_exempt
 @never_cache
-@require_GET
+@require_http_methods(["GET", "HEAD", "POST"])
 def order_page(request, token):
     order = _order_or_404(token)
+    if request.method == "POST":
+        # Fondy and WayForPay send the buyer back with a form POST of the payment's result. The
+        # browser is not trusted: the body is ignored and the page is shown by GET, where the
+        # status is asked of the provider.
+        response = HttpResponseRedirect(request.get_full_path())
+        response.status_code = 303
+        return _private(response)
     cancelled = request.GET.get("cancelled") == "1"
     payment = order.payments.select_related("account").first()
     if payment is not None and payment.is_open:
