@@ -30,7 +30,8 @@ import re
 from datetime import UTC, datetime
 
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from ..money import from_minor_units, to_minor_units
 from .base import Checkout, Credential, CredentialCheck, EventStatus, Provider, ProviderEvent
@@ -182,7 +183,7 @@ class StripeProvider(Provider):
             lambda client: client.v1.checkout.sessions.create(
                 params, options={"idempotency_key": f"guestpay-checkout-{payment.reference}"}
             )
-        )
+        ).to_dict()
         if not session.get("url"):
             raise ProviderError("Stripe created a Checkout Session without a URL.")
         return Checkout(
@@ -260,7 +261,7 @@ class StripeProvider(Provider):
         except ImproperlyConfigured as exc:
             return CredentialCheck(False, str(exc))
         try:
-            balance = self.call(lambda client: client.v1.balance.retrieve())
+            balance = self.call(lambda client: client.v1.balance.retrieve()).to_dict()
         except ProviderError as exc:
             if isinstance(exc.__cause__, stripe.AuthenticationError):
                 return CredentialCheck(False, gettext("Stripe refused the secret key."))
