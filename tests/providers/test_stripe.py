@@ -635,3 +635,33 @@ def test_the_kind_is_registered():
     assert ("stripe", "Stripe") in [(kind, str(label)) for kind, label in provider_kind_choices()]
     names = [(c.name, c.secret) for c in stripe_provider.StripeProvider.credentials]
     assert names == [("secret_key", True), ("webhook_secret", True), ("publishable_key", False)]
+
+
+# The sandbox ---------------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_the_sandbox_takes_stripe_keys_from_the_environment(monkeypatch, fake, client):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("load_demo", stdout=StringIO())
+    assert not ProviderAccount.objects.filter(kind="stripe").exists()  # test provider only
+
+    monkeypatch.setenv("GUESTPAY_STRIPE_SECRET_KEY", SECRET_KEY)
+    monkeypatch.setenv("GUESTPAY_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    call_command("load_demo", stdout=StringIO())  # idempotent
+    account = ProviderAccount.objects.get(kind="stripe")
+    assert account.mode == ProviderAccount.Mode.TEST and account.secrets_encrypted == ""
+    assert account.get_secret("secret_key") == SECRET_KEY  # read from the environment
+    notify_url = guestpay_settings.BASE_URL + account.notification_path()
+    assert f"stripe listen --forward-to {notify_url}" in out.getvalue()
+    assert SECRET_KEY not in out.getvalue()
+    from wagtail_guestpay.models import Offer
+
+    assert Offer.objects.get(slug="demo-course").provider_account.kind == "test"
+    stripe_offer = Offer.objects.get(slug="demo-course-stripe")
+    assert stripe_offer.provider_account == account and stripe_offer.takes_guest_payment
+    response, payment = click_pay(client, stripe_offer)
+    assert response["Location"] == fake.sessions[payment.provider_reference]["url"]
