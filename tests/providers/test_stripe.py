@@ -295,7 +295,8 @@ def test_a_wrong_key_is_not_retried_and_never_echoed(client, fake):
     with pytest.raises(ProviderError) as error:
         provider.fetch_status(Payment(account=payment.account, provider_reference="cs_x"))
     assert not error.value.retryable
-    assert "WRONGKEY" not in str(error.value) and "sk_test_" not in str(error.value)
+    assert "sk_test_" not in str(error.value) and "WRONG" not in str(error.value)
+    assert "Invalid API Key provided" in str(error.value)
 
 
 # The buyer's journey -------------------------------------------------------------------------
@@ -613,8 +614,19 @@ def test_check_credentials(fake):
 @pytest.mark.django_db
 def test_no_key_no_call(fake):
     account = make_account(secret_key="")
-    assert not account.get_provider().check_credentials().ok
+    check = account.get_provider().check_credentials()
+    assert not check.ok and "Set the secret key" in check.message
+    with pytest.raises(ProviderError):
+        account.get_provider().fetch_status(Payment(account=account, provider_reference="cs_1"))
     assert fake.requests == []
+
+
+def test_keys_are_redacted_from_messages():
+    text = ("Invalid API Key provided: sk_test_********WXYZ; also rk_live_abc, whsec_123 and "
+            "pk_test_9.")
+    redacted = stripe_provider.redact(text)
+    assert "WXYZ" not in redacted and "abc" not in redacted and "123" not in redacted
+    assert redacted.startswith("Invalid API Key provided: sk_…;")
 
 
 def test_a_missing_sdk_is_reported_clearly(monkeypatch):

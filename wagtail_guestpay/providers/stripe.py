@@ -50,7 +50,7 @@ SESSION_EXPAND = ["payment_intent", "payment_intent.latest_charge"]
 # Dispute statuses that take no money from the merchant.
 NO_LOSS_DISPUTE = ("warning_needs_response", "warning_under_review", "warning_closed",
                    "prevented", "won")
-_KEYLIKE = re.compile(r"\b(sk|rk|pk|whsec)_[A-Za-z0-9_]+")
+_KEYLIKE = re.compile(r"\b(sk|rk|pk|whsec)_[A-Za-z0-9_*.]+")
 
 
 def load_sdk():
@@ -110,29 +110,29 @@ class StripeProvider(Provider):
     )
 
     # The API ---------------------------------------------------------------------------------
-    def client(self):
-        """A StripeClient for this account: its key, our timeouts, the configured API base."""
-        from ..conf import guestpay_settings
-
+    def client(self, http_client):
+        """A StripeClient for this account: its key, the configured API base, ``http_client``."""
         stripe = load_sdk()
         key = self.secret("secret_key")
         if not key:
             raise ProviderError(gettext("No Stripe secret key is set."), retryable=False)
-        connect, read = guestpay_settings.PROVIDER_TIMEOUT
         return stripe.StripeClient(
             key,
-            base_addresses={"api": self.endpoint("api", DEFAULT_API_BASE)},
-            http_client=stripe.RequestsClient(timeout=(connect, read)),
+            base_addresses={"api": self.endpoint("api", DEFAULT_API_BASE).rstrip("/")},
+            http_client=http_client,
             # Safe: the SDK retries with the same idempotency key.
             max_network_retries=1,
         )
 
     def call(self, operation):
         """Run ``operation(client)``; SDK errors become ProviderError (key never echoed)."""
+        from ..conf import guestpay_settings
+
         stripe = load_sdk()
-        client = self.client()
+        connect, read = guestpay_settings.PROVIDER_TIMEOUT
+        http_client = stripe.RequestsClient(timeout=(connect, read))
         try:
-            return operation(client)
+            return operation(self.client(http_client))
         except stripe.StripeError as exc:
             status = exc.http_status or "no answer"
             message = redact(exc.user_message or type(exc).__name__)
@@ -141,6 +141,8 @@ class StripeProvider(Provider):
                       stripe.InvalidRequestError)
             )
             raise ProviderError(f"Stripe ({status}): {message}", retryable=retryable) from exc
+        finally:
+            http_client.close()
 
     def retrieve_session(self, session_id):
         """The Checkout Session with its PaymentIntent and latest Charge expanded, as a dict."""
@@ -260,6 +262,8 @@ class StripeProvider(Provider):
             stripe = load_sdk()
         except ImproperlyConfigured as exc:
             return CredentialCheck(False, str(exc))
+        if not self.secret("secret_key"):
+            return CredentialCheck(False, gettext("Set the secret key (sk_… or rk_…)."))
         try:
             balance = self.call(lambda client: client.v1.balance.retrieve()).to_dict()
         except ProviderError as exc:
