@@ -39,6 +39,7 @@ def provider_kind_choices():
 
 # The payment systems this app ships with.
 register_provider("fondy", "wagtail_guestpay.providers.fondy.FondyProvider", _("Fondy"))
+register_provider("stripe", "wagtail_guestpay.providers.stripe.StripeProvider", _("Stripe"))
 register_provider(
     "wayforpay", "wagtail_guestpay.providers.wayforpay.WayForPayProvider", _("WayForPay")
 )
