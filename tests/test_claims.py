@@ -484,3 +484,23 @@ def test_claim_for_an_address_whose_account_is_deactivated_goes_back_to_staff(
     order.refresh_from_db()
     assert order.attention == Attention.INACTIVE_ACCOUNT
     assert not AccessLink.objects.exists()
+
+
+def test_a_code_e_mail_given_up_on_forgets_its_code(buy, settings):
+    import socket
+
+    order, _path = buy("")
+    with socket.socket() as probe:  # a loopback port nobody listens on: the SMTP send fails
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 2
+    settings.WAGTAIL_GUESTPAY_EMAIL_MAX_ATTEMPTS = 1
+    claim = claims.request_code(order, "unreachable@example.com")
+
+    from tests.conftest import run_pending_on_commit
+
+    run_pending_on_commit()
+    queued = OutboundEmail.objects.get(dedupe_key=f"claim:{claim.pk}")
+    assert queued.sent_at is None and queued.next_attempt_at is None and queued.last_error
+    assert "sealed" not in queued.data
