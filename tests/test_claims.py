@@ -504,3 +504,20 @@ def test_a_code_e_mail_given_up_on_forgets_its_code(buy, settings):
     queued = OutboundEmail.objects.get(dedupe_key=f"claim:{claim.pk}")
     assert queued.sent_at is None and queued.next_attempt_at is None and queued.last_error
     assert "sealed" not in queued.data
+
+
+def test_an_order_whose_claims_keep_getting_locked_is_left_to_staff(client, buy, outbox):
+    order, path = buy("")
+    for _claim in range(claims.MAX_LOCKED_CLAIMS):
+        send(client, path, "brute@example.com", REMOTE_ADDR="10.1.0.1")
+        code = code_in(outbox[-1])
+        for _attempt in range(5):
+            confirm(client, path, other_than(code), REMOTE_ADDR="10.1.0.2")
+    assert EmailClaim.objects.filter(status="locked").count() == claims.MAX_LOCKED_CLAIMS
+    outbox.clear()
+    assert send(client, path, "brute@example.com", REMOTE_ADDR="10.1.0.3").status_code == 303
+    assert outbox == []
+    page = client.get(path)
+    assert b"Where should we send" not in page.content and b"Contact us below" in page.content
+    order.refresh_from_db()
+    assert order in Order.objects.needs_attention()

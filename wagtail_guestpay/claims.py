@@ -48,6 +48,9 @@ from .models import (
 )
 
 CODE_DIGITS = 6
+# After this many claims locked by wrong codes, the order is left to staff: asking for new codes
+# must not buy unlimited guesses.
+MAX_LOCKED_CLAIMS = 3
 HASH_KEY_SALT = "wagtail_guestpay.claims.code"
 Status = EmailClaim.Status
 
@@ -59,6 +62,8 @@ def claim_kind(order, now=None):
     if order.status != OrderStatus.PAID:
         return None
     if order.email_claims.filter(status=Status.USED).exists():
+        return None
+    if order.email_claims.filter(status=Status.LOCKED).count() >= MAX_LOCKED_CLAIMS:
         return None
     if order.email_is_placeholder:
         return ClaimKind.CLAIM
