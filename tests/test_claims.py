@@ -448,10 +448,11 @@ class TestRateLimits:
 
     def test_codes_per_address(self, client, buy, outbox):
         paths = [buy("")[1] for _ in range(3)]
-        assert send(client, paths[0], "target@example.com", REMOTE_ADDR="10.0.0.1").status_code == 303
-        assert send(client, paths[1], "target@example.com", REMOTE_ADDR="10.0.0.2").status_code == 303
+        target = "target@example.com"
+        assert send(client, paths[0], target, REMOTE_ADDR="10.0.0.1").status_code == 303
+        assert send(client, paths[1], target, REMOTE_ADDR="10.0.0.2").status_code == 303
         outbox.clear()
-        assert send(client, paths[2], "target@example.com", REMOTE_ADDR="10.0.0.3").status_code == 429
+        assert send(client, paths[2], target, REMOTE_ADDR="10.0.0.3").status_code == 429
         assert outbox == []
 
     def test_codes_per_client(self, client, buy, outbox):
@@ -461,7 +462,8 @@ class TestRateLimits:
         outbox.clear()
         assert send(client, paths[2], "three@example.com").status_code == 429
         assert outbox == []
-        assert send(client, paths[2], "three@example.com", REMOTE_ADDR="10.9.9.9").status_code == 303
+        elsewhere = send(client, paths[2], "three@example.com", REMOTE_ADDR="10.9.9.9")
+        assert elsewhere.status_code == 303
 
     def test_codes_typed_per_client(self, client, buy, outbox):
         _order, path = buy("")

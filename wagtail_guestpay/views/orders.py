@@ -61,14 +61,17 @@ def order_page(request, token):
     if payment is not None and payment.is_open:
         _follow_return(request, payment)
         order.refresh_from_db()
-    return render_order(request, order, token, cancelled=cancelled)
+    return render_order(request, order, token, cancelled=cancelled, payment=payment)
 
 
-def render_order(request, order, token, *, cancelled=False, claim=None, status=200):
+def render_order(request, order, token, *, cancelled=False, payment=None, claim=None,
+                 status=200):
     """The order's result page (the offer's editor-built page, or the default one). ``claim`` is
     the success page's e-mail claim panel; built here when not given."""
     from .claims import claim_panel
 
+    if payment is None:
+        payment = order.payments.first()
     state = buyer_state(order, cancelled)
     site = Site.find_for_request(request)
     context = {
@@ -77,7 +80,7 @@ def render_order(request, order, token, *, cancelled=False, claim=None, status=2
         "state": state,
         "token": token,
         "merchant": MerchantContacts.for_site(site) if site else None,
-        "email_shown": "" if order.email_is_placeholder else order.email,
+        "email_shown": _email_shown(order, payment),
         "status_url": reverse("wagtail_guestpay:order_status", args=[token]),
         "retry_url": reverse("wagtail_guestpay:order_retry", args=[token]),
         "can_retry": _can_retry(order, state),
@@ -90,6 +93,13 @@ def render_order(request, order, token, *, cancelled=False, claim=None, status=2
         response = TemplateResponse(request, "wagtail_guestpay/order/result.html", context)
     response.status_code = status
     return _private(response)
+
+
+def _email_shown(order, payment):
+    """Where the access e-mail went (or will go): never a placeholder."""
+    if order.email_is_placeholder:
+        return ""
+    return order.email or (payment.payer_email if payment is not None else "")
 
 
 def _follow_return(request, payment):
