@@ -54,3 +54,29 @@ def test_wallet_payment_is_claimed_from_the_success_page_with_a_code(sandbox, pa
     expect(page.get_by_role("heading", name="My purchases")).to_be_visible()
     expect(page.get_by_role("link", name="Demo course")).to_be_visible()
     assert sandbox.messages_to(f"{local}@gmial.com") == []
+
+
+def test_mistyped_email_is_corrected_from_the_success_page(sandbox, page):
+    local = f"typo-{uuid.uuid4().hex[:8]}"
+    wrong, right = f"{local}@example.con", f"{local}@example.com"
+    page.goto(sandbox.url + "/demo-course/")
+    page.get_by_role("link", name="Pay 49.00 EUR").click()
+    pay_on_testpay(page, "Pay (card, e-mail returned)", wrong)
+    expect(page.get_by_role("heading", name="Payment received, thank you!")).to_be_visible(
+        timeout=20_000)
+    sandbox.wait_for_mail(wrong)
+
+    page.get_by_text("Not your address? Change it").click()
+    page.get_by_label("Your e-mail address").fill(right)
+    page.get_by_role("button", name="Send me a code").click()
+    code = re.search(r"Your code: (\d{6})", sandbox.text_of(sandbox.wait_for_mail(right)[0]))
+    page.get_by_label("Code from the e-mail").fill(code.group(1))
+    page.get_by_role("button", name="Confirm").click()
+
+    expect(page.get_by_role("heading", name="Address confirmed")).to_be_visible()
+    access = sandbox.wait_for_mail(right, count=2)[1]
+    assert "/guestpay/access/" in sandbox.text_of(access)
+    assert len(sandbox.messages_to(wrong)) == 1  # the first access e-mail, nothing more
+    # The wrong address's link no longer opens anything.
+    page.goto(sandbox.link_in(sandbox.messages_to(wrong)[0], "/guestpay/access/"))
+    expect(page.get_by_role("heading", name="This link cannot be used any more")).to_be_visible()
