@@ -70,6 +70,17 @@ def order_page(request, token):
     if payment is not None and payment.is_open:
         _follow_return(request, payment)
         order.refresh_from_db()
+    return render_order(request, order, token, cancelled=cancelled, payment=payment)
+
+
+def render_order(request, order, token, *, cancelled=False, payment=None, claim=None,
+                 status=200):
+    """The order's result page (the offer's editor-built page, or the default one). ``claim`` is
+    the success page's e-mail claim panel; built here when not given."""
+    from .claims import claim_panel
+
+    if payment is None:
+        payment = order.payments.first()
     state = buyer_state(order, cancelled)
     site = Site.find_for_request(request)
     context = {
@@ -82,11 +93,15 @@ def order_page(request, token):
         "status_url": reverse("wagtail_guestpay:order_status", args=[token]),
         "retry_url": reverse("wagtail_guestpay:order_retry", args=[token]),
         "can_retry": _can_retry(order, state),
+        "claim": claim or (claim_panel(request, order, token) if state == "paid" else None),
     }
     page = order.offer.failure_page if state in ("failed", "cancelled") else order.offer.success_page
     if page is not None and page.live:
-        return _private(page.specific.serve_for_order(request, context))
-    return _private(TemplateResponse(request, "wagtail_guestpay/order/result.html", context))
+        response = page.specific.serve_for_order(request, context)
+    else:
+        response = TemplateResponse(request, "wagtail_guestpay/order/result.html", context)
+    response.status_code = status
+    return _private(response)
 
 
 def _email_shown(order, payment):
