@@ -814,3 +814,37 @@ def test_cert_url_on_a_paypal_host_passes():
     assert check_cert_url(CERT_URL).hostname == "api.sandbox.paypal.com"
     assert check_cert_url(
         "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-df8cd2d5")
+
+
+# The sandbox ---------------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_the_sandbox_takes_paypal_credentials_from_the_environment(monkeypatch, paypal, client):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from wagtail_guestpay.conf import guestpay_settings
+    from wagtail_guestpay.models import Offer
+
+    call_command("load_demo", stdout=StringIO())
+    assert not ProviderAccount.objects.filter(kind="paypal").exists()  # test provider only
+
+    monkeypatch.setenv("GUESTPAY_PAYPAL_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("GUESTPAY_PAYPAL_CLIENT_SECRET", CLIENT_SECRET)
+    monkeypatch.setenv("GUESTPAY_PAYPAL_WEBHOOK_ID", WEBHOOK_ID)
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    call_command("load_demo", stdout=StringIO())  # idempotent
+    account = ProviderAccount.objects.get(kind="paypal")
+    assert account.mode == ProviderAccount.Mode.TEST and account.secrets_encrypted == ""
+    assert account.get_secret("client_secret") == CLIENT_SECRET  # read from the environment
+    assert account.options == {"client_id": CLIENT_ID, "webhook_id": WEBHOOK_ID,
+                               "verification": "api"}
+    assert guestpay_settings.BASE_URL + account.notification_path() in out.getvalue()
+    assert CLIENT_SECRET not in out.getvalue()
+    assert Offer.objects.get(slug="demo-course").provider_account.kind == "test"
+    offer = Offer.objects.get(slug="demo-course-paypal")
+    assert offer.provider_account == account and offer.takes_guest_payment
+    response, payment = click_pay(client, offer)
+    assert response["Location"] == (
+        f"{paypal.base_url}/checkoutnow?token={payment.provider_reference}")
