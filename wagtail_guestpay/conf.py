@@ -63,6 +63,12 @@ DEFAULTS = {
     "PROVIDER_URLS": {},
     # Timeouts of calls to providers' APIs, in seconds: (connect, read).
     "PROVIDER_TIMEOUT": (5, 20),
+    # PayPal webhooks: seconds a PAYPAL-TRANSMISSION-TIME may differ from now (each PayPal retry
+    # is a new transmission with its own time, so a short window loses nothing).
+    "PAYPAL_WEBHOOK_TOLERANCE": 600,
+    # PayPal webhooks verified offline: PEM file of the roots PayPal's certificate must chain to;
+    # certifi's bundle when empty.
+    "PAYPAL_CERT_TRUST_ROOTS": "",
     # Header that carries the client IP behind a trusted proxy (e.g. "HTTP_X_FORWARDED_FOR");
     # REMOTE_ADDR when empty.
     "CLIENT_IP_HEADER": "",
