@@ -802,6 +802,7 @@ class TestApiVerification:
                         *paypal.webhook("PAYMENT.CAPTURE.COMPLETED", resource))
         assert response.status_code == 503  # PayPal delivers again
         assert snapshot() == before
+        assert not PaymentEvent.objects.exists()  # not even kept as a rejected delivery
 
 
 def test_missing_headers_are_refused_before_anything_else():

@@ -41,7 +41,7 @@ from cryptography.x509.verification import DNSName, PolicyBuilder, Store, Verifi
 from django.core.cache import caches
 
 from ...conf import guestpay_settings
-from ..exceptions import InvalidSignature, NotificationRejected
+from ..exceptions import InvalidSignature, VerificationUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -56,15 +56,6 @@ HEADERS = {
 CERT_PATH_PREFIX = "/v1/notifications/certs/"
 CERT_CACHE_SECONDS = 24 * 3600
 MAX_CERT_BYTES = 64 * 1024
-
-
-class VerificationUnavailable(NotificationRejected):
-    """The signature could not be checked now (PayPal's API or certificate host unreachable).
-
-    Answered 503 so that PayPal delivers again; nothing is applied.
-    """
-
-    status_code = 503
 
 
 @dataclass(frozen=True)
