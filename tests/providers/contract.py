@@ -16,6 +16,7 @@ from tests.factories import OfferFactory
 from wagtail_guestpay.access import has_access
 from wagtail_guestpay.models import (
     AccessGrant,
+    Attention,
     Order,
     OrderStatus,
     OutboundEmail,
@@ -140,7 +141,9 @@ class ProviderContract:
         body, headers = self.paid_notification(payment, amount=Decimal("0.01"))
         self.post(client, payment, body, headers)
         assert not AccessGrant.objects.exists()
-        assert Order.objects.get(pk=payment.order_id).status != OrderStatus.PAID
+        order = Order.objects.get(pk=payment.order_id)
+        assert order.status != OrderStatus.PAID
+        assert order.attention == Attention.AMOUNT_MISMATCH
 
     def test_stale_signature_is_refused(self, client, payment, run_on_commit):
         if not self.has_replay_window:
