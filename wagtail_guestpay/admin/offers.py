@@ -3,6 +3,7 @@ from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFi
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from ..models import Offer
+from .menu import GUESTPAY_MENU_HOOK
 from .panels import ProductChooserPanel
 
 
@@ -10,8 +11,8 @@ class OfferViewSet(SnippetViewSet):
     model = Offer
     icon = "tag"
     menu_label = _("Offers")
-    menu_order = 300
-    add_to_admin_menu = True
+    menu_order = 100
+    menu_hook = GUESTPAY_MENU_HOOK  # in the "Payments" menu
     list_display = ["title", "price_display", "provider_account", "guest_payment", "is_active"]
     list_filter = ["is_active", "guest_payment", "provider_account"]
     search_fields = ["title", "slug"]
