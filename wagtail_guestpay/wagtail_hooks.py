@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.snippets.models import register_snippet
 
+from .admin.gear import GearSettingsLogFormatter
 from .admin.menu import PaymentsMenu
 from .admin.offers import OfferViewSet
 
@@ -36,10 +37,7 @@ def register_log_actions(actions):
         "wagtail_guestpay.credentials_checked", _("Credentials checked"),
         _("Payment system credentials checked"),
     )
-    actions.register_action(
-        "wagtail_guestpay.gear_settings", _("Payment settings changed"),
-        _("Offer payment settings (gear) changed"),
-    )
+    actions.register_action("wagtail_guestpay.gear_settings")(GearSettingsLogFormatter)
     actions.register_action(
         "wagtail_guestpay.access_moved", _("Access moved to another account"),
         _("Access moved to another account"),

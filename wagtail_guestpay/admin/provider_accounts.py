@@ -45,13 +45,22 @@ def webhook_url(request, account):
     return absolute_site_url(request, account.notification_path())
 
 
+def provider_info(kind):
+    """What templates show about a provider class (templates would call the class itself)."""
+    cls = get_provider_class(kind)
+    return {"label": dict(provider_kind_choices()).get(kind, kind),
+            "supports_guest_payment": cls.supports_guest_payment,
+            "can_check_credentials": cls.can_check_credentials}
+
+
 def kind_options():
     """The registered kinds, for the "choose a payment system" step."""
     options = []
     for kind, label in provider_kind_choices():
         cls = get_provider_class(kind, missing_ok=True)
         if cls is not None:
-            options.append({"kind": kind, "label": label, "provider": cls})
+            options.append({"kind": kind, "label": label,
+                            "supports_guest_payment": cls.supports_guest_payment})
     return options
 
 
@@ -112,7 +121,7 @@ class ProviderAccountCreateView(generic.CreateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["provider_class"] = get_provider_class(self.kind)
+        context["provider"] = provider_info(self.kind)
         return context
 
 
@@ -132,7 +141,7 @@ class ProviderAccountEditView(generic.EditView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         provider_class = get_provider_class(self.object.kind)
-        context["provider_class"] = provider_class
+        context["provider"] = provider_info(self.object.kind)
         context["webhook_url"] = webhook_url(self.request, self.object)
         context["can_check_credentials"] = bool(
             provider_class.can_check_credentials
