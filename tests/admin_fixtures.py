@@ -50,3 +50,38 @@ def staff_user(*permissions):
     user = UserFactory()
     user.groups.add(group)
     return user
+
+
+class RemoteCheckProvider(Provider):
+    """A provider of the tests whose credential check calls an HTTP API (a pytest-httpserver on
+    loopback, through ``WAGTAIL_GUESTPAY_PROVIDER_URLS``), the way real providers do."""
+
+    kind = "remote"
+    verbose_name = "Remote"
+    supports_guest_payment = True
+    can_check_credentials = True
+    credentials = (Credential("api_key", _("API key"), secret=True),)
+
+    def check_credentials(self):
+        import httpx
+
+        from wagtail_guestpay.providers.exceptions import ProviderError
+
+        try:
+            with self.http_client() as client:
+                response = client.get(self.endpoint("api", "https://api.invalid") + "/v1/me",
+                                      headers={"Authorization": f"Bearer {self.secret('api_key')}"})
+        except httpx.HTTPError as exc:
+            raise ProviderError(f"connection failed ({type(exc).__name__})") from exc
+        if response.status_code == 401:
+            return CredentialCheck(False, "The API key was refused.")
+        if response.status_code != 200:
+            raise ProviderError(f"HTTP {response.status_code}")
+        return CredentialCheck(True, f"Connected as {response.json()['account']}.")
+
+
+@pytest.fixture
+def remote_kind():
+    register_provider("remote", "tests.admin_fixtures.RemoteCheckProvider", "Remote")
+    yield "remote"
+    unregister_provider("remote")

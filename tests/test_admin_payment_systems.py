@@ -8,7 +8,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from wagtail.models import ModelLogEntry
 
-from tests.admin_fixtures import SECRET, configurable_kind, staff_user  # noqa: F401
+from tests.admin_fixtures import SECRET, configurable_kind, remote_kind, staff_user  # noqa: F401
 from tests.factories import OfferFactory, TestProviderAccountFactory
 from wagtail_guestpay.models import ProviderAccount
 
@@ -385,3 +385,64 @@ def test_change_permission_allows_editing_but_not_adding(client, account):
     assert_denied(client.get(add_url("test")))
     response = client.post(check_url(account), follow=True)
     assert "Credentials work: The signing secret is set." in messages_of(response)
+
+
+# Check credentials against a provider API (fake, on loopback) -------------------------------
+@pytest.fixture
+def remote_account(remote_kind, httpserver, settings):
+    settings.WAGTAIL_GUESTPAY_PROVIDER_URLS = {"remote": {"api": httpserver.url_for("")[:-1]}}
+    settings.WAGTAIL_GUESTPAY_PROVIDER_TIMEOUT = (1, 2)
+    account = ProviderAccount(name="Remote shop", kind="remote")
+    account.set_secrets({"api_key": SECRET})
+    account.save()
+    return account
+
+
+def test_check_credentials_calls_the_provider_api(admin_client, remote_account, httpserver):
+    httpserver.expect_request("/v1/me", headers={"Authorization": f"Bearer {SECRET}"}) \
+        .respond_with_json({"account": "acct_42"})
+    response = admin_client.post(check_url(remote_account), follow=True)
+    assert "Credentials work: Connected as acct_42." in messages_of(response)
+    assert SECRET not in response.content.decode()
+
+
+def test_check_credentials_refused_by_the_provider(admin_client, remote_account, httpserver):
+    httpserver.expect_request("/v1/me").respond_with_json({"error": "bad key"}, status=401)
+    response = admin_client.post(check_url(remote_account), follow=True)
+    assert "Credentials do not work: The API key was refused." in messages_of(response)
+    assert ModelLogEntry.objects.get(
+        action="wagtail_guestpay.credentials_checked").data == {"ok": False}
+
+
+def test_check_credentials_when_the_provider_cannot_be_reached(admin_client, remote_account,
+                                                               httpserver, settings):
+    httpserver.expect_request("/v1/me").respond_with_data("oops", status=502)
+    response = admin_client.post(check_url(remote_account), follow=True)
+    assert ("Credentials do not work: the payment system could not be reached (HTTP 502)."
+            in messages_of(response))
+    httpserver.stop()  # nothing listens any more
+    response = admin_client.post(check_url(remote_account), follow=True)
+    assert any("could not be reached (connection failed" in m for m in messages_of(response))
+    assert SECRET not in response.content.decode()
+    httpserver.start()
+
+
+def test_an_unexpected_failure_of_the_check_says_little_and_logs_no_secret(
+        admin_client, remote_account, httpserver):
+    import logging
+
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("wagtail_guestpay.admin.provider_accounts")
+    logger.addHandler(handler)
+    try:
+        # A body the provider module does not expect makes it raise (KeyError).
+        httpserver.expect_request("/v1/me").respond_with_json({SECRET: "echoed"})
+        response = admin_client.post(check_url(remote_account), follow=True)
+    finally:
+        logger.removeHandler(handler)
+    assert ("Credentials do not work: the check failed unexpectedly; see the server log."
+            in messages_of(response))
+    assert records and all(SECRET not in handler.format(r) for r in records)
+    assert all(r.exc_info is None for r in records)

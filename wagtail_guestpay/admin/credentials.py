@@ -15,7 +15,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 
-from ..crypto import CredentialDecryptionError
+from ..crypto import CredentialDecryptionError, decrypt_json
 from ..models import ProviderAccount
 from ..providers.registry import get_provider_class
 
@@ -32,7 +32,7 @@ class SecretState:
         self.stored = False
         if account.pk and account.secrets_encrypted:
             try:
-                self.stored = name in _stored_secrets(account)
+                self.stored = name in decrypt_json(account.secrets_encrypted)
             except CredentialDecryptionError:
                 self.unreadable = True
 
@@ -52,12 +52,6 @@ class SecretState:
             return gettext("Stored, but it cannot be decrypted with the configured keys: enter "
                            "it again.")
         return gettext("Set") if self.stored else gettext("Not set")
-
-
-def _stored_secrets(account):
-    from ..crypto import decrypt_json
-
-    return decrypt_json(account.secrets_encrypted)
 
 
 class CredentialFields:
@@ -155,7 +149,7 @@ class ProviderAccountForm(WagtailAdminModelForm):
 
     # Template helpers ---------------------------------------------------------------------------
     def credential_fields(self):
-        return [CredentialFields(self, credential) for credential in self.provider_class.credentials]
+        return [CredentialFields(self, cred) for cred in self.provider_class.credentials]
 
     # Validation ---------------------------------------------------------------------------------
     def clean(self):

@@ -116,7 +116,8 @@ class GearSettingsView(View):
         return render_modal_workflow(request, None, json_data={
             "step": "gear_settings_done",
             "summary_html": gear_summary(offer),
-            "message": gettext("Payment settings of “%(offer)s” saved.") % {"offer": offer.title},
+            "message": gettext("Payment settings of “%(offer)s” saved.") % {
+                "offer": offer.title},
         })
 
     def render(self, form):

@@ -27,8 +27,6 @@ class OfferForm(WagtailAdminModelForm):
 
 
 def change_account_error():
-    from django.core.exceptions import ValidationError
-
     return ValidationError(gettext(
         "This offer takes payments without login, which this payment system cannot do. "
         "Choose the saved payment system again, switch payment without login off in its payment "

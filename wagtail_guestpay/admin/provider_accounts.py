@@ -96,8 +96,8 @@ class ProviderAccountCreateView(generic.CreateView):
 
     template_name = "wagtail_guestpay/admin/provider_accounts/create.html"
     add_kind_url_name = None
-    success_message = _("Payment system “%(object)s” added. Copy its webhook URL below into the "
-                        "payment system's dashboard, then check its credentials.")
+    success_message = _("Payment system “%(object)s” added. Copy its webhook URL below into "
+                        "the payment system's dashboard, then check its credentials.")
 
     def setup(self, request, *args, **kwargs):
         self.kind = kwargs.get("kind", "")
@@ -216,9 +216,10 @@ class CheckCredentialsView(View):
         except ProviderError as exc:
             return False, gettext("the payment system could not be reached (%(error)s).") % {
                 "error": exc}
-        except Exception:
-            # The exception may quote a request holding a credential: log its type only.
-            logger.exception("Checking the credentials of payment system %s failed", account.pk)
+        except Exception as exc:
+            # Its message or traceback may quote a request holding a credential: log the type.
+            logger.error("Checking the credentials of payment system %s failed: %s",
+                         account.pk, type(exc).__name__)
             return False, gettext("the check failed unexpectedly; see the server log.")
         return result.ok, str(result.message)
 
