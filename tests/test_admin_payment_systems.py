@@ -1,15 +1,19 @@
 """Payment systems in the Wagtail admin: add, edit, disable, write-only credentials, environment
 variables, the webhook URL, "Check credentials", permissions and the audit log."""
 
+import json
 import re
 
 import pytest
 from django.test import Client, override_settings
 from django.urls import reverse
+from wagtail import hooks
+from wagtail.admin.menu import MenuItem
 from wagtail.models import ModelLogEntry
 
 from tests.admin_fixtures import SECRET, configurable_kind, remote_kind, staff_user  # noqa: F401
 from tests.factories import OfferFactory, TestProviderAccountFactory
+from wagtail_guestpay.admin.menu import GUESTPAY_MENU_HOOK, PaymentsMenu
 from wagtail_guestpay.models import ProviderAccount
 
 pytestmark = pytest.mark.django_db
@@ -57,12 +61,52 @@ def followed_text(response):
 
 
 # Menu and listing ---------------------------------------------------------------------------
+def payments_menu(response):
+    """The items of the "Payments" submenu, from Wagtail's sidebar props: [(name, url)]."""
+    props = re.search(r'<script id="wagtail-sidebar-props" type="application/json">(.*?)</script>',
+                      response.content.decode(), re.S)
+
+    def find(node):
+        if isinstance(node, dict):
+            args = node.get("_args")
+            if (node.get("_type") == "wagtail.sidebar.SubMenuItem"
+                    and args[0]["name"] == "guestpay_menu"):
+                return [(item["_args"][0]["name"], item["_args"][0]["url"]) for item in args[1]]
+            nodes = node.values()
+        elif isinstance(node, list):
+            nodes = node
+        else:
+            return None
+        for child in nodes:
+            found = find(child)
+            if found is not None:
+                return found
+        return None
+
+    return find(json.loads(props.group(1))) if props else None
+
+
 def test_payments_menu_holds_payment_systems_and_offers(admin_client):
-    response = admin_client.get(reverse("wagtailadmin_home"))
-    html = response.content.decode()
-    assert '"name": "guestpay_menu"' in html
-    assert reverse(INDEX) in html
-    assert reverse("wagtailsnippets_wagtail_guestpay_offer:list") in html
+    items = payments_menu(admin_client.get(reverse("wagtailadmin_home")))
+    assert ("payment-systems", reverse(INDEX)) in items
+    assert ("offers", reverse("wagtailsnippets_wagtail_guestpay_offer:list")) in items
+
+
+def test_other_admin_pages_join_the_payments_menu_through_its_hook(rf, admin_user):
+    """How Transactions and Contacts (or a host site's pages) join the menu. (Wagtail builds the
+    menu once per process, after every wagtail_hooks module is loaded; hence a fresh one here.)"""
+    def menu_item():
+        return MenuItem("Transactions", "/admin/guestpay-transactions/", name="transactions",
+                        order=300)
+
+    request = rf.get("/admin/")
+    request.user = admin_user
+    with hooks.register_temporarily(GUESTPAY_MENU_HOOK, menu_item):
+        submenu = PaymentsMenu().get_menu_item()
+        assert submenu.name == "guestpay_menu"
+        items = [(item.name, item.url) for item in submenu.menu.menu_items_for_request(request)]
+    assert ("payment-systems", reverse(INDEX)) in items
+    assert items[-1] == ("transactions", "/admin/guestpay-transactions/")
 
 
 def test_listing_shows_kind_mode_status_and_guest_support(admin_client, configurable_kind):
@@ -360,8 +404,9 @@ def assert_denied(response):
 def test_an_editor_without_permissions_sees_and_does_nothing(client, account):
     editor = staff_user()
     client.force_login(editor)
-    home = client.get(reverse("wagtailadmin_home")).content.decode()
-    assert "guestpay_menu" not in home and reverse(INDEX) not in home
+    home = client.get(reverse("wagtailadmin_home"))
+    assert home.status_code == 200
+    assert payments_menu(home) is None and reverse(INDEX) not in home.content.decode()
     assert_denied(client.get(reverse(INDEX)))
     assert_denied(client.get(reverse("guestpay_payment_systems:add")))
     assert_denied(client.get(add_url("test")))
@@ -379,7 +424,8 @@ def test_an_editor_without_permissions_sees_and_does_nothing(client, account):
 def test_change_permission_allows_editing_but_not_adding(client, account):
     editor = staff_user("wagtail_guestpay.change_provideraccount")
     client.force_login(editor)
-    assert reverse(INDEX) in client.get(reverse("wagtailadmin_home")).content.decode()
+    assert payments_menu(client.get(reverse("wagtailadmin_home"))) == [
+        ("payment-systems", reverse(INDEX))]
     assert client.get(edit_url(account)).status_code == 200
     assert_denied(client.get(reverse("guestpay_payment_systems:add")))
     assert_denied(client.get(add_url("test")))

@@ -4,13 +4,16 @@ Anything can join it through the ``register_guestpay_menu_item`` hook, the way W
 Settings menu works:
 
 - a viewset: set ``menu_hook = GUESTPAY_MENU_HOOK`` on it (as ``OfferViewSet`` does);
-- any ``MenuItem`` (a wagtail-modeladmin ``ModelAdmin``'s, for instance)::
+- any ``MenuItem``, e.g. a wagtail-modeladmin ``ModelAdmin``'s (give it
+  ``add_to_admin_menu = False`` and still ``modeladmin_register`` it for its URLs)::
 
       @hooks.register("register_guestpay_menu_item")
       def register_transactions_menu_item():
-          return TransactionAdmin().get_menu_item()
+          return TransactionAdmin().get_menu_item(order=300)
 
-Wagtail hides the group from users who can see none of its items.
+Register these in a ``wagtail_hooks`` module: Wagtail builds the menu once per process. Items are
+ordered by ``order`` (Offers 100, Payment systems 200). Wagtail hides the group from users who can
+see none of its items.
 """
 
 from django.utils.translation import gettext_lazy as _
