@@ -127,9 +127,11 @@ class ProviderAccountForm(WagtailAdminModelForm):
             required=False,
             strip=True,
             max_length=4000,
-            widget=forms.PasswordInput(
-                render_value=False, attrs={"autocomplete": "new-password", "spellcheck": "false"}
-            ),
+            widget=forms.PasswordInput(render_value=False, attrs={
+                "autocomplete": "new-password", "spellcheck": "false",
+                # The "Stored value: Set / Not set" line of the template.
+                "aria-describedby": f"id_{self.secret_field(credential)}-state",
+            }),
             help_text=credential.help_text,
         )
         self.fields[self.clear_field(credential)] = forms.BooleanField(
