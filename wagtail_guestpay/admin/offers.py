@@ -4,7 +4,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFieldPanel, ObjectList
-from wagtail.admin.ui.tables import StatusTagColumn
+from wagtail.admin.ui.tables import Column, StatusTagColumn
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from ..models import Offer
@@ -42,6 +42,10 @@ def guest_payment_label(offer):
     return gettext("Not available")
 
 
+def on_sale_label(offer):
+    return gettext("On sale") if offer.is_active else gettext("Not on sale")
+
+
 class OfferViewSet(SnippetViewSet):
     model = Offer
     icon = "tag"
@@ -54,11 +58,14 @@ class OfferViewSet(SnippetViewSet):
     @property
     def list_display(self):
         return [
-            "title", "price_display", "provider_account",
+            "title",
+            Column("price", label=_("Price"), accessor="price_display"),
+            "provider_account",
             StatusTagColumn("guest_payment", label=_("Payment without login"),
                             accessor=guest_payment_label,
                             primary=lambda offer: offer.takes_guest_payment),
-            "is_active",
+            StatusTagColumn("is_active", label=_("Sales"), accessor=on_sale_label,
+                            primary=lambda offer: offer.is_active),
         ]
 
     edit_handler = ObjectList([
