@@ -42,3 +42,15 @@ def register_log_actions(actions):
         "wagtail_guestpay.access_moved", _("Access moved to another account"),
         _("Access moved to another account"),
     )
+    actions.register_action(
+        "wagtail_guestpay.claim_code_sent", _("Claim code sent to the buyer"),
+        _("Claim code sent to the buyer"),
+    )
+    actions.register_action(
+        "wagtail_guestpay.claim_locked", _("Claim locked after too many wrong codes"),
+        _("Claim locked after too many wrong codes"),
+    )
+    actions.register_action(
+        "wagtail_guestpay.claim_refused", _("Claim refused: the order may no longer change"),
+        _("Claim refused: the order may no longer change"),
+    )
