@@ -144,7 +144,10 @@ def test_form_fields_come_from_the_providers_credentials(admin_client, configura
 
 
 def test_add_stores_options_and_encrypted_secrets(admin_client, configurable_kind):
-    response = admin_client.post(add_url("configurable"), configurable_data())
+    token = re.search(r'name="public_id_token" value="([^"]+)"',
+                      admin_client.get(add_url("configurable")).content.decode()).group(1)
+    response = admin_client.post(add_url("configurable"),
+                                 configurable_data(public_id_token=token))
     account = ProviderAccount.objects.get()
     assert response.status_code == 302 and response.url == edit_url(account)
     assert account.kind == "configurable"
@@ -154,6 +157,45 @@ def test_add_stores_options_and_encrypted_secrets(admin_client, configurable_kin
     assert account.get_secret("webhook_secret") == ""
     entry = ModelLogEntry.objects.get(action="wagtail.create")
     assert entry.object_id == str(account.pk)
+
+
+def shown_webhook_url(response):
+    return re.search(r'id="guestpay-webhook-url" readonly value="([^"]+)"',
+                     response.content.decode()).group(1)
+
+
+def test_the_webhook_url_is_shown_before_the_account_exists(admin_client, configurable_kind):
+    """Some providers (Stripe) give their webhook secret only once the URL is registered."""
+    page = admin_client.get(add_url("configurable"))
+    url = shown_webhook_url(page)
+    assert re.fullmatch(r"http://testserver/guestpay/notify/[0-9a-f-]{36}/", url)
+    token = re.search(r'name="public_id_token" value="([^"]+)"', page.content.decode()).group(1)
+    admin_client.post(add_url("configurable"), configurable_data(public_id_token=token))
+    account = ProviderAccount.objects.get()
+    assert f"http://testserver{account.notification_path()}" == url
+
+
+def test_a_tampered_webhook_token_is_refused_and_replaced(admin_client, configurable_kind):
+    import uuid
+
+    from django.core import signing
+
+    chosen = uuid.uuid4()
+    response = admin_client.post(add_url("configurable"), configurable_data(
+        public_id_token=str(chosen)))
+    assert response.status_code == 200
+    assert "webhook URL expired and was replaced" in response.content.decode()
+    assert not ProviderAccount.objects.exists()
+    fresh = shown_webhook_url(response)
+    assert str(chosen) not in fresh
+    # An id already taken (a replayed form) is replaced too, never a 500.
+    TestProviderAccountFactory(public_id=chosen)
+    token = signing.dumps(str(chosen), salt="wagtail_guestpay.admin.provideraccount.public_id")
+    response = admin_client.post(add_url("configurable"), configurable_data(
+        public_id_token=token))
+    assert response.status_code == 200
+    assert "webhook URL expired and was replaced" in response.content.decode()
+    assert ProviderAccount.objects.count() == 1
 
 
 def test_a_required_secret_is_required(admin_client, configurable_kind):

@@ -9,8 +9,10 @@ instead be read from an environment variable the account names (``secrets_from_e
 
 import os
 import re
+import uuid
 
 from django import forms
+from django.core import signing
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
@@ -20,6 +22,8 @@ from ..models import ProviderAccount
 from ..providers.registry import get_provider_class
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+PUBLIC_ID_SALT = "wagtail_guestpay.admin.provideraccount.public_id"
+PUBLIC_ID_MAX_AGE = 7 * 24 * 3600
 
 
 class SecretState:
@@ -82,6 +86,7 @@ class ProviderAccountForm(WagtailAdminModelForm):
             kind = self.instance.kind
         else:
             self.instance.kind = kind
+            self._keep_public_id()
         self.kind = kind
         self.provider_class = get_provider_class(kind)
         self.secret_states = {}
@@ -90,6 +95,28 @@ class ProviderAccountForm(WagtailAdminModelForm):
                 self._add_secret_fields(credential)
             else:
                 self._add_option_field(credential)
+
+    def _keep_public_id(self):
+        """A new account's webhook URL is shown while its form is filled (some providers give
+        their webhook secret only once the URL is registered with them): its public id travels,
+        signed, in a hidden field until the account is created."""
+        self.fields["public_id_token"] = forms.CharField(widget=forms.HiddenInput, required=False)
+        self.public_id_expired = False
+        if self.is_bound:
+            try:
+                value = signing.loads(self.data.get(self.add_prefix("public_id_token"), ""),
+                                      salt=PUBLIC_ID_SALT, max_age=PUBLIC_ID_MAX_AGE)
+                self.instance.public_id = uuid.UUID(value)
+            except (signing.BadSignature, ValueError, TypeError):
+                self.public_id_expired = True  # the instance keeps a fresh id
+        self._set_public_id_token()
+
+    def _set_public_id_token(self):
+        token = signing.dumps(str(self.instance.public_id), salt=PUBLIC_ID_SALT)
+        self.initial["public_id_token"] = token
+        if self.is_bound:
+            self.data = self.data.copy()
+            self.data[self.add_prefix("public_id_token")] = token
 
     # Field names --------------------------------------------------------------------------------
     @staticmethod
@@ -156,6 +183,13 @@ class ProviderAccountForm(WagtailAdminModelForm):
     # Validation ---------------------------------------------------------------------------------
     def clean(self):
         cleaned = super().clean()
+        if not self.instance.pk and (
+                self.public_id_expired
+                or ProviderAccount.objects.filter(public_id=self.instance.public_id).exists()):
+            self.instance.public_id = uuid.uuid4()
+            self._set_public_id_token()
+            self.add_error(None, _("This form's webhook URL expired and was replaced: copy the "
+                                   "new one into the payment system's dashboard, then save."))
         for credential in self.provider_class.credentials:
             if not credential.secret:
                 continue

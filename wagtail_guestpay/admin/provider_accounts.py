@@ -122,6 +122,8 @@ class ProviderAccountCreateView(generic.CreateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["provider"] = provider_info(self.kind)
+        # The account's webhook URL, before it exists (see ProviderAccountForm._keep_public_id).
+        context["webhook_url"] = webhook_url(self.request, self.form.instance)
         return context
 
 
