@@ -140,3 +140,11 @@ def test_default_result_page_when_none_is_chosen_shows_merchant_contacts(client,
     page = client.get(path)
     assert b"+33 1 00 00 00 00" in page.content
     assert b"<h1" in page.content
+
+
+def test_pending_page_says_where_the_email_will_go(client, offer, testpay, run_on_commit):
+    path, _charge = return_path(client, offer)
+    testpay.notify(Order.objects.get().payments.get(), "pending", email="soon@example.com")
+    page = client.get(path)
+    assert b"being confirmed" in page.content
+    assert b"will go to <strong>soon@example.com</strong>" in page.content

@@ -66,9 +66,33 @@ DEFAULTS = {
     # A payment still pending (or approved, not captured) this long after the buyer went to the
     # payment system is listed in the admin dashboard's "Needs attention" panel.
     "ATTENTION_PENDING_AFTER": timedelta(hours=1),
+    # PayPal webhooks: seconds a PAYPAL-TRANSMISSION-TIME may differ from now (each PayPal retry
+    # is a new transmission with its own time, so a short window loses nothing).
+    "PAYPAL_WEBHOOK_TOLERANCE": 600,
+    # PayPal webhooks verified offline: PEM file of the roots PayPal's certificate must chain to;
+    # certifi's bundle when empty.
+    "PAYPAL_CERT_TRUST_ROOTS": "",
     # Header that carries the client IP behind a trusted proxy (e.g. "HTTP_X_FORWARDED_FOR");
     # REMOTE_ADDR when empty.
     "CLIENT_IP_HEADER": "",
+    # Buyer claims (docs/how-to/buyer-claims.md). Lifetime of the one-time code e-mailed to the
+    # address a buyer gives on the success page, and how many wrong codes it takes.
+    "CLAIM_CODE_MAX_AGE": timedelta(minutes=15),
+    "CLAIM_CODE_MAX_ATTEMPTS": 5,
+    # How long after the payment a buyer may correct a mistyped e-mail (while the account that
+    # received the access has never been used).
+    "EMAIL_CORRECTION_WINDOW": timedelta(hours=24),
+    # Budgets (requests, seconds) of the claim endpoints: codes sent per order, per address and
+    # per client IP, and codes typed per client IP. Keys left out keep their default.
+    "CLAIM_RATE_LIMITS": {
+        "send_order": (5, 3600),
+        "send_email": (5, 3600),
+        "send_client": (10, 3600),
+        "verify_client": (30, 600),
+    },
+    # Common mail domains that typed addresses are checked against ("gmial.com" -> "gmail.com");
+    # None for the built-in list (wagtail_guestpay.typos.COMMON_DOMAINS).
+    "EMAIL_TYPO_DOMAINS": None,
 }
 
 

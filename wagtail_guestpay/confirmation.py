@@ -149,8 +149,9 @@ def remember_references(payment, references):
 
 
 def process_event(event_id):
-    """Apply one stored event. Safe to run twice or concurrently: the event row is locked and
-    marked processed in the same transaction that applies it."""
+    """Apply one stored event; returns its outcome. Safe to run twice or concurrently: the event
+    row is locked and marked processed in the same transaction that applies it. A failure rolls
+    the transaction back and is recorded on the event, which the sweeper retries with back-off."""
     event = (
         PaymentEvent.objects.select_related("account")
         .filter(pk=event_id, processed_at__isnull=True, signature_valid=True)
@@ -180,9 +181,9 @@ def process_event(event_id):
             locked.error = ""
             locked.save()
         return outcome
-    except Exception as exc:
+    except Exception as exc:  # recorded on the event and retried with back-off by the sweeper
         _record_failure(event, exc)
-        raise
+        return Outcome.FAILED
 
 
 def _record_failure(event, exc):
@@ -194,7 +195,8 @@ def _record_failure(event, exc):
         outcome=Outcome.FAILED if give_up else Outcome.WAITING,
         next_attempt_at=None if give_up else timezone.now() + poll_delay(attempts),
     )
-    logger.warning("Payment event %s failed (attempt %s): %s", event.pk, attempts, error)
+    logger.error("Payment event %s failed (attempt %s): %s", event.pk, attempts, error,
+                 exc_info=exc)
     if give_up:
         queue_staff_notice("event_failed", detail=f"Payment event {event.pk}: {error}")
 

@@ -5,6 +5,10 @@ transaction that decides it (its ``dedupe_key`` makes "one access e-mail per ord
 fact), and delivered after commit by a task that claims the row with a lease, renders it in the
 buyer's language and sends it through Django's e-mail API. A failed send is retried with back-off;
 a placeholder address is never written to.
+
+A secret an e-mail must carry (a claim's one-time code) is queued under ``data["sealed"]``,
+encrypted with the credential keys (:mod:`wagtail_guestpay.crypto`), and dropped from the row once
+the message is sent or given up: the database never holds it in clear.
 """
 
 import logging
@@ -25,6 +29,8 @@ ACCESS = "access"
 ACCESS_LINK = "access_link"
 ACCESS_GRANTED = "access_granted"  # access a member of staff granted outside an order
 STAFF_NOTICE = "staff_notice"
+CLAIM_CODE = "claim_code"
+SEALED = "sealed"
 
 LEASE = timedelta(minutes=5)
 
@@ -104,14 +110,29 @@ def deliver(outbound_id):
         OutboundEmail.objects.filter(pk=outbound.pk).update(
             next_attempt_at=None if give_up else now + retry_delay(outbound.attempts),
             last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            **(_unsealed(outbound) if give_up else {}),
         )
         logger.warning("E-mail %s (%s) failed, attempt %s", outbound.pk, outbound.kind,
                        outbound.attempts, exc_info=True)
         return False
     OutboundEmail.objects.filter(pk=outbound.pk).update(
-        sent_at=timezone.now(), next_attempt_at=None, last_error=""
+        sent_at=timezone.now(), next_attempt_at=None, last_error="", **_unsealed(outbound)
     )
     return True
+
+
+def seal(data):
+    """Encrypt a secret for ``queue_email(..., data={SEALED: seal({...})})``."""
+    from .crypto import encrypt_json
+
+    return encrypt_json(data)
+
+
+def _unsealed(outbound):
+    """The update that drops a sent (or abandoned) message's sealed secret."""
+    if SEALED not in outbound.data:
+        return {}
+    return {"data": {key: value for key, value in outbound.data.items() if key != SEALED}}
 
 
 def due_emails(limit=100):
@@ -212,8 +233,22 @@ def _build_staff_notice(outbound):
     return "wagtail_guestpay/email/staff_notice", context
 
 
+def _build_claim_code(outbound):
+    from .crypto import decrypt_json
+
+    sealed = outbound.data.get(SEALED)
+    if not sealed:
+        raise LookupError("The code of this e-mail is gone (sent or abandoned before).")
+    context = _base_context(outbound)
+    context["code"] = decrypt_json(sealed)["code"]
+    context["kind"] = outbound.data.get("kind", "")
+    context["max_age_minutes"] = outbound.data.get("max_age_minutes", 15)
+    return "wagtail_guestpay/email/claim_code", context
+
+
 BUILDERS = {
     ACCESS: _build_access,
+    CLAIM_CODE: _build_claim_code,
     ACCESS_LINK: _build_access_link,
     ACCESS_GRANTED: _build_access_granted,
     STAFF_NOTICE: _build_staff_notice,

@@ -1,10 +1,15 @@
-"""Buyer-facing forms: registration before payment, account completion, new access link."""
+"""Buyer-facing forms: registration before payment, account completion, new access link, and the
+success page's claim of an order by e-mail."""
+
+import json
+import re
 
 from django import forms
 from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
-from .accounts import normalize_email, users_with_email
+from . import typos
+from .accounts import is_placeholder, normalize_email, users_with_email
 from .models import RegistrationField, RegistrationSettings
 
 FIELD_PREFIX = "reg_"
@@ -96,7 +101,58 @@ def _password_fields():
     )
 
 
-class RegistrationForm(RegistrationFieldsMixin, PasswordFieldsMixin, forms.Form):
+class EmailTypoCheckMixin:
+    """Asks "Did you mean ...?" before accepting an address whose domain looks mistyped.
+
+    The check adds an "it is right" checkbox (``email_as_typed``) right after the e-mail field
+    when the submitted address has a likely fix; the form is valid once the buyer corrects the
+    address or ticks the box. A submit button named ``use_suggestion`` takes the fix in one click.
+    The e-mail input also carries the domain lists for the progressive hint (email-typo.js).
+    """
+
+    typo_field = "email"
+    keep_field = "email_as_typed"
+    email_suggestion = ""
+
+    def add_typo_check(self):
+        name = self.add_prefix(self.typo_field)
+        self.fields[self.typo_field].widget.attrs["data-guestpay-typo"] = json.dumps(
+            typos.client_config(), separators=(",", ":")
+        )
+        if not self.is_bound:
+            return
+        suggestion = self.data.get(self.add_prefix("use_suggestion"), "")
+        if suggestion:
+            self.data = self.data.copy()
+            self.data[name] = suggestion
+            self.data.pop(self.add_prefix(self.keep_field), None)
+        self.typed_email = normalize_email(self.data.get(name, ""))
+        self.email_suggestion = typos.suggest_email(self.typed_email)
+        if self.email_suggestion:
+            fields = list(self.fields.items())
+            position = [key for key, _field in fields].index(self.typo_field) + 1
+            keep = forms.BooleanField(
+                required=False,
+                label=_("%(email)s is right, keep it") % {"email": self.typed_email},
+            )
+            fields.insert(position, (self.keep_field, keep))
+            self.fields = dict(fields)
+
+    @property
+    def typo_found(self):
+        return self.is_bound and self.has_error(self.typo_field, "typo")
+
+    def check_typo(self):
+        if (self.email_suggestion and not self.cleaned_data.get(self.keep_field)
+                and self.cleaned_data.get(self.typo_field) == self.typed_email):
+            self.add_error(self.typo_field, forms.ValidationError(
+                _("Did you mean %(suggestion)s?"), code="typo",
+                params={"suggestion": self.email_suggestion},
+            ))
+
+
+class RegistrationForm(EmailTypoCheckMixin, RegistrationFieldsMixin, PasswordFieldsMixin,
+                       forms.Form):
     """Guest payment off: an anonymous buyer registers before going to the payment system."""
 
     email = forms.EmailField(
@@ -108,6 +164,7 @@ class RegistrationForm(RegistrationFieldsMixin, PasswordFieldsMixin, forms.Form)
         super().__init__(*args, **kwargs)
         self.fields["password1"], self.fields["password2"] = _password_fields()
         self.add_registration_fields(site)
+        self.add_typo_check()
 
     def clean_email(self):
         email = normalize_email(self.cleaned_data["email"])
@@ -125,6 +182,7 @@ class RegistrationForm(RegistrationFieldsMixin, PasswordFieldsMixin, forms.Form)
 
         User = get_user_model()
         self.validate_password_for(User(**{User.get_email_field_name(): cleaned.get("email")}))
+        self.check_typo()
         return cleaned
 
 
@@ -143,8 +201,68 @@ class AccountSetupForm(RegistrationFieldsMixin, PasswordFieldsMixin, forms.Form)
         return cleaned
 
 
-class AccessLinkRequestForm(forms.Form):
+class AccessLinkRequestForm(EmailTypoCheckMixin, forms.Form):
     email = forms.EmailField(
         label=_("E-mail"), max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_typo_check()
+
+    def clean(self):
+        cleaned = super().clean()
+        self.check_typo()
+        return cleaned
+
+
+class ClaimEmailForm(EmailTypoCheckMixin, forms.Form):
+    """Success page: the address the order's access should go to."""
+
+    email = forms.EmailField(
+        label=_("Your e-mail address"), max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "guestpay-claim-%s")
+        super().__init__(*args, **kwargs)
+        self.add_typo_check()
+
+    def clean_email(self):
+        email = normalize_email(self.cleaned_data["email"])
+        if not email or is_placeholder(email):
+            raise forms.ValidationError(_("Enter a valid e-mail address."), code="invalid")
+        return email
+
+    def clean(self):
+        cleaned = super().clean()
+        self.check_typo()
+        return cleaned
+
+
+class ClaimCodeForm(forms.Form):
+    """Success page: the one-time code e-mailed to the claimed address."""
+
+    code = forms.CharField(
+        label=_("Code from the e-mail"), max_length=20,
+        widget=forms.TextInput(attrs={
+            "inputmode": "numeric", "autocomplete": "one-time-code", "spellcheck": "false",
+            "size": "8",
+        }),
+    )
+
+    def __init__(self, *args, digits=6, **kwargs):
+        kwargs.setdefault("auto_id", "guestpay-claim-%s")
+        super().__init__(*args, **kwargs)
+        self.digits = digits
+
+    def clean_code(self):
+        code = re.sub(r"[\s-]", "", self.cleaned_data["code"])
+        if not re.fullmatch(rf"[0-9]{{{self.digits}}}", code):
+            raise forms.ValidationError(
+                _("Enter the %(digits)s-digit code from the e-mail."), code="format",
+                params={"digits": self.digits},
+            )
+        return code

@@ -4,7 +4,7 @@
 from django.apps import apps
 from django.urls import include, path
 
-from .views import accounts, notifications, orders, pay
+from .views import accounts, claims, notifications, orders, pay
 
 app_name = "wagtail_guestpay"
 
@@ -15,6 +15,8 @@ urlpatterns = [
     path("order/<str:token>/", orders.order_page, name="order"),
     path("order/<str:token>/status/", orders.order_status, name="order_status"),
     path("order/<str:token>/retry/", orders.order_retry, name="order_retry"),
+    path("order/<str:token>/claim/", claims.claim_send, name="order_claim"),
+    path("order/<str:token>/claim/confirm/", claims.claim_confirm, name="order_claim_confirm"),
     path("access/new-link/", accounts.request_link, name="request_link"),
     path("access/<str:token>/", accounts.access_link, name="access_link"),
     path("account/setup/", accounts.account_setup, name="account_setup"),

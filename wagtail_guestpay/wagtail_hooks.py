@@ -10,17 +10,34 @@ from .admin import urls as staff_urls
 from .admin.attention import NeedsAttentionPanel
 from .admin.contacts import ContactsAdmin
 from .admin.events import PaymentEventsAdmin
+from .admin.gear import GearSettingsLogFormatter
+from .admin.menu import GUESTPAY_MENU_HOOK, PaymentsMenu
 from .admin.offers import OfferViewSet
 from .admin.permissions import can_view
 from .admin.transactions import TransactionsAdmin
 
 register_snippet(OfferViewSet)
 
-# Staff: Transactions, Contacts and payment notifications (menu items shown only to users with
-# the guestpay permissions), the fixes' screens and the dashboard panel.
-modeladmin_register(TransactionsAdmin)
-modeladmin_register(ContactsAdmin)
-modeladmin_register(PaymentEventsAdmin)
+# Staff: Transactions, Contacts and payment notifications in the Payments menu (shown only to
+# users with the guestpay permissions), the fixes' screens and the dashboard panel.
+STAFF_ADMINS = (TransactionsAdmin, ContactsAdmin, PaymentEventsAdmin)
+for staff_admin in STAFF_ADMINS:
+    modeladmin_register(staff_admin)  # URLs and permissions; the menu items are below
+
+
+@hooks.register(GUESTPAY_MENU_HOOK)
+def register_transactions_menu_item():
+    return TransactionsAdmin().get_menu_item(order=300)
+
+
+@hooks.register(GUESTPAY_MENU_HOOK)
+def register_contacts_menu_item():
+    return ContactsAdmin().get_menu_item(order=400)
+
+
+@hooks.register(GUESTPAY_MENU_HOOK)
+def register_payment_events_menu_item():
+    return PaymentEventsAdmin().get_menu_item(order=500)
 
 
 @hooks.register("register_admin_urls")
@@ -32,6 +49,13 @@ def register_staff_fix_urls():
 def add_needs_attention_panel(request, panels):
     if can_view(request.user):
         panels.append(NeedsAttentionPanel())
+
+
+@hooks.register("register_admin_viewset")
+def register_payments_menu():
+    """The "Payments" menu (``guestpay_menu``) with its payment systems; see admin/menu.py to
+    add items to it."""
+    return PaymentsMenu()
 
 
 @hooks.register("register_log_actions")
@@ -46,8 +70,29 @@ def register_log_actions(actions):
         "wagtail_guestpay.email_corrected", _("E-mail corrected"), _("E-mail corrected")
     )
     actions.register_action(
+        "wagtail_guestpay.credentials_changed", _("Credentials changed"),
+        _("Payment system credentials changed"),
+    )
+    actions.register_action(
+        "wagtail_guestpay.credentials_checked", _("Credentials checked"),
+        _("Payment system credentials checked"),
+    )
+    actions.register_action("wagtail_guestpay.gear_settings")(GearSettingsLogFormatter)
+    actions.register_action(
         "wagtail_guestpay.access_moved", _("Access moved to another account"),
         _("Access moved to another account"),
+    )
+    actions.register_action(
+        "wagtail_guestpay.claim_code_sent", _("Claim code sent to the buyer"),
+        _("Claim code sent to the buyer"),
+    )
+    actions.register_action(
+        "wagtail_guestpay.claim_locked", _("Claim locked after too many wrong codes"),
+        _("Claim locked after too many wrong codes"),
+    )
+    actions.register_action(
+        "wagtail_guestpay.claim_refused", _("Claim refused: the order may no longer change"),
+        _("Claim refused: the order may no longer change"),
     )
     for action, label in STAFF_LOG_ACTIONS:
         actions.register_action(action, label, label)

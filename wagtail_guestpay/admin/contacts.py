@@ -102,7 +102,7 @@ class ContactsAdmin(ModelAdmin):
     model = Contact
     menu_label = _("Contacts")
     menu_icon = "group"
-    menu_order = 320
+    add_to_admin_menu = False  # an item of the Payments menu (wagtail_hooks)
     base_url_path = "guestpay/contacts"
     permission_helper_class = ContactPermissionHelper
     index_view_class = ContactIndexView

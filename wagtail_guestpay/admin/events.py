@@ -140,7 +140,7 @@ class PaymentEventsAdmin(ModelAdmin):
     model = PaymentEvent
     menu_label = _("Payment notifications")
     menu_icon = "history"
-    menu_order = 330
+    add_to_admin_menu = False  # an item of the Payments menu (wagtail_hooks)
     base_url_path = "guestpay/events"
     permission_helper_class = ViewOnlyPermissionHelper
     index_view_class = EventIndexView

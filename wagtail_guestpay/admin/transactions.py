@@ -129,7 +129,7 @@ class TransactionsAdmin(ModelAdmin):
     model = Order
     menu_label = _("Transactions")
     menu_icon = "list-ul"
-    menu_order = 310
+    add_to_admin_menu = False  # an item of the Payments menu (wagtail_hooks)
     base_url_path = "guestpay/transactions"
     permission_helper_class = ViewOnlyPermissionHelper
     index_view_class = TransactionIndexView

@@ -1,4 +1,5 @@
 from .access import AccessGrant, AccessLink, GuestAccount
+from .claims import ClaimKind, EmailClaim
 from .contacts import Contact
 from .emails import OutboundEmail
 from .offers import Offer, OfferProduct
@@ -20,7 +21,9 @@ __all__ = [
     "AccessGrant",
     "AccessLink",
     "Attention",
+    "ClaimKind",
     "Contact",
+    "EmailClaim",
     "GuestAccount",
     "MerchantContacts",
     "Offer",

@@ -15,6 +15,14 @@ class MalformedNotification(NotificationRejected):
     """The notification's signature verified (or the protocol has none) but its body is unusable."""
 
 
+class VerificationUnavailable(Exception):
+    """The notification cannot be verified right now (the provider's verification API or
+    certificate host is unreachable). Answered 503 so that the provider delivers it again; it is
+    neither applied nor kept as rejected."""
+
+    status_code = 503
+
+
 class ProviderError(Exception):
     """The provider's API failed or answered something unusable; the caller may retry later."""
 

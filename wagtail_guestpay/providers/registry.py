@@ -35,3 +35,11 @@ def registered_kinds():
 def provider_kind_choices():
     return [(kind, _LABELS[kind]) for kind in _PATHS]
 
+
+# The payment systems this app ships with.
+register_provider("fondy", "wagtail_guestpay.providers.fondy.FondyProvider", _("Fondy"))
+register_provider("paypal", "wagtail_guestpay.providers.paypal.PayPalProvider", _("PayPal"))
+register_provider("stripe", "wagtail_guestpay.providers.stripe.StripeProvider", _("Stripe"))
+register_provider(
+    "wayforpay", "wagtail_guestpay.providers.wayforpay.WayForPayProvider", _("WayForPay")
+)

@@ -11,7 +11,7 @@ from ..conf import guestpay_settings
 from ..confirmation import store_events, store_rejected
 from ..models import ProviderAccount
 from ..providers.base import Notification
-from ..providers.exceptions import NotificationRejected
+from ..providers.exceptions import NotificationRejected, VerificationUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,9 @@ def notify(request, account_id):
     try:
         provider = account.get_provider()
         events = provider.parse_notification(notification)
+    except VerificationUnavailable as exc:
+        logger.warning("Could not verify a notification for %s now: %s", account.public_id, exc)
+        return _plain("Cannot verify now, deliver again.", exc.status_code)
     except NotificationRejected as exc:
         logger.info("Rejected notification for %s: %s", account.public_id, exc)
         try:

@@ -1,13 +1,14 @@
 """The buyer's return pages: the order's real state, found by its secret token only."""
 
 from django.db import transaction
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from wagtail.models import Site
 
 from ..checkout import new_payment, send_to_provider
@@ -52,15 +53,34 @@ def _private(response):
     return response
 
 
+@csrf_exempt
 @never_cache
-@require_GET
+@require_http_methods(["GET", "HEAD", "POST"])
 def order_page(request, token):
     order = _order_or_404(token)
+    if request.method == "POST":
+        # Fondy and WayForPay send the buyer back with a form POST of the payment's result. The
+        # browser is not trusted: the body is ignored and the page is shown by GET, where the
+        # status is asked of the provider.
+        response = HttpResponseRedirect(request.get_full_path())
+        response.status_code = 303
+        return _private(response)
     cancelled = request.GET.get("cancelled") == "1"
     payment = order.payments.select_related("account").first()
     if payment is not None and payment.is_open:
         _follow_return(request, payment)
         order.refresh_from_db()
+    return render_order(request, order, token, cancelled=cancelled, payment=payment)
+
+
+def render_order(request, order, token, *, cancelled=False, payment=None, claim=None,
+                 status=200):
+    """The order's result page (the offer's editor-built page, or the default one). ``claim`` is
+    the success page's e-mail claim panel; built here when not given."""
+    from .claims import claim_panel
+
+    if payment is None:
+        payment = order.payments.first()
     state = buyer_state(order, cancelled)
     site = Site.find_for_request(request)
     context = {
@@ -69,15 +89,26 @@ def order_page(request, token):
         "state": state,
         "token": token,
         "merchant": MerchantContacts.for_site(site) if site else None,
-        "email_shown": "" if order.email_is_placeholder else order.email,
+        "email_shown": _email_shown(order, payment),
         "status_url": reverse("wagtail_guestpay:order_status", args=[token]),
         "retry_url": reverse("wagtail_guestpay:order_retry", args=[token]),
         "can_retry": _can_retry(order, state),
+        "claim": claim or (claim_panel(request, order, token) if state == "paid" else None),
     }
     page = order.offer.failure_page if state in ("failed", "cancelled") else order.offer.success_page
     if page is not None and page.live:
-        return _private(page.specific.serve_for_order(request, context))
-    return _private(TemplateResponse(request, "wagtail_guestpay/order/result.html", context))
+        response = page.specific.serve_for_order(request, context)
+    else:
+        response = TemplateResponse(request, "wagtail_guestpay/order/result.html", context)
+    response.status_code = status
+    return _private(response)
+
+
+def _email_shown(order, payment):
+    """Where the access e-mail went (or will go): never a placeholder."""
+    if order.email_is_placeholder:
+        return ""
+    return order.email or (payment.payer_email if payment is not None else "")
 
 
 def _follow_return(request, payment):

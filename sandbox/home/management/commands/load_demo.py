@@ -1,7 +1,18 @@
 """Load the sandbox's demo content (idempotent): a home page, two courses, the test provider,
 result pages, two offers (``demo-course`` with payment without login, ``members-only`` without),
-merchant contacts, registration fields and an admin account."""
+merchant contacts, registration fields and an admin account.
 
+Real payment systems join when their keys are in the environment (read when used, never copied
+into the database): ``GUESTPAY_STRIPE_SECRET_KEY`` and ``GUESTPAY_STRIPE_WEBHOOK_SECRET`` add a
+Stripe account (test or live mode from the key) and a third offer, ``demo-course-stripe``.
+``GUESTPAY_PAYPAL_CLIENT_ID``, ``GUESTPAY_PAYPAL_CLIENT_SECRET`` and ``GUESTPAY_PAYPAL_WEBHOOK_ID``
+add a PayPal account (sandbox unless ``GUESTPAY_PAYPAL_MODE=live``; webhook verification by
+PayPal's API unless ``GUESTPAY_PAYPAL_VERIFICATION=offline``) and ``demo-course-paypal``; the
+client and webhook ids are not secret and are stored as the account's settings.
+The test provider stays the default of the other offers.
+"""
+
+import os
 import secrets
 
 from django.conf import settings
@@ -12,6 +23,7 @@ from wagtail.models import Page, Site
 from wagtail.rich_text import RichText
 
 from home.models import CoursePage, HomePage
+from wagtail_guestpay.conf import guestpay_settings
 from wagtail_guestpay.models import (
     MerchantContacts,
     Offer,
@@ -24,6 +36,18 @@ from wagtail_guestpay.models import (
 )
 
 ADMIN_USERNAME = "admin"
+# Credential name -> environment variable the Stripe account reads it from.
+STRIPE_ENV = {
+    "secret_key": "GUESTPAY_STRIPE_SECRET_KEY",
+    "webhook_secret": "GUESTPAY_STRIPE_WEBHOOK_SECRET",
+}
+
+# PayPal: the secret is read from the environment; the ids are copied into the settings.
+PAYPAL_SECRET_ENV = {"client_secret": "GUESTPAY_PAYPAL_CLIENT_SECRET"}
+PAYPAL_OPTION_ENV = {
+    "client_id": "GUESTPAY_PAYPAL_CLIENT_ID",
+    "webhook_id": "GUESTPAY_PAYPAL_WEBHOOK_ID",
+}
 
 
 class Command(BaseCommand):
@@ -63,6 +87,8 @@ class Command(BaseCommand):
                         offer=members,
                         body=[("paragraph", RichText("<p>This offer asks you to register before "
                                             "paying.</p>"))])
+            stripe_account = self._stripe_offer(home, demo_course, success, failure)
+            paypal_account = self._paypal_offer(home, demo_course, success, failure)
             home.body = [
                 ("heading", "Courses"),
                 ("paragraph", RichText("<p>Buy the demo course without an account:</p>")),
@@ -76,6 +102,21 @@ class Command(BaseCommand):
             self._site_settings(home)
             password = self._admin()
         self.stdout.write(self.style.SUCCESS("Demo content ready."))
+        if stripe_account is not None:
+            notify_url = guestpay_settings.BASE_URL + stripe_account.notification_path()
+            mode = stripe_account.get_mode_display().lower()
+            self.stdout.write(
+                f"Stripe ({mode} mode, keys from the environment): offer at "
+                f"/demo-course-stripe/; webhook endpoint {notify_url}\n"
+                f"  test mode: stripe listen --forward-to {notify_url}"
+            )
+        if paypal_account is not None:
+            notify_url = guestpay_settings.BASE_URL + paypal_account.notification_path()
+            mode = "live" if paypal_account.is_live else "sandbox"
+            self.stdout.write(
+                f"PayPal ({mode}, secret from the environment): offer at /demo-course-paypal/; "
+                f"webhook URL {notify_url} (PayPal needs it public, https on port 443)"
+            )
         self.stdout.write(f"Admin login: {ADMIN_USERNAME} / {password}")
 
     def _home(self):
@@ -112,6 +153,46 @@ class Command(BaseCommand):
             account = ProviderAccount(name="TestPay (offline)", kind="test")
             account.set_secrets({"signing_secret": secrets.token_urlsafe(32)})
             account.save()
+        return account
+
+    def _stripe_offer(self, home, product, success, failure):
+        """A Stripe account and offer, when the keys are in the environment."""
+        if not all(os.environ.get(name) for name in STRIPE_ENV.values()):
+            return None
+        live = os.environ[STRIPE_ENV["secret_key"]].startswith(("sk_live_", "rk_live_"))
+        account, _created = ProviderAccount.objects.update_or_create(
+            kind="stripe", name="Stripe (keys from the environment)",
+            defaults={"mode": ProviderAccount.Mode.LIVE if live else ProviderAccount.Mode.TEST,
+                      "secrets_from_env": dict(STRIPE_ENV)},
+        )
+        offer = self._offer("demo-course-stripe", "Demo course (Stripe)", "49.00", account,
+                            product, guest=True, success=success, failure=failure)
+        self._child(home, OfferPage, "demo-course-stripe", title="Demo course (Stripe)",
+                    offer=offer,
+                    body=[("paragraph", RichText("<p>The same course, paid on Stripe's "
+                                                 "checkout page.</p>"))])
+        return account
+
+    def _paypal_offer(self, home, product, success, failure):
+        """A PayPal account and offer, when its credentials are in the environment."""
+        names = [*PAYPAL_SECRET_ENV.values(), *PAYPAL_OPTION_ENV.values()]
+        if not all(os.environ.get(name) for name in names):
+            return None
+        live = os.environ.get("GUESTPAY_PAYPAL_MODE", "").lower() == "live"
+        options = {name: os.environ[env].strip() for name, env in PAYPAL_OPTION_ENV.items()}
+        options["verification"] = (
+            "offline" if os.environ.get("GUESTPAY_PAYPAL_VERIFICATION") == "offline" else "api"
+        )
+        account, _created = ProviderAccount.objects.update_or_create(
+            kind="paypal", name="PayPal (secret from the environment)",
+            defaults={"mode": ProviderAccount.Mode.LIVE if live else ProviderAccount.Mode.TEST,
+                      "options": options, "secrets_from_env": dict(PAYPAL_SECRET_ENV)},
+        )
+        offer = self._offer("demo-course-paypal", "Demo course (PayPal)", "49.00", account,
+                            product, guest=True, success=success, failure=failure)
+        self._child(home, OfferPage, "demo-course-paypal", title="Demo course (PayPal)",
+                    offer=offer,
+                    body=[("paragraph", RichText("<p>The same course, paid on PayPal.</p>"))])
         return account
 
     def _offer(self, slug, title, price, account, product, *, guest, success, failure):

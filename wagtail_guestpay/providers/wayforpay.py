@@ -1,0 +1,327 @@
+"""WayForPay: the Purchase form, serviceUrl callbacks answered with a signed ``accept``, and
+CHECK_STATUS polling.
+
+Protocol (wiki.wayforpay.com, the official php-sdk and WooCommerce plugin; see PROVIDERS.md):
+
+- The buyer's browser POSTs the Purchase form (UTF-8) to ``https://secure.wayforpay.com/pay``.
+  ``merchantSignature`` is the hex HMAC-MD5, keyed with the merchant's secret key, of
+  ``merchantAccount;merchantDomainName;orderReference;orderDate;amount;currency;`` followed by all
+  product names, then all counts, then all prices, joined with ``;``.
+- WayForPay POSTs a JSON body to ``serviceUrl`` (the Content-Type header is not reliable) and
+  repeats it until it gets ``{"orderReference", "status": "accept", "time", "signature"}`` where
+  ``signature`` is the HMAC-MD5 of ``orderReference;accept;time``. The callback's
+  ``merchantSignature`` covers ``merchantAccount;orderReference;amount;currency;authCode;cardPan;
+  transactionStatus;reasonCode``.
+- CHECK_STATUS on ``https://api.wayforpay.com/api`` is signed over ``merchantAccount;
+  orderReference`` and answers the same fields as a callback, signed the same way.
+
+Amounts are written the way WayForPay's PHP code writes a float: ``100`` rather than ``100.0``,
+``1547.36``, ``10.5``.
+"""
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from decimal import Decimal
+
+from django.http import JsonResponse
+from django.utils.translation import gettext_lazy as _
+
+from ..money import parse_amount, quantize
+from .base import Checkout, Credential, CredentialCheck, EventStatus, Provider, ProviderEvent
+from .exceptions import InvalidSignature, MalformedNotification, ProviderError
+
+PAY_URL = "https://secure.wayforpay.com/pay"
+API_URL = "https://api.wayforpay.com/api"
+CALLBACK_FIELDS = ("merchantAccount", "orderReference", "amount", "currency", "authCode",
+                   "cardPan", "transactionStatus", "reasonCode")
+# reasonCode values (php-sdk src/Domain/Reason.php).
+REASON_OK = "1100"
+REASON_INVALID_SIGNATURE = "1113"
+REASON_ACCOUNT_NOT_FOUND = "1121"
+REASON_ORDER_NOT_FOUND = "1127"
+
+# transactionStatus (php-sdk TransactionBase constants; the wiki spells InProcessing
+# "inProcessing"). Money is taken only on Approved; a hold (WaitingAuthComplete) or an
+# anti-fraud check (Pending) is not a payment yet. RefundInProcessing changes nothing until the
+# refund is final (Refunded).
+STATUS = {
+    "Approved": EventStatus.PAID,
+    "Created": EventStatus.CREATED,
+    "InProcessing": EventStatus.PENDING,
+    "inProcessing": EventStatus.PENDING,
+    "WaitingAuthComplete": EventStatus.PENDING,
+    "Pending": EventStatus.PENDING,
+    "RefundInProcessing": EventStatus.PENDING,
+    "Declined": EventStatus.FAILED,
+    "Expired": EventStatus.EXPIRED,
+    "Refunded": EventStatus.REFUNDED,
+    "Voided": EventStatus.REFUNDED,
+}
+# Languages of the payment page (``language``); AUTO follows the browser.
+LANGUAGES = {"uk": "UA", "ru": "RU", "en": "EN", "de": "DE", "es": "ES", "it": "IT", "pl": "PL",
+             "fr": "FR", "ro": "RO", "lv": "LV", "sk": "SK", "cs": "CS"}
+
+
+def hmac_md5(secret, values):
+    """Hex HMAC-MD5 of ``values`` joined with ``;`` (UTF-8), keyed with ``secret``."""
+    message = ";".join("" if value is None else str(value) for value in values)
+    return hmac.new(secret.encode("utf-8"), message.encode("utf-8"), hashlib.md5).hexdigest()
+
+
+def php_amount(value):
+    """``value`` as PHP writes ``floatval(value)``: ``100``, ``1547.36``, ``10.5``."""
+    text = repr(float(Decimal(str(value))))
+    if "e" in text or "E" in text:  # not an amount anyone pays; keep it exact
+        return format(Decimal(str(value)).normalize(), "f")
+    return text.removesuffix(".0")
+
+
+def purchase_signature_values(fields):
+    """The values the Purchase signature covers, in the documented order, from the form fields
+    (a list of ``(name, value)``)."""
+    single = {}
+    lists = {"productName[]": [], "productCount[]": [], "productPrice[]": []}
+    for name, value in fields:
+        if name in lists:
+            lists[name].append(value)
+        else:
+            single[name] = value
+    return [
+        single["merchantAccount"], single["merchantDomainName"], single["orderReference"],
+        single["orderDate"], single["amount"], single["currency"],
+        *lists["productName[]"], *lists["productCount[]"], *lists["productPrice[]"],
+    ]
+
+
+def loads(text):
+    """JSON with numbers kept as their lexemes (``100``, ``100.0`` and ``1547.36`` stay as sent)."""
+    return json.loads(text, parse_float=str, parse_int=str)
+
+
+def _text(value):
+    return "" if value is None else str(value)
+
+
+def callback_signature_candidates(secret, account, data):
+    """Signatures a genuine callback or status answer may carry.
+
+    The string is built with our merchant account (as the official SDK does) and the other fields
+    as received. The amount is tried as its JSON lexeme and as PHP's rendering of it
+    (``100.0`` -> ``100``), since the official SDK and plugin verify on PHP's rendering. Both are
+    the same number: no field can be changed by picking one.
+    """
+    values = [account, *(_text(data.get(name)) for name in CALLBACK_FIELDS[1:])]
+    amounts = [values[2]]
+    try:
+        rendered = php_amount(values[2])
+    except (ArithmeticError, ValueError):
+        rendered = None
+    if rendered and rendered not in amounts:
+        amounts.append(rendered)
+    candidates = []
+    for amount in amounts:
+        values[2] = amount
+        candidates.append(hmac_md5(secret, values))
+    return candidates
+
+
+def is_signed(secret, account, data):
+    given = data.get("merchantSignature")
+    if not secret or not isinstance(given, str) or not given:
+        return False
+    given = given.lower().encode()
+    return any(hmac.compare_digest(candidate.encode(), given)
+               for candidate in callback_signature_candidates(secret, account, data))
+
+
+class WayForPayProvider(Provider):
+    kind = "wayforpay"
+    verbose_name = _("WayForPay")
+    supports_guest_payment = True
+    can_check_credentials = True
+    credentials = (
+        Credential(
+            "merchant_account", _("Merchant account"),
+            help_text=_("WayForPay merchant portal > Store settings: the merchant login "
+                        "(e.g. www_example_com)."),
+        ),
+        Credential(
+            "merchant_domain", _("Merchant domain name"),
+            help_text=_("The store's domain as registered with WayForPay (e.g. www.example.com)."),
+        ),
+        Credential(
+            "secret_key", _("Secret key"), secret=True,
+            help_text=_("WayForPay merchant portal > Store settings: the SecretKey."),
+        ),
+    )
+
+    # Configuration ------------------------------------------------------------------------
+    @property
+    def merchant_account(self):
+        return str(self.option("merchant_account") or "").strip()
+
+    @property
+    def merchant_domain(self):
+        return str(self.option("merchant_domain") or "").strip()
+
+    @property
+    def secret_key(self):
+        return self.secret("secret_key")
+
+    # Starting a payment -------------------------------------------------------------------
+    def start_payment(self, payment, urls):
+        if not (self.merchant_account and self.merchant_domain and self.secret_key):
+            raise ProviderError("The WayForPay account is missing its merchant account, domain "
+                                "or secret key.", retryable=False)
+        order = payment.order
+        amount = php_amount(quantize(payment.amount, payment.currency))
+        fields = [
+            ("merchantAccount", self.merchant_account),
+            ("merchantAuthType", "SimpleSignature"),
+            ("merchantDomainName", self.merchant_domain),
+            ("merchantTransactionType", "SALE"),
+            ("merchantTransactionSecureType", "AUTO"),
+            ("apiVersion", "1"),
+            ("language", LANGUAGES.get((order.language or "").split("-")[0].lower(), "AUTO")),
+            ("returnUrl", urls.return_url),
+            ("serviceUrl", urls.notify_url),
+            ("orderReference", payment.reference),
+            ("orderDate", str(int(payment.created_at.timestamp()))),
+            ("amount", amount),
+            ("currency", payment.currency),
+            ("productName[]", order.offer.title),
+            ("productPrice[]", amount),
+            ("productCount[]", "1"),
+        ]
+        if order.email and not order.email_is_placeholder:
+            fields.append(("clientEmail", order.email))
+        signed = hmac_md5(self.secret_key, purchase_signature_values(fields))
+        fields.insert(3, ("merchantSignature", signed))
+        return Checkout(form_action=self.endpoint("pay", PAY_URL), form_fields=fields)
+
+    # Notifications ------------------------------------------------------------------------
+    def parse_notification(self, notification):
+        # JSON whatever the Content-Type: WayForPay labels it form-urlencoded at times.
+        data = notification.json(parse_float=str, parse_int=str)
+        if not is_signed(self.secret_key, self.merchant_account, data):
+            raise InvalidSignature("The WayForPay merchantSignature is missing or does not match.")
+        return [self._event(data, "callback")]
+
+    def acknowledge(self, notification, events):
+        """The signed ``accept`` WayForPay waits for; without it the callback is repeated."""
+        reference = events[0].reference if events else ""
+        if not reference:
+            reference = _text(notification.json(parse_float=str, parse_int=str)
+                              .get("orderReference"))
+        now = int(time.time())
+        return JsonResponse({
+            "orderReference": reference,
+            "status": "accept",
+            "time": now,
+            "signature": hmac_md5(self.secret_key, [reference, "accept", now]),
+        })
+
+    def _event(self, data, source):
+        reference = _text(data.get("orderReference"))
+        status_name = _text(data.get("transactionStatus"))
+        if not reference:
+            raise MalformedNotification("No orderReference.")
+        if status_name not in STATUS:
+            raise MalformedNotification(f"Unknown transactionStatus {status_name[:40]!r}.")
+        amount = parse_amount(data.get("amount"))
+        if amount is None:
+            raise MalformedNotification("The amount is not a number.")
+        reason_code = _text(data.get("reasonCode"))
+        stamp = _text(data.get("processingDate")) or _text(data.get("createdDate"))
+        detail = ""
+        if reason_code and reason_code != REASON_OK:
+            detail = f"{reason_code} {_text(data.get('reason'))}".strip()
+        return ProviderEvent(
+            event_id=f"wayforpay:{reference}:{status_name}:{reason_code}:{stamp}",
+            status=STATUS[status_name],
+            reference=reference,
+            amount=amount,
+            currency=_text(data.get("currency")),
+            email=_text(data.get("email")).strip(),
+            event_type=f"{source}:{status_name}",
+            detail=detail[:255],
+        )
+
+    # Following a payment up ---------------------------------------------------------------
+    def _check_status(self, reference):
+        import httpx
+
+        if not (self.merchant_account and self.secret_key):
+            raise ProviderError("The WayForPay account has no merchant account or secret key.",
+                                retryable=False)
+        request = {
+            "transactionType": "CHECK_STATUS",
+            "merchantAccount": self.merchant_account,
+            "orderReference": reference,
+            "merchantSignature": hmac_md5(self.secret_key, [self.merchant_account, reference]),
+            "apiVersion": 1,
+        }
+        try:
+            with self.http_client() as client:
+                response = client.post(self.endpoint("api", API_URL), json=request)
+        except httpx.HTTPError as exc:
+            raise ProviderError(f"WayForPay could not be reached ({type(exc).__name__}).") \
+                from exc
+        if response.status_code >= 500:
+            raise ProviderError(f"WayForPay answered HTTP {response.status_code}.")
+        try:
+            data = loads(response.text)
+        except ValueError as exc:
+            raise ProviderError(f"WayForPay answered HTTP {response.status_code} without JSON.") \
+                from exc
+        if not isinstance(data, dict):
+            raise ProviderError("WayForPay's answer is not a JSON object.")
+        return data
+
+    def fetch_status(self, payment):
+        data = self._check_status(payment.reference)
+        reason_code = _text(data.get("reasonCode"))
+        if reason_code == REASON_ORDER_NOT_FOUND:
+            return None
+        if not data.get("transactionStatus"):
+            raise ProviderError(f"WayForPay's status check failed: {_reason(data)}",
+                                retryable=reason_code not in (REASON_INVALID_SIGNATURE,
+                                                              REASON_ACCOUNT_NOT_FOUND))
+        if not is_signed(self.secret_key, self.merchant_account, data):
+            raise ProviderError("WayForPay's status answer is not correctly signed.")
+        if _text(data.get("orderReference")) != payment.reference:
+            raise ProviderError("WayForPay's status answer is about another order.")
+        try:
+            return self._event(data, "status")
+        except MalformedNotification as exc:
+            raise ProviderError(f"WayForPay's status answer is unusable: {exc}") from exc
+
+    def check_credentials(self):
+        """CHECK_STATUS of an order that cannot exist: "order not found" proves the account and
+        the secret key; "invalid signature" or "account not found" disprove them."""
+        if not (self.merchant_account and self.merchant_domain and self.secret_key):
+            return CredentialCheck(False, _("Enter the merchant account, the domain name and the "
+                                            "secret key."))
+        try:
+            data = self._check_status(f"guestpay-credential-check-{secrets.token_hex(8)}")
+        except ProviderError as exc:
+            return CredentialCheck(False, _("WayForPay could not be asked: %(error)s")
+                                   % {"error": exc})
+        code = _text(data.get("reasonCode"))
+        if code in (REASON_ORDER_NOT_FOUND, REASON_OK):
+            return CredentialCheck(True, _("WayForPay accepted the merchant account and the "
+                                           "secret key."))
+        if code == REASON_INVALID_SIGNATURE:
+            return CredentialCheck(False, _("WayForPay refused the signature: the secret key is "
+                                            "wrong for this merchant account."))
+        if code == REASON_ACCOUNT_NOT_FOUND:
+            return CredentialCheck(False, _("WayForPay does not know this merchant account."))
+        return CredentialCheck(False, _("WayForPay answered: %(error)s") % {"error": _reason(data)})
+
+
+def _reason(data):
+    reason = _text(data.get("reason"))[:200] or "no reason"
+    return f"{reason} (code {_text(data.get('reasonCode'))[:20] or '?'})"
