@@ -155,3 +155,22 @@ def test_anonymous_visitors_are_sent_to_the_login_page(world, client):
     for url in [*listing_urls(world), *(url for url, _data in fixing + access)]:
         response = client.get(url)
         assert response.status_code == 302 and response.url.startswith("/admin/login/"), url
+
+
+def test_transactions_contacts_and_notifications_are_in_the_payments_menu(
+    viewer, editor, rf, login
+):
+    from wagtail.admin.menu import admin_menu
+
+    login(viewer).get("/admin/")  # loads the admin's URLs, which register the menu's viewsets
+
+    def payments_items(user):
+        request = rf.get("/admin/")
+        request.user = user
+        for item in admin_menu.menu_items_for_request(request):
+            if item.name == "guestpay_menu":
+                return [sub.label for sub in item.menu.menu_items_for_request(request)]
+        return None
+
+    assert payments_items(viewer) == ["Transactions", "Contacts", "Payment notifications"]
+    assert payments_items(editor) in (None, [])
