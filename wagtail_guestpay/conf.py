@@ -63,6 +63,9 @@ DEFAULTS = {
     "PROVIDER_URLS": {},
     # Timeouts of calls to providers' APIs, in seconds: (connect, read).
     "PROVIDER_TIMEOUT": (5, 20),
+    # A payment still pending (or approved, not captured) this long after the buyer went to the
+    # payment system is listed in the admin dashboard's "Needs attention" panel.
+    "ATTENTION_PENDING_AFTER": timedelta(hours=1),
     # PayPal webhooks: seconds a PAYPAL-TRANSMISSION-TIME may differ from now (each PayPal retry
     # is a new transmission with its own time, so a short window loses nothing).
     "PAYPAL_WEBHOOK_TOLERANCE": 600,

@@ -349,10 +349,14 @@ def poll_delay(attempts):
     return min(first * (factor ** max(attempts - 1, 0)), longest)
 
 
-def check_payment(payment_id):
-    """Ask the provider where an unconfirmed payment stands and apply the answer."""
+def check_payment(payment_id, *, statuses=OPEN_STATUSES, raise_errors=False):
+    """Ask the provider where an unconfirmed payment stands and apply the answer.
+
+    Staff may also re-check a payment that failed or expired (``statuses``), since a provider can
+    still report it paid; ``raise_errors`` lets them see a ProviderError instead of silence.
+    """
     payment = Payment.objects.select_related("account").filter(
-        pk=payment_id, status__in=OPEN_STATUSES
+        pk=payment_id, status__in=statuses
     ).first()
     if payment is None:
         return None
@@ -365,6 +369,8 @@ def check_payment(payment_id):
         event = payment.account.get_provider().fetch_status(payment)
     except ProviderError as exc:
         logger.info("Status check of %s failed: %s", payment.reference, exc)
+        if raise_errors:
+            raise
         return None
     if event is None:
         return None

@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 ACCESS = "access"
 ACCESS_LINK = "access_link"
+ACCESS_GRANTED = "access_granted"  # access a member of staff granted outside an order
 STAFF_NOTICE = "staff_notice"
 CLAIM_CODE = "claim_code"
 SEALED = "sealed"
@@ -196,6 +197,25 @@ def _link_context(user, site):
     return {"link_url": get_adapter().absolute_url(path, site), "link_max_age": max_age}
 
 
+def _build_access_granted(outbound):
+    """Products a member of staff granted outside an order; their page ids are in ``data``."""
+    from wagtail.models import Page
+
+    context = _base_context(outbound)
+    user = outbound.user
+    adapter = get_adapter()
+    ids = outbound.data.get("products") or []
+    context["products"] = list(Page.objects.filter(pk__in=ids).specific().order_by("title"))
+    context["user"] = user
+    if user is not None and BuyerAccount(user=user).is_new:
+        context.update(_link_context(user, context["site"]))
+    else:
+        context["login_url"] = adapter.absolute_url(
+            adapter.get_login_url(adapter.get_personal_area_url()), context["site"]
+        )
+    return "wagtail_guestpay/email/access_granted", context
+
+
 def _build_access_link(outbound):
     context = _base_context(outbound)
     context.update(_link_context(outbound.user, context["site"]))
@@ -230,6 +250,7 @@ BUILDERS = {
     ACCESS: _build_access,
     CLAIM_CODE: _build_claim_code,
     ACCESS_LINK: _build_access_link,
+    ACCESS_GRANTED: _build_access_granted,
     STAFF_NOTICE: _build_staff_notice,
 }
 

@@ -100,7 +100,8 @@ class Order(models.Model):
         ordering = ["-created_at"]
         permissions = [
             ("view_transactions", _("Can see transactions and contacts")),
-            ("fix_orders", _("Can fix orders, e-mails and access")),
+            ("fix_orders", _("Can fix orders: e-mail, account, resend, re-check, review")),
+            ("manage_access", _("Can grant and revoke access manually")),
         ]
 
     def __str__(self):

@@ -1,0 +1,171 @@
+"""The dashboard's "Needs attention" panel: what waits for staff, each line linking to its fix.
+
+Shown only to users who may see transactions. Each section costs one query, two when it has more
+lines than it shows (for the total), whatever the number of orders.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Exists, OuterRef, Subquery
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.ui.components import Component
+
+from .. import fixes
+from ..conf import guestpay_settings
+from ..models import (
+    AccessGrant,
+    Attention,
+    Order,
+    OrderStatus,
+    Payment,
+    PaymentEvent,
+    PaymentStatus,
+)
+from .links import fix_url, index_url, inspect_url
+from .permissions import can_fix, can_manage_access, can_view
+
+LINES = 5  # lines shown per section
+QUEUED_OUTCOMES = (PaymentEvent.Outcome.UNKNOWN_PAYMENT, PaymentEvent.Outcome.FAILED)
+
+
+@dataclass
+class Line:
+    text: str
+    url: str
+    action: str  # the link's text: what the fix is
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    help: str
+    count: int
+    lines: list = field(default_factory=list)
+    all_url: str = ""
+
+
+def _take(queryset):
+    items = list(queryset[:LINES])
+    count = queryset.count() if len(items) == LINES else len(items)
+    return items, count
+
+
+def _order_text(order):
+    return f"{order.number} · {order.offer.title} · {order.amount_display} · {order.email or '-'}"
+
+
+def _transactions(**params):
+    return f"{index_url('transactions')}?{urlencode(params)}"
+
+
+def attention_sections(user):
+    """The non-empty sections of the panel for ``user``."""
+    fix, grant = can_fix(user), can_manage_access(user)
+    orders = Order.objects.select_related("offer").order_by("created_at", "pk")
+    sections = []
+
+    items, count = _take(orders.filter(attention=Attention.PLACEHOLDER_EMAIL))
+    sections.append(Section(
+        "placeholder", _("No e-mail from the payment system"),
+        _("Find the buyer's e-mail in the payment system's dashboard, then correct it."), count,
+        [Line(_order_text(o), fix_url("correct_email", o.pk) if fix
+              else inspect_url("transactions", o.pk),
+              _("Correct the e-mail") if fix else _("Inspect")) for o in items],
+        _transactions(attention=Attention.PLACEHOLDER_EMAIL),
+    ))
+
+    held = Payment.objects.filter(order=OuterRef("pk"), status=PaymentStatus.ON_HOLD)
+    items, count = _take(
+        orders.filter(attention=Attention.AMOUNT_MISMATCH)
+        .annotate(held_payment=Subquery(held.values("pk")[:1]))
+    )
+    sections.append(Section(
+        "mismatch", _("Amount or currency does not match"),
+        _("The payment is held: accept or refuse the amount received."), count,
+        [Line(_order_text(o), fix_url("review_hold", o.held_payment) if fix and o.held_payment
+              else inspect_url("transactions", o.pk),
+              _("Accept or refuse") if fix and o.held_payment else _("Inspect")) for o in items],
+        _transactions(attention=Attention.AMOUNT_MISMATCH),
+    ))
+
+    items, count = _take(
+        orders.filter(status=OrderStatus.PAID, attention="")  # the others are listed by reason
+        .filter(~Exists(AccessGrant.objects.filter(order=OuterRef("pk"))))
+    )
+    sections.append(Section(
+        "no_access", _("Paid orders without access"),
+        _("Paid, but no access was ever granted."), count,
+        [Line(_order_text(o), fix_url("grant_order_access", o.pk) if grant and o.user_id
+              else inspect_url("transactions", o.pk),
+              _("Grant access") if grant and o.user_id else _("Inspect")) for o in items],
+        _transactions(status__exact=OrderStatus.PAID, access="none"),
+    ))
+
+    cutoff = timezone.now() - guestpay_settings.as_timedelta("ATTENTION_PENDING_AFTER")
+    items, count = _take(
+        Payment.objects.filter(status__in=[PaymentStatus.PENDING, PaymentStatus.APPROVED],
+                               created_at__lt=cutoff)
+        .select_related("order__offer").order_by("created_at", "pk")
+    )
+    sections.append(Section(
+        "pending", _("Payments waiting for confirmation"),
+        _("Not confirmed since %(since)s or longer: ask the payment system.")
+        % {"since": _duration(guestpay_settings.as_timedelta("ATTENTION_PENDING_AFTER"))},
+        count,
+        [Line(f"{_order_text(p.order)} · {p.get_status_display()}",
+              fix_url("check_payment", p.pk) if fix else inspect_url("transactions", p.order_id),
+              _("Check now") if fix else _("Inspect")) for p in items],
+        _transactions(status__exact=OrderStatus.PENDING),
+    ))
+
+    items, count = _take(
+        PaymentEvent.objects.filter(outcome__in=QUEUED_OUTCOMES)
+        .exclude(fixes.event_reviewed()).select_related("account").order_by("received_at", "pk")
+    )
+    sections.append(Section(
+        "events", _("Notifications to review"),
+        _("About payments this site does not know, or that failed to process."), count,
+        [Line(f"{e.account.name} · {e.event_type or e.get_source_display()} · "
+              f"{e.get_outcome_display()}", inspect_url("events", e.pk), _("Review"))
+         for e in items],
+        f"{index_url('events')}?{urlencode({'reviewed': 'no'})}",
+    ))
+
+    items, count = _take(
+        orders.exclude(attention__in=["", Attention.PLACEHOLDER_EMAIL, Attention.AMOUNT_MISMATCH])
+    )
+    sections.append(Section(
+        "other", _("Other orders that need action"),
+        _("Several accounts, refunds, deactivated accounts."), count,
+        [Line(f"{_order_text(o)} · {o.get_attention_display()}",
+              inspect_url("transactions", o.pk), _("Inspect")) for o in items],
+        _transactions(attention="any"),
+    ))
+    return [section for section in sections if section.count]
+
+
+def _duration(delta):
+    minutes = int(delta.total_seconds() // 60)
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return _("%(n)s hour(s)") % {"n": hours}
+    return _("%(n)s minute(s)") % {"n": minutes}
+
+
+class NeedsAttentionPanel(Component):
+    name = "guestpay_needs_attention"
+    template_name = "wagtail_guestpay/admin/attention_panel.html"
+    order = 90  # above Wagtail's own panels
+
+    def get_context_data(self, parent_context):
+        user = parent_context["request"].user
+        return {"sections": attention_sections(user), "transactions_url":
+                index_url("transactions")}
+
+    def render_html(self, parent_context=None):
+        if not can_view(parent_context["request"].user):
+            return ""
+        return super().render_html(parent_context)

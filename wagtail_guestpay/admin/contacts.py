@@ -1,0 +1,203 @@
+"""Contacts: the CRM of buyers, for staff (wagtail-modeladmin). One row per e-mail address, with
+its account, orders, access and registration fields; staff who fix orders may edit the name and
+the note (the e-mail changes only through an order's e-mail correction)."""
+
+import json
+
+from django.contrib.auth.models import Permission
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.panels import FieldPanel
+from wagtail_modeladmin.options import ModelAdmin
+from wagtail_modeladmin.views import InspectView
+
+from ..accounts import users_with_email
+from ..models import AccessGrant, Contact, Order, RegistrationField
+from .filters import ContactAccessFilter, ContactAccountFilter, DateRangeFilter
+from .listing import InspectFirstButtonHelper, InspectURLFinder, StrictIndexView
+from .permissions import ContactPermissionHelper, can_manage_access
+
+
+def _count(queryset, group_by):
+    return Coalesce(Subquery(
+        queryset.values(group_by).annotate(n=Count("pk")).values("n")[:1],
+        output_field=IntegerField(),
+    ), 0)
+
+
+def contacts_queryset():
+    return Contact.objects.select_related("user").annotate(
+        order_count=_count(Order.objects.filter(contact=OuterRef("pk")), "contact"),
+        access_count=_count(
+            AccessGrant.objects.filter(user=OuterRef("user"), revoked_at__isnull=True), "user"
+        ),
+    )
+
+
+def registration_items(contact):
+    """The contact's registration fields as (label, value), labelled by the site's fields."""
+    data = contact.registration_data or {}
+    labels = dict(
+        RegistrationField.objects.filter(name__in=list(data)).values_list("name", "label")
+    )
+    return [(labels.get(name, name), value) for name, value in sorted(data.items())]
+
+
+class ContactIndexView(StrictIndexView):
+    page_title = _("Contacts")
+
+
+class ContactInspectView(InspectView):
+    def get_page_title(self):
+        return _("Contact")
+
+    def get_page_subtitle(self):
+        return self.instance.email
+
+    def get_context_data(self, **kwargs):
+        from .history import history_for
+        from .links import fix_url, inspect_url
+        from .transactions import ACCESS_LABELS, access_state, transactions_queryset
+
+        contact = self.instance
+        user = contact.user
+        orders = list(transactions_queryset().filter(contact=contact).order_by("-created_at"))
+        for order in orders:
+            order.access_label = ACCESS_LABELS[access_state(order)]
+        grants = list(
+            AccessGrant.objects.filter(user=user)
+            .select_related("product", "order", "granted_by", "revoked_by")
+            .order_by("-granted_at") if user else []
+        )
+        may_revoke = can_manage_access(self.request.user)
+        for grant in grants:
+            grant.revoke_url = fix_url("revoke_grant", grant.pk) if (
+                may_revoke and grant.is_active) else ""
+            grant.order_url = inspect_url("transactions", grant.order_id) if grant.order_id \
+                else ""
+        for order in orders:
+            order.url = inspect_url("transactions", order.pk)
+        others = (
+            users_with_email(contact.email).exclude(pk=user.pk if user else None)
+            if not contact.is_placeholder else []
+        )
+        return super().get_context_data(
+            contact=contact,
+            registration=registration_items(contact),
+            orders=orders,
+            grants=grants,
+            other_accounts=others,
+            history=history_for(contact),
+            can_manage_access=may_revoke,
+            can_edit=self.permission_helper.user_can_edit_obj(self.request.user, contact),
+            edit_url=self.url_helper.get_action_url("edit", contact.pk),
+            grant_url=f"{fix_url('grant_access')}?contact={contact.pk}",
+            **kwargs,
+        )
+
+
+class ContactsAdmin(ModelAdmin):
+    model = Contact
+    menu_label = _("Contacts")
+    menu_icon = "group"
+    add_to_admin_menu = False  # an item of the Payments menu (wagtail_hooks)
+    base_url_path = "guestpay/contacts"
+    permission_helper_class = ContactPermissionHelper
+    index_view_class = ContactIndexView
+    inspect_view_enabled = True
+    inspect_view_fields = ["id"]  # the template shows the rest, from prefetched queries
+    inspect_view_class = ContactInspectView
+    inspect_template_name = "wagtail_guestpay/admin/contacts/inspect.html"
+    index_template_name = "wagtail_guestpay/admin/contacts/index.html"
+    index_view_extra_css = inspect_view_extra_css = ["wagtail_guestpay/admin.css"]
+    button_helper_class = InspectFirstButtonHelper
+    history_view_enabled = False  # the audit history is part of the inspect view
+    list_per_page = 50
+    list_display = ("email_col", "name", "account_col", "orders_col", "access_col", "source",
+                    "created_col")
+    list_filter = ("is_placeholder", "source", ContactAccountFilter, ContactAccessFilter,
+                   DateRangeFilter)
+    search_fields = ("email", "name", "user__username", "user__email", "registration_data",
+                     "note")
+    list_export = ("email", "name", "placeholder_export", "account_export", "orders_col",
+                   "access_col", "source_export", "created_iso", "registration_export", "note")
+    export_filename = "contacts"
+    panels = [FieldPanel("name"), FieldPanel("note")]
+
+    def get_queryset(self, request):
+        return contacts_queryset()
+
+    def get_permissions_for_registration(self):
+        # Access is governed by the Order's custom permissions (see admin.permissions).
+        return Permission.objects.none()
+
+    def register_admin_url_finders(self):
+        from wagtail.admin.admin_url_finder import register_admin_url_finder
+
+        register_admin_url_finder(self.model, type("ContactURLFinder", (InspectURLFinder,), {
+            "permission_helper": self.permission_helper, "url_helper": self.url_helper,
+        }))
+
+    def email_col(self, contact):
+        if contact.is_placeholder:
+            return format_html('<span class="guestpay-code">{}</span><br>'
+                               '<strong class="guestpay-flag">{}</strong>',
+                               contact.email, _("placeholder e-mail"))
+        return format_html('<span class="guestpay-code">{}</span>', contact.email)
+
+    email_col.short_description = _("e-mail")
+    email_col.admin_order_field = "email"
+
+    def created_col(self, contact):
+        from .transactions import short_datetime
+
+        return short_datetime(contact.created_at)
+
+    created_col.short_description = _("created")
+    created_col.admin_order_field = "created_at"
+
+    def account_col(self, contact):
+        return contact.user.get_username() if contact.user else ""
+
+    account_col.short_description = _("account")
+
+    def orders_col(self, contact):
+        return contact.order_count
+
+    orders_col.short_description = _("orders")
+    orders_col.admin_order_field = "order_count"
+
+    def access_col(self, contact):
+        return contact.access_count
+
+    access_col.short_description = _("products with access")
+    access_col.admin_order_field = "access_count"
+
+    # Export-only values ---------------------------------------------------------------------
+    def placeholder_export(self, contact):
+        return "yes" if contact.is_placeholder else ""
+
+    placeholder_export.short_description = _("placeholder e-mail")
+
+    def account_export(self, contact):
+        return contact.user.get_username() if contact.user else ""
+
+    account_export.short_description = _("account")
+
+    def source_export(self, contact):
+        return contact.get_source_display()
+
+    source_export.short_description = _("source")
+
+    def created_iso(self, contact):
+        return contact.created_at.isoformat(timespec="seconds")
+
+    created_iso.short_description = _("created")
+
+    def registration_export(self, contact):
+        data = contact.registration_data or {}
+        return json.dumps(data, ensure_ascii=False, sort_keys=True) if data else ""
+
+    registration_export.short_description = _("registration fields")

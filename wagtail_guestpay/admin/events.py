@@ -1,0 +1,217 @@
+"""Payment notifications: the raw log of what payment systems said (PaymentEvent), for staff.
+
+Shown as received, but safely: the templates escape everything, header values that could carry
+credentials are masked, and the buyers' secret order links (a provider may echo our return URL)
+are cut. Notifications about payments this site does not know, and those that failed to
+process, wait in the dashboard panel until staff mark them as reviewed.
+"""
+
+import json
+import re
+from urllib.parse import quote
+
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from wagtail_modeladmin.options import ModelAdmin
+from wagtail_modeladmin.views import InspectView
+
+from .. import fixes
+from ..models import PaymentEvent
+from .filters import ChoiceFilter, DateRangeFilter
+from .listing import InspectURLFinder, StrictIndexView
+from .permissions import ViewOnlyPermissionHelper, can_fix
+
+MASK = "•••"
+SECRET_HEADER_HINTS = ("authorization", "cookie", "secret", "token", "password", "api-key",
+                       "apikey")
+SECRET_KEY_HINTS = ("secret", "password", "api_key", "apikey", "access_token", "refresh_token")
+
+
+def redact(text):
+    """Cut the secret token out of buyers' order links in ``text`` (plain or URL-encoded)."""
+    prefix = reverse("wagtail_guestpay:order", args=["TOKEN"]).split("TOKEN")[0]
+    for form in (prefix, quote(prefix, safe="")):
+        text = re.sub(re.escape(form) + r"[A-Za-z0-9_\-]+", form + MASK, text,
+                      flags=re.IGNORECASE)
+    return text
+
+
+def safe_headers(headers):
+    return [
+        (name, MASK if any(hint in name.lower() for hint in SECRET_HEADER_HINTS) else value)
+        for name, value in sorted((headers or {}).items())
+    ]
+
+
+def _mask_keys(value):
+    if isinstance(value, dict):
+        return {
+            key: MASK if any(hint in str(key).lower() for hint in SECRET_KEY_HINTS)
+            else _mask_keys(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_mask_keys(item) for item in value]
+    return value
+
+
+def safe_body(body):
+    """The body as text for display: pretty JSON when it is JSON, with secret-looking keys
+    masked and order links cut."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return redact(body)
+    return redact(json.dumps(_mask_keys(data), indent=2, ensure_ascii=False, sort_keys=True))
+
+
+def safe_data(data):
+    return redact(json.dumps(_mask_keys(data or {}), indent=2, ensure_ascii=False,
+                             sort_keys=True))
+
+
+class ReviewedFilter(ChoiceFilter):
+    title = _("reviewed by staff")
+    parameter_name = "reviewed"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Reviewed")), ("no", _("Not reviewed"))]
+
+    def queryset(self, request, queryset):
+        value = self.checked_value()
+        if value is None:
+            return queryset
+        reviewed = fixes.event_reviewed()
+        return queryset.filter(reviewed) if value == "yes" else queryset.exclude(reviewed)
+
+
+class EventProviderFilter(ChoiceFilter):
+    title = _("payment system")
+    parameter_name = "provider"
+
+    def lookups(self, request, model_admin):
+        from ..models import ProviderAccount
+
+        return [(str(account.pk), account.name) for account in ProviderAccount.objects.all()]
+
+    def queryset(self, request, queryset):
+        value = self.checked_value()
+        return queryset if value is None else queryset.filter(account_id=int(value))
+
+
+class ReceivedRangeFilter(DateRangeFilter):
+    field_name = "received_at"
+
+
+class EventIndexView(StrictIndexView):
+    page_title = _("Payment notifications")
+
+
+class EventInspectView(InspectView):
+    def get_page_title(self):
+        return _("Payment notification")
+
+    def get_page_subtitle(self):
+        return str(self.instance)
+
+    def get_context_data(self, **kwargs):
+        from .history import history_for
+        from .links import fix_url
+
+        event = (
+            PaymentEvent.objects.select_related("account", "payment__order")
+            .annotate(reviewed=fixes.event_reviewed()).get(pk=self.instance.pk)
+        )
+        return super().get_context_data(
+            event=event,
+            headers=safe_headers(event.headers),
+            body=safe_body(event.body) if event.body else "",
+            data=safe_data(event.data),
+            history=history_for(event),
+            review_url=(fix_url("event_reviewed", event.pk)
+                        if can_fix(self.request.user) and not event.reviewed else ""),
+            **kwargs,
+        )
+
+
+class PaymentEventsAdmin(ModelAdmin):
+    model = PaymentEvent
+    menu_label = _("Payment notifications")
+    menu_icon = "history"
+    add_to_admin_menu = False  # an item of the Payments menu (wagtail_hooks)
+    base_url_path = "guestpay/events"
+    permission_helper_class = ViewOnlyPermissionHelper
+    index_view_class = EventIndexView
+    inspect_view_enabled = True
+    inspect_view_fields = ["id"]  # the template shows the rest, from prefetched queries
+    inspect_view_class = EventInspectView
+    inspect_template_name = "wagtail_guestpay/admin/events/inspect.html"
+    history_view_enabled = False
+    list_per_page = 50
+    list_display = ("received_col", "provider_col", "what_col", "outcome_col", "payment_col",
+                    "reviewed_col")
+    index_view_extra_css = inspect_view_extra_css = ["wagtail_guestpay/admin.css"]
+    list_filter = ("outcome", ReviewedFilter, EventProviderFilter, "source", "signature_valid",
+                   ReceivedRangeFilter)
+    search_fields = ("provider_event_id", "event_type", "payment__reference", "body")
+    list_select_related = ("account", "payment__order")
+
+    def get_queryset(self, request):
+        return PaymentEvent.objects.select_related("account", "payment__order").annotate(
+            reviewed=fixes.event_reviewed()
+        )
+
+    def get_permissions_for_registration(self):
+        # Access is governed by the Order's custom permissions (see admin.permissions).
+        return Permission.objects.none()
+
+    def register_admin_url_finders(self):
+        from wagtail.admin.admin_url_finder import register_admin_url_finder
+
+        register_admin_url_finder(self.model, type("EventURLFinder", (InspectURLFinder,), {
+            "permission_helper": self.permission_helper, "url_helper": self.url_helper,
+        }))
+
+    def received_col(self, event):
+        from .transactions import short_datetime
+
+        return short_datetime(event.received_at)
+
+    received_col.short_description = _("received")
+    received_col.admin_order_field = "received_at"
+
+    def provider_col(self, event):
+        return event.account.name
+
+    provider_col.short_description = _("payment system")
+
+    def what_col(self, event):
+        return format_html('{}<br><span class="guestpay-minor">{}</span>',
+                           event.event_type or "-", event.get_source_display())
+
+    what_col.short_description = _("type / source")
+    what_col.admin_order_field = "event_type"
+
+    def outcome_col(self, event):
+        if not event.signature_valid:
+            return format_html('<span class="w-status w-status--primary">{}</span>',
+                               _("Signature not valid"))
+        return event.get_outcome_display()
+
+    outcome_col.short_description = _("outcome")
+    outcome_col.admin_order_field = "outcome"
+
+    def payment_col(self, event):
+        if event.payment is None:
+            return ""
+        return format_html('{}<br><span class="guestpay-minor guestpay-code">{}</span>',
+                           event.payment.order.number, event.payment.reference)
+
+    payment_col.short_description = _("payment")
+
+    def reviewed_col(self, event):
+        return _("yes") if event.reviewed else ""
+
+    reviewed_col.short_description = _("reviewed by staff")

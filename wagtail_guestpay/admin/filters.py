@@ -1,0 +1,162 @@
+"""List filters of the staff admin's listings (Transactions, Contacts, payment events)."""
+
+import datetime
+
+from django.contrib.admin import ListFilter, SimpleListFilter
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.db.models import Exists, OuterRef
+from django.utils.translation import gettext_lazy as _
+
+from ..models import AccessGrant, Attention, Payment, ProviderAccount
+
+
+class ChoiceFilter(SimpleListFilter):
+    """A SimpleListFilter that refuses values it does not offer (a 400, not a silent no-op)."""
+
+    def checked_value(self):
+        value = self.value()
+        if value is None:
+            return None
+        if value not in {str(choice) for choice, _label in self.lookup_choices}:
+            raise IncorrectLookupParameters(f"Unknown {self.parameter_name}: {value!r}")
+        return value
+
+
+class NeedsActionFilter(ChoiceFilter):
+    title = _("needs action")
+    parameter_name = "attention"
+    ANY = "any"
+
+    def lookups(self, request, model_admin):
+        return [(self.ANY, _("Any reason"))] + [
+            (value, label) for value, label in Attention.choices if value
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.checked_value()
+        if value is None:
+            return queryset
+        if value == self.ANY:
+            return queryset.exclude(attention="")
+        return queryset.filter(attention=value)
+
+
+class ProviderFilter(ChoiceFilter):
+    """Orders with a payment made through one payment system."""
+
+    title = _("payment system")
+    parameter_name = "provider"
+
+    def lookups(self, request, model_admin):
+        return [(str(account.pk), account.name) for account in ProviderAccount.objects.all()]
+
+    def queryset(self, request, queryset):
+        value = self.checked_value()
+        if value is None:
+            return queryset
+        return queryset.filter(
+            Exists(Payment.objects.filter(order=OuterRef("pk"), account_id=int(value)))
+        )
+
+
+class AccessStateFilter(ChoiceFilter):
+    """Orders by the access they gave: granted (an active grant), revoked (grants, all revoked)
+    or none."""
+
+    title = _("access")
+    parameter_name = "access"
+
+    def lookups(self, request, model_admin):
+        return [("granted", _("Granted")), ("revoked", _("Revoked")), ("none", _("None"))]
+
+    def queryset(self, request, queryset):
+        value = self.checked_value()
+        if value is None:
+            return queryset
+        active = Exists(AccessGrant.objects.filter(order=OuterRef("pk"), revoked_at__isnull=True))
+        any_grant = Exists(AccessGrant.objects.filter(order=OuterRef("pk")))
+        if value == "granted":
+            return queryset.filter(active)
+        if value == "revoked":
+            return queryset.filter(any_grant).exclude(active)
+        return queryset.exclude(any_grant)
+
+
+class ContactAccountFilter(ChoiceFilter):
+    title = _("account")
+    parameter_name = "account"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Linked to an account")), ("no", _("No account"))]
+
+    def queryset(self, request, queryset):
+        value = self.checked_value()
+        if value is None:
+            return queryset
+        return queryset.filter(user__isnull=value == "no")
+
+
+class ContactAccessFilter(ChoiceFilter):
+    title = _("access")
+    parameter_name = "access"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Has access")), ("no", _("No access"))]
+
+    def queryset(self, request, queryset):
+        value = self.checked_value()
+        if value is None:
+            return queryset
+        active = Exists(AccessGrant.objects.filter(user=OuterRef("user"), revoked_at__isnull=True))
+        return queryset.filter(active) if value == "yes" else queryset.exclude(active)
+
+
+class DateRangeFilter(ListFilter):
+    """A from/to date range (inclusive) on a date-time field, as a small GET form."""
+
+    title = _("date")
+    field_name = "created_at"
+    template = "wagtail_guestpay/admin/includes/date_range_filter.html"
+    FROM, TO = "date_from", "date_to"
+
+    def __init__(self, request, params, model, model_admin):
+        super().__init__(request, params, model, model_admin)
+        for name in (self.FROM, self.TO):
+            if name in params:
+                value = params.pop(name)[-1].strip()
+                if value:
+                    try:
+                        self.used_parameters[name] = datetime.date.fromisoformat(value)
+                    except ValueError as exc:
+                        raise IncorrectLookupParameters(f"Not a date: {value!r}") from exc
+
+    def has_output(self):
+        return True
+
+    def expected_parameters(self):
+        return [self.FROM, self.TO]
+
+    def queryset(self, request, queryset):
+        start, end = self.used_parameters.get(self.FROM), self.used_parameters.get(self.TO)
+        if start:
+            queryset = queryset.filter(**{f"{self.field_name}__date__gte": start})
+        if end:
+            queryset = queryset.filter(**{f"{self.field_name}__date__lte": end})
+        return queryset
+
+    def choices(self, changelist):
+        kept = [
+            (name, value)
+            for name, values in changelist.params.lists()
+            if name not in (self.FROM, self.TO, changelist.PAGE_VAR)
+            for value in values
+        ]
+        yield {
+            "date_from": self.used_parameters.get(self.FROM),
+            "date_to": self.used_parameters.get(self.TO),
+            "kept": kept,
+            "active": bool(self.used_parameters),
+            "clear_query_string": changelist.get_query_string(remove=[self.FROM, self.TO]),
+            "from_name": self.FROM,
+            "to_name": self.TO,
+        }

@@ -1,0 +1,39 @@
+"""The staff fixes' URLs, registered under the admin by wagtail_hooks (namespace
+``wagtail_guestpay_staff``)."""
+
+from django.urls import path
+
+from .fixes import (
+    CheckPaymentView,
+    CorrectEmailView,
+    EventReviewedView,
+    GrantAccessView,
+    GrantOrderAccessView,
+    MoveAccessView,
+    ResendAccessEmailView,
+    ResolveAttentionView,
+    ReviewHoldView,
+    RevokeGrantView,
+    RevokeOrderAccessView,
+)
+from .links import NAMESPACE
+
+app_name = NAMESPACE
+
+urlpatterns = [
+    path("orders/<int:order_pk>/correct-email/", CorrectEmailView.as_view(), name="correct_email"),
+    path("orders/<int:order_pk>/move-access/", MoveAccessView.as_view(), name="move_access"),
+    path("orders/<int:order_pk>/grant-access/", GrantOrderAccessView.as_view(),
+         name="grant_order_access"),
+    path("orders/<int:order_pk>/revoke-access/", RevokeOrderAccessView.as_view(),
+         name="revoke_order_access"),
+    path("orders/<int:order_pk>/resend-email/", ResendAccessEmailView.as_view(),
+         name="resend_access_email"),
+    path("orders/<int:order_pk>/resolve/", ResolveAttentionView.as_view(),
+         name="resolve_attention"),
+    path("payments/<int:payment_pk>/check/", CheckPaymentView.as_view(), name="check_payment"),
+    path("payments/<int:payment_pk>/review/", ReviewHoldView.as_view(), name="review_hold"),
+    path("grants/<int:grant_pk>/revoke/", RevokeGrantView.as_view(), name="revoke_grant"),
+    path("access/grant/", GrantAccessView.as_view(), name="grant_access"),
+    path("events/<int:event_pk>/reviewed/", EventReviewedView.as_view(), name="event_reviewed"),
+]
