@@ -80,8 +80,8 @@ def store_events(account, events, *, source, notification=None, enqueue_processi
         try:
             with transaction.atomic():
                 row = PaymentEvent.objects.create(
-                    account=account, provider_event_id=event_id[:255], source=source,
-                    event_type=event.event_type[:100], data=event.to_dict(),
+                    account=account, provider_event_id=_no_nul(event_id[:255]), source=source,
+                    event_type=_no_nul(event.event_type[:100]), data=_no_nul(event.to_dict()),
                     headers=headers or {}, body=body or "",
                     next_attempt_at=timezone.now() + TASK_GRACE,
                 )
@@ -97,23 +97,37 @@ def store_rejected(account, notification, reason):
     """Keep a notification that failed verification, for staff to see. It changes nothing."""
     if not guestpay_settings.STORE_REJECTED_NOTIFICATIONS:
         return None
-    return PaymentEvent.objects.create(
-        account=account, provider_event_id=None, source=PaymentEvent.Source.NOTIFICATION,
-        signature_valid=False, body=_body_text(notification.body, limit=16 * 1024),
-        headers=_scrub_headers(notification.headers), outcome=Outcome.REJECTED,
-        error=str(reason)[:500], processed_at=timezone.now(),
-    )
+    with transaction.atomic():  # a failure here must not break the caller's transaction
+        return PaymentEvent.objects.create(
+            account=account, provider_event_id=None, source=PaymentEvent.Source.NOTIFICATION,
+            signature_valid=False, body=_body_text(notification.body, limit=16 * 1024),
+            headers=_scrub_headers(notification.headers), outcome=Outcome.REJECTED,
+            error=_no_nul(str(reason)[:500]), processed_at=timezone.now(),
+        )
 
 
 def _body_text(body, limit=None):
-    text = body.decode("utf-8", errors="replace")
+    text = _no_nul(body.decode("utf-8", errors="replace"))
     return text[:limit] if limit else text
 
 
 def _scrub_headers(headers):
     return {
-        key: value[:1000] for key, value in headers.items() if key.lower() not in SCRUBBED_HEADERS
+        key: _no_nul(value[:1000]) for key, value in headers.items()
+        if key.lower() not in SCRUBBED_HEADERS
     }
+
+
+def _no_nul(value):
+    """PostgreSQL text and jsonb cannot hold NUL characters: replace them (SQLite can, but the
+    stored text must be the same on both)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_no_nul(key): _no_nul(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_no_nul(item) for item in value]
+    return value
 
 
 def _enqueue_after_commit(func, *args):
@@ -210,7 +224,7 @@ def apply_event(payment, event, *, source=""):
             detail=f"{event.event_type} {event.reference or event.provider_reference}",
         )
         return Outcome.UNKNOWN_PAYMENT
-    order = Order.objects.select_for_update().select_related("offer", "user").get(
+    order = Order.objects.select_for_update(of=("self",)).select_related("offer", "user").get(
         pk=payment.order_id
     )
     payment.refresh_from_db()
