@@ -59,8 +59,6 @@ STATUS_FOR_EVENT = {
 }
 
 OPEN_STATUSES = (PaymentStatus.CREATED, PaymentStatus.PENDING, PaymentStatus.APPROVED)
-# A freshly stored event is left to its queued task for this long before the sweeper takes it.
-TASK_GRACE = timedelta(minutes=2)
 SCRUBBED_HEADERS = {"cookie", "authorization", "proxy-authorization"}
 
 
@@ -83,7 +81,8 @@ def store_events(account, events, *, source, notification=None, enqueue_processi
                     account=account, provider_event_id=_no_nul(event_id[:255]), source=source,
                     event_type=_no_nul(event.event_type[:100]), data=_no_nul(event.to_dict()),
                     headers=headers or {}, body=body or "",
-                    next_attempt_at=timezone.now() + TASK_GRACE,
+                    next_attempt_at=timezone.now()
+                    + guestpay_settings.as_timedelta("EVENT_TASK_GRACE"),
                 )
         except IntegrityError:
             continue  # delivered before: nothing to do
