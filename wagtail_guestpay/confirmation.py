@@ -75,17 +75,20 @@ def store_events(account, events, *, source, notification=None, enqueue_processi
         event_id = event.event_id
         if source == PaymentEvent.Source.STATUS_CHECK:
             event_id = f"check:{event_id}"
+        event_id = _no_nul(event_id[:255])
         try:
             with transaction.atomic():
                 row = PaymentEvent.objects.create(
-                    account=account, provider_event_id=_no_nul(event_id[:255]), source=source,
+                    account=account, provider_event_id=event_id, source=source,
                     event_type=_no_nul(event.event_type[:100]), data=_no_nul(event.to_dict()),
                     headers=headers or {}, body=body or "",
                     next_attempt_at=timezone.now()
                     + guestpay_settings.as_timedelta("EVENT_TASK_GRACE"),
                 )
         except IntegrityError:
-            continue  # delivered before: nothing to do
+            if PaymentEvent.objects.filter(account=account, provider_event_id=event_id).exists():
+                continue  # delivered before: nothing to do
+            raise  # another constraint failed: not stored, so the provider must retry (5xx)
         stored.append(row)
         if enqueue_processing:
             _enqueue_after_commit("wagtail_guestpay.tasks.process_payment_event", row.pk)
