@@ -177,3 +177,18 @@ def test_refund_racing_the_capture_ends_refunded_without_access():
         assert order.status == OrderStatus.REFUNDED
         assert not AccessGrant.objects.filter(order=order, revoked_at__isnull=True).exists()
         assert access_emails(order).count() <= 1
+
+
+def test_an_access_link_posted_20_times_at_once_is_consumed_once(settings):
+    settings.WAGTAIL_GUESTPAY_RATE_LIMIT = (100, 600)
+    offer = OfferFactory(guest_payment=True)
+    [(payment, _charge, _path)] = start_orders(offer, 1)
+    assert TestPay(Client()).notify(payment, "paid", email="once@example.com").status_code == 200
+    line = next(line for line in mail.outbox[-1].body.splitlines() if "/guestpay/access/" in line)
+    path = line.strip().removeprefix("http://testserver")
+
+    def consume():
+        return Client().post(path).status_code
+
+    codes = storm([consume] * 20, threads=20)
+    assert sorted(codes) == [302] + [410] * 19
