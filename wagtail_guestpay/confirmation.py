@@ -148,20 +148,24 @@ def find_payment(account, event):
             return payment
     references = event.all_provider_references()
     if references:
+        payment = payments.filter(provider_reference__in=references).first()
+        if payment is not None:
+            return payment
         return payments.filter(references__value__in=references).first()
     return None
 
 
 def remember_references(payment, references):
-    """Record provider ids of ``payment`` (idempotent)."""
-    known = set(payment.references.values_list("value", flat=True))
-    for value in references:
-        value = value[:255]
-        if value and value not in known:
-            ProviderReference.objects.get_or_create(
-                account_id=payment.account_id, value=value, defaults={"payment": payment}
-            )
-            known.add(value)
+    """Record the provider's other ids of ``payment`` (idempotent, one INSERT at most; the main
+    id is ``payment.provider_reference`` itself, found without a row here)."""
+    values = {value[:255] for value in references if value}
+    values.discard(payment.provider_reference)
+    if values:
+        ProviderReference.objects.bulk_create(
+            [ProviderReference(account_id=payment.account_id, payment=payment, value=value)
+             for value in sorted(values)],
+            ignore_conflicts=True,
+        )
 
 
 def process_event(event_id):
