@@ -73,6 +73,8 @@ def make_stack(kind, servers_env, root, *, floor_secret="", web_workers=2, q_wor
 
 
 def available_kinds(servers_env):
+    if os.environ.get("BENCH_SETUPS"):
+        return os.environ["BENCH_SETUPS"].split(",")
     kinds = ["orm-sqlite"]
     if "DATABASE_URL" in servers_env:
         kinds.append("orm-postgresql")
@@ -103,7 +105,7 @@ def bench_ingestion(kinds, servers_env, root):
         floor_secret = "bench-floor-" + os.urandom(8).hex()
         stack = make_stack(kind, servers_env, root, floor_secret=floor_secret)
         try:
-            stack.sql(TABLE_SQL[stack.vendor])
+            stack.execute(TABLE_SQL[stack.vendor])
             stack.start_web()  # the web processes only: what the callback's request costs
             secret = stack.secrets["secret"] if hasattr(stack, "secrets") else None
             secret = stack.account()["secret"]

@@ -176,8 +176,47 @@ def profile(orders=150):
                                                              show_all=False)}
 
 
+def profile_notify(count=400):
+    """The callback request alone (verify, store, queue), in-process on the stack's database,
+    under pyinstrument; and its mean time without the profiler."""
+    from django.test import Client
+    from pyinstrument import Profiler
+
+    from bench.__main__ import notification_for
+    from wagtail_guestpay.models import ProviderAccount
+
+    client = Client()
+    account = ProviderAccount.objects.get(kind="test")
+    secret = account.get_secret("signing_secret")
+    path = account.notification_path()
+
+    def post(index):
+        payment = {"reference": f"GPPROF{index:08d}", "amount": "49.00", "currency": "EUR",
+                   "provider_reference": f"ch_prof{index}"}
+        body, headers = notification_for(payment, f"p{index}@example.com", secret,
+                                          event_id=f"evt_prof_{index}")
+        response = client.post(path, data=body, content_type="application/json",
+                               HTTP_X_TESTPAY_SIGNATURE=headers["X-Testpay-Signature"])
+        assert response.status_code == 200, response.status_code
+
+    for index in range(20):
+        post(index)
+    started = time.perf_counter()
+    for index in range(20, 20 + count):
+        post(index)
+    mean = (time.perf_counter() - started) / count * 1000
+    profiler = Profiler(interval=0.0002)
+    profiler.start()
+    for index in range(100000, 100000 + count):
+        post(index)
+    profiler.stop()
+    return {"requests": count, "mean_ms": mean,
+            "text": profiler.output_text(unicode=True, color=False, show_all=False)}
+
+
 if __name__ == "__main__":
     setup()
     what = sys.argv[1]
-    result = {"pay": measure_pay, "offer_page": measure_offer_page, "profile": profile}[what]()
+    result = {"pay": measure_pay, "offer_page": measure_offer_page, "profile": profile,
+              "profile_notify": profile_notify}[what]()
     print("BENCH-JSON " + json.dumps(result))

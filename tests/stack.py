@@ -11,6 +11,7 @@ import os
 import signal
 import sqlite3
 import subprocess
+import threading
 import sys
 import time
 import uuid
@@ -55,6 +56,7 @@ class Stack:
         self.workers = []
         self._sqlite = None
         self._pg = None
+        self._db_lock = threading.Lock()
 
     # Names ---------------------------------------------------------------------------------
     @property
@@ -152,17 +154,30 @@ class Stack:
 
     # The stack's database, read directly -----------------------------------------------------
     def sql(self, query, params=()):
-        """Rows of ``query`` (``%s`` placeholders) on the stack's database, autocommit."""
+        """Rows of ``query`` (``%s`` placeholders) on the stack's database, autocommit; safe to
+        call from several threads (one connection, used in turn)."""
+        with self._db_lock:
+            return self._sql(query, params)
+
+    def _sql(self, query, params):
         if self.vendor == "sqlite":
             if self._sqlite is None:
                 self._sqlite = sqlite3.connect(self.var_dir / "db.sqlite3", timeout=30,
-                                               isolation_level=None)
+                                               isolation_level=None, check_same_thread=False)
             return self._sqlite.execute(query.replace("%s", "?"), params).fetchall()
         if self._pg is None:
             import psycopg
 
             self._pg = psycopg.connect(self.database_url, autocommit=True)
-        return self._pg.execute(query, params).fetchall()
+        cursor = self._pg.execute(query, params)
+        return cursor.fetchall() if cursor.description else []
+
+    def execute(self, statement, params=()):
+        """Run a statement that returns no rows (DDL, writes)."""
+        if self.vendor == "sqlite":
+            self.sql(statement, params)
+        else:
+            self.sql(statement, params)
 
     def scalar(self, query, params=()):
         rows = self.sql(query, params)

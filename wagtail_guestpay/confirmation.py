@@ -133,9 +133,21 @@ def _no_nul(value):
 
 
 def _enqueue_after_commit(func, *args):
-    from .tasks import enqueue
+    """Queue ``func`` once the current transaction commits.
 
-    transaction.on_commit(lambda: enqueue(func, *args), robust=True)
+    On django-q2's ORM broker in the same database the task row is written inside the current
+    transaction instead: it becomes visible to the workers exactly when the event does (or
+    never, on rollback), and the request stays one write transaction: SQLite has one writer at a
+    time, and a second transaction per notification halves what it can ingest (see
+    bench/results). Other brokers (Redis) are written to after the commit, since a worker could
+    otherwise look for the event before it is committed.
+    """
+    from .tasks import enqueue, queue_shares_transaction
+
+    if queue_shares_transaction():
+        enqueue(func, *args)
+    else:
+        transaction.on_commit(lambda: enqueue(func, *args), robust=True)
 
 
 # 2. Processing -------------------------------------------------------------------------------

@@ -21,6 +21,16 @@ def enqueue(func, *args):
     return async_task(func, *args, group="wagtail_guestpay")
 
 
+def queue_shares_transaction(using="default"):
+    """True when queued tasks are rows in the database ``using`` (django-q2's ORM broker on it,
+    not in sync mode), so that enqueueing inside a transaction commits with it."""
+    from django.db import transaction
+    from django_q.conf import Conf
+
+    return bool(Conf.ORM == using and not Conf.SYNC and not Conf.BROKER_CLASS
+                and transaction.get_connection(using).in_atomic_block)
+
+
 def process_payment_event(event_id):
     from .confirmation import process_event
 

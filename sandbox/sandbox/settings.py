@@ -96,8 +96,11 @@ def _database():
     """The SQLite file by default; DATABASE_URL (PostgreSQL) in multi-node mode."""
     url = os.environ.get("DATABASE_URL", "")
     if not url:
+        # Persistent connections: opening one (and running the PRAGMAs) costs more than a
+        # notification's insert; django-q2's ORM broker also closes expired ones per enqueue.
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "db.sqlite3",
-                "OPTIONS": dict(SQLITE_OPTIONS)}
+                "OPTIONS": dict(SQLITE_OPTIONS), "CONN_MAX_AGE": 600,
+                "CONN_HEALTH_CHECKS": True}
     import dj_database_url
 
     config = dj_database_url.parse(
