@@ -263,6 +263,7 @@ def main():
                     data["offer_page"] = inproc(stack, "offer_page")
                 if wanted("profile"):
                     data["profile"] = inproc(stack, "profile")
+                    data["profile_notify"] = inproc(stack, "profile_notify")
                 stack.stop()
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -274,9 +274,20 @@ def write_report(data, results):
             "## 5. Where the time goes",
             "",
             f"pyinstrument over the confirmation path of {data['profile']['orders']} orders in "
-            "one process (SQLite): the callback request, the event task and the e-mail task, "
-            "called one after the other. Full tree: [profile.txt](profile.txt).",
+            "one process (SQLite file): the callback request, the event task and the e-mail "
+            "task, called one after the other: the slowest path per order. Full tree: "
+            "[profile.txt](profile.txt).",
             "",
+            "```", *_top(data["profile"]["text"], 45), "```", "",
+        ]
+    if data.get("profile_notify"):
+        (results / "profile-notify.txt").write_text(data["profile_notify"]["text"])
+        lines += [
+            f"The callback request alone ({data['profile_notify']['requests']} notifications "
+            f"in-process, mean {fmt(data['profile_notify']['mean_ms'], 2)} ms without the "
+            "profiler; full tree: [profile-notify.txt](profile-notify.txt)):",
+            "",
+            "```", *_top(data["profile_notify"]["text"], 30), "```", "",
         ]
     lines += ["## Targets", "", "| figure | measured | target |", "|---|---|---|"]
     lines += [f"| {name} | {value} | {verdict(ok)} |" for name, ok, value in verdicts]
@@ -284,6 +295,13 @@ def write_report(data, results):
     if notes.exists():
         lines += ["", notes.read_text()]
     (results / "README.md").write_text("\n".join(lines) + "\n")
+
+
+def _top(text, count):
+    """The profile's first lines, without the banner."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    start = next((i for i, line in enumerate(lines) if line.startswith("Profile at")), 0)
+    return lines[start + 1:start + 1 + count]
 
 
 def LEVEL_DESC(data):  # noqa: N802

@@ -354,3 +354,25 @@ def test_registration_does_not_tell_whether_an_address_has_an_account(client, me
     free = Client().post(members_offer.get_checkout_path(), {**data, "email": "free@example.com"})
     assert (taken.status_code, taken.headers.get("Location")) == \
         (free.status_code, free.headers.get("Location"))
+
+
+@pytest.mark.parametrize("name,route", ROUTES, ids=[name for name, _r in ROUTES])
+def test_every_post_needs_a_csrf_token_except_provider_callbacks(name, route, offer, admin_user):
+    """Any POST to any URL of the app (including ones added later, e.g. the claim forms) is
+    refused without the CSRF token, except the endpoints providers' servers call."""
+    from django.urls import resolve
+
+    path = "/" + ARGUMENT.sub(lambda m: {"uuid": "00000000-0000-0000-0000-000000000000",
+                                         "slug": offer.slug}.get(m.group(1), "x" * 43), route)
+    callback = resolve(path).func
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(admin_user)
+    browser.get("/guestpay/access/new-link/")  # the CSRF cookie, but no token in the form
+    before = state()
+    response = browser.post(path, {"email": "csrf@example.com", "outcome": "paid"})
+    if getattr(callback, "csrf_exempt", False):
+        assert name == "wagtail_guestpay:notify", f"{name} is csrf_exempt"
+        assert response.status_code != 403
+    else:
+        assert response.status_code == 403, (name, response.status_code)
+    assert state() == before
