@@ -51,7 +51,10 @@ def log(message):
 
 
 # Stacks ----------------------------------------------------------------------------------
-def make_stack(kind, servers_env, root, *, floor_secret="", web_workers=2, q_workers=2):
+def make_stack(kind, servers_env, root, *, floor_secret="", web_workers=2, q_workers=2,
+               phase=""):
+    """A fresh stack: its own directory and database, its own queue (a cluster name of its own
+    on the shared Redis): nothing left over from another benchmark."""
     from tests.stack import Stack
 
     database_url = redis_url = ""
@@ -64,7 +67,7 @@ def make_stack(kind, servers_env, root, *, floor_secret="", web_workers=2, q_wor
         database_url = servers_env["DATABASE_URL"].rsplit("/", 1)[0] + "/" + name
     if kind.startswith("redis"):
         redis_url = servers_env["REDIS_URL"]
-    stack = Stack(Path(root) / kind, database_url=database_url, redis_url=redis_url,
+    stack = Stack(Path(root) / f"{phase}{kind}", database_url=database_url, redis_url=redis_url,
                   web_workers=web_workers, q_workers=q_workers, settings="bench.settings",
                   env={"BENCH_FLOOR_SECRET": floor_secret})
     stack.kind = kind
@@ -103,7 +106,8 @@ def bench_ingestion(kinds, servers_env, root):
     for kind in kinds:
         log(f"ingestion: {kind}")
         floor_secret = "bench-floor-" + os.urandom(8).hex()
-        stack = make_stack(kind, servers_env, root, floor_secret=floor_secret)
+        stack = make_stack(kind, servers_env, root, floor_secret=floor_secret,
+                           phase="ingestion-")
         try:
             stack.execute(TABLE_SQL[stack.vendor])
             stack.start_web()  # the web processes only: what the callback's request costs
@@ -153,7 +157,7 @@ def bench_confirmation(kinds, servers_env, root):
     results = []
     for kind in kinds:
         log(f"confirmation: {kind}")
-        stack = make_stack(kind, servers_env, root)
+        stack = make_stack(kind, servers_env, root, phase="confirmation-")
         try:
             stack.start(clusters=1)  # the default: one qcluster with 2 workers
             account = stack.account()
@@ -207,6 +211,23 @@ def inproc(stack, what):
         raise RuntimeError(f"bench.inproc {what} failed:\n{done.stdout[-2000:]}\n"
                            f"{done.stderr[-4000:]}")
     return json.loads(line.removeprefix("BENCH-JSON "))
+
+
+def merge_partial(old, new):
+    """A partial run (BENCH_ONLY / BENCH_SETUPS) replaces only what it measured: the rows of its
+    setups in the per-setup tables, and the sections it ran."""
+    merged = {**old, **{key: value for key, value in new.items()
+                        if key not in ("ingestion", "confirmation")}}
+    for key in ("ingestion", "confirmation"):
+        if key in new:
+            setups = {row["setup"] for row in new[key]}
+            merged[key] = [row for row in old.get(key, []) if row["setup"] not in setups]
+            merged[key] += new[key]
+    merged["setups"] = sorted(set(old.get("setups", [])) | set(new.get("setups", [])))
+    merged["partial_reruns"] = [*old.get("partial_reruns", []),
+                                {"date": new["machine"]["date"], "only": sorted(ONLY),
+                                 "setups": new.get("setups")}]
+    return merged
 
 
 # Report ---------------------------------------------------------------------------------------
@@ -269,8 +290,8 @@ def main():
         shutil.rmtree(root, ignore_errors=True)
     data["seconds"] = time.monotonic() - started
     previous = RESULTS / "results.json"
-    if ONLY and previous.exists():  # a partial run keeps the other figures
-        data = {**json.loads(previous.read_text()), **data}
+    if (ONLY or os.environ.get("BENCH_SETUPS")) and previous.exists():
+        data = merge_partial(json.loads(previous.read_text()), data)
     previous.write_text(json.dumps(data, indent=1, default=str))
     from bench.report import write_report
 

@@ -43,6 +43,7 @@ class Stack:
             "GUESTPAY_VAR_DIR": str(self.var_dir),
             "GUESTPAY_BASE_URL": self.url,
             "GUESTPAY_Q_WORKERS": str(q_workers),
+            "GUESTPAY_Q_NAME": f"stack{self.port}",
             "PYTHONUNBUFFERED": "1",
             **(env or {}),
         }

@@ -8,6 +8,7 @@ from sandbox.settings import *  # noqa: F403
 
 Q_CLUSTER = {  # noqa: F405
     **Q_CLUSTER,  # noqa: F405
+    "name": os.environ.get("GUESTPAY_Q_NAME", "guestpay"),  # its own queue on a shared Redis
     "timeout": int(os.environ.get("GUESTPAY_Q_TIMEOUT", "8")),
     "retry": int(os.environ.get("GUESTPAY_Q_RETRY", "10")),
     "log_level": "WARNING",
