@@ -309,3 +309,12 @@ def LEVEL_DESC(data):  # noqa: N802
 
     return (f"Each run: up to {LEVEL_REQUESTS} requests or {LEVEL_SECONDS} s, whichever comes "
             "first.")
+
+
+if __name__ == "__main__":  # re-render README.md from results.json (e.g. after editing NOTES.md)
+    import json
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    folder = Path(__file__).resolve().parent / "results"
+    write_report(json.loads((folder / "results.json").read_text()), folder)
