@@ -376,3 +376,55 @@ def test_every_post_needs_a_csrf_token_except_provider_callbacks(name, route, of
     else:
         assert response.status_code == 403, (name, response.status_code)
     assert state() == before
+
+
+# Forms with real targets: random input never breaks them ---------------------------------
+TEXT = st.text(max_size=120) | st.sampled_from(["", " ", "a@b", "x@example.com", "\x00",
+                                                "A" * 5000, "<script>", "é@example.com"])
+
+
+def test_registration_form_takes_any_input_without_5xx(client, members_offer, settings):
+    settings.WAGTAIL_GUESTPAY_RATE_LIMIT = (10_000, 600)
+
+    @HYPOTHESIS
+    @given(email=TEXT, password1=TEXT, password2=TEXT, extra=FORM)
+    def run(email, password1, password2, extra):
+        users, orders = User.objects.count(), Order.objects.count()
+        response = Client(raise_request_exception=False).post(
+            members_offer.get_checkout_path(),
+            {**extra, "email": email, "password1": password1, "password2": password2})
+        assert response.status_code in (200, 303), response.status_code
+        if response.status_code == 200:  # refused: the form again, nothing made
+            assert (User.objects.count(), Order.objects.count()) == (users, orders)
+
+    run()
+
+
+def test_account_setup_form_takes_any_input_without_5xx(link, settings):
+    browser = Client(raise_request_exception=False)
+    assert browser.post(link).status_code == 302
+
+    @HYPOTHESIS
+    @given(password1=TEXT, password2=TEXT, extra=FORM)
+    def run(password1, password2, extra):
+        response = browser.post("/guestpay/account/setup/",
+                                {**extra, "password1": password1, "password2": password2})
+        assert response.status_code in (200, 302, 410), response.status_code
+
+    run()
+
+
+def test_test_provider_page_takes_any_input_without_5xx(client, offer):
+    client.get(offer.get_pay_path())
+    charge = TestCharge.objects.get()
+    path = f"/guestpay/test-provider/pay/{charge.public_id}/"
+    browser = Client(raise_request_exception=False)
+
+    @HYPOTHESIS
+    @given(outcome=TEXT | st.sampled_from(["paid", "pending", "declined", "cancel"]),
+           email=TEXT, name=TEXT)
+    def run(outcome, email, name):
+        response = browser.post(path, {"outcome": outcome, "email": email, "name": name})
+        assert response.status_code in (200, 302), response.status_code
+
+    run()
