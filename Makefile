@@ -1,16 +1,19 @@
 # The two commands: `make demo` and `make test`. Both start from nothing but python3 (3.11+).
+# `make test` runs the whole suite on SQLite, then the suite again on a throw-away PostgreSQL and
+# Redis (tests/servers.py starts them on loopback; without them it says so loudly, and under CI
+# it fails). `make bench` writes bench/results/.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 MANAGE := $(PY) sandbox/manage.py
 
-.PHONY: demo test install migrations clean
+.PHONY: demo test test-sqlite test-servers bench install migrations clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[stripe,test]"
+	$(PY) -m pip install --quiet -e ".[stripe,multinode,test]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -22,7 +25,23 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	./scripts/system-deps.sh
+	$(MAKE) --no-print-directory test-sqlite test-servers
+
+test-sqlite: $(STAMP)
 	$(PY) -m pytest
+
+# Browser tests ran above: this run is the suite on PostgreSQL + the Redis broker.
+test-servers: $(STAMP)
+	$(PY) -m tests.servers -- $(PY) -m pytest -m "not browser"
+
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e ".[stripe,multinode,test,bench]"
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	./scripts/system-deps.sh
+	$(PY) -m bench
 
 migrations: $(STAMP)
 	$(MANAGE) makemigrations wagtail_guestpay wagtail_guestpay_testprovider home

@@ -34,6 +34,9 @@ DEFAULTS = {
     "POLL_FIRST_DELAY": timedelta(minutes=2),
     "POLL_BACKOFF_FACTOR": 2,
     "POLL_MAX_DELAY": timedelta(hours=6),
+    # A stored event is left to its queued task for this long before the maintenance sweeper
+    # processes it itself (the task was lost: a worker killed, the Redis broker restarted...).
+    "EVENT_TASK_GRACE": timedelta(minutes=2),
     # A notification that failed to process is retried with the same back-off, this many times.
     "EVENT_MAX_ATTEMPTS": 12,
     # An e-mail that failed to send is retried, this many times.

@@ -59,8 +59,6 @@ STATUS_FOR_EVENT = {
 }
 
 OPEN_STATUSES = (PaymentStatus.CREATED, PaymentStatus.PENDING, PaymentStatus.APPROVED)
-# A freshly stored event is left to its queued task for this long before the sweeper takes it.
-TASK_GRACE = timedelta(minutes=2)
 SCRUBBED_HEADERS = {"cookie", "authorization", "proxy-authorization"}
 
 
@@ -77,16 +75,20 @@ def store_events(account, events, *, source, notification=None, enqueue_processi
         event_id = event.event_id
         if source == PaymentEvent.Source.STATUS_CHECK:
             event_id = f"check:{event_id}"
+        event_id = _no_nul(event_id[:255])
         try:
             with transaction.atomic():
                 row = PaymentEvent.objects.create(
-                    account=account, provider_event_id=event_id[:255], source=source,
-                    event_type=event.event_type[:100], data=event.to_dict(),
+                    account=account, provider_event_id=event_id, source=source,
+                    event_type=_no_nul(event.event_type[:100]), data=_no_nul(event.to_dict()),
                     headers=headers or {}, body=body or "",
-                    next_attempt_at=timezone.now() + TASK_GRACE,
+                    next_attempt_at=timezone.now()
+                    + guestpay_settings.as_timedelta("EVENT_TASK_GRACE"),
                 )
         except IntegrityError:
-            continue  # delivered before: nothing to do
+            if PaymentEvent.objects.filter(account=account, provider_event_id=event_id).exists():
+                continue  # delivered before: nothing to do
+            raise  # another constraint failed: not stored, so the provider must retry (5xx)
         stored.append(row)
         if enqueue_processing:
             _enqueue_after_commit("wagtail_guestpay.tasks.process_payment_event", row.pk)
@@ -97,29 +99,55 @@ def store_rejected(account, notification, reason):
     """Keep a notification that failed verification, for staff to see. It changes nothing."""
     if not guestpay_settings.STORE_REJECTED_NOTIFICATIONS:
         return None
-    return PaymentEvent.objects.create(
-        account=account, provider_event_id=None, source=PaymentEvent.Source.NOTIFICATION,
-        signature_valid=False, body=_body_text(notification.body, limit=16 * 1024),
-        headers=_scrub_headers(notification.headers), outcome=Outcome.REJECTED,
-        error=str(reason)[:500], processed_at=timezone.now(),
-    )
+    with transaction.atomic():  # a failure here must not break the caller's transaction
+        return PaymentEvent.objects.create(
+            account=account, provider_event_id=None, source=PaymentEvent.Source.NOTIFICATION,
+            signature_valid=False, body=_body_text(notification.body, limit=16 * 1024),
+            headers=_scrub_headers(notification.headers), outcome=Outcome.REJECTED,
+            error=_no_nul(str(reason)[:500]), processed_at=timezone.now(),
+        )
 
 
 def _body_text(body, limit=None):
-    text = body.decode("utf-8", errors="replace")
+    text = _no_nul(body.decode("utf-8", errors="replace"))
     return text[:limit] if limit else text
 
 
 def _scrub_headers(headers):
     return {
-        key: value[:1000] for key, value in headers.items() if key.lower() not in SCRUBBED_HEADERS
+        key: _no_nul(value[:1000]) for key, value in headers.items()
+        if key.lower() not in SCRUBBED_HEADERS
     }
 
 
-def _enqueue_after_commit(func, *args):
-    from .tasks import enqueue
+def _no_nul(value):
+    """PostgreSQL text and jsonb cannot hold NUL characters: replace them (SQLite can, but the
+    stored text must be the same on both)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_no_nul(key): _no_nul(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_no_nul(item) for item in value]
+    return value
 
-    transaction.on_commit(lambda: enqueue(func, *args), robust=True)
+
+def _enqueue_after_commit(func, *args):
+    """Queue ``func`` once the current transaction commits.
+
+    On django-q2's ORM broker in the same database the task row is written inside the current
+    transaction instead: it becomes visible to the workers exactly when the event does (or
+    never, on rollback), and the request stays one write transaction: SQLite has one writer at a
+    time, and a second transaction per notification halves what it can ingest (see
+    bench/results). Other brokers (Redis) are written to after the commit, since a worker could
+    otherwise look for the event before it is committed.
+    """
+    from .tasks import enqueue, queue_shares_transaction
+
+    if queue_shares_transaction():
+        enqueue(func, *args)
+    else:
+        transaction.on_commit(lambda: enqueue(func, *args), robust=True)
 
 
 # 2. Processing -------------------------------------------------------------------------------
@@ -132,20 +160,24 @@ def find_payment(account, event):
             return payment
     references = event.all_provider_references()
     if references:
+        payment = payments.filter(provider_reference__in=references).first()
+        if payment is not None:
+            return payment
         return payments.filter(references__value__in=references).first()
     return None
 
 
 def remember_references(payment, references):
-    """Record provider ids of ``payment`` (idempotent)."""
-    known = set(payment.references.values_list("value", flat=True))
-    for value in references:
-        value = value[:255]
-        if value and value not in known:
-            ProviderReference.objects.get_or_create(
-                account_id=payment.account_id, value=value, defaults={"payment": payment}
-            )
-            known.add(value)
+    """Record the provider's other ids of ``payment`` (idempotent, one INSERT at most; the main
+    id is ``payment.provider_reference`` itself, found without a row here)."""
+    values = {value[:255] for value in references if value}
+    values.discard(payment.provider_reference)
+    if values:
+        ProviderReference.objects.bulk_create(
+            [ProviderReference(account_id=payment.account_id, payment=payment, value=value)
+             for value in sorted(values)],
+            ignore_conflicts=True,
+        )
 
 
 def process_event(event_id):
@@ -212,7 +244,7 @@ def apply_event(payment, event, *, source=""):
             detail=f"{event.event_type} {event.reference or event.provider_reference}",
         )
         return Outcome.UNKNOWN_PAYMENT
-    order = Order.objects.select_for_update().select_related("offer", "user").get(
+    order = Order.objects.select_for_update(of=("self",)).select_related("offer", "user").get(
         pk=payment.order_id
     )
     payment.refresh_from_db()

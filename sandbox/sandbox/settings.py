@@ -3,6 +3,12 @@
 Everything a site needs for wagtail_guestpay is marked "guestpay:". Environment variables:
 GUESTPAY_VAR_DIR (database, mail and media; default sandbox/var), GUESTPAY_BASE_URL,
 GUESTPAY_DEBUG (default on), GUESTPAY_SECRET_KEY, GUESTPAY_ENCRYPTION_KEY.
+
+Multi-node mode (docs/deployment.md): DATABASE_URL (e.g. ``postgres://user@host:5432/name``)
+switches the database from the SQLite file to it; REDIS_URL (``redis://host:6379/0``) switches
+django-q2 from its ORM broker to Redis and the cache (rate limits) to Redis, shared by every web
+and worker process. GUESTPAY_Q_WORKERS sets the worker processes per ``qcluster``. Without them:
+SQLite and the ORM broker, nothing else to run.
 """
 
 import os
@@ -79,17 +85,35 @@ TEMPLATES = [
 
 # SQLite with a web process and a worker writing at once: WAL, a busy timeout and IMMEDIATE
 # transactions, or it answers "database is locked" under load.
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": VAR_DIR / "db.sqlite3",
-        "OPTIONS": {
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
-        },
-    }
+SQLITE_OPTIONS = {
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
 }
+
+
+def _database():
+    """The SQLite file by default; DATABASE_URL (PostgreSQL) in multi-node mode."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url:
+        # Persistent connections: opening one (and running the PRAGMAs) costs more than a
+        # notification's insert; django-q2's ORM broker also closes expired ones per enqueue.
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "db.sqlite3",
+                "OPTIONS": dict(SQLITE_OPTIONS), "CONN_MAX_AGE": 600,
+                "CONN_HEALTH_CHECKS": True}
+    import dj_database_url
+
+    config = dj_database_url.parse(
+        url, conn_max_age=int(os.environ.get("GUESTPAY_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+    )
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        config["OPTIONS"] = {**SQLITE_OPTIONS, **config.get("OPTIONS", {})}
+    return config
+
+
+DATABASES = {"default": _database()}
+REDIS_URL = os.environ.get("REDIS_URL", "")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -124,18 +148,27 @@ WAGTAIL_SITE_NAME = "Guestpay Sandbox"
 WAGTAILADMIN_BASE_URL = os.environ.get("GUESTPAY_BASE_URL", "http://127.0.0.1:8000")
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 
-# guestpay: background tasks on django-q2's ORM broker (no extra server).
+# guestpay: background tasks on django-q2's ORM broker (no extra server), or on Redis with
+# REDIS_URL. ``retry`` must exceed ``timeout``: a task whose worker died is delivered again after
+# ``retry`` seconds (ORM broker; the Redis broker has no redelivery, the maintenance sweeper
+# picks such events up instead).
 Q_CLUSTER = {
     "name": "guestpay",
-    "workers": 2,
+    "workers": int(os.environ.get("GUESTPAY_Q_WORKERS", "2")),
     "timeout": 60,
     "retry": 120,
-    "orm": "default",
     "poll": 0.2,
     "catch_up": False,
     "ack_failures": True,
     "max_attempts": 3,
 }
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+    # Rate limits must be counted in one place for every web process.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL, "KEY_PREFIX": "guestpay-sandbox"}}
+else:
+    Q_CLUSTER["orm"] = "default"
 
 # guestpay settings (docs/reference/settings.md)
 WAGTAIL_GUESTPAY_PRODUCT_MODELS = ["home.CoursePage"]

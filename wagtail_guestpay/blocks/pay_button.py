@@ -3,6 +3,9 @@ from wagtail import blocks
 from wagtail.snippets.blocks import SnippetChooserBlock
 
 
+DEFAULT_TEMPLATE = "wagtail_guestpay/blocks/pay_button.html"
+
+
 class OfferChooserBlock(SnippetChooserBlock):
     """Chooses an offer; loads all the offers of one StreamField in a single query."""
 
@@ -10,8 +13,13 @@ class OfferChooserBlock(SnippetChooserBlock):
         super().__init__("wagtail_guestpay.Offer", **kwargs)
 
     def bulk_to_python(self, values):
-        offers = self.model_class.objects.select_related("provider_account").in_bulk(
-            [value for value in values if value is not None]
+        offers = (
+            self.model_class.objects.select_related("provider_account")
+            # what a page never shows: timestamps and the account's (encrypted) settings
+            .defer("created_at", "updated_at", "provider_account__secrets_encrypted",
+                   "provider_account__secrets_from_env", "provider_account__options",
+                   "provider_account__created_at", "provider_account__updated_at")
+            .in_bulk([value for value in values if value is not None])
         )
         return [offers.get(value) for value in values]
 
@@ -35,4 +43,17 @@ class PayButtonBlock(blocks.StructBlock):
     class Meta:
         icon = "pick"
         label = _("Pay button")
-        template = "wagtail_guestpay/blocks/pay_button.html"
+        template = DEFAULT_TEMPLATE
+
+    def render(self, value, context=None):
+        """With the default template, render the button directly (as fast as a text block: a page
+        may hold dozens); a site that sets its own template gets Wagtail's usual rendering."""
+        if self.meta.template != DEFAULT_TEMPLATE:
+            return super().render(value, context)
+        from django.utils.safestring import mark_safe
+
+        from ..templatetags.guestpay_tags import render_pay_button
+
+        request = context.get("request") if context else None
+        return mark_safe(render_pay_button(  # noqa: S308 - an escaped template's output
+            request, value.get("offer"), value.get("label") or "", value.get("show_price")))

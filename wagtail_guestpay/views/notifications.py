@@ -28,9 +28,10 @@ def notify(request, account_id):
     A notification that does not verify is answered 400 and changes nothing; a database failure
     is answered 503 so that the provider delivers it again.
     """
-    account = ProviderAccount.objects.filter(public_id=account_id).first()
-    if account is None:
-        raise Http404("Unknown payment system.")
+    try:
+        account = ProviderAccount.objects.get(public_id=account_id)
+    except ProviderAccount.DoesNotExist:
+        raise Http404("Unknown payment system.") from None
     limit = guestpay_settings.MAX_NOTIFICATION_BYTES
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)

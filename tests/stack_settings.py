@@ -1,0 +1,29 @@
+"""Settings of the processes a :class:`tests.stack.Stack` runs: the sandbox's (DATABASE_URL and
+REDIS_URL pick the database and the broker), with short task timeouts so that a killed worker's
+task comes back within seconds, and an adapter that can pause a worker mid-transaction."""
+
+import os
+
+from sandbox.settings import *  # noqa: F403
+
+Q_CLUSTER = {  # noqa: F405
+    **Q_CLUSTER,  # noqa: F405
+    "name": os.environ.get("GUESTPAY_Q_NAME", "guestpay"),  # its own queue on a shared Redis
+    "timeout": int(os.environ.get("GUESTPAY_Q_TIMEOUT", "8")),
+    "retry": int(os.environ.get("GUESTPAY_Q_RETRY", "10")),
+    "log_level": "WARNING",
+    "save_limit": 0 if os.environ.get("GUESTPAY_Q_SAVE") else -1,
+}
+WAGTAIL_GUESTPAY_EVENT_TASK_GRACE = int(os.environ.get("GUESTPAY_EVENT_TASK_GRACE", "3"))
+WAGTAIL_GUESTPAY_ADAPTER = "tests.stack_adapter.PausingAdapter"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = os.environ.get("GUESTPAY_EMAIL_BACKEND", "tests.stack_adapter.FileEmailBackend")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "wagtail_guestpay": {"handlers": ["console"], "level": "WARNING"},
+        "django_q": {"handlers": ["console"], "level": "WARNING"},
+    },
+}
