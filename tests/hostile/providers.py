@@ -19,6 +19,7 @@ def contract_classes():
         module = importlib.import_module(f"tests.providers.{info.name}")
         for value in vars(module).values():
             if (isinstance(value, type) and issubclass(value, ProviderContract)
+                    and value.__name__.startswith("Test")
                     and value is not ProviderContract and value.__module__ == module.__name__):
                 found[f"{info.name.removeprefix('test_')}.{value.__name__}"] = value
     return found

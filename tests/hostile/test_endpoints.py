@@ -359,6 +359,8 @@ def test_registration_does_not_tell_whether_an_address_has_an_account(client, me
 # Views allowed to take POSTs without a CSRF token, and why.
 CSRF_EXEMPT = {
     "wagtail_guestpay:notify": "providers' servers call it; the signature protects it",
+    "wagtail_guestpay:order": "Fondy and WayForPay send the buyer back with a cross-site form "
+    "POST; its body is ignored and the answer is a 303 to the same page by GET",
 }
 
 

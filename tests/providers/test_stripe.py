@@ -54,11 +54,15 @@ def make_account(*, mode="test", secret_key=SECRET_KEY, webhook_secret=WEBHOOK_S
     return account
 
 
+def start_fake(httpserver, settings):
+    """The fake Stripe API, with the provider pointed at it."""
+    settings.WAGTAIL_GUESTPAY_PROVIDER_URLS = {"stripe": {"api": httpserver.url_for("/")}}
+    return FakeStripe(httpserver)
+
+
 @pytest.fixture
 def fake(httpserver, settings):
-    settings.WAGTAIL_GUESTPAY_PROVIDER_URLS = {"stripe": {"api": httpserver.url_for("/")}}
-    fake = FakeStripe(httpserver)
-    yield fake
+    yield start_fake(httpserver, settings)
     httpserver.check_assertions()  # a handler that raised fails the test
 
 
@@ -107,8 +111,11 @@ class TestStripeContract(ProviderContract):
     has_replay_window = True
 
     @pytest.fixture(autouse=True)
-    def _fake_api(self, fake):
-        self.fake = fake
+    def _fake_api(self, httpserver, settings):
+        # Its own fixture, not the module's: the class travels (tests/hostile subclasses it).
+        self.fake = start_fake(httpserver, settings)
+        yield
+        httpserver.check_assertions()
 
     def make_account(self):
         return make_account()
@@ -318,8 +325,8 @@ def test_end_to_end_pay_stripe_page_notification_access_and_email(
     assert [m.to for m in outbox] == [["jenny.rosen@example.com"]]
     payment.refresh_from_db()
     assert payment.payer_name == "Jenny Rosen"
-    references = set(payment.references.values_list("value", flat=True))
-    assert {session_id, session["payment_intent"]} <= references
+    known = {payment.provider_reference, *payment.references.values_list("value", flat=True)}
+    assert {session_id, session["payment_intent"]} <= known  # either id finds the payment
     event = PaymentEvent.objects.get(payment=payment)
     assert event.provider_event_id.startswith("evt_") and event.signature_valid
     assert json.loads(event.body)["data"]["object"]["id"] == session_id  # kept raw
