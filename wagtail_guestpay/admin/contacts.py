@@ -177,7 +177,7 @@ class ContactsAdmin(ModelAdmin):
 
     # Export-only values ---------------------------------------------------------------------
     def placeholder_export(self, contact):
-        return "yes" if contact.is_placeholder else ""
+        return _("yes") if contact.is_placeholder else ""
 
     placeholder_export.short_description = _("placeholder e-mail")
 
