@@ -5,13 +5,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 MANAGE := $(PY) sandbox/manage.py
 
-.PHONY: demo test install migrations clean
+.PHONY: demo test install migrations clean messages compilemessages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[stripe,test]"
 	touch $(STAMP)
+	@$(MAKE) --no-print-directory compilemessages
 
 install: $(STAMP)
 
@@ -22,6 +23,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	./scripts/system-deps.sh
+	@$(MAKE) --no-print-directory compilemessages
 	$(PY) -m pytest
 
 migrations: $(STAMP)
@@ -29,3 +31,27 @@ migrations: $(STAMP)
 
 clean:
 	rm -rf $(VENV) sandbox/var
+
+# Translations (docs/how-to/translations.md). The .mo files are committed, so a machine without
+# GNU gettext still runs everything; with msgfmt, the install step rebuilds them from the .po files.
+LOCALE_DIRS := wagtail_guestpay sandbox  # each walked for its locale/ folders (testprovider's too)
+LANGS := fr uk
+APP_MANAGE := $(CURDIR)/$(PY) $(CURDIR)/sandbox/manage.py
+
+messages: $(STAMP)
+	cd wagtail_guestpay && $(APP_MANAGE) makemessages $(LANGS:%=-l %) --no-obsolete \
+		--add-location=file --ignore='testprovider/*'
+	cd wagtail_guestpay/testprovider && $(APP_MANAGE) makemessages $(LANGS:%=-l %) \
+		--no-obsolete --add-location=file
+	cd sandbox && $(APP_MANAGE) makemessages $(LANGS:%=-l %) --no-obsolete \
+		--add-location=file --ignore='var/*' --ignore='static/*'
+	@$(MAKE) --no-print-directory compilemessages
+
+compilemessages: $(STAMP)
+	@if command -v msgfmt >/dev/null 2>&1; then \
+		for dir in $(LOCALE_DIRS); do \
+			(cd $$dir && $(CURDIR)/$(PY) -m django compilemessages --ignore=var --verbosity 0) || exit 1; \
+		done; \
+	else \
+		echo "msgfmt (GNU gettext) not found: using the committed .mo files."; \
+	fi

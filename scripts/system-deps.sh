@@ -5,6 +5,7 @@
 set -u
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v msgfmt >/dev/null 2>&1 || missing+=(gettext)  # compilemessages (translations)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
