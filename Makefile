@@ -34,23 +34,25 @@ clean:
 
 # Translations (docs/how-to/translations.md). The .mo files are committed, so a machine without
 # GNU gettext still runs everything; with msgfmt, the install step rebuilds them from the .po files.
-LOCALE_DIRS := wagtail_guestpay sandbox  # each walked for its locale/ folders (testprovider's too)
+# compilemessages walks each folder for its locale/ folders (wagtail_guestpay/testprovider's too);
+# no Django settings are needed.
+LOCALE_DIRS := wagtail_guestpay sandbox
 LANGS := fr uk
-APP_MANAGE := $(CURDIR)/$(PY) $(CURDIR)/sandbox/manage.py
+DJANGO := $(CURDIR)/$(PY) -m django
 
 messages: $(STAMP)
-	cd wagtail_guestpay && $(APP_MANAGE) makemessages $(LANGS:%=-l %) --no-obsolete \
+	cd wagtail_guestpay && $(DJANGO) makemessages $(LANGS:%=-l %) --no-obsolete \
 		--add-location=file --ignore='testprovider/*'
-	cd wagtail_guestpay/testprovider && $(APP_MANAGE) makemessages $(LANGS:%=-l %) \
+	cd wagtail_guestpay/testprovider && $(DJANGO) makemessages $(LANGS:%=-l %) \
 		--no-obsolete --add-location=file
-	cd sandbox && $(APP_MANAGE) makemessages $(LANGS:%=-l %) --no-obsolete \
+	cd sandbox && $(DJANGO) makemessages $(LANGS:%=-l %) --no-obsolete \
 		--add-location=file --ignore='var/*' --ignore='static/*'
 	@$(MAKE) --no-print-directory compilemessages
 
 compilemessages: $(STAMP)
 	@if command -v msgfmt >/dev/null 2>&1; then \
 		for dir in $(LOCALE_DIRS); do \
-			(cd $$dir && $(CURDIR)/$(PY) -m django compilemessages --ignore=var --verbosity 0) || exit 1; \
+			(cd $$dir && $(DJANGO) compilemessages --ignore=var --verbosity 0) || exit 1; \
 		done; \
 	else \
 		echo "msgfmt (GNU gettext) not found: using the committed .mo files."; \
