@@ -244,7 +244,7 @@ def test_offer_page(offer, lang, words, amount):
 @pytest.mark.django_db
 def test_testpay_pages_and_the_return_page(offer, testpay, run_on_commit):
     buyer = speaking("fr")
-    _order, payment, charge = testpay.start(offer, client=buyer)
+    _order, _payment, charge = testpay.start(offer, client=buyer)
     hosted_url = reverse("wagtail_guestpay:testprovider:hosted", args=[charge.public_id])
     hosted = text_of(buyer.get(hosted_url))
     assert "Choisissez la réponse du moyen de paiement" in hosted
