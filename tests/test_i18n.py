@@ -436,4 +436,8 @@ def test_admin_follows_each_staff_user_preference(offer, testpay, run_on_commit)
     assert "<dt>Payée le</dt>" in french and "Tentatives de paiement" in french
     assert "Спроби оплати" in ukrainian and "Журнал аудиту" in ukrainian
     assert "Payment attempts" in english and "Audit history" in english
+    # The audit history spells out the statuses an entry records, in the reader's language.
+    assert "<li>après : Payée</li>" in french and "<li>après : Payé</li>" in french
+    assert "<li>стало: Оплачено</li>" in ukrainian
+    assert "<li>to: Paid</li>" in english and "<li>to: paid</li>" not in english
     assert Order.objects.get().status == "paid"

@@ -7,7 +7,7 @@ from django.utils.translation import pgettext_lazy
 from wagtail.log_actions import registry as log_registry
 from wagtail.models import ModelLogEntry
 
-from ..models import Attention, PaymentEvent
+from ..models import Attention, OrderStatus, PaymentEvent, PaymentStatus
 
 # Data keys shown with an entry, in this order, and their labels.
 SHOWN = [
@@ -31,7 +31,17 @@ VALUE_LABELS = {
 }
 
 
-def _value_label(key, value):
+# Entries whose "from" and "to" are statuses, and the choices that label them.
+STATUS_ACTIONS = {
+    "wagtail_guestpay.order_status": OrderStatus,
+    "wagtail_guestpay.payment_status": PaymentStatus,
+    "wagtail_guestpay.payment_checked": PaymentStatus,
+}
+
+
+def _value_label(key, value, action=""):
+    if key in ("from", "to") and action in STATUS_ACTIONS:
+        return dict(STATUS_ACTIONS[action].choices).get(value, value)
     if key == "attention":
         return dict(Attention.choices).get(value, value)
     if key == "outcome":
@@ -55,7 +65,7 @@ def history_for(instance, limit=200):
         entry.reason = data.get("reason", "")
         entry.facts = [
             (label, ", ".join(map(str, value)) if isinstance(value, list)
-             else _value_label(key, value))
+             else _value_label(key, value, entry.action))
             for key, label in SHOWN
             if (value := data.get(key)) not in (None, "", [])
         ]
