@@ -441,3 +441,20 @@ def test_admin_follows_each_staff_user_preference(offer, testpay, run_on_commit)
     assert "<li>стало: Оплачено</li>" in ukrainian
     assert "<li>to: Paid</li>" in english and "<li>to: paid</li>" not in english
     assert Order.objects.get().status == "paid"
+
+
+def test_payments_menu_item_names_do_not_depend_on_the_language(rf, admin_user):
+    """Wagtail builds its menu once per process, maybe during a French request: the items' names
+    (used by CSS, scripts and construct_main_menu hooks) must not follow that language."""
+    from wagtail_guestpay.admin.menu import PaymentsMenu
+
+    request = rf.get("/admin/")
+    request.user = admin_user
+    with translation.override("fr"):
+        submenu = PaymentsMenu().get_menu_item()
+        items = {item.name: str(item.label) for item in submenu.menu.menu_items_for_request(request)}
+    assert items == {
+        "offers": "Offres", "payment-systems": "Moyens de paiement",
+        "transactions": "Transactions", "contacts": "Contacts",
+        "payment-notifications": "Notifications de paiement",
+    }

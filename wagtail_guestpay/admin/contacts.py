@@ -101,6 +101,7 @@ class ContactInspectView(InspectView):
 class ContactsAdmin(ModelAdmin):
     model = Contact
     menu_label = _("Contacts")
+    menu_item_name = "contacts"  # not slugified from the label: the same in every language
     menu_icon = "group"
     add_to_admin_menu = False  # an item of the Payments menu (wagtail_hooks)
     base_url_path = "guestpay/contacts"

@@ -137,6 +137,7 @@ class TransactionInspectView(InspectView):
 class TransactionsAdmin(ModelAdmin):
     model = Order
     menu_label = _("Transactions")
+    menu_item_name = "transactions"  # not slugified from the label: the same in every language
     menu_icon = "list-ul"
     add_to_admin_menu = False  # an item of the Payments menu (wagtail_hooks)
     base_url_path = "guestpay/transactions"
