@@ -8,6 +8,7 @@ Slavic rule with three forms for Ukrainian), the same as Django's own fr and uk 
 
 import gettext
 import html as html_lib
+import json
 import re
 import shutil
 import subprocess
@@ -341,8 +342,14 @@ def test_new_access_link_is_asked_and_sent_in_the_visitor_language(
     testpay.notify(payment, "paid", email="nouveau@example.com")
     outbox.clear()
     visitor = speaking("fr")
-    page = text_of(visitor.get(reverse("wagtail_guestpay:request_link")))
+    response = visitor.get(reverse("wagtail_guestpay:request_link"))
+    page = text_of(response)
     assert "Obtenir un nouveau lien d'accès" in page and "M'envoyer un nouveau lien" in page
+    # email-typo.js gets its words through the e-mail input's data attribute.
+    attribute = re.search(r'data-guestpay-typo="([^"]*)"', response.content.decode()).group(1)
+    hint = json.loads(html_lib.unescape(attribute))
+    assert hint["question"] == "Vouliez-vous dire %(suggestion)s\u00a0?"
+    assert hint["use"] == "Utiliser %(suggestion)s"
     visitor.post(reverse("wagtail_guestpay:request_link"), {"email": "nouveau@example.com"})
     run_pending_on_commit()
     assert [message.subject for message in outbox] == ["Votre nouveau lien d'accès"]
