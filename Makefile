@@ -8,13 +8,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 MANAGE := $(PY) sandbox/manage.py
 
-.PHONY: demo test test-sqlite test-servers bench install migrations clean
+.PHONY: demo test test-sqlite test-servers bench install migrations clean messages compilemessages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[stripe,multinode,test]"
 	touch $(STAMP)
+	@$(MAKE) --no-print-directory compilemessages
 
 install: $(STAMP)
 
@@ -25,6 +26,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	./scripts/system-deps.sh
+	@$(MAKE) --no-print-directory compilemessages
 	$(MAKE) --no-print-directory test-sqlite test-servers
 
 test-sqlite: $(STAMP)
@@ -48,3 +50,29 @@ migrations: $(STAMP)
 
 clean:
 	rm -rf $(VENV) sandbox/var
+
+# Translations (docs/how-to/translations.md). The .mo files are committed, so a machine without
+# GNU gettext still runs everything; with msgfmt, the install step rebuilds them from the .po files.
+# compilemessages walks each folder for its locale/ folders (wagtail_guestpay/testprovider's too);
+# no Django settings are needed.
+LOCALE_DIRS := wagtail_guestpay sandbox
+LANGS := fr uk
+DJANGO := $(CURDIR)/$(PY) -m django
+
+messages: $(STAMP)
+	cd wagtail_guestpay && $(DJANGO) makemessages $(LANGS:%=-l %) --no-obsolete \
+		--add-location=file --ignore='testprovider/*'
+	cd wagtail_guestpay/testprovider && $(DJANGO) makemessages $(LANGS:%=-l %) \
+		--no-obsolete --add-location=file
+	cd sandbox && $(DJANGO) makemessages $(LANGS:%=-l %) --no-obsolete \
+		--add-location=file --ignore='var/*' --ignore='static/*'
+	@$(MAKE) --no-print-directory compilemessages
+
+compilemessages: $(STAMP)
+	@if command -v msgfmt >/dev/null 2>&1; then \
+		for dir in $(LOCALE_DIRS); do \
+			(cd $$dir && $(DJANGO) compilemessages --ignore=var --verbosity 0) || exit 1; \
+		done; \
+	else \
+		echo "msgfmt (GNU gettext) not found: using the committed .mo files."; \
+	fi

@@ -9,6 +9,7 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
   || missing+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v msgfmt >/dev/null 2>&1 || missing+=(gettext)  # compilemessages (translations)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

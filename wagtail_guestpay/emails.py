@@ -14,9 +14,11 @@ the message is sent or given up: the database never holds it in clear.
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from .accounts import BuyerAccount, is_placeholder
 from .adapter import get_adapter
@@ -33,6 +35,25 @@ CLAIM_CODE = "claim_code"
 SEALED = "sealed"
 
 LEASE = timedelta(minutes=5)
+
+# What staff see of each kind of e-mail (the transactions' inspect view).
+KIND_LABELS = {
+    ACCESS: _("Access to the purchase"),
+    ACCESS_LINK: _("New access link"),
+    ACCESS_GRANTED: _("Access granted by staff"),
+    STAFF_NOTICE: _("Notice to staff"),
+    CLAIM_CODE: _("Confirmation code"),
+}
+
+# The staff notices that are not about an order's "needs attention" reason.
+STAFF_NOTICE_REASONS = {
+    "event_failed": _("A payment notification could not be processed"),
+    "unknown_payment": _("A notification about a payment this site does not know"),
+}
+
+
+def kind_label(kind):
+    return KIND_LABELS.get(kind, kind)
 
 
 def queue_email(kind, to_email, *, user=None, order=None, dedupe_key=None, data=None, language=""):
@@ -102,7 +123,8 @@ def deliver(outbound_id):
         )
         return False
     try:
-        with translation.override(outbound.language or None):
+        # The buyer's language; the site's default for e-mails to staff and when none is known.
+        with translation.override(outbound.language or settings.LANGUAGE_CODE):
             prefix, context = build_message(outbound)
             get_adapter().send_mail(prefix, outbound.to_email, context)
     except Exception as exc:  # the e-mail backend or a template failed: retry later
@@ -228,7 +250,9 @@ def _build_staff_notice(outbound):
     context = _base_context(outbound)
     reason = outbound.data.get("reason", "")
     context["reason"] = reason
-    context["reason_label"] = dict(Attention.choices).get(reason, reason)
+    context["reason_label"] = (
+        dict(Attention.choices).get(reason) or STAFF_NOTICE_REASONS.get(reason) or reason
+    )
     context["detail"] = outbound.data.get("detail", "")
     return "wagtail_guestpay/email/staff_notice", context
 

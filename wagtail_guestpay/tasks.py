@@ -68,8 +68,9 @@ def check_payment_status(payment_id):
     return check_payment(payment_id)
 
 
-def send_new_access_link(email):
-    """A fresh access link for an account a payment created and nobody has used yet."""
+def send_new_access_link(email, language=""):
+    """A fresh access link for an account a payment created and nobody has used yet, in the
+    language the link was asked for in."""
     from django.db import transaction
 
     from .accounts import BuyerAccount, users_with_email
@@ -78,7 +79,7 @@ def send_new_access_link(email):
     for user in users_with_email(email).filter(is_active=True):
         if BuyerAccount(user=user).is_new:
             with transaction.atomic():
-                queue_email(ACCESS_LINK, email, user=user)
+                queue_email(ACCESS_LINK, email, user=user, language=language)
 
 
 def run_maintenance(batch=100):

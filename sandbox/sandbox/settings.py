@@ -124,6 +124,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("fr", "Français"), ("uk", "Українська")]
+LOCALE_PATHS = [SANDBOX_DIR / "locale"]  # the sandbox's own pages (wagtail_guestpay has its own)
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -163,7 +163,7 @@ def test_inspect_shows_payments_raw_events_grants_emails_and_history(
     assert "SECRETtoken123" not in page and "/guestpay/order/•••" in page
     assert "ann@example.com" in page
     assert "Demo course" in page or order.offer.title in page
-    assert "access" in page  # the access e-mail row
+    assert "Access to the purchase" in page  # the access e-mail row, by its kind
     assert "Payment status changed" in page  # the audit history
     # A viewer sees no fixes.
     assert "/admin/guestpay/orders/" not in page

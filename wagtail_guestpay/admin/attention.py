@@ -10,6 +10,7 @@ from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from wagtail.admin.ui.components import Component
 
 from .. import fixes
@@ -151,8 +152,8 @@ def _duration(delta):
     minutes = int(delta.total_seconds() // 60)
     if minutes % 60 == 0:
         hours = minutes // 60
-        return _("%(n)s hour(s)") % {"n": hours}
-    return _("%(n)s minute(s)") % {"n": minutes}
+        return ngettext("%(n)s hour", "%(n)s hours", hours) % {"n": hours}
+    return ngettext("%(n)s minute", "%(n)s minutes", minutes) % {"n": minutes}
 
 
 class NeedsAttentionPanel(Component):

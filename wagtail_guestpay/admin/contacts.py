@@ -101,6 +101,7 @@ class ContactInspectView(InspectView):
 class ContactsAdmin(ModelAdmin):
     model = Contact
     menu_label = _("Contacts")
+    menu_item_name = "contacts"  # not slugified from the label: the same in every language
     menu_icon = "group"
     add_to_admin_menu = False  # an item of the Payments menu (wagtail_hooks)
     base_url_path = "guestpay/contacts"
@@ -177,7 +178,7 @@ class ContactsAdmin(ModelAdmin):
 
     # Export-only values ---------------------------------------------------------------------
     def placeholder_export(self, contact):
-        return "yes" if contact.is_placeholder else ""
+        return _("yes") if contact.is_placeholder else ""
 
     placeholder_export.short_description = _("placeholder e-mail")
 

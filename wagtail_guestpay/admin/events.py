@@ -139,6 +139,7 @@ class EventInspectView(InspectView):
 class PaymentEventsAdmin(ModelAdmin):
     model = PaymentEvent
     menu_label = _("Payment notifications")
+    menu_item_name = "payment-notifications"  # the same in every language
     menu_icon = "history"
     add_to_admin_menu = False  # an item of the Payments menu (wagtail_hooks)
     base_url_path = "guestpay/events"

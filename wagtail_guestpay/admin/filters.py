@@ -67,7 +67,9 @@ class AccessStateFilter(ChoiceFilter):
     parameter_name = "access"
 
     def lookups(self, request, model_admin):
-        return [("granted", _("Granted")), ("revoked", _("Revoked")), ("none", _("None"))]
+        from .transactions import ACCESS_LABELS
+
+        return list(ACCESS_LABELS.items())
 
     def queryset(self, request, queryset):
         value = self.checked_value()

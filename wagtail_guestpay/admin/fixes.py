@@ -9,7 +9,7 @@ nothing and says so. URLs are in :mod:`.urls`; what the inspect views offer in :
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.generic.edit import FormView
 from wagtail.admin import messages
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
@@ -144,9 +144,12 @@ class CorrectEmailView(OrderFixView):
             message = _("E-mail corrected to %(email)s: a new account was created for it.")
         else:
             message = _("E-mail corrected to %(email)s: the existing account was used.")
-        extra = {"deleted": _(" The wrong, unused account was deleted."),
-                 "deactivated": _(" The wrong, unused account was deactivated.")}
-        return message % {"email": data["email"]} + extra.get(correction.previous_account, "")
+        extra = {"deleted": _("The wrong, unused account was deleted."),
+                 "deactivated": _("The wrong, unused account was deactivated.")}
+        message = message % {"email": data["email"]}
+        if correction.previous_account in extra:
+            message += " " + extra[correction.previous_account]
+        return message
 
 
 class MoveAccessView(OrderFixView):
@@ -224,7 +227,8 @@ class RevokeOrderAccessView(OrderFixView):
     def perform(self, data, nonce):
         revoked = fixes.revoke_order(self.object, by=self.request.user, reason=data["reason"],
                                      form=nonce)
-        return _("%(count)s access grant(s) revoked.") % {"count": len(revoked)}
+        return ngettext("%(count)s access grant revoked.", "%(count)s access grants revoked.",
+                        len(revoked)) % {"count": len(revoked)}
 
 
 class ResendAccessEmailView(OrderFixView):

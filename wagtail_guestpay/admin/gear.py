@@ -47,10 +47,13 @@ class GearSettingsForm(forms.ModelForm):
                            ("failure_page", PaymentResultPage.Kind.FAILURE)):
             page = cleaned.get(name)
             if page is not None and page.kind != kind:
-                self.add_error(name, ValidationError(
-                    _("“%(page)s” is shown %(shown)s; choose a page made for this case."),
-                    params={"page": page.title, "shown": page.get_kind_display().lower()},
-                ))
+                message = (
+                    _("“%(page)s” is shown after a successful payment; choose a page made for "
+                      "this case.") if page.kind == PaymentResultPage.Kind.SUCCESS
+                    else _("“%(page)s” is shown after a failed payment; choose a page made for "
+                           "this case.")
+                )
+                self.add_error(name, ValidationError(message, params={"page": page.title}))
         return cleaned
 
 

@@ -50,6 +50,7 @@ class OfferViewSet(SnippetViewSet):
     model = Offer
     icon = "tag"
     menu_label = _("Offers")
+    menu_name = "offers"  # not slugified from the label: the same in every language
     menu_order = 100
     menu_hook = GUESTPAY_MENU_HOOK  # in the "Payments" menu
     list_filter = ["is_active", "guest_payment", "provider_account"]

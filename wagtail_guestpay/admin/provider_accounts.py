@@ -230,6 +230,7 @@ class ProviderAccountViewSet(ModelViewSet):
     model = ProviderAccount
     icon = "key"
     menu_label = _("Payment systems")
+    menu_name = "payment-systems"  # not slugified from the label: the same in every language
     menu_order = 200
     add_to_admin_menu = False
     url_prefix = "guestpay/payment-systems"

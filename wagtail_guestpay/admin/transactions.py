@@ -12,6 +12,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from wagtail_modeladmin.options import ModelAdmin
 from wagtail_modeladmin.views import InspectView
 
@@ -25,7 +26,11 @@ from .listing import (
 )
 from .permissions import ViewOnlyPermissionHelper, staff_permissions
 
-ACCESS_LABELS = {"granted": _("Granted"), "revoked": _("Revoked"), "none": _("None")}
+ACCESS_LABELS = {
+    "granted": pgettext_lazy("access state", "Granted"),
+    "revoked": pgettext_lazy("access state", "Revoked"),
+    "none": pgettext_lazy("access state", "None"),
+}
 
 
 def transactions_queryset():
@@ -81,6 +86,7 @@ class TransactionInspectView(InspectView):
         return self.instance.number
 
     def get_context_data(self, **kwargs):
+        from ..emails import kind_label
         from .actions import order_actions, payment_actions
         from .events import safe_body, safe_data, safe_headers
         from .history import history_for
@@ -107,6 +113,9 @@ class TransactionInspectView(InspectView):
             order.grants.select_related("user", "product", "granted_by", "revoked_by")
             .order_by("-granted_at")
         )
+        emails = list(order.emails.order_by("-created_at", "-pk"))
+        for email in emails:
+            email.kind_label = kind_label(email.kind)
         may_revoke = can_manage_access(user)
         for grant in grants:
             grant.revoke_url = fix_url("revoke_grant", grant.pk) if (
@@ -118,7 +127,7 @@ class TransactionInspectView(InspectView):
             events=events,
             grants=grants,
             contact_url=inspect_url("contacts", order.contact_id) if order.contact_id else "",
-            emails=order.emails.order_by("-created_at", "-pk"),
+            emails=emails,
             history=history_for(order),
             actions=order_actions(order, user),
             **kwargs,
@@ -128,6 +137,7 @@ class TransactionInspectView(InspectView):
 class TransactionsAdmin(ModelAdmin):
     model = Order
     menu_label = _("Transactions")
+    menu_item_name = "transactions"  # not slugified from the label: the same in every language
     menu_icon = "list-ul"
     add_to_admin_menu = False  # an item of the Payments menu (wagtail_hooks)
     base_url_path = "guestpay/transactions"
@@ -250,7 +260,7 @@ class TransactionsAdmin(ModelAdmin):
     offer_title.short_description = _("offer")
 
     def placeholder_export(self, order):
-        return "yes" if order.email_is_placeholder else ""
+        return _("yes") if order.email_is_placeholder else ""
 
     placeholder_export.short_description = _("placeholder e-mail")
 

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .orders import hash_token
 
@@ -22,9 +23,9 @@ class AccessGrant(models.Model):
     """
 
     class Source(models.TextChoices):
-        ORDER = "order", _("Order")
-        STAFF = "staff", _("Staff")
-        API = "api", _("Host site")
+        ORDER = "order", pgettext_lazy("access source", "Order")
+        STAFF = "staff", pgettext_lazy("access source", "Staff")
+        API = "api", pgettext_lazy("access source", "Host site")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("account"), on_delete=models.CASCADE,

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Contact(models.Model):
@@ -19,7 +20,7 @@ class Contact(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("account"), null=True, blank=True,
         on_delete=models.SET_NULL, related_name="guestpay_contacts",
     )
-    name = models.CharField(_("name"), max_length=255, blank=True)
+    name = models.CharField(pgettext_lazy("of a person", "name"), max_length=255, blank=True)
     registration_data = models.JSONField(_("registration fields"), default=dict, blank=True)
     source = models.CharField(_("source"), max_length=16, choices=Source.choices)
     note = models.TextField(_("note"), blank=True)

@@ -177,5 +177,6 @@ class OfferProduct(Orderable):
         super().clean()
         if self.page_id and not is_product_page(self.page):
             raise ValidationError(
-                {"page": _("Choose a page of a product type: %s.") % product_models_label()}
+                {"page": _("Choose a page of a product type: %(types)s.")
+                 % {"types": product_models_label()}}
             )

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from ..conf import guestpay_settings
 from ..money import format_money
@@ -15,14 +16,14 @@ def hash_token(token):
 
 
 class OrderStatus(models.TextChoices):
-    CREATED = "created", _("Sent to the payment system")
-    PENDING = "pending", _("Being confirmed")
-    PAID = "paid", _("Paid")
-    ON_HOLD = "on_hold", _("Held for review")
-    FAILED = "failed", _("Failed")
-    EXPIRED = "expired", _("Expired")
-    CANCELLED = "cancelled", _("Cancelled")
-    REFUNDED = "refunded", _("Refunded")
+    CREATED = "created", pgettext_lazy("order status", "Sent to the payment system")
+    PENDING = "pending", pgettext_lazy("order status", "Being confirmed")
+    PAID = "paid", pgettext_lazy("order status", "Paid")
+    ON_HOLD = "on_hold", pgettext_lazy("order status", "Held for review")
+    FAILED = "failed", pgettext_lazy("order status", "Failed")
+    EXPIRED = "expired", pgettext_lazy("order status", "Expired")
+    CANCELLED = "cancelled", pgettext_lazy("order status", "Cancelled")
+    REFUNDED = "refunded", pgettext_lazy("order status", "Refunded")
 
 
 class Attention(models.TextChoices):
@@ -135,15 +136,15 @@ class Order(models.Model):
 
 
 class PaymentStatus(models.TextChoices):
-    CREATED = "created", _("Sent to the payment system")
-    PENDING = "pending", _("Being confirmed")
-    APPROVED = "approved", _("Approved, to be captured")
-    PAID = "paid", _("Paid")
-    ON_HOLD = "on_hold", _("Held for review")
-    FAILED = "failed", _("Failed")
-    EXPIRED = "expired", _("Expired")
-    CANCELLED = "cancelled", _("Cancelled")
-    REFUNDED = "refunded", _("Refunded")
+    CREATED = "created", pgettext_lazy("payment status", "Sent to the payment system")
+    PENDING = "pending", pgettext_lazy("payment status", "Being confirmed")
+    APPROVED = "approved", pgettext_lazy("payment status", "Approved, to be captured")
+    PAID = "paid", pgettext_lazy("payment status", "Paid")
+    ON_HOLD = "on_hold", pgettext_lazy("payment status", "Held for review")
+    FAILED = "failed", pgettext_lazy("payment status", "Failed")
+    EXPIRED = "expired", pgettext_lazy("payment status", "Expired")
+    CANCELLED = "cancelled", pgettext_lazy("payment status", "Cancelled")
+    REFUNDED = "refunded", pgettext_lazy("payment status", "Refunded")
 
 
 class Payment(models.Model):

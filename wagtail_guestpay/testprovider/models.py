@@ -4,17 +4,18 @@ import uuid
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class TestCharge(models.Model):
     __test__ = False  # not a pytest test class
 
     class Status(models.TextChoices):
-        CREATED = "created", _("Awaiting the buyer")
-        PENDING = "pending", _("Pending (bank confirms later)")
-        PAID = "paid", _("Paid")
-        DECLINED = "declined", _("Declined")
-        REFUNDED = "refunded", _("Refunded")
+        CREATED = "created", pgettext_lazy("test charge status", "Awaiting the buyer")
+        PENDING = "pending", pgettext_lazy("test charge status", "Pending (bank confirms later)")
+        PAID = "paid", pgettext_lazy("test charge status", "Paid")
+        DECLINED = "declined", pgettext_lazy("test charge status", "Declined")
+        REFUNDED = "refunded", pgettext_lazy("test charge status", "Refunded")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     account = models.ForeignKey(

@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from wagtail.models import Site
@@ -137,7 +137,8 @@ def request_link(request):
                                              status=429))
         if form.is_valid() and email:
             # The lookup happens in a task, so that the answer takes the same time either way.
-            enqueue("wagtail_guestpay.tasks.send_new_access_link", email)
+            enqueue("wagtail_guestpay.tasks.send_new_access_link", email,
+                    translation.get_language() or "")
             return _private(TemplateResponse(
                 request, "wagtail_guestpay/account/link_requested.html", {}
             ))
