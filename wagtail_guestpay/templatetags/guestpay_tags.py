@@ -3,7 +3,8 @@ from urllib.parse import quote
 
 from django import template
 from django.urls import get_script_prefix, get_urlconf, reverse
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
 from ..models import MerchantContacts
@@ -38,17 +39,19 @@ _OWN_TEMPLATE = str(Path(__file__).resolve().parents[1] / "templates" / PAY_BUTT
 
 
 def _button_html(offer, url, label, show_price):
-    """What includes/pay_button.html renders, character for character."""
+    """What includes/pay_button.html renders, character for character: like the template, the
+    catalog's translations are not escaped ({% translate %} output), the values put in them
+    are."""
     if url:
         price = offer.price_display
-        text = label or gettext("Pay %(price)s") % {"price": price}
+        text = label or mark_safe(gettext("Pay %(price)s") % {"price": conditional_escape(price)})
         after = format_html('<span class="guestpay-price">{}</span>', price) \
             if show_price and label else ""
         return format_html('<p class="guestpay-pay">\n  <a class="guestpay-button" href="{}" '
                            'rel="nofollow">{}</a>\n  {}\n</p>\n', url, text, after)
     if offer is not None:
         return format_html('<p class="guestpay-pay guestpay-pay--closed">{}</p>\n',
-                           gettext("This offer is not on sale at the moment."))
+                           mark_safe(gettext("This offer is not on sale at the moment.")))
     return "\n"
 
 
