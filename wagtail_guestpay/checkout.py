@@ -54,7 +54,9 @@ def create_order(request, offer, *, user=None):
 def new_payment(order):
     """Another attempt for an order whose last one failed or was abandoned."""
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("offer").get(pk=order.pk)
+        order = Order.objects.select_for_update(of=("self",)).select_related("offer").get(
+            pk=order.pk
+        )
         payment = Payment.objects.create(
             order=order, account=order.offer.provider_account, reference=new_reference(),
             amount=order.amount, currency=order.currency, next_check_at=_first_check(),

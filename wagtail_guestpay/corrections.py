@@ -112,7 +112,11 @@ def correct_order_email(order, new_email, *, by=None, via="staff", reason="",
 def move_order_access(order, to_user, *, by=None, reason=""):
     """Give an order's access to another account (a buyer with several accounts)."""
     with transaction.atomic():
-        order = Order.objects.select_for_update(of=("self",)).select_related("offer", "user").get(pk=order.pk)
+        order = (
+            Order.objects.select_for_update(of=("self",))
+            .select_related("offer", "user")
+            .get(pk=order.pk)
+        )
         previous_user = order.user
         if previous_user is not None and previous_user.pk == to_user.pk:
             return order

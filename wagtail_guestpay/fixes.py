@@ -68,8 +68,10 @@ class Granted:
 
 
 def _lock_order(order):
+    """The order, locked (only its own row: PostgreSQL refuses FOR UPDATE on the nullable side
+    of the joins, and locking the offer would serialise all its orders)."""
     return (
-        Order.objects.select_for_update()
+        Order.objects.select_for_update(of=("self",))
         .select_related("offer", "user", "contact")
         .get(pk=order.pk)
     )
