@@ -224,6 +224,8 @@ def test_wrong_codes_count_down_then_lock_the_registration(client, members_offer
     pending = PendingRegistration.objects.get()
     assert pending.status == Status.LOCKED and pending.attempts == 3 and pending.password == ""
     assert new_code(client, members_offer).status_code == 429  # no new code for it either
+    later = client.get(code_path(members_offer))
+    assert b"Too many wrong codes." in later.content and b'name="code"' not in later.content
     assert len(outbox) == 1
 
 
@@ -243,6 +245,7 @@ def test_an_expired_code_creates_nothing_and_a_new_code_works(client, members_of
     old = code_in(outbox[0])
     assert "It works for 5 minutes" in outbox[0].body
     PendingRegistration.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert b"This code has expired." in client.get(code_path(members_offer)).content
     expired = type_code(client, members_offer, old)
     assert expired.status_code == 400
     assert b"This code has expired. Ask for a new code below." in expired.content

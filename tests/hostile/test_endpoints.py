@@ -2,8 +2,9 @@
 that land later are fuzzed too): random path arguments, methods, bodies, content types, query
 strings and headers never produce a 5xx and never change anything. Then the specific rules:
 access links single-use, expiring and never consumed by a GET; no answer tells whether an
-address has an account (the new-link form, the registration form and its code page); rate limits on activation and on new-link requests; no open redirect
-through any next/return parameter; CSRF on every form."""
+address has an account (the new-link form, the registration form and its code page); rate
+limits on activation and on new-link requests; no open redirect through any next/return
+parameter; CSRF on every form."""
 
 import re
 from datetime import timedelta
@@ -270,6 +271,9 @@ def test_no_open_redirect_through_any_parameter(client, offer, members_offer, li
         ("get", order_path + "status/"), ("post", f"/guestpay/order/{token}/retry/"),
         ("get", link), ("post", "/guestpay/access/new-link/"), ("get", "/guestpay/account/"),
         ("get", "/guestpay/account/setup/"), ("get", "/accounts/login/"),
+        ("get", members_offer.get_checkout_path() + "code/"),
+        ("post", members_offer.get_checkout_path() + "code/"),
+        ("post", members_offer.get_checkout_path() + "code/new/"),
         ("post", "/accounts/login/"),
     ]
     for method, path in targets:

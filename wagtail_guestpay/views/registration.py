@@ -88,7 +88,22 @@ def checkout(request, slug):
     )
 
 
+def _state_message(registration):
+    """What the code page says of a registration that cannot take a code now."""
+    if registration.status == registration.Status.LOCKED:
+        return _("Too many wrong codes. Fill in the form again to get a new code.")
+    if registration.status == registration.Status.CANCELLED:
+        return _("This address has an account now: log in to continue your purchase.")
+    if registration.status != registration.Status.PENDING:
+        return _("This registration is over. Fill in the form again.")
+    if registration.is_expired:
+        return _("This code has expired. Ask for a new code below.")
+    return ""
+
+
 def _code_page(request, offer, registration, *, form=None, message="", status=200):
+    if registration is not None and not message and not (form and form.errors):
+        message = _state_message(registration)
     if form is not None and form.is_bound and form.errors.get("code"):
         form.fields["code"].widget.attrs["aria-describedby"] = f"{form.auto_id % 'code'}_error"
     return _private(TemplateResponse(
@@ -147,14 +162,11 @@ def checkout_code(request, slug):
                 "This is not the code we sent. %(count)s tries left.",
                 outcome.attempts_left,
             ) % {"count": outcome.attempts_left})
-        elif result == CodeCheck.LOCKED:
-            message = _("Too many wrong codes. Fill in the form again to get a new code.")
-        elif result == CodeCheck.NOT_ALLOWED:
-            message = _("This address has an account now: log in to continue your purchase.")
-        elif registration.is_expired and registration.status == registration.Status.PENDING:
-            message = _("This code has expired. Ask for a new code below.")
-        else:
-            message = _("This registration is over. Fill in the form again.")
+        elif result == CodeCheck.LOCKED:  # (also when a concurrent request ended it)
+            message = (_state_message(registration) or
+                       _("Too many wrong codes. Fill in the form again to get a new code."))
+        else:  # expired, over, or the address got an account meanwhile
+            message = _state_message(registration)
     return _code_page(request, offer, registration, form=form, message=message, status=400)
 
 
