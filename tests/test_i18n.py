@@ -335,6 +335,38 @@ def test_claim_form_and_its_code_email(offer, testpay, run_on_commit, outbox):
 
 
 @pytest.mark.django_db
+def test_registration_code_page_and_both_of_its_emails(members_offer, outbox):
+    UserFactory(email="existe@example.com")
+    Site.objects.filter(is_default_site=True).update(site_name="Guestpay demo")
+    data = {"password1": "a-long-passphrase-9", "password2": "a-long-passphrase-9"}
+    for lang, email in (("uk", "novyi@example.com"), ("fr", "existe@example.com")):
+        visitor = speaking(lang)
+        form = text_of(visitor.get(members_offer.get_checkout_path()))
+        sent = visitor.post(members_offer.get_checkout_path(), {**data, "email": email})
+        assert sent.status_code == 303
+        run_pending_on_commit()
+        page = text_of(visitor.get(sent["Location"]))
+        if lang == "uk":
+            assert "Продовжити" in form
+            assert f"Введіть код, який ми надіслали на {email}" in page
+            assert "Код дійсний 15 хвилин;" in page and "Надіслати новий код" in page
+            assert "Уже маєте обліковий запис?" in page
+            wrong = visitor.post(sent["Location"], {"code": "000000"})
+            assert wrong.status_code == 400
+            assert "Це не той код, який ми надіслали." in wrong.content.decode()
+        else:
+            assert "nous vous envoyons un code par e-mail pour confirmer l'adresse" in form
+            assert f"Saisissez le code que nous avons envoyé à {email}" in page
+            assert "Le code est valable 15 minutes ;" in page
+    code_mail, account_mail = outbox
+    assert code_mail.subject == "Ваш код для створення облікового запису на Guestpay demo"
+    assert "Він дійсний 15 хвилин." in code_mail.body
+    assert account_mail.subject == "Vous avez déjà un compte sur Guestpay demo"
+    assert "Vous avez déjà un compte\u00a0: connectez-vous pour poursuivre votre achat." in \
+        account_mail.body
+
+
+@pytest.mark.django_db
 def test_new_access_link_is_asked_and_sent_in_the_visitor_language(
     offer, testpay, run_on_commit, outbox
 ):

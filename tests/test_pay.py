@@ -1,10 +1,12 @@
 """Pay button, direct payment link and the registration step of guest-off offers."""
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 
 from tests.factories import OfferFactory, TestProviderAccountFactory
-from wagtail_guestpay.models import Order, Payment
+from wagtail_guestpay.models import Order, Payment, PendingRegistration
 from wagtail_guestpay.testprovider.models import TestCharge
 
 pytestmark = pytest.mark.django_db
@@ -117,13 +119,19 @@ class TestRegistrationFirst:
         assert b'name="reg_company"' in response.content
         assert b'name="password1"' in response.content
 
-    def test_registering_logs_in_and_goes_straight_to_the_provider(
-        self, client, members_offer, run_on_commit
+    def test_registering_confirms_the_address_then_logs_in_and_goes_to_the_provider(
+        self, client, members_offer, run_on_commit, outbox
     ):
+        """The whole flow is in tests/test_registration.py; here, its two steps in order."""
         response = client.post(members_offer.get_checkout_path(), {
             "email": "Member@Example.com", "password1": "a-long-passphrase-9",
             "password2": "a-long-passphrase-9",
         })
+        assert response.status_code == 303
+        assert response["Location"] == "/guestpay/checkout/members-only/code/"
+        assert not User.objects.exists() and not Order.objects.exists()
+        code = re.search(r"Your code: (\d{6})", outbox[0].body).group(1)
+        response = client.post(response["Location"], {"code": code})
         assert response.status_code == 303
         assert "/guestpay/test-provider/pay/" in response["Location"]
         user = User.objects.get(email="member@example.com")
@@ -132,14 +140,21 @@ class TestRegistrationFirst:
         order = Order.objects.get()
         assert order.user == user and order.paid_as_user
 
-    def test_existing_email_must_log_in(self, client, members_offer, user):
+    def test_an_address_with_an_account_is_answered_alike_and_told_to_log_in_by_e_mail(
+        self, client, members_offer, user, run_on_commit, outbox
+    ):
         response = client.post(members_offer.get_checkout_path(), {
             "email": user.email, "password1": "a-long-passphrase-9",
             "password2": "a-long-passphrase-9",
         })
-        assert response.status_code == 200
-        assert b"log in to continue" in response.content
-        assert not Order.objects.exists()
+        assert response.status_code == 303
+        assert response["Location"] == "/guestpay/checkout/members-only/code/"
+        page = client.get(response["Location"]).content.decode()
+        assert f"Enter the code we e-mailed to {user.email}" in page
+        [message] = outbox
+        assert "log in to continue your purchase" in message.body
+        assert "_auth_user_id" not in client.session
+        assert not Order.objects.exists() and User.objects.count() == 1
 
     def test_weak_or_mismatched_passwords_are_refused(self, client, members_offer):
         response = client.post(members_offer.get_checkout_path(), {
@@ -149,7 +164,7 @@ class TestRegistrationFirst:
             "email": "weak@example.com", "password1": "a-long-passphrase-9",
             "password2": "another-long-passphrase"})
         assert b"The two passwords differ" in response.content
-        assert not User.objects.exists()
+        assert not User.objects.exists() and not PendingRegistration.objects.exists()
 
     def test_guest_offer_checkout_goes_to_the_pay_link(self, client, offer):
         response = client.get(offer.get_checkout_path())
@@ -162,4 +177,4 @@ class TestRegistrationFirst:
             "email": "csrf@example.com", "password1": "a-long-passphrase-9",
             "password2": "a-long-passphrase-9"})
         assert response.status_code == 403
-        assert not User.objects.exists()
+        assert not User.objects.exists() and not PendingRegistration.objects.exists()

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from wagtail_guestpay.models import EmailClaim
+from wagtail_guestpay.models import EmailClaim, PendingRegistration
 from wagtail_guestpay.typos import distance, suggest_email
 
 
@@ -106,9 +106,11 @@ def test_registration_form_asks_then_accepts_the_address_as_typed(client, member
     assert re.search(r'<input type="checkbox" name="email_as_typed"', asked.content.decode())
     assert "_auth_user_id" not in client.session
 
+    assert not PendingRegistration.objects.exists()
+
     kept = client.post(path, {**data, "email_as_typed": "on"})
-    assert kept.status_code == 303
-    assert "_auth_user_id" in client.session
+    assert kept.status_code == 303 and kept["Location"] == path + "code/"
+    assert PendingRegistration.objects.get().email == "member@hotmial.com"  # as typed
 
 
 @pytest.mark.django_db

@@ -11,7 +11,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.shortcuts import resolve_url
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.crypto import get_random_string
 from django.utils.module_loading import import_string
 
@@ -69,6 +69,15 @@ class GuestPayAdapter:
 
             url = f"{url}?{urlencode({'next': next_url})}"
         return url
+
+    def get_password_reset_url(self):
+        """Where an account's owner resets a forgotten password (named in the e-mail sent when
+        someone registers an address that has an account); '' when the site has none.
+        Django's ``password_reset`` URL by default."""
+        try:
+            return reverse("password_reset")
+        except NoReverseMatch:
+            return ""
 
     # E-mail ---------------------------------------------------------------------------------
     def get_from_email(self):

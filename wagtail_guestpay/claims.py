@@ -20,23 +20,21 @@ Nothing here looks at accounts before the code is confirmed, so what the buyer s
 on whether an address has an account.
 """
 
-import secrets
 from dataclasses import dataclass
-from enum import Enum
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 from wagtail.models import ModelLogEntry
 
 from .accounts import is_placeholder, normalize_email
-from .conf import DEFAULTS, guestpay_settings
+from .codes import CODE_DIGITS, CodeCheck, check_code, new_code, new_salt  # noqa: F401 (views)
+from .codes import code_hash as _code_hash
+from .conf import guestpay_settings
 from .corrections import Correction, UnusedAccount, correct_order_email
-from .emails import CLAIM_CODE, SEALED, queue_email, seal
+from .emails import CLAIM_CODE, queue_code_email
 from .models import (
     Attention,
     ClaimKind,
@@ -46,8 +44,8 @@ from .models import (
     OrderStatus,
     OutboundEmail,
 )
+from .ratelimit import configured_budget
 
-CODE_DIGITS = 6
 # After this many claims locked by wrong codes, the order is left to staff: asking for new codes
 # must not buy unlimited guesses.
 MAX_LOCKED_CLAIMS = 3
@@ -92,15 +90,10 @@ def pending_claim(order):
 
 def rate_limit(name):
     """The (requests, seconds) budget ``name`` of ``CLAIM_RATE_LIMITS``."""
-    configured = guestpay_settings.CLAIM_RATE_LIMITS or {}
-    return configured.get(name) or DEFAULTS["CLAIM_RATE_LIMITS"][name]
+    return configured_budget("CLAIM_RATE_LIMITS", name)
 
 
-# Codes -----------------------------------------------------------------------------------------
-def new_code():
-    return f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
-
-
+# Codes (the primitives are in codes.py) --------------------------------------------------------
 def code_hash(claim_or_salt, order_id=None, email=None, code=""):
     """HMAC-SHA256 of a code, keyed by SECRET_KEY and salted per claim (and bound to the order
     and address it was sent for)."""
@@ -108,8 +101,7 @@ def code_hash(claim_or_salt, order_id=None, email=None, code=""):
         salt, order_id, email = claim_or_salt.salt, claim_or_salt.order_id, claim_or_salt.email
     else:
         salt = claim_or_salt
-    value = f"{salt}:{order_id}:{email}:{code}"
-    return salted_hmac(HASH_KEY_SALT, value, algorithm="sha256").hexdigest()
+    return _code_hash(HASH_KEY_SALT, salt, order_id, email, code=code)
 
 
 def request_code(order, email):
@@ -134,7 +126,7 @@ def request_code(order, email):
         EmailClaim.objects.filter(order=order, status=Status.PENDING).update(
             status=Status.REPLACED
         )
-        code, salt = new_code(), secrets.token_hex(16)
+        code, salt = new_code(), new_salt()
         try:
             with transaction.atomic():
                 claim = EmailClaim.objects.create(
@@ -144,10 +136,9 @@ def request_code(order, email):
                 )
         except IntegrityError:  # a concurrent request started one: that one stands
             return pending_claim(order)
-        queue_email(
-            CLAIM_CODE, email, order=order, dedupe_key=f"claim:{claim.pk}",
-            data={"kind": kind, "max_age_minutes": int(max_age.total_seconds() // 60),
-                  SEALED: seal({"code": code})},
+        queue_code_email(
+            CLAIM_CODE, email, code, order=order, dedupe_key=f"claim:{claim.pk}",
+            data={"kind": kind, "max_age_minutes": int(max_age.total_seconds() // 60)},
         )
         log(order, "wagtail_guestpay.claim_code_sent",
             data={"kind": kind, "to": email, "claim": claim.pk})
@@ -155,14 +146,6 @@ def request_code(order, email):
 
 
 # Confirmation ----------------------------------------------------------------------------------
-class CodeCheck(Enum):
-    ACCEPTED = "accepted"
-    WRONG = "wrong"
-    EXPIRED = "expired"  # no code waiting: expired, replaced, or never asked for
-    LOCKED = "locked"  # too many wrong codes
-    NOT_ALLOWED = "not_allowed"  # right code, but the order may no longer change address
-
-
 @dataclass
 class Confirmation:
     result: CodeCheck
@@ -176,20 +159,14 @@ def confirm_code(order, code):
     claim = EmailClaim.objects.filter(order=order, status=Status.PENDING).first()
     if claim is None or claim.is_expired:
         return Confirmation(CodeCheck.EXPIRED)
-    max_attempts = guestpay_settings.CLAIM_CODE_MAX_ATTEMPTS
-    counted = EmailClaim.objects.filter(
-        pk=claim.pk, status=Status.PENDING, attempts__lt=max_attempts
-    ).update(attempts=F("attempts") + 1)
-    if not counted:
+    attempt = check_code(
+        claim, code, hash_of=lambda claim, code: code_hash(claim, code=code),
+        max_attempts=guestpay_settings.CLAIM_CODE_MAX_ATTEMPTS, pending={"status": Status.PENDING},
+    )
+    if attempt.result == CodeCheck.LOCKED:
         _lock(claim)
-        return Confirmation(CodeCheck.LOCKED)
-    claim.refresh_from_db()
-    if not constant_time_compare(code_hash(claim, code=code), claim.code_hash):
-        left = max(max_attempts - claim.attempts, 0)
-        if not left:
-            _lock(claim)
-            return Confirmation(CodeCheck.LOCKED)
-        return Confirmation(CodeCheck.WRONG, attempts_left=left)
+    if attempt.result != CodeCheck.ACCEPTED:
+        return Confirmation(attempt.result, attempts_left=attempt.attempts_left)
     return _complete(claim)
 
 

@@ -93,6 +93,21 @@ DEFAULTS = {
         "send_client": (10, 3600),
         "verify_client": (30, 600),
     },
+    # Registration before payment (offers without guest payment): lifetime of the code e-mailed to
+    # the address (each new code starts it again), wrong codes a registration takes, and how many
+    # codes (the first one included) one registration may e-mail.
+    "REGISTRATION_CODE_MAX_AGE": timedelta(minutes=15),
+    "REGISTRATION_CODE_MAX_ATTEMPTS": 5,
+    "REGISTRATION_MAX_CODES": 3,
+    # Budgets (requests, seconds) of the registration endpoints: registrations per address (the
+    # form's budget per client is RATE_LIMIT), codes typed per client and per registration, new
+    # codes asked for per client. Keys left out keep their default.
+    "REGISTRATION_RATE_LIMITS": {
+        "register_email": (5, 3600),
+        "verify_client": (30, 600),
+        "verify_registration": (10, 600),
+        "resend_client": (10, 3600),
+    },
     # Common mail domains that typed addresses are checked against ("gmial.com" -> "gmail.com");
     # None for the built-in list (wagtail_guestpay.typos.COMMON_DOMAINS).
     "EMAIL_TYPO_DOMAINS": None,

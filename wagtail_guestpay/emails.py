@@ -32,6 +32,8 @@ ACCESS_LINK = "access_link"
 ACCESS_GRANTED = "access_granted"  # access a member of staff granted outside an order
 STAFF_NOTICE = "staff_notice"
 CLAIM_CODE = "claim_code"
+REGISTRATION_CODE = "registration_code"
+REGISTRATION_EXISTING = "registration_existing_account"
 SEALED = "sealed"
 
 LEASE = timedelta(minutes=5)
@@ -43,6 +45,8 @@ KIND_LABELS = {
     ACCESS_GRANTED: _("Access granted by staff"),
     STAFF_NOTICE: _("Notice to staff"),
     CLAIM_CODE: _("Confirmation code"),
+    REGISTRATION_CODE: _("Registration code"),
+    REGISTRATION_EXISTING: _("Registration of an address that has an account"),
 }
 
 # The staff notices that are not about an order's "needs attention" reason.
@@ -76,6 +80,13 @@ def queue_email(kind, to_email, *, user=None, order=None, dedupe_key=None, data=
 
     transaction.on_commit(lambda: enqueue("wagtail_guestpay.tasks.send_email", outbound.pk))
     return outbound
+
+
+def queue_code_email(kind, to_email, code, *, data=None, **kwargs):
+    """:func:`queue_email` for an e-mail that carries a one-time code: the code is sealed in the
+    row, and dropped from it once the message is sent or given up."""
+    return queue_email(kind, to_email, data={**(data or {}), SEALED: seal({"code": code})},
+                       **kwargs)
 
 
 def queue_access_email(order, user):
@@ -257,17 +268,71 @@ def _build_staff_notice(outbound):
     return "wagtail_guestpay/email/staff_notice", context
 
 
-def _build_claim_code(outbound):
+def _sealed_code(outbound):
     from .crypto import decrypt_json
 
     sealed = outbound.data.get(SEALED)
     if not sealed:
         raise LookupError("The code of this e-mail is gone (sent or abandoned before).")
+    return decrypt_json(sealed)["code"]
+
+
+def _build_claim_code(outbound):
     context = _base_context(outbound)
-    context["code"] = decrypt_json(sealed)["code"]
+    context["code"] = _sealed_code(outbound)
     context["kind"] = outbound.data.get("kind", "")
     context["max_age_minutes"] = outbound.data.get("max_age_minutes", 15)
     return "wagtail_guestpay/email/claim_code", context
+
+
+def _registration_context(outbound):
+    """A pending registration's e-mail: the offer, and the site the buyer registered on."""
+    from .models import MerchantContacts, PendingRegistration
+
+    registration = (PendingRegistration.objects.select_related("offer", "site")
+                    .filter(pk=outbound.data.get("registration")).first())
+    if registration is None:
+        raise LookupError("The registration of this e-mail is gone.")
+    context = _base_context(outbound)
+    site = registration.site or context["site"]
+    adapter = get_adapter()
+    context.update({
+        "site": site,
+        "site_name": site.site_name if site else "",
+        "merchant": MerchantContacts.for_site(site) if site else None,
+        "offer": registration.offer,
+        "max_age_minutes": outbound.data.get("max_age_minutes", 15),
+        "login_url": adapter.absolute_url(
+            adapter.get_login_url(registration.offer.get_pay_path()), site
+        ),
+    })
+    return context
+
+
+def _build_registration_code(outbound):
+    context = _registration_context(outbound)
+    context["code"] = _sealed_code(outbound)
+    return "wagtail_guestpay/email/registration_code", context
+
+
+def _build_registration_existing(outbound):
+    """The address already has an account: no code, the way to log in (or get in) instead."""
+    from .accounts import users_with_email
+
+    context = _registration_context(outbound)
+    adapter = get_adapter()
+    reset = adapter.get_password_reset_url()
+    context["password_reset_url"] = adapter.absolute_url(reset, context["site"]) if reset else ""
+    # An account a payment made and nobody opened has no password to reset: a new access link.
+    unused = any(BuyerAccount(user=user).is_new
+                 for user in users_with_email(outbound.to_email).filter(is_active=True))
+    if unused:
+        from django.urls import reverse
+
+        context["access_link_url"] = adapter.absolute_url(
+            reverse("wagtail_guestpay:request_link"), context["site"]
+        )
+    return "wagtail_guestpay/email/registration_existing_account", context
 
 
 BUILDERS = {
@@ -276,5 +341,7 @@ BUILDERS = {
     ACCESS_LINK: _build_access_link,
     ACCESS_GRANTED: _build_access_granted,
     STAFF_NOTICE: _build_staff_notice,
+    REGISTRATION_CODE: _build_registration_code,
+    REGISTRATION_EXISTING: _build_registration_existing,
 }
 

@@ -9,7 +9,7 @@ from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
 from . import typos
-from .accounts import is_placeholder, normalize_email, users_with_email
+from .accounts import is_placeholder, normalize_email
 from .models import RegistrationField, RegistrationSettings
 
 FIELD_PREFIX = "reg_"
@@ -153,7 +153,8 @@ class EmailTypoCheckMixin:
 
 class RegistrationForm(EmailTypoCheckMixin, RegistrationFieldsMixin, PasswordFieldsMixin,
                        forms.Form):
-    """Guest payment off: an anonymous buyer registers before going to the payment system."""
+    """Guest payment off: an anonymous buyer registers before going to the payment system (once
+    the code e-mailed to the address is typed back: wagtail_guestpay.registrations)."""
 
     email = forms.EmailField(
         label=_("E-mail"), max_length=254,
@@ -167,13 +168,11 @@ class RegistrationForm(EmailTypoCheckMixin, RegistrationFieldsMixin, PasswordFie
         self.add_typo_check()
 
     def clean_email(self):
+        # Whether the address has an account is not looked at here: the answer must be the same
+        # for every address (the e-mail that follows tells its owner; registrations.py).
         email = normalize_email(self.cleaned_data["email"])
-        if not email:
+        if not email or is_placeholder(email):
             raise forms.ValidationError(_("Enter a valid e-mail address."))
-        if users_with_email(email).exists():
-            raise forms.ValidationError(
-                _("This e-mail already has an account: log in to continue."), code="exists"
-            )
         return email
 
     def clean(self):
@@ -242,8 +241,8 @@ class ClaimEmailForm(EmailTypoCheckMixin, forms.Form):
         return cleaned
 
 
-class ClaimCodeForm(forms.Form):
-    """Success page: the one-time code e-mailed to the claimed address."""
+class CodeForm(forms.Form):
+    """A one-time code e-mailed to an address (registration before payment, buyer claims)."""
 
     code = forms.CharField(
         label=_("Code from the e-mail"), max_length=20,
@@ -254,7 +253,6 @@ class ClaimCodeForm(forms.Form):
     )
 
     def __init__(self, *args, digits=6, **kwargs):
-        kwargs.setdefault("auto_id", "guestpay-claim-%s")
         super().__init__(*args, **kwargs)
         self.digits = digits
 
@@ -266,3 +264,11 @@ class ClaimCodeForm(forms.Form):
                 params={"digits": self.digits},
             )
         return code
+
+
+class ClaimCodeForm(CodeForm):
+    """Success page: the one-time code e-mailed to the claimed address."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "guestpay-claim-%s")
+        super().__init__(*args, **kwargs)

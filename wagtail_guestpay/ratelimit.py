@@ -35,3 +35,12 @@ def allow_request(request, scope, *extra_keys, budget=None):
     """Count the request against its client IP and each extra key (e.g. an e-mail address)."""
     keys = [client_ip(request), *[key for key in extra_keys if key]]
     return all([allow(scope, key, budget) for key in keys])
+
+
+def configured_budget(setting, name):
+    """The (requests, seconds) budget ``name`` of the dict setting ``setting`` (e.g.
+    ``CLAIM_RATE_LIMITS``); a key the site left out keeps its default."""
+    from .conf import DEFAULTS
+
+    configured = getattr(guestpay_settings, setting) or {}
+    return configured.get(name) or DEFAULTS[setting][name]

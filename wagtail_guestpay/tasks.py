@@ -2,7 +2,8 @@
 
 The ``run_maintenance`` schedule (every minute, created after ``migrate``) is the safety net: it
 processes stored events whose queued task never ran or failed, sends due e-mails, checks
-unconfirmed payments with back-off and expires those past the confirmation window.
+unconfirmed payments with back-off, expires those past the confirmation window and deletes
+registrations long expired.
 """
 
 import logging
@@ -82,13 +83,22 @@ def send_new_access_link(email, language=""):
                 queue_email(ACCESS_LINK, email, user=user, language=language)
 
 
+def send_registration_code(registration_id, number):
+    """A registration's code, or "log in instead" to an address that has an account: looked up
+    here, so that the registration form answers in the same time for every address."""
+    from .registrations import send_code
+
+    return send_code(registration_id, number)
+
+
 def run_maintenance(batch=100):
     from .confirmation import OPEN_STATUSES, check_payment, expire_stale_payments, process_event
     from .emails import deliver, due_emails
     from .models import Payment, PaymentEvent
+    from .registrations import purge
 
     now = timezone.now()
-    done = {"events": 0, "emails": 0, "checks": 0, "expired": 0}
+    done = {"events": 0, "emails": 0, "checks": 0, "expired": 0, "registrations_purged": 0}
     events = PaymentEvent.objects.filter(
         processed_at__isnull=True, signature_valid=True, next_attempt_at__lte=now
     ).values_list("pk", flat=True)[:batch]
@@ -110,6 +120,7 @@ def run_maintenance(batch=100):
         except Exception:
             logger.exception("Status check of payment %s failed", payment_id)
     done["expired"] = expire_stale_payments(batch)
+    done["registrations_purged"] = purge()
     return done
 
 

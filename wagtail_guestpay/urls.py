@@ -4,13 +4,16 @@
 from django.apps import apps
 from django.urls import include, path
 
-from .views import accounts, claims, notifications, orders, pay
+from .views import accounts, claims, notifications, orders, pay, registration
 
 app_name = "wagtail_guestpay"
 
 urlpatterns = [
     path("pay/<slug:slug>/", pay.pay, name="pay"),
-    path("checkout/<slug:slug>/", pay.checkout, name="checkout"),
+    path("checkout/<slug:slug>/", registration.checkout, name="checkout"),
+    path("checkout/<slug:slug>/code/", registration.checkout_code, name="checkout_code"),
+    path("checkout/<slug:slug>/code/new/", registration.checkout_code_resend,
+         name="checkout_code_resend"),
     path("notify/<uuid:account_id>/", notifications.notify, name="notify"),
     path("order/<str:token>/", orders.order_page, name="order"),
     path("order/<str:token>/status/", orders.order_status, name="order_status"),

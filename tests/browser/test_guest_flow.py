@@ -1,6 +1,7 @@
 """A visitor buys the demo course without an account, as a person would, in Chromium: offer page
 -> Pay -> TestPay -> result page -> e-mailed link -> button -> password -> personal area."""
 
+import re
 import uuid
 
 import httpx
@@ -86,7 +87,16 @@ def test_members_only_link_is_404_for_anonymous_visitors_and_asks_to_register(sa
     page.get_by_label("Password", exact=True).fill("a-long-passphrase-9")
     page.get_by_label("Password again").fill("a-long-passphrase-9")
     page.get_by_label("Full name").fill("Member Buyer")
-    page.get_by_role("button", name="Continue to payment").click()
+    page.get_by_role("button", name="Continue").click()
+    # The address is confirmed with a code e-mailed to it (the worker sends it).
+    expect(page.get_by_role("heading", name=f"Enter the code we e-mailed to {email}")
+           ).to_be_visible()
+    expect(page.get_by_role("main").get_by_role("link", name="Log in")).to_have_attribute(
+        "href", "/accounts/login/?next=%2Fguestpay%2Fpay%2Fmembers-only%2F")
+    message = sandbox.wait_for_mail(email)[0]
+    code = re.search(r"Your code: (\d{6})", sandbox.text_of(message)).group(1)
+    page.get_by_label("Code from the e-mail").fill(code)
+    page.get_by_role("button", name="Create my account and pay").click()
     pay_on_testpay(page, "Pay (card, e-mail returned)", email)
     expect(page.get_by_role("heading", name="Payment received, thank you!")).to_be_visible(
         timeout=20_000)

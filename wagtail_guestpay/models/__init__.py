@@ -15,6 +15,7 @@ from .orders import (
 )
 from .pages import OfferPage, PaymentResultPage
 from .providers import ProviderAccount
+from .registrations import PendingRegistration
 from .site_settings import MerchantContacts, RegistrationField, RegistrationSettings
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "PaymentEvent",
     "PaymentResultPage",
     "PaymentStatus",
+    "PendingRegistration",
     "ProviderAccount",
     "ProviderReference",
     "RegistrationField",

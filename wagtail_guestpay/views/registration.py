@@ -1,0 +1,189 @@
+"""Registration before payment, for offers without guest payment: the form, the page that asks
+for the e-mailed code, and "send a new code".
+
+The form answers every valid registration the same way, whatever the address: a 303 to the code
+page. The code page finds the registration through the browser session only (its URL names
+nothing), so a registration cannot be reached from another browser. The rules live in
+:mod:`wagtail_guestpay.registrations`.
+"""
+
+from django.conf import settings
+from django.contrib.auth import login
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+from wagtail.models import Site
+
+from .. import registrations
+from ..adapter import get_adapter
+from ..checkout import create_order, send_to_provider
+from ..codes import CODE_DIGITS, CodeCheck
+from ..forms import CodeForm, RegistrationForm
+from ..ratelimit import allow, allow_request, client_ip
+from .accounts import _private
+from .pay import _offer_or_404
+
+SESSION_KEY = "wagtail_guestpay_registration"
+
+
+def _session_token(request):
+    return (request.session.get(SESSION_KEY) or {}).get("token", "")
+
+
+def _within(name, key):
+    return allow(f"registration_{name}", key, registrations.rate_limit(name))
+
+
+def _rate_limited(request):
+    return _private(TemplateResponse(request, "wagtail_guestpay/rate_limited.html", {},
+                                     status=429))
+
+
+def _see_other(url):
+    response = redirect(url)
+    response.status_code = 303
+    return response
+
+
+def _code_path(offer, query=""):
+    return reverse("wagtail_guestpay:checkout_code", args=[offer.slug]) + query
+
+
+def _login_url(offer):
+    return get_adapter().get_login_url(offer.get_pay_path())
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def checkout(request, slug):
+    """Guest payment off: the registration form; a valid one waits for the e-mailed code."""
+    offer = _offer_or_404(slug)
+    if request.user.is_authenticated or offer.takes_guest_payment:
+        return redirect(offer.get_pay_path())
+    site = Site.find_for_request(request)
+    form = RegistrationForm(request.POST or None, site=site)
+    if request.method == "POST":
+        if not allow_request(request, "register"):
+            return _rate_limited(request)
+        if form.is_valid():
+            email = form.cleaned_data["email"]
+            if not _within("register_email", email):
+                return _rate_limited(request)
+            token = registrations.start(
+                offer, email=email, password=form.cleaned_data["password2"],
+                registration_data=form.registration_data(), site=site,
+                language=translation.get_language() or "", replaces=_session_token(request),
+            )
+            request.session[SESSION_KEY] = {"token": token}
+            return _see_other(_code_path(offer))
+    return TemplateResponse(
+        request,
+        "wagtail_guestpay/checkout/register.html",
+        {"offer": offer, "form": form, "login_url": _login_url(offer)},
+    )
+
+
+def _state_message(registration):
+    """What the code page says of a registration that cannot take a code now."""
+    if registration.status == registration.Status.LOCKED:
+        return _("Too many wrong codes. Fill in the form again to get a new code.")
+    if registration.status == registration.Status.CANCELLED:
+        return _("This address has an account now: log in to continue your purchase.")
+    if registration.status != registration.Status.PENDING:
+        return _("This registration is over. Fill in the form again.")
+    if registration.is_expired:
+        return _("This code has expired. Ask for a new code below.")
+    return ""
+
+
+def _code_page(request, offer, registration, *, form=None, message="", status=200):
+    if registration is not None and not message and not (form and form.errors):
+        message = _state_message(registration)
+    if form is not None and form.is_bound and form.errors.get("code"):
+        form.fields["code"].widget.attrs["aria-describedby"] = f"{form.auto_id % 'code'}_error"
+    return _private(TemplateResponse(
+        request,
+        "wagtail_guestpay/checkout/code.html",
+        {
+            "offer": offer,
+            "registration": registration,
+            "form": form or CodeForm(digits=CODE_DIGITS),
+            "message": message,
+            "sent_again": request.GET.get("sent") == "1" and not message,
+            "max_age_minutes": registrations.max_age_minutes(),
+            "login_url": _login_url(offer),
+            "checkout_url": offer.get_checkout_path(),
+            "resend_url": reverse("wagtail_guestpay:checkout_code_resend", args=[offer.slug]),
+        },
+        status=status,
+    ))
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def checkout_code(request, slug):
+    """"Enter the code we e-mailed to <address>": the right code creates the account, logs it in,
+    creates the order and goes straight to the payment system."""
+    offer = _offer_or_404(slug)
+    if request.user.is_authenticated or offer.takes_guest_payment:
+        return redirect(offer.get_pay_path())
+    registration = registrations.find(_session_token(request), offer)
+    if request.method == "GET":
+        if registration is None:  # nothing waits in this browser: the form
+            return redirect(offer.get_checkout_path())
+        return _code_page(request, offer, registration)
+    if not _within("verify_client", client_ip(request)):
+        return _rate_limited(request)
+    if registration is None:
+        return _code_page(request, offer, None, status=400, message=_(
+            "No registration is waiting for a code in this browser. Fill in the form again: "
+            "the code only works in the browser where you asked for it."))
+    if not _within("verify_registration", str(registration.pk)):
+        return _rate_limited(request)
+    form = CodeForm(request.POST, digits=CODE_DIGITS)
+    message = ""
+    if form.is_valid():
+        outcome = registrations.confirm(registration, form.cleaned_data["code"])
+        result = outcome.result
+        if result == CodeCheck.ACCEPTED:
+            request.session.pop(SESSION_KEY, None)
+            login(request, outcome.user, backend=settings.AUTHENTICATION_BACKENDS[0])
+            _order, payment, token = create_order(request, offer, user=outcome.user)
+            return send_to_provider(request, payment, token)
+        registration.refresh_from_db()
+        if result == CodeCheck.WRONG:
+            form.add_error("code", ngettext(
+                "This is not the code we sent. %(count)s try left.",
+                "This is not the code we sent. %(count)s tries left.",
+                outcome.attempts_left,
+            ) % {"count": outcome.attempts_left})
+        elif result == CodeCheck.LOCKED:  # (also when a concurrent request ended it)
+            message = (_state_message(registration) or
+                       _("Too many wrong codes. Fill in the form again to get a new code."))
+        else:  # expired, over, or the address got an account meanwhile
+            message = _state_message(registration)
+    return _code_page(request, offer, registration, form=form, message=message, status=400)
+
+
+@never_cache
+@require_POST
+def checkout_code_resend(request, slug):
+    """"Send a new code" (the previous one stops working; rate-limited, and a few per
+    registration)."""
+    offer = _offer_or_404(slug)
+    if request.user.is_authenticated or offer.takes_guest_payment:
+        return redirect(offer.get_pay_path())
+    registration = registrations.find(_session_token(request), offer)
+    if registration is None:
+        return _see_other(offer.get_checkout_path())
+    if not _within("resend_client", client_ip(request)):
+        return _rate_limited(request)
+    if not registrations.request_new_code(registration):
+        return _code_page(request, offer, registration, status=429, message=_(
+            "No more codes can be sent for this registration. Fill in the form again."))
+    return _see_other(_code_path(offer, "?sent=1"))
