@@ -21,9 +21,9 @@ def run_pending_on_commit():
         callback()
 
 
-@pytest.fixture
-def run_on_commit(db, client):
-    """Every test-client request commits at its end, as it would in production."""
+def committing(client):
+    """Make every request of ``client`` commit at its end (its on-commit callbacks run: tasks,
+    e-mails), as it would in production. Returns the client."""
     request = client.request
 
     def request_and_commit(**kwargs):
@@ -32,6 +32,13 @@ def run_on_commit(db, client):
         return response
 
     client.request = request_and_commit
+    return client
+
+
+@pytest.fixture
+def run_on_commit(db, client):
+    """Every test-client request commits at its end, as it would in production."""
+    committing(client)
     yield run_pending_on_commit
     run_pending_on_commit()
 

@@ -132,3 +132,14 @@ def test_notification_parsing_helpers():
     for body in (b"\xff", b"[1]", b"{"):
         with pytest.raises(MalformedNotification):
             Notification(body=body, headers={}).json()
+
+
+def test_records_stay_out_of_wagtails_usage_index():
+    """Orders, events and contacts are saved on the payment path: indexing them for Wagtail's
+    "usage" view would add queries to every notification and every Pay click."""
+    from wagtail.models import ReferenceIndex
+
+    from wagtail_guestpay.models import Contact, Offer, Order, PaymentEvent
+
+    assert not any(ReferenceIndex.is_indexed(m) for m in (Order, PaymentEvent, Contact))
+    assert ReferenceIndex.is_indexed(Offer)  # where an offer is used is worth knowing

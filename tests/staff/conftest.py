@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 
-from tests.conftest import order_of, run_pending_on_commit
+from tests.conftest import committing, order_of
 from tests.factories import UserFactory
 
 
@@ -53,15 +53,7 @@ def login(db):
     def make(user):
         client = Client()
         client.force_login(user)
-        request = client.request
-
-        def request_and_commit(**kwargs):
-            response = request(**kwargs)
-            run_pending_on_commit()
-            return response
-
-        client.request = request_and_commit
-        return client
+        return committing(client)
 
     return make
 

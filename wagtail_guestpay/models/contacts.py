@@ -7,6 +7,10 @@ from django.utils.translation import pgettext_lazy
 class Contact(models.Model):
     """The CRM row of a buyer, one per (normalized) e-mail address."""
 
+    # A record, not content: Wagtail's usage index would cost queries on every save (its admin
+    # registration opts it in).
+    wagtail_reference_index_ignore = True
+
     class Source(models.TextChoices):
         GUEST_PAYMENT = "guest_payment", _("Payment without login")
         REGISTRATION = "registration", _("Registration before payment")

@@ -53,6 +53,10 @@ class Order(models.Model):
     payment system returned, what the buyer typed, or a placeholder when the provider gave none.
     """
 
+    # A record, not content: Wagtail's usage index would cost queries on every save (its admin
+    # registration opts it in).
+    wagtail_reference_index_ignore = True
+
     Status = OrderStatus
 
     offer = models.ForeignKey(
@@ -238,6 +242,10 @@ class PaymentEvent(models.Model):
     Notifications whose signature did not verify are kept too (``signature_valid`` False, no event
     id) and never change anything.
     """
+
+    # A record, not content: Wagtail's usage index would cost queries on every save (its admin
+    # registration opts it in).
+    wagtail_reference_index_ignore = True
 
     class Source(models.TextChoices):
         NOTIFICATION = "notification", _("Notification")
