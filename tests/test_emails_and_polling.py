@@ -62,6 +62,15 @@ class TestOutbox:
         assert emails.deliver(queued.pk) is False  # already sent
         assert len(outbox) == 1
 
+        # Claimed by another worker (leased, not sent yet): this one leaves it alone.
+        leased_until = timezone.now() + emails.LEASE
+        OutboundEmail.objects.filter(pk=queued.pk).update(
+            sent_at=None, attempts=1, next_attempt_at=leased_until)
+        assert emails.deliver(queued.pk) is False
+        assert len(outbox) == 1
+        queued.refresh_from_db()
+        assert queued.attempts == 1 and queued.next_attempt_at == leased_until
+
     def test_placeholder_addresses_are_never_queued(self, settings):
         domain = settings.WAGTAIL_GUESTPAY_PLACEHOLDER_EMAIL_DOMAIN
         assert emails.queue_email(emails.ACCESS, f"abc@{domain}") is None
