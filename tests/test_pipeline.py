@@ -299,3 +299,9 @@ def test_access_email_in_the_buyers_language(offer, testpay, run_on_commit, outb
 
     payment = Payment.objects.get()
     assert payment.order.language == "fr"
+    testpay.notify(payment, "paid", email="acheteur@example.com")  # carries no language
+
+    [message] = outbox
+    assert message.to == ["acheteur@example.com"]
+    assert message.subject == f"Votre accès à {offer.title}"
+    assert "Your access" not in message.subject
