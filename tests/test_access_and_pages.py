@@ -53,6 +53,7 @@ class TestAccessApi:
 
         user, product = UserFactory(), course_page()
         grant_access(user, product, source=AccessGrant.Source.API)
+        assert has_access(user, product)  # the grant holds while the account is active
         assert not has_access(AnonymousUser(), product)
         user.is_active = False
         assert not has_access(user, product)
@@ -60,6 +61,7 @@ class TestAccessApi:
     def test_unpublished_products_are_not_listed(self):
         user, product = UserFactory(), course_page()
         grant_access(user, product, source=AccessGrant.Source.API)
+        assert list(products_for(user)) == [product.specific]
         product.unpublish()
         assert list(products_for(user)) == []
 
