@@ -94,10 +94,15 @@ class TestHostedPage:
         signing.verify(charge.account.get_secret("signing_secret"), headers[signing.HEADER], body)
         assert json.loads(body)["data"]["email"] == "hp@example.com"
 
-    def test_wallet_outcome_sends_no_email(self, client, offer, run_on_commit):
+    def test_wallet_outcome_sends_no_email(self, client, offer, run_on_commit, outbox):
         location = client.get(offer.get_pay_path())["Location"]
         client.post(location, {"outcome": "paid_no_email", "email": "ignored@example.com"})
         assert TestCharge.objects.get().email == ""
+        delivered = json.loads(TestDelivery.objects.get().body)
+        assert delivered["data"]["email"] == ""
+        order = Order.objects.get()
+        assert order.status == OrderStatus.PAID and order.email_is_placeholder
+        assert not [m for m in outbox if "ignored@example.com" in m.to]
 
     def test_paid_needs_an_email_and_declined_returns_to_the_failure_url(self, client, offer):
         location = client.get(offer.get_pay_path())["Location"]
