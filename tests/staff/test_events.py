@@ -32,6 +32,10 @@ def test_listing_filters_by_outcome_and_review(stranger, fixer, login):
     rejected = client.get(INDEX, {"outcome__exact": "rejected"}).content.decode()
     assert "Signature not valid" in rejected
     assert reverse("guestpay_events_modeladmin_inspect", args=[stranger.pk]) not in rejected
+    inspect = reverse("guestpay_events_modeladmin_inspect", args=[stranger.pk])
+    assert "Signature not valid" not in unknown
+    assert inspect in client.get(INDEX, {"reviewed": "no"}).content.decode()
+    assert inspect not in client.get(INDEX, {"reviewed": "yes"}).content.decode()
     mark_event_reviewed(stranger, by=fixer, reason="other shop")
     waiting = client.get(INDEX, {"reviewed": "no"}).content.decode()
     assert reverse("guestpay_events_modeladmin_inspect", args=[stranger.pk]) not in waiting
