@@ -54,9 +54,12 @@ class TestAccessApi:
         user, product = UserFactory(), course_page()
         grant_access(user, product, source=AccessGrant.Source.API)
         assert has_access(user, product)  # the grant holds while the account is active
+        assert list(products_for(user)) == [product.specific]
         assert not has_access(AnonymousUser(), product)
+        assert list(products_for(AnonymousUser())) == []
         user.is_active = False
         assert not has_access(user, product)
+        assert list(products_for(user)) == []
 
     def test_unpublished_products_are_not_listed(self):
         user, product = UserFactory(), course_page()

@@ -17,10 +17,11 @@ def has_access(user, product):
 
 
 def products_for(user):
-    """The live pages ``user`` holds an active grant to, as their specific classes."""
+    """The live pages ``user`` holds an active grant to, as their specific classes (none for a
+    deactivated account, as :func:`has_access` answers)."""
     from wagtail.models import Page
 
-    if user is None or not user.is_authenticated:
+    if user is None or not user.is_authenticated or not user.is_active:
         return Page.objects.none()
     ids = AccessGrant.objects.active().filter(user=user).values("product_id")
     return Page.objects.live().filter(pk__in=ids).specific().order_by("title")
