@@ -22,7 +22,22 @@ def normalize_email(email):
         validate_email(email)
     except ValidationError:
         return ""
+    if not _delivered_as_written(email.rpartition("@")[2]):
+        return ""
     return email
+
+
+def _delivered_as_written(domain):
+    """False for a domain that the mail goes to under another name: Django sends to the IDNA
+    2003 form, which drops zero-width characters and soft hyphens, maps "ß" to "ss" and full-width
+    letters to ASCII. Such an address would reach another address's mailbox while being kept, and
+    looked up, as a different string."""
+    if domain.isascii():
+        return True
+    try:
+        return domain.encode("idna").decode("idna") == domain
+    except UnicodeError:
+        return False
 
 
 def placeholder_domain():
