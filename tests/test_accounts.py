@@ -183,3 +183,26 @@ def test_order_links_contact_and_user(paid):
     payment, _path = paid
     order = order_of(payment)
     assert order.contact.user == order.user
+
+
+@pytest.mark.parametrize("typed", [
+    "x@exa\u200bmple.com",  # a zero-width space: mail goes to x@example.com
+    "x@fa\u00df.de",  # IDNA 2003 maps ß to ss: mail goes to x@fass.de
+    "x@\uff45xample.com",  # a full-width letter: mail goes to x@example.com
+    "x@exa\u00admple.com",  # a soft hyphen
+    '"ann"@example.com',  # quoted: mail goes to ann@example.com
+    '"\x01"@example.com',  # quoted control character: mail goes to \x01@example.com
+])
+def test_addresses_the_mail_would_deliver_elsewhere_are_not_addresses(typed):
+    """Django sends mail to the IDNA form of the domain, and unquotes quoted local parts: an
+    address that this changes would reach another mailbox than the string kept (a second account for one mailbox, and an
+    "already registered" check that misses)."""
+    from django.core.mail.message import sanitize_address
+
+    assert sanitize_address(typed, "utf-8") != typed  # (what the mail layer does)
+    assert normalize_email(typed) == ""
+
+
+def test_international_domains_are_addresses():
+    assert normalize_email("X@B\u00dcCHER.de") == "x@b\u00fccher.de"
+    assert normalize_email("x@xn--bcher-kva.de") == "x@xn--bcher-kva.de"

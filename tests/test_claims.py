@@ -523,3 +523,13 @@ def test_an_order_whose_claims_keep_getting_locked_is_left_to_staff(client, buy,
     assert b"Where should we send" not in page.content and b"Contact us below" in page.content
     order.refresh_from_db()
     assert order in Order.objects.needs_attention()
+
+
+def test_an_address_the_mail_would_deliver_elsewhere_is_refused(client, buy, outbox):
+    """A zero-width space in the domain: the code would go to ann@example.com's mailbox while the
+    order moved to another string."""
+    _order, path = buy()
+    outbox.clear()
+    response = send(client, path, "ann@exa\u200bmple.com")
+    assert response.status_code == 400
+    assert not EmailClaim.objects.exists() and outbox == []

@@ -120,3 +120,17 @@ def test_new_link_form_asks_about_a_likely_typo(client, run_on_commit, outbox):
     assert b"Check your e-mail" not in asked.content
     sent = client.post("/guestpay/access/new-link/", {"email": "someone@outlook.com"})
     assert b"Check your e-mail" in sent.content
+
+
+@pytest.mark.django_db
+def test_new_link_form_takes_the_suggestion_in_one_click(client, offer, testpay, run_on_commit,
+                                                         outbox):
+    """"Use someone@outlook.com" sends the link there, not to the address as first typed."""
+    _order, payment, _charge = testpay.start(offer)
+    testpay.notify(payment, "paid", email="someone@outlook.com")  # a new, unused account
+    outbox.clear()
+    response = client.post("/guestpay/access/new-link/",
+                           {"email": "someone@outlok.com", "use_suggestion": "someone@outlook.com"})
+    run_on_commit()
+    assert b"Check your e-mail" in response.content
+    assert [m.to for m in outbox] == [["someone@outlook.com"]]

@@ -22,7 +22,26 @@ def normalize_email(email):
         validate_email(email)
     except ValidationError:
         return ""
+    if not _delivered_as_written(email):
+        return ""
     return email
+
+
+def _delivered_as_written(email):
+    """False for an address that the mail goes to under another name: Django unquotes a quoted
+    local part ('"ann"@example.com' goes to ann@example.com) and sends to the IDNA 2003 form of
+    the domain, which drops zero-width characters and soft hyphens, maps "ß" to "ss" and
+    full-width letters to ASCII. Such an address would reach another address's mailbox while
+    being kept, and looked up, as a different string."""
+    local, _at, domain = email.rpartition("@")
+    if local.startswith('"'):
+        return False
+    if domain.isascii():
+        return True
+    try:
+        return domain.encode("idna").decode("idna") == domain
+    except UnicodeError:
+        return False
 
 
 def placeholder_domain():

@@ -8,6 +8,8 @@ touching this file. They use the contract's hooks only (make_account, start, pai
 forge, stale, post).
 """
 
+import json
+
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -71,6 +73,23 @@ def mutated_bodies(draw, body):
     return draw(st.binary(max_size=300))
 
 
+def unreadable_json(body):
+    """Bodies that are JSON by their grammar but that no genuine notification is: nested deeper
+    than Python's parser can follow, or a string value of ``body`` (a JSON object) replaced by a
+    lone UTF-16 surrogate escape (``"\\ud800"``, which no UTF-8 text can hold)."""
+    bodies = [b'{"a":' * 5000 + b"1" + b"}" * 5000, b"[" * 5000 + b"]" * 5000,
+              body[:-1] + b', "deep": ' + b"[" * 5000 + b"]" * 5000 + b"}"]
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return bodies
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(value, str):
+                bodies.append(json.dumps({**data, key: value + "\ud800"}).encode())
+    return bodies
+
+
 class HostileCallback:
     """Mixed into a copy of each provider's contract class."""
 
@@ -118,6 +137,15 @@ class HostileCallback:
             assert snapshot() == state["before"]
 
         run()
+
+    def test_unreadable_json_is_4xx_and_changes_nothing(self, client, payment, run_on_commit):
+        """Deeply nested JSON (RecursionError in the parser) and JSON strings holding lone
+        surrogates (UnicodeEncodeError once a signature is computed or a row saved), sent with
+        a genuine notification's headers: refused as malformed, never a 5xx."""
+        body, headers = self.paid_notification(payment)
+        before = snapshot()
+        for hostile in unreadable_json(body):
+            self._check(self.post(client, payment, hostile, headers), before)
 
     def test_forged_or_missing_signatures_are_4xx_and_change_nothing(
         self, client, payment, run_on_commit

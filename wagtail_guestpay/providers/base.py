@@ -114,9 +114,13 @@ class Notification:
             raise MalformedNotification("The notification body is not UTF-8.") from exc
 
     def json(self, **kwargs):
+        """The body's JSON object. Refused as malformed: anything else, JSON nested deeper than
+        the parser follows, and strings holding lone surrogates (``"\\ud800"`` is valid JSON
+        grammar but no UTF-8 text: signatures and database rows would fail on it)."""
         try:
             data = json.loads(self.text(), **kwargs)
-        except ValueError as exc:
+            json.dumps(data, ensure_ascii=False, default=str).encode("utf-8")
+        except (ValueError, RecursionError) as exc:  # (UnicodeEncodeError is a ValueError)
             raise MalformedNotification("The notification body is not valid JSON.") from exc
         if not isinstance(data, dict):
             raise MalformedNotification("The notification body is not a JSON object.")

@@ -178,10 +178,7 @@ class FondyProvider(Provider):
         Content-Type says."""
         text = notification.text()
         if text.lstrip().startswith("{"):
-            try:
-                params = loads(text)
-            except ValueError as exc:
-                raise MalformedNotification("The callback is not valid JSON.") from exc
+            params = notification.json(parse_float=str, parse_int=str)  # as loads() reads it
             if set(params) == {"response"} and isinstance(params["response"], dict):
                 params = params["response"]
         elif text.lstrip().startswith("["):

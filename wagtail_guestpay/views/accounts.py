@@ -131,7 +131,7 @@ def request_link(request):
     account, and the endpoint is rate-limited per client and per address."""
     form = AccessLinkRequestForm(request.POST or None)
     if request.method == "POST":
-        email = normalize_email(request.POST.get("email", ""))
+        email = normalize_email(form.data.get("email", ""))  # (the suggestion, if taken)
         if not allow_request(request, "request_link", email):
             return _private(TemplateResponse(request, "wagtail_guestpay/rate_limited.html", {},
                                              status=429))
