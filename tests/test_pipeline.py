@@ -159,6 +159,22 @@ def test_amount_mismatch_holds_the_payment_and_grants_nothing(
     assert event.outcome == PaymentEvent.Outcome.AMOUNT_MISMATCH
 
 
+@pytest.mark.parametrize("amount", ["1e999999", "-1e30"])
+def test_an_absurd_amount_is_an_amount_mismatch(offer, testpay, run_on_commit, amount):
+    """A signed amount beyond Decimal's precision is held like any other wrong amount, not a
+    task failure retried until it gives up."""
+    _order, payment, _charge = testpay.start(offer)
+    testpay.notify(payment, "paid", email="huge@example.com", amount=amount)
+
+    order = order_of(payment)
+    assert order.status == OrderStatus.ON_HOLD
+    assert order.attention == Attention.AMOUNT_MISMATCH
+    assert not AccessGrant.objects.exists()
+    event = PaymentEvent.objects.get()
+    assert event.outcome == PaymentEvent.Outcome.AMOUNT_MISMATCH
+    assert event.error == ""
+
+
 def test_currency_mismatch_is_an_amount_mismatch(offer, testpay, run_on_commit):
     _order, payment, _charge = testpay.start(offer)
     testpay.notify(payment, "paid", email="usd@example.com", currency="USD")

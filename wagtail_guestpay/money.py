@@ -75,7 +75,10 @@ def same_amount(expected, expected_currency, amount, currency):
         return False
     if currency.upper() != expected_currency.upper():
         return False
-    return quantize(amount, expected_currency) == quantize(expected, expected_currency)
+    try:
+        return quantize(amount, expected_currency) == quantize(expected, expected_currency)
+    except InvalidOperation:  # beyond Decimal's precision (e.g. "1e999999"): not the price
+        return False
 
 
 def format_money(amount, currency):
