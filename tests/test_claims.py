@@ -181,6 +181,48 @@ def test_typo_fix_moves_access_and_the_unused_wrong_account_gets_nothing_more(
     assert "_auth_user_id" not in client.session
 
 
+def test_an_account_retired_for_a_typo_is_its_address_s_again(client, buy, offer, outbox):
+    """The mistyped address may be somebody else's: when they pay, the retired, never-used
+    account is theirs (with a set-password link), not a deactivated account for staff."""
+    order, path = buy("buyer@gmial.com")
+    wrong = order.user
+    send(client, path, "buyer@gmail.com")
+    confirm(client, path, code_in(outbox[-1]))
+    wrong.refresh_from_db()
+    assert not wrong.is_active and GuestAccount.objects.get(user=wrong).retired_at
+    outbox.clear()
+
+    later, _path = buy("buyer@gmial.com")
+
+    wrong.refresh_from_db()
+    assert later.user == wrong and wrong.is_active and later.attention == ""
+    assert has_access(wrong, offer.get_products()[0])
+    order.refresh_from_db()
+    assert order.user.email == "buyer@gmail.com"  # the corrected order stays where it went
+    assert GuestAccount.objects.get(user=wrong).retired_at is None
+    assert User.objects.filter(email__iexact="buyer@gmial.com").count() == 1
+    [message] = to(outbox, "buyer@gmial.com")
+    assert "/guestpay/access/" in message.body  # a new account's set-password link
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_deactivated_account_that_was_used_stays_with_staff(client, buy, outbox):
+    """Only a never-used account retired by a correction is taken back."""
+    order, path = buy("buyer@gmial.com")
+    wrong = order.user
+    send(client, path, "buyer@gmail.com")
+    confirm(client, path, code_in(outbox[-1]))
+    wrong.refresh_from_db()
+    wrong.set_password("somebody-used-it")  # e.g. staff set a password since
+    wrong.save()
+
+    later, _path = buy("buyer@gmial.com")
+
+    wrong.refresh_from_db()
+    assert not wrong.is_active
+    assert later.attention == Attention.INACTIVE_ACCOUNT
+
+
 def test_unsent_mail_to_the_wrong_address_is_dropped(client, buy, outbox):
     order, path = buy("slow@gmial.com")
     # As if the access e-mail had failed to send and waited for a retry.

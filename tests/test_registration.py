@@ -180,6 +180,37 @@ def test_a_taken_address_gets_a_log_in_e_mail_and_no_code(client, members_offer,
     assert user.check_password("correct-horse-battery")  # the account's password is untouched
 
 
+def test_an_account_retired_for_a_typo_is_taken_back_by_its_address_s_owner(
+    client, members_offer, outbox
+):
+    """An account a correction retired (created for somebody else's typo, never used) does not
+    hold the address: its owner gets a code and, typing it, that account with their password."""
+    retired = UserFactory(email="member@example.com", is_active=False)
+    retired.set_unusable_password()
+    retired.save()
+    GuestAccount.objects.create(user=retired, retired_at=timezone.now())
+
+    register(client, members_offer, "member@example.com")
+    [message] = outbox
+    code = code_in(message)  # a code, not "you already have an account"
+    assert type_code(client, members_offer, code).status_code == 303
+
+    retired.refresh_from_db()
+    assert User.objects.filter(email__iexact="member@example.com").count() == 1
+    assert retired.is_active and retired.check_password(PASSWORD)
+    assert logged_in_user(client) == retired
+    guest = GuestAccount.objects.get(user=retired)
+    assert guest.retired_at is None and guest.activated_at is not None
+
+
+def test_a_deactivated_account_still_holds_its_address(client, members_offer, outbox):
+    UserFactory(email="member@example.com", is_active=False)
+    register(client, members_offer, "member@example.com")
+    [message] = outbox
+    assert "You already have an account" in message.body
+    assert not re.search(r"\b\d{6}\b", message.body)
+
+
 def test_an_account_a_payment_made_is_told_how_to_open_it(client, members_offer, offer, testpay,
                                                           run_on_commit, outbox):
     _order, payment, _charge = testpay.start(offer)

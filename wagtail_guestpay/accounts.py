@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from .conf import guestpay_settings
 from .models import Contact, GuestAccount
@@ -89,6 +90,39 @@ def users_with_email(email):
     return User._default_manager.filter(**{f"{field}__iexact": email})
 
 
+def accounts_holding(email):
+    """The accounts that hold ``email``: every account with it, except a never-used one that an
+    e-mail correction retired (it was created for someone else's typo, so the address is free)."""
+    return users_with_email(email).exclude(
+        is_active=False, guestpay_account__retired_at__isnull=False
+    )
+
+
+def take_back_retired(email, *, password=None):
+    """Reactivate the account an e-mail correction retired for ``email`` (still never used), for
+    the address's owner; with ``password`` (a hash) it becomes a registered account. Returns the
+    user, or None when there is none. Call it while holding the e-mail's Contact lock."""
+    guest = (
+        GuestAccount.objects.select_related("user")
+        .filter(user__in=users_with_email(email).filter(is_active=False),
+                retired_at__isnull=False)
+        .order_by("pk").first()
+    )
+    if guest is None or not guest.is_unused:
+        return None
+    user = guest.user
+    user.is_active = True
+    fields = ["is_active"]
+    if password is not None:
+        user.password = password
+        fields.append("password")
+    user.save(update_fields=fields)
+    guest.retired_at = None
+    guest.activated_at = timezone.now() if password is not None else None
+    guest.save(update_fields=["retired_at", "activated_at"])
+    return user
+
+
 def find_or_create_user(email):
     """The account for a normalized e-mail: the only one, the most recently used of several, or a
     new one with no usable password. Call it while holding the e-mail's Contact lock."""
@@ -99,6 +133,10 @@ def find_or_create_user(email):
     )
     if candidates:
         active = [user for user in candidates if user.is_active]
+        if not active:
+            retired = take_back_retired(email)
+            if retired is not None:
+                return BuyerAccount(user=retired)  # never used: is_new, gets a set-password link
         return BuyerAccount(user=candidates[0], several=len(active) > 1)
     user = get_adapter().create_user(email)
     GuestAccount.objects.create(user=user)

@@ -177,4 +177,6 @@ def _retire_unused_account(user, action):
         return "deleted"
     user.is_active = False
     user.save(update_fields=["is_active"])
+    guest.retired_at = timezone.now()
+    guest.save(update_fields=["retired_at"])
     return "deactivated"

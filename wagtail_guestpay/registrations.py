@@ -30,7 +30,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from . import signals
-from .accounts import contact_for, users_with_email
+from .accounts import accounts_holding, contact_for, take_back_retired
 from .adapter import get_adapter
 from .codes import CodeCheck, check_code, code_hash, new_code, new_salt
 from .conf import guestpay_settings
@@ -123,7 +123,7 @@ def send_code(registration_id, number):
     ).first()
     if registration is None:
         return None
-    taken = users_with_email(registration.email).exists()
+    taken = accounts_holding(registration.email).exists()
     registration.salt = "" if taken else new_salt()
     code = None if taken else new_code()
     with transaction.atomic():
@@ -195,15 +195,18 @@ def _create_account(registration):
     email = registration.email
     with transaction.atomic():
         contact = contact_for(email, source=Contact.Source.REGISTRATION)
-        if users_with_email(email).exists():
+        if accounts_holding(email).exists():
             raise _AddressTaken  # rolls back the Contact made above, if any
         used = _finish(PendingRegistration.objects.filter(pk=registration.pk), Status.USED,
                        used_at=timezone.now())
         if not used:
             return None
-        user = get_adapter().create_user(email)
-        user.password = registration.password
-        user.save(update_fields=["password"])
+        # An account retired for someone else's typo is taken back rather than doubled.
+        user = take_back_retired(email, password=registration.password)
+        if user is None:
+            user = get_adapter().create_user(email)
+            user.password = registration.password
+            user.save(update_fields=["password"])
         contact.user = user
         contact.registration_data = {**contact.registration_data,
                                      **registration.registration_data}

@@ -88,6 +88,9 @@ class GuestAccount(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
+    # Set when an e-mail correction deactivated this never-used account (someone else's typo):
+    # the address is free again, and its next payment or registration takes the account back.
+    retired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("account created by a payment")
