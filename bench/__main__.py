@@ -238,12 +238,16 @@ def machine():
     memory = next((line.split(":", 1)[1].strip() for line in
                    Path("/proc/meminfo").read_text().splitlines()
                    if line.startswith("MemTotal")), "?")
+    from importlib.metadata import PackageNotFoundError, version
+
     versions = {}
-    for module in ("django", "wagtail", "django_q", "gunicorn", "psycopg", "redis"):
+    for key, distribution in (("django", "Django"), ("wagtail", "wagtail"),
+                              ("django_q", "django-q2"), ("gunicorn", "gunicorn"),
+                              ("psycopg", "psycopg"), ("redis", "redis")):
         try:
-            versions[module] = __import__(module).__version__
-        except Exception:  # not installed or no __version__
-            versions[module] = "?"
+            versions[key] = version(distribution)
+        except PackageNotFoundError:
+            versions[key] = "?"
     for name, command in (("postgresql", ["psql", "--version"]),
                           ("redis-server", ["redis-server", "--version"]),
                           ("sqlite", [sys.executable, "-c",
