@@ -471,11 +471,11 @@ class TestFondyContract(ProviderContract):
         return pay(client, offer)[1]
 
     def paid_notification(self, payment, *, email="buyer@example.com", amount=None,
-                          event_id=None):
+                          event_id=None, currency=None):
         amount = to_minor_units(payment.amount if amount is None else amount, payment.currency)
         extra = {"payment_id": event_id} if event_id else {}
         return self.fake.callback(payment.reference, "approved", email=email, amount=amount,
-                                  currency=payment.currency, **extra)
+                                  currency=currency or payment.currency, **extra)
 
     def forge(self, body, headers):
         data = json.loads(body)

@@ -162,18 +162,19 @@ class PayPalContract(ProviderContract):
         )
         return payment
 
-    def _capture_body(self, payment, amount=None, event_id=None, **webhook):
+    def _capture_body(self, payment, amount=None, event_id=None, currency=None, **webhook):
         resource = self.fake.capture_resource(
-            payment.provider_reference, reference=payment.reference, currency=payment.currency,
+            payment.provider_reference, reference=payment.reference,
+            currency=currency or payment.currency,
             amount=payment.amount if amount is None else amount,
         )
         return self.fake.webhook("PAYMENT.CAPTURE.COMPLETED", resource, event_id=event_id,
                                  **webhook)
 
     def paid_notification(self, payment, *, email="buyer@example.com", amount=None,
-                          event_id=None):
+                          event_id=None, currency=None):
         # Capture events carry no payer: the e-mail comes from the order (prepare_paid).
-        return self._capture_body(payment, amount=amount, event_id=event_id)
+        return self._capture_body(payment, amount=amount, event_id=event_id, currency=currency)
 
     def prepare_paid(self, payment, email):
         if payment.provider_reference in self.fake.orders:

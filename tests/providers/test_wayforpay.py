@@ -500,8 +500,10 @@ class TestWayForPayContract(ProviderContract):
         return start(client, offer)[2]
 
     def paid_notification(self, payment, *, email="buyer@example.com", amount=None,
-                          event_id=None):
+                          event_id=None, currency=None):
         extra = {"processingDate": event_id} if event_id else {}
+        if currency:
+            extra["currency"] = currency
         body = self.fake.transaction(
             payment.reference, "Approved", email=email,
             amount=str(payment.amount if amount is None else amount), **extra)
