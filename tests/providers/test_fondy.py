@@ -404,8 +404,13 @@ def test_a_status_answer_that_does_not_verify_is_not_applied(
                                          key="not-the-key")
     tampered = fake.order_object(payment.reference, "approved", email="x@example.com")
     tampered["amount"] = "1"
+    # Correctly signed, but about another order (its amount and currency are this one's).
+    another_order = fake.order_object("GPANOTHERORDER00001", "approved", email="x@example.com",
+                                      amount=to_minor_units(payment.amount, payment.currency),
+                                      currency=payment.currency)
+    assert fondy.is_signed(PAYMENT_KEY, another_order)
     provider = fondy_offer.provider_account.get_provider()
-    for answer in (signed_elsewhere, tampered):
+    for answer in (signed_elsewhere, tampered, another_order):
         httpserver.clear()
         httpserver.expect_request("/api/status/order_id/").respond_with_json({"response": answer})
         with pytest.raises(ProviderError):
