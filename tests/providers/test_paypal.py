@@ -778,10 +778,20 @@ class TestOfflineVerification:
         assert not PaymentEvent.objects.filter(signature_valid=True).exists()
 
     def test_without_a_webhook_id_nothing_verifies(self, client, paypal, run_on_commit, db):
+        """Even a delivery whose signed string has an empty webhook ID, which PayPal's key did
+        sign, is refused: an account without a webhook ID verifies nothing."""
         account = make_account(webhook_id="")
+        offer = OfferFactory(provider_account=account, guest_payment=True)
+        _response, payment = click_pay(client, offer)
+        paypal.webhook_id = ""  # signs "<id>|<time>||<crc32>"
         body, headers = paypal.webhook("PAYMENT.CAPTURE.COMPLETED", paypal.capture_resource(
-            "5O190127TN364715T", reference="GPX"))
+            payment.provider_reference, reference=payment.reference, amount=payment.amount))
+        paypal.webhook_id = WEBHOOK_ID
+        before = snapshot()
         assert post(client, account, body, headers).status_code == 400
+        assert snapshot() == before
+        assert "No webhook ID" in PaymentEvent.objects.get(signature_valid=False).error
+        assert paypal.counts["cert"] == 0
 
     def test_unfollowed_event_types_are_verified_then_ignored(self, client, offer, paypal,
                                                               run_on_commit):
