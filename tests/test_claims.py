@@ -386,14 +386,15 @@ def test_malformed_code_is_refused_without_using_an_attempt(client, buy, outbox)
                    ).status_code == 303  # spaces are forgiven
 
 
-def test_a_new_code_replaces_the_previous_one(client, buy, outbox):
+def test_a_new_code_replaces_the_previous_one(client, buy, outbox, monkeypatch):
+    monkeypatch.setattr(claims, "new_code", iter(["111111", "222222"]).__next__)  # two codes
     order, path = buy("")
     send(client, path, "old@example.com")
     old = code_in(outbox[-1])
     send(client, path, "new@example.com")
     new = code_in(outbox[-1])
-    if old != new:
-        assert confirm(client, path, old).status_code == 400
+    assert (old, new) == ("111111", "222222")
+    assert confirm(client, path, old).status_code == 400
     assert confirm(client, path, new).status_code == 303
     order.refresh_from_db()
     assert order.email == "new@example.com"
@@ -466,10 +467,14 @@ def test_csrf_is_enforced_on_both_steps(buy, outbox):
 
 
 def test_claims_need_the_order_token(client, buy):
-    _order, _path = buy("")
+    _order, path = buy("")
     assert send(client, "/guestpay/order/not-the-token/", "x@example.com").status_code == 404
     assert confirm(client, "/guestpay/order/not-the-token/", "123456").status_code == 404
-    assert client.get("/guestpay/order/not-the-token/claim/").status_code in (404, 405)
+    assert not EmailClaim.objects.exists()
+    # Both steps take POST only, with or without the right token.
+    for base in ("/guestpay/order/not-the-token/", path):
+        assert client.get(base + "claim/").status_code == 405
+        assert client.get(base + "claim/confirm/").status_code == 405
 
 
 class TestRateLimits:

@@ -114,12 +114,26 @@ def test_registration_form_asks_then_accepts_the_address_as_typed(client, member
 
 
 @pytest.mark.django_db
-def test_new_link_form_asks_about_a_likely_typo(client, run_on_commit, outbox):
+def test_new_link_form_asks_about_a_likely_typo(client, offer, testpay, run_on_commit, outbox):
+    # A payment made with the mistyped address: its unused account may ask for a new link.
+    _order, payment, _charge = testpay.start(offer)
+    testpay.notify(payment, "paid", email="someone@outlok.com")
+    outbox.clear()
     asked = client.post("/guestpay/access/new-link/", {"email": "someone@outlok.com"})
+    assert asked.status_code == 200
     assert "Did you mean someone@outlook.com?" in asked.content.decode()
     assert b"Check your e-mail" not in asked.content
-    sent = client.post("/guestpay/access/new-link/", {"email": "someone@outlook.com"})
-    assert b"Check your e-mail" in sent.content
+    assert outbox == []  # nothing goes out while the question is open
+
+    kept = client.post("/guestpay/access/new-link/",
+                       {"email": "someone@outlok.com", "email_as_typed": "on"})
+    assert b"Check your e-mail" in kept.content
+    assert [m.to for m in outbox] == [["someone@outlok.com"]]
+    assert "/guestpay/access/" in outbox[0].body
+    outbox.clear()
+    fixed = client.post("/guestpay/access/new-link/", {"email": "someone@outlook.com"})
+    assert b"Check your e-mail" in fixed.content
+    assert outbox == []  # no account there: the same answer, nothing sent
 
 
 @pytest.mark.django_db

@@ -52,9 +52,10 @@ class ProviderContract:
         raise NotImplementedError
 
     def paid_notification(self, payment, *, email="buyer@example.com", amount=None,
-                          event_id=None):
+                          event_id=None, currency=None):
         """``(body bytes, headers dict)`` of a correctly signed "paid" notification. ``amount``
-        overrides the amount the provider says it took (a Decimal)."""
+        and ``currency`` override the amount (a Decimal) and the currency (an ISO code) the
+        provider says it took."""
         raise NotImplementedError
 
     def forge(self, body, headers):
@@ -146,6 +147,24 @@ class ProviderContract:
         order = Order.objects.get(pk=payment.order_id)
         assert order.status != OrderStatus.PAID
         assert order.attention == Attention.AMOUNT_MISMATCH
+
+    def test_the_right_number_in_another_currency_never_grants(
+        self, client, payment, run_on_commit, outbox
+    ):
+        """A correctly signed "paid" for the price's number in another currency is kept and held
+        for staff, like a wrong amount: 49.00 USD does not pay for 49.00 EUR."""
+        other = "USD" if payment.currency.upper() != "USD" else "EUR"
+        self.prepare_paid(payment, "buyer@example.com")
+        body, headers = self.paid_notification(payment, currency=other)
+        assert other.lower().encode() in body.lower(), "the notification should carry it"
+        assert self.amount_in_body(payment) in body, "and the price's own number"
+        self.expected_ack(self.post(client, payment, body, headers))
+        assert not AccessGrant.objects.exists()
+        order = Order.objects.get(pk=payment.order_id)
+        assert order.status != OrderStatus.PAID
+        assert order.attention == Attention.AMOUNT_MISMATCH
+        assert PaymentEvent.objects.get(signature_valid=True).payment_id == payment.pk
+        assert ["buyer@example.com"] not in [m.to for m in outbox]
 
     def test_stale_signature_is_refused(self, client, payment, run_on_commit):
         if not self.has_replay_window:

@@ -404,8 +404,13 @@ def test_a_status_answer_that_does_not_verify_is_not_applied(
                                          key="not-the-key")
     tampered = fake.order_object(payment.reference, "approved", email="x@example.com")
     tampered["amount"] = "1"
+    # Correctly signed, but about another order (its amount and currency are this one's).
+    another_order = fake.order_object("GPANOTHERORDER00001", "approved", email="x@example.com",
+                                      amount=to_minor_units(payment.amount, payment.currency),
+                                      currency=payment.currency)
+    assert fondy.is_signed(PAYMENT_KEY, another_order)
     provider = fondy_offer.provider_account.get_provider()
-    for answer in (signed_elsewhere, tampered):
+    for answer in (signed_elsewhere, tampered, another_order):
         httpserver.clear()
         httpserver.expect_request("/api/status/order_id/").respond_with_json({"response": answer})
         with pytest.raises(ProviderError):
@@ -471,11 +476,11 @@ class TestFondyContract(ProviderContract):
         return pay(client, offer)[1]
 
     def paid_notification(self, payment, *, email="buyer@example.com", amount=None,
-                          event_id=None):
+                          event_id=None, currency=None):
         amount = to_minor_units(payment.amount if amount is None else amount, payment.currency)
         extra = {"payment_id": event_id} if event_id else {}
         return self.fake.callback(payment.reference, "approved", email=email, amount=amount,
-                                  currency=payment.currency, **extra)
+                                  currency=currency or payment.currency, **extra)
 
     def forge(self, body, headers):
         data = json.loads(body)

@@ -162,18 +162,19 @@ class PayPalContract(ProviderContract):
         )
         return payment
 
-    def _capture_body(self, payment, amount=None, event_id=None, **webhook):
+    def _capture_body(self, payment, amount=None, event_id=None, currency=None, **webhook):
         resource = self.fake.capture_resource(
-            payment.provider_reference, reference=payment.reference, currency=payment.currency,
+            payment.provider_reference, reference=payment.reference,
+            currency=currency or payment.currency,
             amount=payment.amount if amount is None else amount,
         )
         return self.fake.webhook("PAYMENT.CAPTURE.COMPLETED", resource, event_id=event_id,
                                  **webhook)
 
     def paid_notification(self, payment, *, email="buyer@example.com", amount=None,
-                          event_id=None):
+                          event_id=None, currency=None):
         # Capture events carry no payer: the e-mail comes from the order (prepare_paid).
-        return self._capture_body(payment, amount=amount, event_id=event_id)
+        return self._capture_body(payment, amount=amount, event_id=event_id, currency=currency)
 
     def prepare_paid(self, payment, email):
         if payment.provider_reference in self.fake.orders:
@@ -684,19 +685,20 @@ class TestOfflineVerification:
         "https://api.paypal.com:8443/v1/notifications/certs/CERT-1",
         "https://api.paypal.com/v2/checkout/orders/CERT-1",
         "https://evilpaypal.com/v1/notifications/certs/CERT-1",
+        "https://api.paypal.com/v1/notifications/certs/../../../v2/checkout/orders/CERT-1",
     ])
     def test_a_certificate_url_off_paypal_is_refused_and_never_fetched(
-        self, client, offer, paypal, run_on_commit, cert_url
+        self, client, offer, paypal, httpserver, run_on_commit, cert_url
     ):
         _response, payment = click_pay(client, offer)
-        before = snapshot()
-        response = post(client, offer.provider_account,
-                        *self.capture_webhook(paypal, payment, cert_url=cert_url))
+        delivery = self.capture_webhook(paypal, payment, cert_url=cert_url)
+        before, calls = snapshot(), len(httpserver.log)
+        response = post(client, offer.provider_account, *delivery)
         assert response.status_code == 400
-        assert paypal.counts["cert"] == 0
+        assert len(httpserver.log) == calls  # nothing fetched, from the cert route or another
         assert snapshot() == before
         rejected = PaymentEvent.objects.get(signature_valid=False)
-        assert "PAYPAL-CERT-URL" in rejected.error
+        assert "is not a PayPal certificate URL; not fetched" in rejected.error
 
     @pytest.mark.parametrize("served, reason", [
         ("expired_leaf", "expired"),
@@ -777,10 +779,20 @@ class TestOfflineVerification:
         assert not PaymentEvent.objects.filter(signature_valid=True).exists()
 
     def test_without_a_webhook_id_nothing_verifies(self, client, paypal, run_on_commit, db):
+        """Even a delivery whose signed string has an empty webhook ID, which PayPal's key did
+        sign, is refused: an account without a webhook ID verifies nothing."""
         account = make_account(webhook_id="")
+        offer = OfferFactory(provider_account=account, guest_payment=True)
+        _response, payment = click_pay(client, offer)
+        paypal.webhook_id = ""  # signs "<id>|<time>||<crc32>"
         body, headers = paypal.webhook("PAYMENT.CAPTURE.COMPLETED", paypal.capture_resource(
-            "5O190127TN364715T", reference="GPX"))
+            payment.provider_reference, reference=payment.reference, amount=payment.amount))
+        paypal.webhook_id = WEBHOOK_ID
+        before = snapshot()
         assert post(client, account, body, headers).status_code == 400
+        assert snapshot() == before
+        assert "No webhook ID" in PaymentEvent.objects.get(signature_valid=False).error
+        assert paypal.counts["cert"] == 0
 
     def test_unfollowed_event_types_are_verified_then_ignored(self, client, offer, paypal,
                                                               run_on_commit):

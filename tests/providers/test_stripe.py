@@ -126,25 +126,27 @@ class TestStripeContract(ProviderContract):
         assert response["Location"] == self.fake.sessions[payment.provider_reference]["url"]
         return payment
 
-    def _session(self, payment, *, email, amount):
+    def _session(self, payment, *, email, amount, currency=None):
         session = fixture("checkout_session")
         details = fixture("customer_details")
         details["email"] = email
-        minor = to_minor_units(payment.amount if amount is None else amount, payment.currency)
+        currency = currency or payment.currency
+        minor = to_minor_units(payment.amount if amount is None else amount, currency)
         session.update({
             "id": payment.provider_reference, "client_reference_id": payment.reference,
             "metadata": {"guestpay_reference": payment.reference},
             "amount_subtotal": minor, "amount_total": minor,
-            "currency": payment.currency.lower(), "status": "complete",
+            "currency": currency.lower(), "status": "complete",
             "payment_status": "paid", "customer_details": details,
             "payment_intent": f"pi_{payment.reference.lower()}",
         })
         return session
 
     def paid_notification(self, payment, *, email="buyer@example.com", amount=None,
-                          event_id=None):
+                          event_id=None, currency=None):
         event = self.fake.event("checkout.session.completed",
-                                self._session(payment, email=email, amount=amount),
+                                self._session(payment, email=email, amount=amount,
+                                              currency=currency),
                                 event_id=event_id)
         return FakeStripe.signed(event)
 

@@ -31,18 +31,18 @@ class TestContract(ProviderContract):
         assert client.get(offer.get_pay_path()).status_code == 303
         return Payment.objects.order_by("-pk").first()
 
-    def _body(self, payment, status, email, amount, event_id):
+    def _body(self, payment, status, email, amount, event_id, currency=None):
         return json.dumps({
             "id": event_id or f"evt_{payment.reference}_{status}",
             "type": f"charge.{status}",
             "data": {"id": payment.provider_reference, "reference": payment.reference,
                      "status": status, "amount": str(payment.amount if amount is None else amount),
-                     "currency": payment.currency, "email": email},
+                     "currency": currency or payment.currency, "email": email},
         }).encode()
 
     def paid_notification(self, payment, *, email="buyer@example.com", amount=None,
-                          event_id=None):
-        body = self._body(payment, "paid", email, amount, event_id)
+                          event_id=None, currency=None):
+        body = self._body(payment, "paid", email, amount, event_id, currency)
         return body, sign(payment.account, body)
 
     def forge(self, body, headers):

@@ -430,7 +430,11 @@ def test_a_check_status_answer_that_does_not_verify_is_not_applied(
                                fixture_name="check_status.json")
     tampered = genuine.replace('"currency": "EUR"', '"currency": "USD"')
     assert tampered != genuine
-    answers = [signed_elsewhere, tampered]
+    # Correctly signed, but about another order.
+    another_order = fake.transaction("GPANOTHERORDER00001", "Approved", email="x@example.com",
+                                     amount=fake.orders[payment.reference]["form"]["amount"],
+                                     currency=payment.currency, fixture_name="check_status.json")
+    answers = [signed_elsewhere, tampered, another_order]
     provider = wfp_offer.provider_account.get_provider()
     for answer in answers:
         httpserver.clear()
@@ -500,8 +504,10 @@ class TestWayForPayContract(ProviderContract):
         return start(client, offer)[2]
 
     def paid_notification(self, payment, *, email="buyer@example.com", amount=None,
-                          event_id=None):
+                          event_id=None, currency=None):
         extra = {"processingDate": event_id} if event_id else {}
+        if currency:
+            extra["currency"] = currency
         body = self.fake.transaction(
             payment.reference, "Approved", email=email,
             amount=str(payment.amount if amount is None else amount), **extra)
