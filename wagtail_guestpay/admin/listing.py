@@ -3,7 +3,8 @@
 modeladmin applies any query-string parameter it does not recognise as an ORM lookup (as Django's
 admin did before ``lookup_allowed``): on a list of orders, ``?user__password__startswith=x``
 would let a viewer probe password hashes. :class:`StrictIndexView` accepts only the parameters
-its filters declare, and answers 400 to the rest and to malformed values.
+its filters declare, and answers 400 to the rest and to malformed values (a NUL character,
+which PostgreSQL refuses in text, included).
 """
 
 import re
@@ -34,6 +35,9 @@ def spreadsheet_safe(value):
 
 class StrictIndexView(IndexView):
     def dispatch(self, request, *args, **kwargs):
+        if any("\x00" in name or "\x00" in value
+               for name, values in request.GET.lists() for value in values):
+            return bad_request(request, SuspiciousOperation("NUL in the query string"))
         try:
             return super().dispatch(request, *args, **kwargs)
         except IncorrectLookupParameters as exc:
