@@ -227,6 +227,14 @@ def test_grant_access_manually_to_a_new_email_creates_the_account_and_tells_it(
     assert len(outbox) == 1 and len(logs("access_granted")) == 1
 
 
+@pytest.mark.parametrize("query", ["?contact=%C2%B2", "?contact=%D9%A3", "?contact=abc",
+                                   "?contact=" + "9" * 30, "?contact=%00", "?email=%00"])
+def test_the_grant_form_ignores_a_malformed_contact_or_email(granter, login, query):
+    response = login(granter).get(fix("grant_access") + query)
+    assert response.status_code == 200
+    assert 'name="target"' in response.content.decode()
+
+
 def test_grant_access_to_an_existing_username_says_log_in(offer, user, granter, login, outbox):
     product = product_of(offer)
     response, _ = confirm(login(granter), fix("grant_access"), target=user.username,
