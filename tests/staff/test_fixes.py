@@ -124,6 +124,24 @@ def test_invalid_corrections_change_nothing(pay, fixer, login, data, error, sett
     assert logs("email_corrected") == []
 
 
+def test_correcting_to_the_address_of_a_deactivated_account_is_refused(pay, offer, fixer, login,
+                                                                        outbox):
+    """The access would leave the order's account for one that cannot use it, unseen."""
+    order = pay("anne@gmial.com")
+    typo_account = order.user
+    UserFactory(username="gone", email="anne@gmail.com", is_active=False)
+    outbox.clear()
+    response, _ = confirm(login(fixer), fix("correct_email", order.pk), email="anne@gmail.com",
+                          unused_account="keep", reason="the buyer wrote")
+    assert response.status_code == 200
+    assert "deactivated" in response.content.decode()
+    order.refresh_from_db()
+    assert order.user == typo_account and order.email == "anne@gmial.com"
+    assert has_access(typo_account, product_of(offer))
+    assert outbox == [] and logs("email_corrected") == []
+    assert Contact.objects.filter(email="anne@gmail.com").count() == 0
+
+
 def test_a_token_of_another_action_or_a_forged_one_is_refused(pay, fixer, login):
     order, other = pay(""), pay("")
     client = login(fixer)
