@@ -253,6 +253,15 @@ def test_the_grant_form_ignores_a_malformed_contact_or_email(granter, login, que
     assert 'name="target"' in response.content.decode()
 
 
+@pytest.mark.parametrize("product", ["abc", "99999999999999999999999", "\x00"])
+def test_a_forged_product_is_a_form_error(offer, granter, login, product):
+    response, _ = confirm(login(granter), fix("grant_access"), target="gift@example.com",
+                          products=[product], reason="x")
+    assert response.status_code == 200
+    assert response.context["form"].errors["products"]
+    assert not AccessGrant.objects.exists()
+
+
 def test_grant_access_to_an_existing_username_says_log_in(offer, user, granter, login, outbox):
     product = product_of(offer)
     response, _ = confirm(login(granter), fix("grant_access"), target=user.username,
