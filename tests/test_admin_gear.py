@@ -167,6 +167,16 @@ def test_only_payment_result_pages_can_be_chosen(admin_client, members):
     assert members.success_page_id is None
 
 
+@pytest.mark.parametrize("value", ["abc", "1.5", "\x00", "-1", "99999999999999999999999"])
+def test_a_forged_page_id_is_a_form_error(admin_client, members, value):
+    data = modal(admin_client.post(gear_url(members), {"guest_payment": "on",
+                                                       "success_page": value}))
+    assert data["step"] == "gear_settings"
+    assert "Select a valid choice" in data["html"]
+    members.refresh_from_db()
+    assert not members.guest_payment and members.success_page_id is None
+
+
 def test_guest_payment_is_refused_where_the_provider_cannot(admin_client, unsupported_account):
     offer = OfferFactory(provider_account=unsupported_account, guest_payment=False)
     data = modal(admin_client.post(gear_url(offer), {"guest_payment": "on"}))

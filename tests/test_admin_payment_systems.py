@@ -342,6 +342,18 @@ def test_environment_variable_names_are_validated(admin_client, configured):
     assert configured.secrets_from_env == {}
 
 
+def test_a_secret_pasted_into_the_environment_variable_box_is_not_shown_back(admin_client,
+                                                                               configured):
+    pasted = "sk_live_pasted-in-the-wrong-box-77"
+    response = admin_client.post(edit_url(configured), configurable_data(**{
+        "secret__api_key": "", "secret__api_key__env": pasted}))
+    assert response.status_code == 200
+    assert "letters, digits and underscores" in response.content.decode()
+    assert pasted not in response.content.decode()
+    configured.refresh_from_db()
+    assert configured.secrets_from_env == {} and configured.get_secret("api_key") == SECRET
+
+
 def test_value_and_environment_variable_together_are_refused(admin_client, configured):
     response = admin_client.post(edit_url(configured), configurable_data(**{
         "secret__api_key": "sk_typed", "secret__api_key__env": "SHOP_KEY"}))

@@ -219,15 +219,22 @@ def revoke_order(order, *, by, reason, form=""):
 
 # The order's buyer ---------------------------------------------------------------------------
 def correct_email(order, new_email, *, by, reason, unused_account=UnusedAccount.KEEP, form=""):
-    """Staff's e-mail correction (see :func:`~.corrections.correct_order_email`)."""
+    """Staff's e-mail correction (see :func:`~.corrections.correct_order_email`). Refused
+    (ValidationError, nothing changed) when the address's account is deactivated."""
     email = normalize_email(new_email)
     with transaction.atomic():
         locked = _lock_order(order)
         if (email and locked.email == email and not locked.email_is_placeholder
                 and locked.user is not None and _email_of(locked.user).lower() == email):
             raise NothingToDo(_("The order already uses this e-mail and its account."))
-        return correct_order_email(locked, email or new_email, by=by, via="staff",
-                                   reason=reason, unused_account=unused_account)
+        correction = correct_order_email(locked, email or new_email, by=by, via="staff",
+                                         reason=reason, unused_account=unused_account)
+        if not correction.user.is_active:
+            # The access would have left the order's account for one that cannot use it, and
+            # the order the queue: undo it all (this transaction) and say why.
+            raise ValidationError(_("The account of %(email)s is deactivated: reactivate it "
+                                    "first, or correct to another address.") % {"email": email})
+        return correction
 
 
 def move_access(order, to_user, *, by, reason, form=""):

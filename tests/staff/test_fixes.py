@@ -124,6 +124,24 @@ def test_invalid_corrections_change_nothing(pay, fixer, login, data, error, sett
     assert logs("email_corrected") == []
 
 
+def test_correcting_to_the_address_of_a_deactivated_account_is_refused(pay, offer, fixer, login,
+                                                                        outbox):
+    """The access would leave the order's account for one that cannot use it, unseen."""
+    order = pay("anne@gmial.com")
+    typo_account = order.user
+    UserFactory(username="gone", email="anne@gmail.com", is_active=False)
+    outbox.clear()
+    response, _ = confirm(login(fixer), fix("correct_email", order.pk), email="anne@gmail.com",
+                          unused_account="keep", reason="the buyer wrote")
+    assert response.status_code == 200
+    assert "deactivated" in response.content.decode()
+    order.refresh_from_db()
+    assert order.user == typo_account and order.email == "anne@gmial.com"
+    assert has_access(typo_account, product_of(offer))
+    assert outbox == [] and logs("email_corrected") == []
+    assert Contact.objects.filter(email="anne@gmail.com").count() == 0
+
+
 def test_a_token_of_another_action_or_a_forged_one_is_refused(pay, fixer, login):
     order, other = pay(""), pay("")
     client = login(fixer)
@@ -225,6 +243,23 @@ def test_grant_access_manually_to_a_new_email_creates_the_account_and_tells_it(
     assert "already has access" in " ".join(messages_of(again))
     assert AccessGrant.objects.filter(user=user).count() == 1
     assert len(outbox) == 1 and len(logs("access_granted")) == 1
+
+
+@pytest.mark.parametrize("query", ["?contact=%C2%B2", "?contact=%D9%A3", "?contact=abc",
+                                   "?contact=" + "9" * 30, "?contact=%00", "?email=%00"])
+def test_the_grant_form_ignores_a_malformed_contact_or_email(granter, login, query):
+    response = login(granter).get(fix("grant_access") + query)
+    assert response.status_code == 200
+    assert 'name="target"' in response.content.decode()
+
+
+@pytest.mark.parametrize("product", ["abc", "99999999999999999999999", "\x00"])
+def test_a_forged_product_is_a_form_error(offer, granter, login, product):
+    response, _ = confirm(login(granter), fix("grant_access"), target="gift@example.com",
+                          products=[product], reason="x")
+    assert response.status_code == 200
+    assert response.context["form"].errors["products"]
+    assert not AccessGrant.objects.exists()
 
 
 def test_grant_access_to_an_existing_username_says_log_in(offer, user, granter, login, outbox):

@@ -93,6 +93,22 @@ def test_unknown_or_malformed_parameters_are_a_400(pay, viewer, login, query):
     assert login(viewer).get(INDEX + query).status_code == 400
 
 
+@pytest.mark.parametrize("listing", ["transactions", "contacts", "events"])
+@pytest.mark.parametrize("query", ["?q=%00", "?q=a%00b", "?status__exact=%00",
+                                   "?source__exact=%00", "?q=ok&p=%00"])
+def test_a_nul_character_in_any_parameter_is_a_400(pay, viewer, login, listing, query):
+    """PostgreSQL refuses NUL in text: it must not reach a query (a 500 there)."""
+    pay("buyer@example.com")
+    assert login(viewer).get(f"/admin/guestpay/{listing}/{query}").status_code == 400
+
+
+@pytest.mark.parametrize("listing", ["transactions", "contacts", "events"])
+@pytest.mark.parametrize("action", ["inspect", "edit", "delete"])
+@pytest.mark.parametrize("pk", ["abc", "1x", "_", "-1"])
+def test_object_urls_with_a_malformed_id_are_404(viewer, login, listing, action, pk):
+    assert login(viewer).get(f"/admin/guestpay/{listing}/{action}/{pk}/").status_code == 404
+
+
 def test_search_by_email_name_order_number_and_provider_references(pay, viewer, login):
     first = pay("alice@example.com")
     second = pay("bob@example.com")

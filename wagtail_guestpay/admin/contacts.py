@@ -16,7 +16,12 @@ from wagtail_modeladmin.views import InspectView
 from ..accounts import users_with_email
 from ..models import AccessGrant, Contact, Order, RegistrationField
 from .filters import ContactAccessFilter, ContactAccountFilter, DateRangeFilter
-from .listing import InspectFirstButtonHelper, InspectURLFinder, StrictIndexView
+from .listing import (
+    InspectFirstButtonHelper,
+    InspectURLFinder,
+    NumericIdURLHelper,
+    StrictIndexView,
+)
 from .permissions import ContactPermissionHelper, can_manage_access
 
 
@@ -114,6 +119,7 @@ class ContactsAdmin(ModelAdmin):
     index_template_name = "wagtail_guestpay/admin/contacts/index.html"
     index_view_extra_css = inspect_view_extra_css = ["wagtail_guestpay/admin.css"]
     button_helper_class = InspectFirstButtonHelper
+    url_helper_class = NumericIdURLHelper
     history_view_enabled = False  # the audit history is part of the inspect view
     list_per_page = 50
     list_display = ("email_col", "name", "account_col", "orders_col", "access_col", "source",

@@ -200,6 +200,9 @@ class ProviderAccountForm(WagtailAdminModelForm):
             if env_name and not ENV_NAME.match(env_name):
                 self.add_error(self.env_field(credential), _(
                     "Use letters, digits and underscores only, not starting with a digit."))
+                # Not a name: perhaps the secret itself, pasted into the wrong box. Not shown back.
+                self.data = self.data.copy()
+                self.data[self.add_prefix(self.env_field(credential))] = ""
                 continue
             if value and env_name:
                 self.add_error(self.secret_field(credential), _(

@@ -20,7 +20,7 @@ from wagtail_modeladmin.views import InspectView
 from .. import fixes
 from ..models import PaymentEvent
 from .filters import ChoiceFilter, DateRangeFilter
-from .listing import InspectURLFinder, StrictIndexView
+from .listing import InspectURLFinder, NumericIdURLHelper, StrictIndexView
 from .permissions import ViewOnlyPermissionHelper, can_fix
 
 MASK = "•••"
@@ -150,6 +150,7 @@ class PaymentEventsAdmin(ModelAdmin):
     inspect_view_class = EventInspectView
     inspect_template_name = "wagtail_guestpay/admin/events/inspect.html"
     history_view_enabled = False
+    url_helper_class = NumericIdURLHelper
     list_per_page = 50
     list_display = ("received_col", "provider_col", "what_col", "outcome_col", "payment_col",
                     "reviewed_col")

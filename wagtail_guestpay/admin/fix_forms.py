@@ -154,13 +154,26 @@ def candidate_label(user):
     }
 
 
+class ProductsField(forms.ModelMultipleChoiceField):
+    """Refuses ids beyond the database's integers before they reach a query (SQLite raises
+    OverflowError on them: a 500)."""
+
+    def _check_values(self, value):
+        for pk in value:
+            text = str(pk)
+            if text.isascii() and text.isdigit() and len(text) > 18:
+                raise forms.ValidationError(self.error_messages["invalid_choice"],
+                                            code="invalid_choice", params={"value": text})
+        return super()._check_values(value)
+
+
 class GrantAccessForm(FixForm):
     target = forms.CharField(
         label=_("E-mail or username"), max_length=254,
         help_text=_("An e-mail without an account gets a new account and a link to set its "
                     "password. When several accounts share an e-mail, type a username."),
     )
-    products = forms.ModelMultipleChoiceField(
+    products = ProductsField(
         label=_("Products"), queryset=None, widget=forms.CheckboxSelectMultiple,
     )
     field_order = ["target", "products", "reason"]

@@ -6,6 +6,8 @@ A fix that the current state makes pointless (it was just done, e.g. a second su
 nothing and says so. URLs are in :mod:`.urls`; what the inspect views offer in :mod:`.actions`.
 """
 
+import re
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
@@ -384,7 +386,7 @@ class GrantAccessView(FixView):
     def get_initial(self):
         contact_id = self.request.GET.get("contact", "")
         contact = (Contact.objects.select_related("user").filter(pk=int(contact_id)).first()
-                   if contact_id.isdigit() and len(contact_id) < 19 else None)
+                   if re.fullmatch(r"[0-9]{1,18}", contact_id) else None)
         if contact is not None:
             return {"target": contact.user.get_username() if contact.user else contact.email}
         return {"target": self.request.GET.get("email", "")[:254]}

@@ -8,6 +8,7 @@ offer's history. A new offer gets its gear after its first save (the panel says 
 """
 
 import json
+import re
 
 from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -23,6 +24,7 @@ from wagtail.admin.modal_workflow import render_modal_workflow
 from wagtail.admin.panels import Panel
 from wagtail.admin.widgets import AdminPageChooser
 from wagtail.log_actions import LogFormatter, log
+from wagtail.models import Page
 
 from ..models import Offer, PaymentResultPage, ProviderAccount
 from ..money import format_money
@@ -32,13 +34,33 @@ GEAR_DIALOG_ID = "guestpay-gear-dialog"
 GEAR_FIELDS = ("guest_payment", "success_page", "failure_page")
 
 
+def _not_a_page_id(value):
+    """A submitted page that cannot be an id: forged text, or beyond the database's integers.
+    Django's field and Wagtail's chooser would hand it to a query (a ValueError, a 500)."""
+    return (value not in (None, "") and not isinstance(value, Page)
+            and not re.fullmatch(r"[0-9]{1,18}", str(value)))
+
+
+class ResultPageChooser(AdminPageChooser):
+    def get_instance(self, value):
+        return None if _not_a_page_id(value) else super().get_instance(value)
+
+
+class ResultPageField(forms.ModelChoiceField):
+    def to_python(self, value):
+        if _not_a_page_id(value):
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
 class GearSettingsForm(forms.ModelForm):
     class Meta:
         model = Offer
         fields = list(GEAR_FIELDS)
+        field_classes = {"success_page": ResultPageField, "failure_page": ResultPageField}
         widgets = {
-            "success_page": AdminPageChooser(target_models=[PaymentResultPage]),
-            "failure_page": AdminPageChooser(target_models=[PaymentResultPage]),
+            "success_page": ResultPageChooser(target_models=[PaymentResultPage]),
+            "failure_page": ResultPageChooser(target_models=[PaymentResultPage]),
         }
 
     def clean(self):

@@ -3,7 +3,10 @@
 modeladmin applies any query-string parameter it does not recognise as an ORM lookup (as Django's
 admin did before ``lookup_allowed``): on a list of orders, ``?user__password__startswith=x``
 would let a viewer probe password hashes. :class:`StrictIndexView` accepts only the parameters
-its filters declare, and answers 400 to the rest and to malformed values.
+its filters declare, and answers 400 to the rest and to malformed values (a NUL character,
+which PostgreSQL refuses in text, included). :class:`NumericIdURLHelper` keeps the object URLs
+(inspect, edit, delete) to numeric ids: modeladmin's word pattern would hand ``abc`` to the
+database lookup (a ValueError, a 500).
 """
 
 import re
@@ -12,6 +15,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import SuspiciousOperation
 from django.views.defaults import bad_request
 from wagtail_modeladmin.helpers import (
+    AdminURLHelper,
     ButtonHelper,
     DjangoORMSearchHandler,
     ModelAdminURLFinder,
@@ -34,6 +38,9 @@ def spreadsheet_safe(value):
 
 class StrictIndexView(IndexView):
     def dispatch(self, request, *args, **kwargs):
+        if any("\x00" in name or "\x00" in value
+               for name, values in request.GET.lists() for value in values):
+            return bad_request(request, SuspiciousOperation("NUL in the query string"))
         try:
             return super().dispatch(request, *args, **kwargs)
         except IncorrectLookupParameters as exc:
@@ -55,6 +62,11 @@ class StrictIndexView(IndexView):
             field: spreadsheet_safe(self.preprocess_field_value(field, value, self.FORMAT_CSV))
             for field, value in row_dict.items()
         })
+
+
+class NumericIdURLHelper(AdminURLHelper):
+    def _get_object_specific_action_url_pattern(self, action):
+        return rf"^{self.base_url_path}/{action}/(?P<instance_pk>[0-9]+)/$"
 
 
 class OrderNumberSearchHandler(DjangoORMSearchHandler):

@@ -21,6 +21,7 @@ from .filters import AccessStateFilter, DateRangeFilter, NeedsActionFilter, Prov
 from .listing import (
     InspectFirstButtonHelper,
     InspectURLFinder,
+    NumericIdURLHelper,
     OrderNumberSearchHandler,
     StrictIndexView,
 )
@@ -152,6 +153,7 @@ class TransactionsAdmin(ModelAdmin):
     button_helper_class = InspectFirstButtonHelper
     history_view_enabled = False  # the audit history is part of the inspect view
     search_handler_class = OrderNumberSearchHandler
+    url_helper_class = NumericIdURLHelper
     list_per_page = 50
     list_display = (
         "number_col", "dates_col", "offer_col", "email_col", "status_col",
