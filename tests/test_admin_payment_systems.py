@@ -307,12 +307,12 @@ def test_the_kind_of_a_saved_account_cannot_change(admin_client, configured):
 # Environment variables ----------------------------------------------------------------------
 def test_a_secret_can_be_read_from_an_environment_variable(admin_client, configured,
                                                            monkeypatch):
-    monkeypatch.setenv("SHOP_GATEWAY_KEY", "sk_from_env")
+    monkeypatch.setenv("GUESTPAY_GATEWAY_KEY", "sk_from_env")
     response = admin_client.post(edit_url(configured), configurable_data(**{
-        "secret__api_key": "", "secret__api_key__env": "SHOP_GATEWAY_KEY"}))
+        "secret__api_key": "", "secret__api_key__env": "GUESTPAY_GATEWAY_KEY"}))
     assert response.status_code == 302
     configured.refresh_from_db()
-    assert configured.secrets_from_env == {"api_key": "SHOP_GATEWAY_KEY"}
+    assert configured.secrets_from_env == {"api_key": "GUESTPAY_GATEWAY_KEY"}
     assert configured.get_secret("api_key") == "sk_from_env"
     # One source of truth: the stored value is gone.
     configured.secrets_from_env = {}
@@ -320,17 +320,17 @@ def test_a_secret_can_be_read_from_an_environment_variable(admin_client, configu
 
     configured.refresh_from_db()
     html = admin_client.get(edit_url(configured)).content.decode()
-    assert "Read from the environment variable SHOP_GATEWAY_KEY (set)." in html
+    assert "Read from the environment variable GUESTPAY_GATEWAY_KEY (set)." in html
     assert "sk_from_env" not in html
-    assert 'value="SHOP_GATEWAY_KEY"' in html
+    assert 'value="GUESTPAY_GATEWAY_KEY"' in html
 
 
 def test_an_unset_environment_variable_is_reported(admin_client, configured, monkeypatch):
-    monkeypatch.delenv("SHOP_GATEWAY_MISSING", raising=False)
+    monkeypatch.delenv("GUESTPAY_GATEWAY_MISSING", raising=False)
     admin_client.post(edit_url(configured), configurable_data(**{
-        "secret__api_key": "", "secret__api_key__env": "SHOP_GATEWAY_MISSING"}))
+        "secret__api_key": "", "secret__api_key__env": "GUESTPAY_GATEWAY_MISSING"}))
     html = admin_client.get(edit_url(configured)).content.decode()
-    assert "SHOP_GATEWAY_MISSING, which is not set on this server" in html
+    assert "GUESTPAY_GATEWAY_MISSING, which is not set on this server" in html
 
 
 def test_environment_variable_names_are_validated(admin_client, configured):
@@ -354,9 +354,52 @@ def test_a_secret_pasted_into_the_environment_variable_box_is_not_shown_back(adm
     assert configured.secrets_from_env == {} and configured.get_secret("api_key") == SECRET
 
 
+@pytest.mark.parametrize("name", ["DATABASE_URL", "PATH", "XGUESTPAY_KEY"])
+def test_only_variables_with_the_credential_prefix_can_be_named(admin_client, configured,
+                                                                monkeypatch, name):
+    """An editor cannot point a credential at the server's other variables."""
+    monkeypatch.setenv(name, "postgres://user:db-password@db/site")
+    response = admin_client.post(edit_url(configured), configurable_data(**{
+        "secret__api_key": "", "secret__api_key__env": name}))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Name a variable starting with GUESTPAY_" in html
+    assert "db-password" not in html
+    configured.refresh_from_db()
+    assert configured.secrets_from_env == {} and configured.get_secret("api_key") == SECRET
+
+
+def test_a_disallowed_variable_named_outside_the_form_is_not_read(admin_client, configured,
+                                                                  monkeypatch, settings):
+    monkeypatch.setenv("DATABASE_URL", "postgres://user:db-password@db/site")
+    configured.secrets_from_env = {"api_key": "DATABASE_URL"}  # e.g. set from a shell
+    configured.save()
+    assert configured.get_secret("api_key") == ""
+    html = admin_client.get(edit_url(configured)).content.decode()
+    assert "which this site does not let payment systems read" in html
+    assert "(set)" not in html and "not set on this server" not in html  # says nothing of it
+    settings.WAGTAIL_GUESTPAY_CREDENTIAL_ENV_PREFIX = ""  # the operator allows any name
+    assert configured.get_secret("api_key") == "postgres://user:db-password@db/site"
+
+
+def test_a_variable_holding_a_site_key_is_refused_and_never_read(admin_client, configured,
+                                                                 monkeypatch, settings):
+    monkeypatch.setenv("GUESTPAY_DJANGO_KEY", settings.SECRET_KEY)
+    monkeypatch.setenv("GUESTPAY_FERNET", settings.WAGTAIL_GUESTPAY_ENCRYPTION_KEYS[0])
+    for name in ("GUESTPAY_DJANGO_KEY", "GUESTPAY_FERNET"):
+        response = admin_client.post(edit_url(configured), configurable_data(**{
+            "secret__api_key": "", "secret__api_key__env": name}))
+        assert response.status_code == 200
+        assert "holds one of the site&#x27;s own keys" in response.content.decode()
+        configured.refresh_from_db()
+        assert configured.secrets_from_env == {}
+        configured.secrets_from_env = {"api_key": name}
+        assert configured.get_secret("api_key") == ""
+
+
 def test_value_and_environment_variable_together_are_refused(admin_client, configured):
     response = admin_client.post(edit_url(configured), configurable_data(**{
-        "secret__api_key": "sk_typed", "secret__api_key__env": "SHOP_KEY"}))
+        "secret__api_key": "sk_typed", "secret__api_key__env": "GUESTPAY_SHOP_KEY"}))
     assert response.status_code == 200
     assert "not both" in response.content.decode()
     configured.refresh_from_db()

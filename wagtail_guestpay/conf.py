@@ -23,6 +23,11 @@ DEFAULTS = {
     # Fernet keys (urlsafe base64, 32 bytes) that encrypt provider credentials at rest. The first
     # one encrypts; all of them decrypt, so keys can be rotated.
     "ENCRYPTION_KEYS": [],
+    # A payment system's secret may be read from an environment variable the account names (in
+    # the admin); only names starting with this prefix may be named, so that an editor cannot
+    # point a credential at the server's other variables (DATABASE_URL...). "" allows any name.
+    # Whatever the name, a variable holding SECRET_KEY or an encryption key is never read.
+    "CREDENTIAL_ENV_PREFIX": "GUESTPAY_",
     # Dotted path of the adapter class (see wagtail_guestpay.adapter.GuestPayAdapter).
     "ADAPTER": "wagtail_guestpay.adapter.GuestPayAdapter",
     # Prefix of the payment references sent to providers; make it unique per site when several

@@ -17,8 +17,10 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 
+from ..conf import guestpay_settings
 from ..crypto import CredentialDecryptionError, decrypt_json
 from ..models import ProviderAccount
+from ..models.providers import credential_from_env, env_name_allowed, holds_site_key
 from ..providers.registry import get_provider_class
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -31,7 +33,9 @@ class SecretState:
 
     def __init__(self, account, name):
         self.env_name = (account.secrets_from_env or {}).get(name, "") if account.pk else ""
-        self.env_is_set = bool(self.env_name and os.environ.get(self.env_name))
+        self.env_allowed = env_name_allowed(self.env_name)
+        # Said only of a variable this site lets accounts name: nothing about the others.
+        self.env_is_set = bool(self.env_allowed and credential_from_env(self.env_name))
         self.unreadable = False
         self.stored = False
         if account.pk and account.secrets_encrypted:
@@ -47,6 +51,11 @@ class SecretState:
     @property
     def label(self):
         if self.env_name:
+            if not self.env_allowed:
+                return gettext("Names the environment variable %(name)s, which this site does "
+                               "not let payment systems read: name one starting with "
+                               "%(prefix)s.") % {
+                    "name": self.env_name, "prefix": guestpay_settings.CREDENTIAL_ENV_PREFIX}
             if self.env_is_set:
                 return gettext("Read from the environment variable %(name)s (set).") % {
                     "name": self.env_name}
@@ -203,6 +212,16 @@ class ProviderAccountForm(WagtailAdminModelForm):
                 # Not a name: perhaps the secret itself, pasted into the wrong box. Not shown back.
                 self.data = self.data.copy()
                 self.data[self.add_prefix(self.env_field(credential))] = ""
+                continue
+            if env_name and not env_name_allowed(env_name):
+                self.add_error(self.env_field(credential), _(
+                    "Name a variable starting with %(prefix)s: this site lets payment systems "
+                    "read no other (WAGTAIL_GUESTPAY_CREDENTIAL_ENV_PREFIX).") % {
+                        "prefix": guestpay_settings.CREDENTIAL_ENV_PREFIX})
+                continue
+            if env_name and holds_site_key(os.environ.get(env_name, "")):
+                self.add_error(self.env_field(credential), _(
+                    "This variable holds one of the site's own keys, not a payment credential."))
                 continue
             if value and env_name:
                 self.add_error(self.secret_field(credential), _(

@@ -1,12 +1,17 @@
+import logging
 import os
 import uuid
 
 from django.db import models
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
 
+from ..conf import guestpay_settings
 from ..crypto import decrypt_json, encrypt_json
 from ..providers.registry import get_provider_class, provider_kind_choices
+
+logger = logging.getLogger(__name__)
 
 
 class ProviderAccount(models.Model):
@@ -67,7 +72,7 @@ class ProviderAccount(models.Model):
     def get_secret(self, name):
         env_name = (self.secrets_from_env or {}).get(name)
         if env_name:
-            return os.environ.get(env_name, "")
+            return credential_from_env(env_name)
         return decrypt_json(self.secrets_encrypted).get(name, "")
 
     def has_secret(self, name):
@@ -88,3 +93,38 @@ class ProviderAccount(models.Model):
 
     def notification_path(self):
         return reverse("wagtail_guestpay:notify", args=[self.public_id])
+
+
+def env_name_allowed(name):
+    """True if a payment system's credential may be read from the environment variable ``name``
+    (WAGTAIL_GUESTPAY_CREDENTIAL_ENV_PREFIX)."""
+    return bool(name) and name.startswith(guestpay_settings.CREDENTIAL_ENV_PREFIX)
+
+
+def holds_site_key(value):
+    """True if ``value`` is one of the site's own keys (SECRET_KEY, its fallbacks, the credential
+    encryption keys): never a payment credential, never read as one."""
+    from django.conf import settings
+
+    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", []),
+            *guestpay_settings.ENCRYPTION_KEYS]
+    return bool(value) and any(
+        isinstance(key, str | bytes) and key
+        and constant_time_compare(value, key if isinstance(key, str) else key.decode())
+        for key in keys
+    )
+
+
+def credential_from_env(name):
+    """The value of the environment variable ``name`` as a credential: "" when the name is not
+    allowed or the variable holds one of the site's own keys (logged, without the value)."""
+    if not env_name_allowed(name):
+        logger.warning("A payment system names the environment variable %s, which "
+                       "WAGTAIL_GUESTPAY_CREDENTIAL_ENV_PREFIX does not allow: not read.", name)
+        return ""
+    value = os.environ.get(name, "")
+    if holds_site_key(value):
+        logger.warning("The environment variable %s holds one of the site's own keys: not read "
+                       "as a payment credential.", name)
+        return ""
+    return value
