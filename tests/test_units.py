@@ -10,7 +10,13 @@ from wagtail_guestpay import money
 from wagtail_guestpay.conf import guestpay_settings
 from wagtail_guestpay.crypto import CredentialDecryptionError, decrypt_json, encrypt_json
 from wagtail_guestpay.models import OrderStatus, PaymentStatus
-from wagtail_guestpay.providers.base import EventStatus, Notification, ProviderEvent
+from wagtail_guestpay.providers.base import (
+    MAX_JSON_DEPTH,
+    EventStatus,
+    Notification,
+    ProviderEvent,
+    load_json,
+)
 from wagtail_guestpay.providers.exceptions import MalformedNotification
 from wagtail_guestpay.transitions import PAYMENT_TRANSITIONS, can_move, derive_order_status
 
@@ -132,6 +138,18 @@ def test_notification_parsing_helpers():
     for body in (b"\xff", b"[1]", b"{"):
         with pytest.raises(MalformedNotification):
             Notification(body=body, headers={}).json()
+
+
+def test_json_nesting_is_bounded_the_same_on_every_python():
+    """Python 3.11's parser stops near 1,000 levels, 3.13's near 10,000: the bound is ours."""
+    deepest = b'{"a":' * (MAX_JSON_DEPTH - 1) + b"[]" + b"}" * (MAX_JSON_DEPTH - 1)
+    assert Notification(body=deepest, headers={}).json()["a"]
+    for depth in (MAX_JSON_DEPTH + 1, 5000, 50_000):
+        too_deep = b'{"a":' * (depth - 1) + b"[]" + b"}" * (depth - 1)
+        with pytest.raises(MalformedNotification):
+            Notification(body=too_deep, headers={}).json()
+        with pytest.raises(ValueError):
+            load_json(too_deep.decode(), parse_int=str)
 
 
 def test_records_stay_out_of_wagtails_usage_index():

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from tests.providers.contract import snapshot
 from wagtail_guestpay.models import AccessGrant, OutboundEmail, PaymentEvent
+from wagtail_guestpay.providers.base import MAX_JSON_DEPTH
 
 from .providers import contract_classes, same_content, signature_headers, without_own_tests
 
@@ -75,10 +76,14 @@ def mutated_bodies(draw, body):
 
 def unreadable_json(body):
     """Bodies that are JSON by their grammar but that no genuine notification is: nested deeper
-    than Python's parser can follow, or a string value of ``body`` (a JSON object) replaced by a
-    lone UTF-16 surrogate escape (``"\\ud800"``, which no UTF-8 text can hold)."""
-    bodies = [b'{"a":' * 5000 + b"1" + b"}" * 5000, b"[" * 5000 + b"]" * 5000,
-              body[:-1] + b', "deep": ' + b"[" * 5000 + b"]" * 5000 + b"}"]
+    than MAX_JSON_DEPTH (just beyond it, and beyond what Python 3.11's parser follows but 3.13's
+    does), or a string value of ``body`` (a JSON object) replaced by a lone UTF-16 surrogate
+    escape (``"\\ud800"``, which no UTF-8 text can hold)."""
+    bodies = []
+    for depth in (MAX_JSON_DEPTH + 1, 5000):
+        nested = b"[" * (depth - 1) + b"]" * (depth - 1)  # one level below the body's object
+        bodies += [b'{"a":' * depth + b"1" + b"}" * depth, b"[" * depth + b"]" * depth,
+                   body[:-1] + b', "deep": ' + nested + b"}"]
     try:
         data = json.loads(body)
     except ValueError:
@@ -139,7 +144,7 @@ class HostileCallback:
         run()
 
     def test_unreadable_json_is_4xx_and_changes_nothing(self, client, payment, run_on_commit):
-        """Deeply nested JSON (RecursionError in the parser) and JSON strings holding lone
+        """Deeply nested JSON (refused at one depth on every Python) and JSON strings holding lone
         surrogates (UnicodeEncodeError once a signature is computed or a row saved), sent with
         a genuine notification's headers: refused as malformed, never a 5xx."""
         body, headers = self.paid_notification(payment)

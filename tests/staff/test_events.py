@@ -63,3 +63,16 @@ def test_display_helpers_hide_credentials_and_order_links():
     assert redact("u=https%3A%2F%2Fshop%2Fguestpay%2Forder%2FAbC123&x=1") == (
         "u=https%3A%2F%2Fshop%2Fguestpay%2Forder%2F•••&x=1")
     assert safe_body("not json <b>") == "not json <b>"  # escaped by the template
+
+
+def test_a_rejected_notification_nested_too_deeply_is_shown_as_text(testpay, offer, viewer, login):
+    """Kept as received (signature_valid False) and shown as text: neither the parser's nor the
+    masking's recursion limit turns its page into a 500, on any Python."""
+    _order, payment, _charge = testpay.start(offer)
+    deep = '{"a":' * 900 + "1" + "}" * 900
+    testpay.post(payment, deep.encode())
+    event = PaymentEvent.objects.get(signature_valid=False)
+    assert event.body == deep
+    assert safe_body(deep) == deep and safe_body("[" * 5000 + "]" * 5000).startswith("[[[")
+    page = login(viewer).get(reverse("guestpay_events_modeladmin_inspect", args=[event.pk]))
+    assert page.status_code == 200 and '{&quot;a&quot;:{&quot;a&quot;:' in page.content.decode()

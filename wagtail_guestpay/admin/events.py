@@ -19,6 +19,7 @@ from wagtail_modeladmin.views import InspectView
 
 from .. import fixes
 from ..models import PaymentEvent
+from ..providers.base import load_json
 from .filters import ChoiceFilter, DateRangeFilter
 from .listing import InspectURLFinder, NumericIdURLHelper, StrictIndexView
 from .permissions import ViewOnlyPermissionHelper, can_fix
@@ -59,9 +60,10 @@ def _mask_keys(value):
 
 def safe_body(body):
     """The body as text for display: pretty JSON when it is JSON, with secret-looking keys
-    masked and order links cut."""
+    masked and order links cut. Text that is not JSON, or JSON nested deeper than
+    MAX_JSON_DEPTH, is shown as text."""
     try:
-        data = json.loads(body)
+        data = load_json(body)
     except ValueError:
         return redact(body)
     return redact(json.dumps(_mask_keys(data), indent=2, ensure_ascii=False, sort_keys=True))

@@ -17,14 +17,21 @@ Protocol (docs.fondy.eu, docs.fondy.io and the official SDKs, summarised in PROV
 
 import hashlib
 import hmac
-import json
 import secrets
 from urllib.parse import parse_qsl
 
 from django.utils.translation import gettext_lazy as _
 
 from ..money import from_minor_units, to_minor_units
-from .base import Checkout, Credential, CredentialCheck, EventStatus, Provider, ProviderEvent
+from .base import (
+    Checkout,
+    Credential,
+    CredentialCheck,
+    EventStatus,
+    Provider,
+    ProviderEvent,
+    load_json,
+)
 from .exceptions import InvalidSignature, MalformedNotification, ProviderError
 
 API_URL = "https://pay.fondy.eu/api"
@@ -75,7 +82,7 @@ def is_signed(payment_key, params):
 def loads(text):
     """JSON with every number kept as its lexeme, so that signatures are recomputed on exactly the
     characters Fondy signed."""
-    return json.loads(text, parse_float=str, parse_int=str)
+    return load_json(text, parse_float=str, parse_int=str)
 
 
 class FondyProvider(Provider):

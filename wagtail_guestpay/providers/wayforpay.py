@@ -21,7 +21,6 @@ Amounts are written the way WayForPay's PHP code writes a float: ``100`` rather 
 
 import hashlib
 import hmac
-import json
 import secrets
 import time
 from decimal import Decimal
@@ -30,7 +29,15 @@ from django.http import JsonResponse
 from django.utils.translation import gettext_lazy as _
 
 from ..money import parse_amount, quantize
-from .base import Checkout, Credential, CredentialCheck, EventStatus, Provider, ProviderEvent
+from .base import (
+    Checkout,
+    Credential,
+    CredentialCheck,
+    EventStatus,
+    Provider,
+    ProviderEvent,
+    load_json,
+)
 from .exceptions import InvalidSignature, MalformedNotification, ProviderError
 
 PAY_URL = "https://secure.wayforpay.com/pay"
@@ -98,7 +105,7 @@ def purchase_signature_values(fields):
 
 def loads(text):
     """JSON with numbers kept as their lexemes (``100``, ``100.0`` and ``1547.36`` stay as sent)."""
-    return json.loads(text, parse_float=str, parse_int=str)
+    return load_json(text, parse_float=str, parse_int=str)
 
 
 def _text(value):
