@@ -273,6 +273,8 @@ def recheck_payment(payment, *, by, reason, form=""):
     payment, refreshed. Raises ProviderError when the payment system cannot be reached."""
     if payment.status not in RECHECKABLE:
         raise NothingToDo(_("This payment is settled: there is nothing to check."))
+    if form and _logged_for_form(payment.order, ACTION_CHECKED, form):
+        raise NothingToDo(_("This check was already done (the form was sent twice)."))
     before = payment.status
     outcome = check_payment(payment.pk, statuses=RECHECKABLE, raise_errors=True)
     payment.refresh_from_db()
@@ -281,6 +283,15 @@ def recheck_payment(payment, *, by, reason, form=""):
         "outcome": outcome or "", "reason": reason, "form": form,
     })
     return payment
+
+
+def _logged_for_form(order, action, form):
+    """True if the fix submitted with the one-time ``form`` token is already in ``order``'s
+    history (a double submission)."""
+    from wagtail.models import ModelLogEntry
+
+    return ModelLogEntry.objects.for_instance(order).filter(
+        action=action, data__form=form).exists()
 
 
 def _held_payment(payment):

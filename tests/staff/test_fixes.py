@@ -367,6 +367,25 @@ def test_check_a_pending_payment_now_grants_when_the_provider_says_paid(
     assert entry.user == fixer and entry.data["to"] == "paid"
 
 
+def test_a_check_sent_twice_asks_the_payment_system_once(offer, testpay, run_on_commit, fixer,
+                                                        login, monkeypatch):
+    from wagtail_guestpay import fixes as fixes_module
+
+    _order, payment, _charge = testpay.start(offer)
+    asked = []
+    real = fixes_module.check_payment
+    monkeypatch.setattr(fixes_module, "check_payment",
+                        lambda *args, **kwargs: asked.append(args) or real(*args, **kwargs))
+    client = login(fixer)
+    response, token = confirm(client, fix("check_payment", payment.pk), reason="buyer asks")
+    assert response.status_code == 302 and len(asked) == 1
+    again = client.post(fix("check_payment", payment.pk), {"form_token": token, "reason": "x"},
+                        follow=True)
+    assert "already done" in " ".join(messages_of(again))
+    assert len(asked) == 1
+    assert len(logs("payment_checked", Order.objects.get(pk=payment.order_id))) == 1
+
+
 def test_an_expired_payment_can_be_checked_again(offer, testpay, run_on_commit, fixer, login):
     from wagtail_guestpay.transitions import move_payment
 
