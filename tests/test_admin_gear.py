@@ -12,6 +12,7 @@ from wagtail.models import ModelLogEntry, Site
 
 from tests.admin_fixtures import configurable_kind, staff_user  # noqa: F401
 from tests.factories import OfferFactory, course_page
+from wagtail_guestpay.admin.links import new_result_page_url
 from wagtail_guestpay.models import Offer, PaymentResultPage, ProviderAccount
 
 pytestmark = pytest.mark.django_db
@@ -87,14 +88,25 @@ def test_dialog_shows_switch_page_choosers_direct_link_and_widget(admin_client, 
     assert 'name="guest_payment"' in html
     assert 'id="id_success_page-chooser"' in html and 'id="id_failure_page-chooser"' in html
     assert "new wagtail.widgets.PageChooser" in html or "PageChooser(" in html
-    assert reverse("wagtailadmin_pages:choose_parent",
-                   args=["wagtail_guestpay", "paymentresultpage"]) in html
+    assert new_result_page_url() in html
     link = "http://testserver/guestpay/pay/members/"
     assert f'value="{link}"' in html
     # The widget snippet is escaped inside its textarea and copies as real HTML.
     assert f"&lt;a href=&quot;{link}&quot;" in html
     assert html.count('data-action="w-clipboard#copy"') == 2
     assert "answers “not found” (404)" in html  # guest payment is off
+
+
+def test_create_a_new_result_page_leads_to_its_editor(admin_client):
+    """The dialog's link (Wagtail's choose_parent, or the same view of our own before 7.4)."""
+    response = admin_client.get(new_result_page_url(), follow=True)
+    assert response.status_code == 200
+    add_prefix = reverse("wagtailadmin_pages:add",
+                         args=["wagtail_guestpay", "paymentresultpage", 1])[:-len("1/")]
+    if response.redirect_chain:  # a single possible parent: straight to the editor
+        assert response.redirect_chain[-1][0].startswith(add_prefix)
+    else:
+        assert 'name="parent_page"' in response.content.decode()
 
 
 def test_dialog_asks_to_save_first_when_the_form_chose_another_account(admin_client, members):

@@ -28,6 +28,7 @@ from wagtail.models import Page
 
 from ..models import Offer, PaymentResultPage, ProviderAccount
 from ..money import format_money
+from .links import new_result_page_url
 from .provider_accounts import absolute_site_url
 
 GEAR_DIALOG_ID = "guestpay-gear-dialog"
@@ -155,9 +156,7 @@ class GearSettingsView(View):
             "form_account_differs": self.form_account_differs,
             "direct_link": link,
             "widget_html": widget_html(self.offer, link),
-            "new_result_page_url": reverse(
-                "wagtailadmin_pages:choose_parent",
-                args=[PaymentResultPage._meta.app_label, PaymentResultPage._meta.model_name]),
+            "new_result_page_url": new_result_page_url(),
         }, json_data={"step": "gear_settings"})
 
 

@@ -17,8 +17,10 @@ see none of its items.
 """
 
 from django.utils.translation import gettext_lazy as _
+from wagtail.admin.menu import Menu, SubmenuMenuItem
 from wagtail.admin.viewsets.base import ViewSetGroup
 
+from .compat import HAS_SUBMENU_HOOK
 from .provider_accounts import ProviderAccountViewSet
 
 GUESTPAY_MENU_NAME = "guestpay_menu"
@@ -32,3 +34,16 @@ class PaymentsMenu(ViewSetGroup):
     menu_order = 300
     submenu_hook = GUESTPAY_MENU_HOOK
     items = (ProviderAccountViewSet("guestpay_payment_systems"),)
+
+    if not HAS_SUBMENU_HOOK:
+        def get_menu_item(self, order=None):
+            """Wagtail < 8.0: what ``submenu_hook`` does there. Each item keeps its own
+            ``menu_order`` (Wagtail 7 would number the ``items`` 1, 2... ahead of Offers)."""
+            return SubmenuMenuItem(
+                label=self.menu_label,
+                menu=Menu(register_hook_name=self.submenu_hook,
+                          items=[item.get_menu_item() for item in self.registerables]),
+                name=self.menu_name,
+                icon_name=self.menu_icon,
+                order=order if order is not None else self.menu_order,
+            )

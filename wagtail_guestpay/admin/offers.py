@@ -8,6 +8,7 @@ from wagtail.admin.ui.tables import Column, StatusTagColumn
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from ..models import Offer
+from .compat import HAS_PK_PATH_CONVERTER
 from .gear import GearPanel, GearSettingsView
 from .menu import GUESTPAY_MENU_HOOK
 from .panels import ProductChooserPanel
@@ -91,6 +92,7 @@ class OfferViewSet(SnippetViewSet):
         return GearSettingsView.as_view(permission_policy=self.permission_policy)
 
     def get_urlpatterns(self):
+        converter = self.pk_path_converter if HAS_PK_PATH_CONVERTER else "int"
         return super().get_urlpatterns() + [
-            path(f"gear/<{self.pk_path_converter}:pk>/", self.gear_view, name="gear"),
+            path(f"gear/<{converter}:pk>/", self.gear_view, name="gear"),
         ]

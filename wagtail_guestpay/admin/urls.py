@@ -2,7 +2,10 @@
 ``wagtail_guestpay_staff``)."""
 
 from django.urls import path
+from wagtail.admin.views.pages.choose_parent import ChooseParentView
 
+from ..models import PaymentResultPage
+from .compat import HAS_CHOOSE_PARENT_URL
 from .fixes import (
     CheckPaymentView,
     CorrectEmailView,
@@ -37,3 +40,7 @@ urlpatterns = [
     path("access/grant/", GrantAccessView.as_view(), name="grant_access"),
     path("events/<int:event_pk>/reviewed/", EventReviewedView.as_view(), name="event_reviewed"),
 ]
+
+if not HAS_CHOOSE_PARENT_URL:  # Wagtail < 7.4; see links.new_result_page_url
+    urlpatterns.append(path("result-pages/new/", ChooseParentView.as_view(model=PaymentResultPage),
+                            name="new_result_page"))

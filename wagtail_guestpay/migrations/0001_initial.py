@@ -12,15 +12,19 @@ import wagtail_guestpay.providers.registry
 from django.conf import settings
 from django.db import migrations, models
 
+# Wagtail 8.0 made the page model swappable and defines settings.WAGTAIL_PAGE_MODEL itself; Wagtail
+# 7.x has neither, and its last wagtailcore migration is 0094 (this one was generated against 0098).
+WAGTAIL_PAGE_MODEL = getattr(settings, "WAGTAIL_PAGE_MODEL", "wagtailcore.Page")
+
 
 class Migration(migrations.Migration):
 
     initial = True
 
     dependencies = [
-        ('wagtailcore', '0098_apitoken'),
+        ('wagtailcore', '0094_alter_page_locale'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
-        migrations.swappable_dependency(settings.WAGTAIL_PAGE_MODEL),
+        migrations.swappable_dependency(WAGTAIL_PAGE_MODEL),
     ]
 
     operations = [
@@ -49,7 +53,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='PaymentResultPage',
             fields=[
-                ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=settings.WAGTAIL_PAGE_MODEL)),
+                ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=WAGTAIL_PAGE_MODEL)),
                 ('kind', models.CharField(choices=[('success', 'After a successful payment'), ('failure', 'After a failed payment')], default='success', max_length=8, verbose_name='shown')),
                 ('body', wagtail.fields.StreamField([('heading', 0), ('paragraph', 1), ('image', 2), ('pay_button', 6), ('merchant_contacts', 7), ('order_status', 8)], blank=True, block_lookup={0: ('wagtail.blocks.CharBlock', (), {'form_classname': 'title', 'icon': 'title', 'label': 'Heading', 'template': 'wagtail_guestpay/blocks/heading.html'}), 1: ('wagtail.blocks.RichTextBlock', (), {'label': 'Paragraph'}), 2: ('wagtail.images.blocks.ImageBlock', [], {'label': 'Image'}), 3: ('wagtail_guestpay.blocks.pay_button.OfferChooserBlock', (), {'label': 'offer'}), 4: ('wagtail.blocks.CharBlock', (), {'help_text': 'Defaults to “Pay <price>”.', 'label': 'button label', 'max_length': 80, 'required': False}), 5: ('wagtail.blocks.BooleanBlock', (), {'label': 'show the price beside the button', 'required': False}), 6: ('wagtail.blocks.StructBlock', [[('offer', 3), ('label', 4), ('show_price', 5)]], {}), 7: ('wagtail_guestpay.blocks.merchant.MerchantContactsBlock', (), {}), 8: ('wagtail_guestpay.blocks.order_status.OrderStatusBlock', (), {})}, verbose_name='body')),
             ],
@@ -147,7 +151,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='OfferPage',
             fields=[
-                ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=settings.WAGTAIL_PAGE_MODEL)),
+                ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=WAGTAIL_PAGE_MODEL)),
                 ('body', wagtail.fields.StreamField([('heading', 0), ('paragraph', 1), ('image', 2), ('pay_button', 6), ('merchant_contacts', 7)], blank=True, block_lookup={0: ('wagtail.blocks.CharBlock', (), {'form_classname': 'title', 'icon': 'title', 'label': 'Heading', 'template': 'wagtail_guestpay/blocks/heading.html'}), 1: ('wagtail.blocks.RichTextBlock', (), {'label': 'Paragraph'}), 2: ('wagtail.images.blocks.ImageBlock', [], {'label': 'Image'}), 3: ('wagtail_guestpay.blocks.pay_button.OfferChooserBlock', (), {'label': 'offer'}), 4: ('wagtail.blocks.CharBlock', (), {'help_text': 'Defaults to “Pay <price>”.', 'label': 'button label', 'max_length': 80, 'required': False}), 5: ('wagtail.blocks.BooleanBlock', (), {'label': 'show the price beside the button', 'required': False}), 6: ('wagtail.blocks.StructBlock', [[('offer', 3), ('label', 4), ('show_price', 5)]], {}), 7: ('wagtail_guestpay.blocks.merchant.MerchantContactsBlock', (), {})}, verbose_name='body')),
                 ('button_label', models.CharField(blank=True, help_text='Defaults to “Pay <price>”.', max_length=80, verbose_name='button label')),
                 ('offer', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='offer_pages', to='wagtail_guestpay.offer', verbose_name='offer')),
@@ -329,7 +333,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('sort_order', models.IntegerField(blank=True, editable=False, null=True)),
                 ('offer', modelcluster.fields.ParentalKey(on_delete=django.db.models.deletion.CASCADE, related_name='products', to='wagtail_guestpay.offer')),
-                ('page', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.WAGTAIL_PAGE_MODEL, verbose_name='product')),
+                ('page', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=WAGTAIL_PAGE_MODEL, verbose_name='product')),
             ],
             options={
                 'verbose_name': 'product',
@@ -370,7 +374,7 @@ class Migration(migrations.Migration):
                 ('revoked_at', models.DateTimeField(blank=True, null=True, verbose_name='revoked')),
                 ('note', models.TextField(blank=True, verbose_name='note')),
                 ('granted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='granted by')),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.WAGTAIL_PAGE_MODEL, verbose_name='product')),
+                ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=WAGTAIL_PAGE_MODEL, verbose_name='product')),
                 ('revoked_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='revoked by')),
                 ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='guestpay_grants', to=settings.AUTH_USER_MODEL, verbose_name='account')),
                 ('order', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='grants', to='wagtail_guestpay.order', verbose_name='order')),
