@@ -238,8 +238,13 @@ def test_an_account_retired_for_a_typo_is_taken_back_by_its_address_s_owner(
     assert guest.retired_at is None and guest.activated_at is not None
 
 
-def test_a_deactivated_account_still_holds_its_address(client, members_offer, outbox):
-    UserFactory(email="member@example.com", is_active=False)
+@pytest.mark.parametrize("retired", [False, True])
+def test_a_deactivated_account_still_holds_its_address(client, members_offer, outbox, retired):
+    """Staff deactivated it, or a correction retired it but it was used since (here: it has a
+    password): its owner is told to log in, and no second account is made."""
+    user = UserFactory(email="member@example.com", is_active=False)
+    if retired:
+        GuestAccount.objects.create(user=user, retired_at=timezone.now())
     register(client, members_offer, "member@example.com")
     [message] = outbox
     assert "You already have an account" in message.body

@@ -4,6 +4,7 @@ import secrets
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -92,9 +93,14 @@ def users_with_email(email):
 
 def accounts_holding(email):
     """The accounts that hold ``email``: every account with it, except a never-used one that an
-    e-mail correction retired (it was created for someone else's typo, so the address is free)."""
+    e-mail correction retired (it was created for someone else's typo, so the address is free).
+    "Never used" as :attr:`GuestAccount.is_unused` says, in SQL."""
     return users_with_email(email).exclude(
-        is_active=False, guestpay_account__retired_at__isnull=False
+        is_active=False,
+        guestpay_account__retired_at__isnull=False,
+        guestpay_account__activated_at__isnull=True,
+        last_login__isnull=True,
+        password__startswith=UNUSABLE_PASSWORD_PREFIX,
     )
 
 
