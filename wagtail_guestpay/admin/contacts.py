@@ -4,13 +4,11 @@ the note (the e-mail changes only through an order's e-mail correction)."""
 
 import json
 
-from django.contrib.auth.models import Permission
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel
-from wagtail_modeladmin.options import ModelAdmin
 from wagtail_modeladmin.views import InspectView
 
 from ..accounts import users_with_email
@@ -18,8 +16,7 @@ from ..models import AccessGrant, Contact, Order, RegistrationField
 from .filters import ContactAccessFilter, ContactAccountFilter, DateRangeFilter
 from .listing import (
     InspectFirstButtonHelper,
-    InspectURLFinder,
-    NumericIdURLHelper,
+    StaffListingAdmin,
     StrictIndexView,
 )
 from .permissions import ContactPermissionHelper, can_manage_access
@@ -103,25 +100,18 @@ class ContactInspectView(InspectView):
         )
 
 
-class ContactsAdmin(ModelAdmin):
+class ContactsAdmin(StaffListingAdmin):
     model = Contact
     menu_label = _("Contacts")
     menu_item_name = "contacts"  # not slugified from the label: the same in every language
     menu_icon = "group"
-    add_to_admin_menu = False  # an item of the Payments menu (wagtail_hooks)
     base_url_path = "guestpay/contacts"
     permission_helper_class = ContactPermissionHelper
     index_view_class = ContactIndexView
-    inspect_view_enabled = True
-    inspect_view_fields = ["id"]  # the template shows the rest, from prefetched queries
     inspect_view_class = ContactInspectView
     inspect_template_name = "wagtail_guestpay/admin/contacts/inspect.html"
     index_template_name = "wagtail_guestpay/admin/contacts/index.html"
-    index_view_extra_css = inspect_view_extra_css = ["wagtail_guestpay/admin.css"]
     button_helper_class = InspectFirstButtonHelper
-    url_helper_class = NumericIdURLHelper
-    history_view_enabled = False  # the audit history is part of the inspect view
-    list_per_page = 50
     list_display = ("email_col", "name", "account_col", "orders_col", "access_col", "source",
                     "created_col")
     list_filter = ("is_placeholder", "source", ContactAccountFilter, ContactAccessFilter,
@@ -135,17 +125,6 @@ class ContactsAdmin(ModelAdmin):
 
     def get_queryset(self, request):
         return contacts_queryset()
-
-    def get_permissions_for_registration(self):
-        # Access is governed by the Order's custom permissions (see admin.permissions).
-        return Permission.objects.none()
-
-    def register_admin_url_finders(self):
-        from wagtail.admin.admin_url_finder import register_admin_url_finder
-
-        register_admin_url_finder(self.model, type("ContactURLFinder", (InspectURLFinder,), {
-            "permission_helper": self.permission_helper, "url_helper": self.url_helper,
-        }))
 
     def email_col(self, contact):
         if contact.is_placeholder:

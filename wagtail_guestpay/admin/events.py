@@ -10,18 +10,16 @@ import json
 import re
 from urllib.parse import quote
 
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from wagtail_modeladmin.options import ModelAdmin
 from wagtail_modeladmin.views import InspectView
 
 from .. import fixes
 from ..models import PaymentEvent
 from ..providers.base import load_json
 from .filters import ChoiceFilter, DateRangeFilter
-from .listing import InspectURLFinder, NumericIdURLHelper, StrictIndexView
+from .listing import StaffListingAdmin, StrictIndexView
 from .permissions import ViewOnlyPermissionHelper, can_fix
 
 MASK = "•••"
@@ -138,25 +136,18 @@ class EventInspectView(InspectView):
         )
 
 
-class PaymentEventsAdmin(ModelAdmin):
+class PaymentEventsAdmin(StaffListingAdmin):
     model = PaymentEvent
     menu_label = _("Payment notifications")
     menu_item_name = "payment-notifications"  # the same in every language
     menu_icon = "history"
-    add_to_admin_menu = False  # an item of the Payments menu (wagtail_hooks)
     base_url_path = "guestpay/events"
     permission_helper_class = ViewOnlyPermissionHelper
     index_view_class = EventIndexView
-    inspect_view_enabled = True
-    inspect_view_fields = ["id"]  # the template shows the rest, from prefetched queries
     inspect_view_class = EventInspectView
     inspect_template_name = "wagtail_guestpay/admin/events/inspect.html"
-    history_view_enabled = False
-    url_helper_class = NumericIdURLHelper
-    list_per_page = 50
     list_display = ("received_col", "provider_col", "what_col", "outcome_col", "payment_col",
                     "reviewed_col")
-    index_view_extra_css = inspect_view_extra_css = ["wagtail_guestpay/admin.css"]
     list_filter = ("outcome", ReviewedFilter, EventProviderFilter, "source", "signature_valid",
                    ReceivedRangeFilter)
     search_fields = ("provider_event_id", "event_type", "payment__reference", "body")
@@ -166,17 +157,6 @@ class PaymentEventsAdmin(ModelAdmin):
         return PaymentEvent.objects.select_related("account", "payment__order").annotate(
             reviewed=fixes.event_reviewed()
         )
-
-    def get_permissions_for_registration(self):
-        # Access is governed by the Order's custom permissions (see admin.permissions).
-        return Permission.objects.none()
-
-    def register_admin_url_finders(self):
-        from wagtail.admin.admin_url_finder import register_admin_url_finder
-
-        register_admin_url_finder(self.model, type("EventURLFinder", (InspectURLFinder,), {
-            "permission_helper": self.permission_helper, "url_helper": self.url_helper,
-        }))
 
     def received_col(self, event):
         from .transactions import short_datetime

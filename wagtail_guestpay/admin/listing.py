@@ -12,6 +12,7 @@ database lookup (a ValueError, a 500).
 import re
 
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.auth.models import Permission
 from django.core.exceptions import SuspiciousOperation
 from django.views.defaults import bad_request
 from wagtail_modeladmin.helpers import (
@@ -20,6 +21,7 @@ from wagtail_modeladmin.helpers import (
     DjangoORMSearchHandler,
     ModelAdminURLFinder,
 )
+from wagtail_modeladmin.options import ModelAdmin
 from wagtail_modeladmin.views import IndexView
 
 from ..conf import guestpay_settings
@@ -103,3 +105,29 @@ class InspectFirstButtonHelper(ButtonHelper):
     def get_buttons_for_obj(self, obj, exclude=None, **kwargs):
         # The row's title already links to the inspect view.
         return super().get_buttons_for_obj(obj, exclude=[*(exclude or []), "inspect"], **kwargs)
+
+
+class StaffListingAdmin(ModelAdmin):
+    """What Transactions, Contacts and Payment notifications share: an item of the Payments menu
+    (wagtail_hooks), rows read in an inspect view that also holds the audit history and the
+    fixes, numeric object URLs, and Wagtail's reports linking to that inspect view."""
+
+    add_to_admin_menu = False
+    inspect_view_enabled = True
+    inspect_view_fields = ["id"]  # the templates show the rest, from prefetched queries
+    history_view_enabled = False  # the audit history is part of the inspect view
+    url_helper_class = NumericIdURLHelper
+    list_per_page = 50
+    index_view_extra_css = inspect_view_extra_css = ["wagtail_guestpay/admin.css"]
+
+    def get_permissions_for_registration(self):
+        # Access is governed by the Order's custom permissions (see admin.permissions).
+        return Permission.objects.none()
+
+    def register_admin_url_finders(self):
+        from wagtail.admin.admin_url_finder import register_admin_url_finder
+
+        register_admin_url_finder(self.model, type(
+            f"{self.model.__name__}URLFinder", (InspectURLFinder,),
+            {"permission_helper": self.permission_helper, "url_helper": self.url_helper},
+        ))

@@ -13,16 +13,14 @@ from django.utils.html import format_html
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
-from wagtail_modeladmin.options import ModelAdmin
 from wagtail_modeladmin.views import InspectView
 
 from ..models import AccessGrant, Attention, Order, Payment, PaymentEvent
 from .filters import AccessStateFilter, DateRangeFilter, NeedsActionFilter, ProviderFilter
 from .listing import (
     InspectFirstButtonHelper,
-    InspectURLFinder,
-    NumericIdURLHelper,
     OrderNumberSearchHandler,
+    StaffListingAdmin,
     StrictIndexView,
 )
 from .permissions import ViewOnlyPermissionHelper, staff_permissions
@@ -135,26 +133,19 @@ class TransactionInspectView(InspectView):
         )
 
 
-class TransactionsAdmin(ModelAdmin):
+class TransactionsAdmin(StaffListingAdmin):
     model = Order
     menu_label = _("Transactions")
     menu_item_name = "transactions"  # not slugified from the label: the same in every language
     menu_icon = "list-ul"
-    add_to_admin_menu = False  # an item of the Payments menu (wagtail_hooks)
     base_url_path = "guestpay/transactions"
     permission_helper_class = ViewOnlyPermissionHelper
     index_view_class = TransactionIndexView
-    inspect_view_enabled = True
-    inspect_view_fields = ["id"]  # the template shows the rest, from prefetched queries
     inspect_view_class = TransactionInspectView
     inspect_template_name = "wagtail_guestpay/admin/transactions/inspect.html"
     index_template_name = "wagtail_guestpay/admin/transactions/index.html"
-    index_view_extra_css = inspect_view_extra_css = ["wagtail_guestpay/admin.css"]
     button_helper_class = InspectFirstButtonHelper
-    history_view_enabled = False  # the audit history is part of the inspect view
     search_handler_class = OrderNumberSearchHandler
-    url_helper_class = NumericIdURLHelper
-    list_per_page = 50
     list_display = (
         "number_col", "dates_col", "offer_col", "email_col", "status_col",
     )
@@ -177,13 +168,6 @@ class TransactionsAdmin(ModelAdmin):
 
     def get_permissions_for_registration(self):
         return staff_permissions()
-
-    def register_admin_url_finders(self):
-        from wagtail.admin.admin_url_finder import register_admin_url_finder
-
-        register_admin_url_finder(self.model, type("TransactionURLFinder", (InspectURLFinder,), {
-            "permission_helper": self.permission_helper, "url_helper": self.url_helper,
-        }))
 
     # Columns --------------------------------------------------------------------------------
     def number_col(self, order):
