@@ -10,6 +10,7 @@ import json
 import re
 from urllib.parse import quote
 
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -18,7 +19,7 @@ from wagtail_modeladmin.views import InspectView
 from .. import fixes
 from ..models import PaymentEvent
 from ..providers.base import load_json
-from .filters import ChoiceFilter, DateRangeFilter
+from .filters import DateRangeFilter, ProviderFilter, YesNoFilter
 from .listing import StaffListingAdmin, StrictIndexView
 from .permissions import ViewOnlyPermissionHelper, can_fix
 
@@ -72,33 +73,20 @@ def safe_data(data):
                              sort_keys=True))
 
 
-class ReviewedFilter(ChoiceFilter):
+class ReviewedFilter(YesNoFilter):
     title = _("reviewed by staff")
     parameter_name = "reviewed"
+    yes_label, no_label = _("Reviewed"), _("Not reviewed")
 
-    def lookups(self, request, model_admin):
-        return [("yes", _("Reviewed")), ("no", _("Not reviewed"))]
-
-    def queryset(self, request, queryset):
-        value = self.checked_value()
-        if value is None:
-            return queryset
-        reviewed = fixes.event_reviewed()
-        return queryset.filter(reviewed) if value == "yes" else queryset.exclude(reviewed)
+    def condition(self):
+        return fixes.event_reviewed()
 
 
-class EventProviderFilter(ChoiceFilter):
-    title = _("payment system")
-    parameter_name = "provider"
+class EventProviderFilter(ProviderFilter):
+    """Notifications received for one payment system."""
 
-    def lookups(self, request, model_admin):
-        from ..models import ProviderAccount
-
-        return [(str(account.pk), account.name) for account in ProviderAccount.objects.all()]
-
-    def queryset(self, request, queryset):
-        value = self.checked_value()
-        return queryset if value is None else queryset.filter(account_id=int(value))
+    def made_through(self, account_id):
+        return Q(account_id=account_id)
 
 
 class ReceivedRangeFilter(DateRangeFilter):

@@ -4,7 +4,7 @@ import datetime
 
 from django.contrib.admin import ListFilter, SimpleListFilter
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from ..models import AccessGrant, Attention, Payment, ProviderAccount
@@ -52,11 +52,10 @@ class ProviderFilter(ChoiceFilter):
 
     def queryset(self, request, queryset):
         value = self.checked_value()
-        if value is None:
-            return queryset
-        return queryset.filter(
-            Exists(Payment.objects.filter(order=OuterRef("pk"), account_id=int(value)))
-        )
+        return queryset if value is None else queryset.filter(self.made_through(int(value)))
+
+    def made_through(self, account_id):
+        return Exists(Payment.objects.filter(order=OuterRef("pk"), account_id=account_id))
 
 
 class AccessStateFilter(ChoiceFilter):
@@ -84,33 +83,41 @@ class AccessStateFilter(ChoiceFilter):
         return queryset.exclude(any_grant)
 
 
-class ContactAccountFilter(ChoiceFilter):
+class YesNoFilter(ChoiceFilter):
+    """Rows that meet :meth:`condition` ("yes") or do not ("no")."""
+
+    yes_label = no_label = ""
+
+    def lookups(self, request, model_admin):
+        return [("yes", self.yes_label), ("no", self.no_label)]
+
+    def condition(self):
+        raise NotImplementedError
+
+    def queryset(self, request, queryset):
+        value = self.checked_value()
+        if value is None:
+            return queryset
+        condition = self.condition()
+        return queryset.filter(condition) if value == "yes" else queryset.exclude(condition)
+
+
+class ContactAccountFilter(YesNoFilter):
     title = _("account")
     parameter_name = "account"
+    yes_label, no_label = _("Linked to an account"), _("No account")
 
-    def lookups(self, request, model_admin):
-        return [("yes", _("Linked to an account")), ("no", _("No account"))]
-
-    def queryset(self, request, queryset):
-        value = self.checked_value()
-        if value is None:
-            return queryset
-        return queryset.filter(user__isnull=value == "no")
+    def condition(self):
+        return Q(user__isnull=False)
 
 
-class ContactAccessFilter(ChoiceFilter):
+class ContactAccessFilter(YesNoFilter):
     title = _("access")
     parameter_name = "access"
+    yes_label, no_label = _("Has access"), _("No access")
 
-    def lookups(self, request, model_admin):
-        return [("yes", _("Has access")), ("no", _("No access"))]
-
-    def queryset(self, request, queryset):
-        value = self.checked_value()
-        if value is None:
-            return queryset
-        active = Exists(AccessGrant.objects.filter(user=OuterRef("user"), revoked_at__isnull=True))
-        return queryset.filter(active) if value == "yes" else queryset.exclude(active)
+    def condition(self):
+        return Exists(AccessGrant.objects.filter(user=OuterRef("user"), revoked_at__isnull=True))
 
 
 class DateRangeFilter(ListFilter):
