@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..accounts import is_placeholder, normalize_email, users_with_email
 from ..corrections import UnusedAccount
+from .listing import is_db_id
 
 TOKEN_SALT = "wagtail_guestpay.admin.fix"
 TOKEN_MAX_AGE = 24 * 3600  # a confirmation page left open longer must be reloaded
@@ -161,7 +162,7 @@ class ProductsField(forms.ModelMultipleChoiceField):
     def _check_values(self, value):
         for pk in value:
             text = str(pk)
-            if text.isascii() and text.isdigit() and len(text) > 18:
+            if text.isascii() and text.isdigit() and not is_db_id(text):
                 raise forms.ValidationError(self.error_messages["invalid_choice"],
                                             code="invalid_choice", params={"value": text})
         return super()._check_values(value)

@@ -6,7 +6,6 @@ A fix that the current state makes pointless (it was just done, e.g. a second su
 nothing and says so. URLs are in :mod:`.urls`; what the inspect views offer in :mod:`.actions`.
 """
 
-import re
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
@@ -31,6 +30,7 @@ from .fix_forms import (
     ReviewHoldForm,
 )
 from .links import index_url, inspect_url
+from .listing import is_db_id
 from .permissions import can_fix, can_manage_access
 
 
@@ -386,7 +386,7 @@ class GrantAccessView(FixView):
     def get_initial(self):
         contact_id = self.request.GET.get("contact", "")
         contact = (Contact.objects.select_related("user").filter(pk=int(contact_id)).first()
-                   if re.fullmatch(r"[0-9]{1,18}", contact_id) else None)
+                   if is_db_id(contact_id) else None)
         if contact is not None:
             return {"target": contact.user.get_username() if contact.user else contact.email}
         return {"target": self.request.GET.get("email", "")[:254]}

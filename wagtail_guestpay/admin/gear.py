@@ -8,7 +8,6 @@ offer's history. A new offer gets its gear after its first save (the panel says 
 """
 
 import json
-import re
 
 from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -29,6 +28,7 @@ from wagtail.models import Page
 from ..models import Offer, PaymentResultPage, ProviderAccount
 from ..money import format_money
 from .links import new_result_page_url
+from .listing import is_db_id
 from .provider_accounts import absolute_site_url
 
 GEAR_DIALOG_ID = "guestpay-gear-dialog"
@@ -39,7 +39,7 @@ def _not_a_page_id(value):
     """A submitted page that cannot be an id: forged text, or beyond the database's integers.
     Django's field and Wagtail's chooser would hand it to a query (a ValueError, a 500)."""
     return (value not in (None, "") and not isinstance(value, Page)
-            and not re.fullmatch(r"[0-9]{1,18}", str(value)))
+            and not is_db_id(value))
 
 
 class ResultPageChooser(AdminPageChooser):

@@ -30,6 +30,12 @@ from ..conf import guestpay_settings
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def is_db_id(value):
+    """True for text that can be a row id: ASCII digits the database's integers hold (18 digits
+    at most). Anything else would raise in the query (a ValueError, or SQLite's OverflowError)."""
+    return re.fullmatch(r"[0-9]{1,18}", str(value)) is not None
+
+
 def spreadsheet_safe(value):
     """A CSV cell that a spreadsheet program shows as text, never runs as a formula: text
     starting with a formula character gets a leading apostrophe. Numbers and dates are kept."""
