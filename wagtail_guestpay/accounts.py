@@ -8,7 +8,7 @@ from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from .conf import guestpay_settings
@@ -91,11 +91,10 @@ def users_with_email(email):
     return User._default_manager.filter(**{f"{field}__iexact": email})
 
 
-def accounts_holding(email):
-    """The accounts that hold ``email``: every account with it, except a never-used one that an
-    e-mail correction retired (it was created for someone else's typo, so the address is free).
-    "Never used" as :attr:`GuestAccount.is_unused` says, in SQL."""
-    return users_with_email(email).exclude(
+def _retired_unused():
+    """Accounts an e-mail correction retired (created for someone else's typo) and nobody used:
+    :attr:`GuestAccount.is_unused`, in SQL."""
+    return Q(
         is_active=False,
         guestpay_account__retired_at__isnull=False,
         guestpay_account__activated_at__isnull=True,
@@ -104,28 +103,27 @@ def accounts_holding(email):
     )
 
 
+def accounts_holding(email):
+    """The accounts that hold ``email``: every account with it but a retired, unused one (the
+    address is free)."""
+    return users_with_email(email).exclude(_retired_unused())
+
+
 def take_back_retired(email, *, password=None):
-    """Reactivate the account an e-mail correction retired for ``email`` (still never used), for
-    the address's owner; with ``password`` (a hash) it becomes a registered account. Returns the
-    user, or None when there is none. Call it while holding the e-mail's Contact lock."""
-    guest = (
-        GuestAccount.objects.select_related("user")
-        .filter(user__in=users_with_email(email).filter(is_active=False),
-                retired_at__isnull=False)
-        .order_by("pk").first()
-    )
-    if guest is None or not guest.is_unused:
+    """Reactivate the retired, unused account of ``email`` for the address's owner; with
+    ``password`` (a hash) it becomes a registered account. Returns the user, or None when there
+    is none. Call it while holding the e-mail's Contact lock."""
+    user = users_with_email(email).filter(_retired_unused()).order_by("pk").first()
+    if user is None:
         return None
-    user = guest.user
     user.is_active = True
     fields = ["is_active"]
     if password is not None:
         user.password = password
         fields.append("password")
     user.save(update_fields=fields)
-    guest.retired_at = None
-    guest.activated_at = timezone.now() if password is not None else None
-    guest.save(update_fields=["retired_at", "activated_at"])
+    GuestAccount.objects.filter(user=user).update(
+        retired_at=None, activated_at=timezone.now() if password is not None else None)
     return user
 
 
