@@ -58,6 +58,13 @@ def _order_text(order):
     return f"{order.number} · {order.offer.title} · {order.amount_display} · {order.email or '-'}"
 
 
+def _fix_line(text, allowed, fix, fix_pk, action, order_pk):
+    """A line linking to the fix ``fix`` when the user may make it, to the order otherwise."""
+    if allowed:
+        return Line(text, fix_url(fix, fix_pk), action)
+    return Line(text, inspect_url("transactions", order_pk), _("Inspect"))
+
+
 def _transactions(**params):
     return f"{index_url('transactions')}?{urlencode(params)}"
 
@@ -72,9 +79,8 @@ def attention_sections(user):
     sections.append(Section(
         "placeholder", _("No e-mail from the payment system"),
         _("Find the buyer's e-mail in the payment system's dashboard, then correct it."), count,
-        [Line(_order_text(o), fix_url("correct_email", o.pk) if fix
-              else inspect_url("transactions", o.pk),
-              _("Correct the e-mail") if fix else _("Inspect")) for o in items],
+        [_fix_line(_order_text(o), fix, "correct_email", o.pk, _("Correct the e-mail"), o.pk)
+         for o in items],
         _transactions(attention=Attention.PLACEHOLDER_EMAIL),
     ))
 
@@ -86,9 +92,8 @@ def attention_sections(user):
     sections.append(Section(
         "mismatch", _("Amount or currency does not match"),
         _("The payment is held: accept or refuse the amount received."), count,
-        [Line(_order_text(o), fix_url("review_hold", o.held_payment) if fix and o.held_payment
-              else inspect_url("transactions", o.pk),
-              _("Accept or refuse") if fix and o.held_payment else _("Inspect")) for o in items],
+        [_fix_line(_order_text(o), fix and o.held_payment, "review_hold", o.held_payment,
+                   _("Accept or refuse"), o.pk) for o in items],
         _transactions(attention=Attention.AMOUNT_MISMATCH),
     ))
 
@@ -99,9 +104,8 @@ def attention_sections(user):
     sections.append(Section(
         "no_access", _("Paid orders without access"),
         _("Paid, but no access was ever granted."), count,
-        [Line(_order_text(o), fix_url("grant_order_access", o.pk) if grant and o.user_id
-              else inspect_url("transactions", o.pk),
-              _("Grant access") if grant and o.user_id else _("Inspect")) for o in items],
+        [_fix_line(_order_text(o), grant and o.user_id, "grant_order_access", o.pk,
+                   _("Grant access"), o.pk) for o in items],
         _transactions(status__exact=OrderStatus.PAID, access="none"),
     ))
 
@@ -116,9 +120,8 @@ def attention_sections(user):
         _("Not confirmed since %(since)s or longer: ask the payment system.")
         % {"since": _duration(guestpay_settings.as_timedelta("ATTENTION_PENDING_AFTER"))},
         count,
-        [Line(f"{_order_text(p.order)} · {p.get_status_display()}",
-              fix_url("check_payment", p.pk) if fix else inspect_url("transactions", p.order_id),
-              _("Check now") if fix else _("Inspect")) for p in items],
+        [_fix_line(f"{_order_text(p.order)} · {p.get_status_display()}", fix, "check_payment",
+                   p.pk, _("Check now"), p.order_id) for p in items],
         _transactions(status__exact=OrderStatus.PENDING),
     ))
 
