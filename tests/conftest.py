@@ -1,4 +1,5 @@
 import json
+import re
 import time
 
 import pytest
@@ -128,6 +129,21 @@ def refreshed(obj):
 
 def order_of(payment):
     return Order.objects.get(pk=payment.order_id)
+
+
+def code_in(message):
+    """The one-time code of a claim or registration e-mail."""
+    return re.search(r"Your code: (\d{6})", message.body).group(1)
+
+
+def other_than(code):
+    """A well-formed code that is not ``code``."""
+    return f"{(int(code) + 1) % 10 ** 6:06d}"
+
+
+def to(outbox, address):
+    """The e-mails of ``outbox`` sent to ``address`` alone."""
+    return [message for message in outbox if message.to == [address]]
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from django.test import Client
 from django.utils import timezone
 from wagtail.models import ModelLogEntry, Site
 
-from tests.conftest import order_of
+from tests.conftest import code_in, order_of, other_than, to
 from tests.factories import UserFactory
 from wagtail_guestpay import claims
 from wagtail_guestpay.access import has_access
@@ -52,18 +52,6 @@ def send(client, path, email, **extra):
 
 def confirm(client, path, code, **extra):
     return client.post(path + "claim/confirm/", {"code": code}, **extra)
-
-
-def code_in(message):
-    return re.search(r"Your code: (\d{6})", message.body).group(1)
-
-
-def other_than(code):
-    return f"{(int(code) + 1) % 10 ** 6:06d}"
-
-
-def to(outbox, address):
-    return [message for message in outbox if message.to == [address]]
 
 
 def logged(order, action):

@@ -1,10 +1,10 @@
 """Pay button, direct payment link and the registration step of guest-off offers."""
 
-import re
 
 import pytest
 from django.contrib.auth import get_user_model
 
+from tests.conftest import code_in
 from tests.factories import OfferFactory, TestProviderAccountFactory
 from wagtail_guestpay.models import Order, Payment, PendingRegistration
 from wagtail_guestpay.testprovider.models import TestCharge
@@ -130,7 +130,7 @@ class TestRegistrationFirst:
         assert response.status_code == 303
         assert response["Location"] == "/guestpay/checkout/members-only/code/"
         assert not User.objects.exists() and not Order.objects.exists()
-        code = re.search(r"Your code: (\d{6})", outbox[0].body).group(1)
+        code = code_in(outbox[0])
         response = client.post(response["Location"], {"code": code})
         assert response.status_code == 303
         assert "/guestpay/test-provider/pay/" in response["Location"]

@@ -15,7 +15,7 @@ from django.test import Client
 from django.utils import timezone, translation
 from wagtail.models import Site
 
-from tests.conftest import run_pending_on_commit
+from tests.conftest import code_in, other_than, run_pending_on_commit, to
 from tests.factories import UserFactory
 from wagtail_guestpay import registrations
 from wagtail_guestpay.codes import CodeCheck
@@ -57,18 +57,6 @@ def new_code(client, offer, **extra):
     response = client.post(code_path(offer) + "new/", **extra)
     run_pending_on_commit()
     return response
-
-
-def code_in(message):
-    return re.search(r"Your code: (\d{6})", message.body).group(1)
-
-
-def other_than(code):
-    return f"{(int(code) + 1) % 10 ** 6:06d}"
-
-
-def to(outbox, address):
-    return [message for message in outbox if message.to == [address]]
 
 
 def logged_in_user(client):
