@@ -108,6 +108,18 @@ class Order(models.Model):
             ("fix_orders", _("Can fix orders: e-mail, account, resend, re-check, review")),
             ("manage_access", _("Can grant and revoke access manually")),
         ]
+        # The staff listings at scale (docs/deployment.md): the default order (newest first, the
+        # id breaking ties), each filter together with that order, the needs-attention set
+        # (small: a partial index), and paid orders by payment date (the dashboard panel).
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="guestpay_order_created"),
+            models.Index(fields=["status", "created_at", "id"], name="guestpay_order_status"),
+            models.Index(fields=["offer", "created_at", "id"], name="guestpay_order_offer"),
+            models.Index(fields=["attention", "created_at", "id"], condition=~Q(attention=""),
+                         name="guestpay_order_attention"),
+            models.Index(fields=["paid_at"], condition=Q(status=OrderStatus.PAID),
+                         name="guestpay_order_paid"),
+        ]
 
     def __str__(self):
         return _("Order %(number)s") % {"number": self.number}
@@ -199,6 +211,14 @@ class Payment(models.Model):
                 name="guestpay_payment_provider_reference_once",
             )
         ]
+        indexes = [
+            # An order's payments, newest first (the listing's latest payment), and the orders
+            # paid through one payment system (the listing's filter).
+            models.Index(fields=["order", "created_at", "id"], name="guestpay_payment_order"),
+            models.Index(fields=["account", "order"], name="guestpay_payment_account_order"),
+            # Staff search for a whole e-mail address.
+            models.Index(fields=["payer_email"], name="guestpay_payment_payer_email"),
+        ]
 
     def __str__(self):
         return self.reference
@@ -230,6 +250,8 @@ class ProviderReference(models.Model):
                 fields=["account", "value"], name="guestpay_provider_reference_once"
             )
         ]
+        # Staff search for a reference, whatever the payment system.
+        indexes = [models.Index(fields=["value"], name="guestpay_provider_reference")]
 
     def __str__(self):
         return self.value
@@ -298,7 +320,13 @@ class PaymentEvent(models.Model):
                 fields=["next_attempt_at"],
                 condition=Q(processed_at__isnull=True, signature_valid=True),
                 name="guestpay_event_unprocessed",
-            )
+            ),
+            # The dashboard panel's "Notifications to review" (the outcomes it lists).
+            models.Index(
+                fields=["received_at", "id"],
+                condition=Q(outcome__in=["unknown_payment", "failed"]),
+                name="guestpay_event_to_review",
+            ),
         ]
 
     def __str__(self):
