@@ -57,6 +57,13 @@ def process_payment_event(event_id):
     return process_event(event_id)
 
 
+def export_listing(admin_path, params, spreadsheet_format, user_id, language, base_url):
+    """A staff listing's export too large for a request (admin/exports.py)."""
+    from .admin.exports import export_listing as run
+
+    return run(admin_path, params, spreadsheet_format, user_id, language, base_url)
+
+
 def send_email(email_id):
     from .emails import deliver
 

@@ -15,6 +15,7 @@ from ..accounts import users_with_email
 from ..models import AccessGrant, Contact, Order, RegistrationField
 from .filters import ContactAccessFilter, ContactAccountFilter, DateRangeFilter
 from .listing import (
+    ContactSearchHandler,
     InspectFirstButtonHelper,
     StaffListingAdmin,
     StrictIndexView,
@@ -29,13 +30,18 @@ def _count(queryset, group_by):
     ), 0)
 
 
-def contacts_queryset():
-    return Contact.objects.select_related("user").annotate(
+def annotate_contacts(queryset):
+    """The counts the listing's rows and the export show (a page's rows, an export's)."""
+    return queryset.annotate(
         order_count=_count(Order.objects.filter(contact=OuterRef("pk")), "contact"),
         access_count=_count(
             AccessGrant.objects.filter(user=OuterRef("user"), revoked_at__isnull=True), "user"
         ),
     )
+
+
+def contacts_queryset():
+    return annotate_contacts(Contact.objects.select_related("user"))
 
 
 def registration_items(contact):
@@ -112,6 +118,8 @@ class ContactsAdmin(StaffListingAdmin):
     inspect_template_name = "wagtail_guestpay/admin/contacts/inspect.html"
     index_template_name = "wagtail_guestpay/admin/contacts/index.html"
     button_helper_class = InspectFirstButtonHelper
+    search_handler_class = ContactSearchHandler
+    row_annotations = ("order_count", "access_count")
     list_display = ("email_col", "name", "account_col", "orders_col", "access_col", "source",
                     "created_col")
     list_filter = ("is_placeholder", "source", ContactAccountFilter, ContactAccessFilter,
@@ -124,7 +132,10 @@ class ContactsAdmin(StaffListingAdmin):
     panels = [FieldPanel("name"), FieldPanel("note")]
 
     def get_queryset(self, request):
-        return contacts_queryset()
+        return Contact.objects.select_related("user")
+
+    def annotate_rows(self, queryset):
+        return annotate_contacts(queryset)
 
     def email_col(self, contact):
         if contact.is_placeholder:

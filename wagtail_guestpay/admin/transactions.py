@@ -19,7 +19,7 @@ from ..models import AccessGrant, Attention, Order, Payment, PaymentEvent
 from .filters import AccessStateFilter, DateRangeFilter, NeedsActionFilter, ProviderFilter
 from .listing import (
     InspectFirstButtonHelper,
-    OrderNumberSearchHandler,
+    OrderSearchHandler,
     StaffListingAdmin,
     StrictIndexView,
 )
@@ -32,31 +32,37 @@ ACCESS_LABELS = {
 }
 
 
+ROW_ANNOTATIONS = ("provider_name", "last_provider_reference", "processed_at", "payment_count",
+                   "has_active_grant", "has_grant")
+
+
+def annotate_transactions(queryset):
+    """What the listing's rows and the export show, for the orders of ``queryset``: run on a
+    page's rows or an export's, never on the whole table to count it."""
+    payments = Payment.objects.filter(order=OuterRef("pk")).order_by("-created_at", "-pk")
+    return queryset.annotate(
+        provider_name=Subquery(payments.values("account__name")[:1], output_field=CharField()),
+        last_provider_reference=Subquery(payments.values("provider_reference")[:1],
+                                         output_field=CharField()),
+        processed_at=Subquery(
+            Payment.objects.filter(order=OuterRef("pk"))
+            .values("order").annotate(last=Max("processed_at")).values("last")[:1]
+        ),
+        payment_count=Coalesce(Subquery(
+            Payment.objects.filter(order=OuterRef("pk"))
+            .values("order").annotate(n=Count("pk")).values("n")[:1],
+            output_field=IntegerField(),
+        ), 0),
+        has_active_grant=Exists(
+            AccessGrant.objects.filter(order=OuterRef("pk"), revoked_at__isnull=True)
+        ),
+        has_grant=Exists(AccessGrant.objects.filter(order=OuterRef("pk"))),
+    )
+
+
 def transactions_queryset():
     """Orders annotated with what the listing and the export show."""
-    payments = Payment.objects.filter(order=OuterRef("pk")).order_by("-created_at", "-pk")
-    return (
-        Order.objects.select_related("offer", "contact")
-        .annotate(
-            provider_name=Subquery(payments.values("account__name")[:1],
-                                   output_field=CharField()),
-            last_provider_reference=Subquery(payments.values("provider_reference")[:1],
-                                             output_field=CharField()),
-            processed_at=Subquery(
-                Payment.objects.filter(order=OuterRef("pk"))
-                .values("order").annotate(last=Max("processed_at")).values("last")[:1]
-            ),
-            payment_count=Coalesce(Subquery(
-                Payment.objects.filter(order=OuterRef("pk"))
-                .values("order").annotate(n=Count("pk")).values("n")[:1],
-                output_field=IntegerField(),
-            ), 0),
-            has_active_grant=Exists(
-                AccessGrant.objects.filter(order=OuterRef("pk"), revoked_at__isnull=True)
-            ),
-            has_grant=Exists(AccessGrant.objects.filter(order=OuterRef("pk"))),
-        )
-    )
+    return annotate_transactions(Order.objects.select_related("offer", "contact"))
 
 
 def access_state(order):
@@ -145,7 +151,8 @@ class TransactionsAdmin(StaffListingAdmin):
     inspect_template_name = "wagtail_guestpay/admin/transactions/inspect.html"
     index_template_name = "wagtail_guestpay/admin/transactions/index.html"
     button_helper_class = InspectFirstButtonHelper
-    search_handler_class = OrderNumberSearchHandler
+    search_handler_class = OrderSearchHandler
+    row_annotations = ROW_ANNOTATIONS
     list_display = (
         "number_col", "dates_col", "offer_col", "email_col", "status_col",
     )
@@ -164,7 +171,10 @@ class TransactionsAdmin(StaffListingAdmin):
     export_filename = "transactions"
 
     def get_queryset(self, request):
-        return transactions_queryset()
+        return Order.objects.select_related("offer", "contact")
+
+    def annotate_rows(self, queryset):
+        return annotate_transactions(queryset)
 
     def get_permissions_for_registration(self):
         return staff_permissions()

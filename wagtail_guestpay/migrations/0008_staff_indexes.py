@@ -14,6 +14,7 @@ TRIGRAM_INDEXES = {
     "guestpay_order_email_trgm": ("wagtail_guestpay_order", "email"),
     "guestpay_payment_ref_trgm": ("wagtail_guestpay_payment", "provider_reference"),
     "guestpay_payment_payer_trgm": ("wagtail_guestpay_payment", "payer_name"),
+    "guestpay_providerref_trgm": ("wagtail_guestpay_providerreference", "value"),
     "guestpay_contact_email_trgm": ("wagtail_guestpay_contact", "email"),
     "guestpay_contact_name_trgm": ("wagtail_guestpay_contact", "name"),
 }
