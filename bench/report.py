@@ -3,6 +3,8 @@
 import math
 from pathlib import Path
 
+from bench.staff_report import staff_section
+
 TARGETS = {
     "ingestion_ratio": 0.7, "ingestion_p99_ms": 50, "confirmation_p99_s_100": 2.0,
     "drain_1000_s": 60, "pay_queries": 6, "pay_p50_ms": 15, "offer_render_ratio": 1.2,
@@ -289,6 +291,7 @@ def write_report(data, results):
             "",
             "```", *_top(data["profile_notify"]["text"], 30), "```", "",
         ]
+    lines += staff_section(data.get("staff"), verdicts)
     lines += ["## Targets", "", "| figure | measured | target |", "|---|---|---|"]
     lines += [f"| {name} | {value} | {verdict(ok)} |" for name, ok, value in verdicts]
     notes = results / "NOTES.md"

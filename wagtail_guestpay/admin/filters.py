@@ -5,6 +5,7 @@ import datetime
 from django.contrib.admin import ListFilter, SimpleListFilter
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..models import AccessGrant, Attention, Payment, ProviderAccount
@@ -120,6 +121,12 @@ class ContactAccessFilter(YesNoFilter):
         return Exists(AccessGrant.objects.filter(user=OuterRef("user"), revoked_at__isnull=True))
 
 
+def _midnight(day):
+    """The start of ``day`` in the current time zone (what ``__date`` compares against)."""
+    moment = datetime.datetime.combine(day, datetime.time.min)
+    return timezone.make_aware(moment) if timezone.is_aware(timezone.now()) else moment
+
+
 class DateRangeFilter(ListFilter):
     """A from/to date range (inclusive) on a date-time field, as a small GET form."""
 
@@ -146,11 +153,13 @@ class DateRangeFilter(ListFilter):
         return [self.FROM, self.TO]
 
     def queryset(self, request, queryset):
+        # A range of the column itself (its index serves it), not of its date (a function).
         start, end = self.used_parameters.get(self.FROM), self.used_parameters.get(self.TO)
         if start:
-            queryset = queryset.filter(**{f"{self.field_name}__date__gte": start})
+            queryset = queryset.filter(**{f"{self.field_name}__gte": _midnight(start)})
         if end:
-            queryset = queryset.filter(**{f"{self.field_name}__date__lte": end})
+            queryset = queryset.filter(
+                **{f"{self.field_name}__lt": _midnight(end + datetime.timedelta(days=1))})
         return queryset
 
     def choices(self, changelist):

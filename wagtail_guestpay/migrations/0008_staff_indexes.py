@@ -45,6 +45,22 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # The single-column indexes of 0001 give way to the composite ones below.
+        migrations.AlterField(
+            model_name='order',
+            name='attention',
+            field=models.CharField(blank=True, choices=[('', 'Nothing'), ('placeholder_email', 'No e-mail from the payment system'), ('amount_mismatch', 'Amount or currency does not match'), ('several_accounts', 'Several accounts share the e-mail'), ('partial_refund', 'Partially refunded'), ('refunded', 'Refunded or charged back'), ('inactive_account', "The buyer's account is deactivated")], default='', max_length=32, verbose_name='needs attention'),
+        ),
+        migrations.AlterField(
+            model_name='order',
+            name='created_at',
+            field=models.DateTimeField(auto_now_add=True, verbose_name='created'),
+        ),
+        migrations.AlterField(
+            model_name='order',
+            name='status',
+            field=models.CharField(choices=[('created', 'Sent to the payment system'), ('pending', 'Being confirmed'), ('paid', 'Paid'), ('on_hold', 'Held for review'), ('failed', 'Failed'), ('expired', 'Expired'), ('cancelled', 'Cancelled'), ('refunded', 'Refunded')], default='created', max_length=16, verbose_name='status'),
+        ),
         migrations.AddIndex(
             model_name='contact',
             index=models.Index(fields=['created_at', 'id'], name='guestpay_contact_created'),
@@ -80,6 +96,10 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='payment',
             index=models.Index(fields=['payer_email'], name='guestpay_payment_payer_email'),
+        ),
+        migrations.AddIndex(
+            model_name='payment',
+            index=models.Index(fields=['status', 'created_at', 'id'], name='guestpay_payment_status'),
         ),
         migrations.AddIndex(
             model_name='paymentevent',

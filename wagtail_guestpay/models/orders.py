@@ -83,17 +83,16 @@ class Order(models.Model):
     )
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
+    # Indexed with the listing's order (Meta.indexes), not alone.
     status = models.CharField(
         _("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.CREATED,
-        db_index=True,
     )
     attention = models.CharField(
         _("needs attention"), max_length=32, choices=Attention.choices, blank=True, default="",
-        db_index=True,
     )
     attention_note = models.TextField(_("attention note"), blank=True)
     language = models.CharField(max_length=16, blank=True)
-    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
 
@@ -216,6 +215,8 @@ class Payment(models.Model):
             # paid through one payment system (the listing's filter).
             models.Index(fields=["order", "created_at", "id"], name="guestpay_payment_order"),
             models.Index(fields=["account", "order"], name="guestpay_payment_account_order"),
+            # Open payments by age (the dashboard panel's "waiting for confirmation").
+            models.Index(fields=["status", "created_at", "id"], name="guestpay_payment_status"),
             # Staff search for a whole e-mail address.
             models.Index(fields=["payer_email"], name="guestpay_payment_payer_email"),
         ]
