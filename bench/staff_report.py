@@ -33,7 +33,9 @@ def staff_section(runs, verdicts):
         "for paid orders, a provider id for 1 in 10, 1,500 orders that need attention, over "
         "three years. Requests through Django's full handler as a superuser (in-process, no "
         f"socket), the median of {first['repeat']} after a warm-up; the exports once each, "
-        "with the growth of the process's peak memory (VmHWM) during the request.",
+        "with the time to answer (a streamed response's headers, or the redirect after queueing "
+        "the task), the growth of the process's peak memory (VmHWM) and, when streamed, the "
+        "rows and the time to the last one.",
         "",
         "| staff action | " + " | ".join(LABELS.get(s, s) for s in setups) + " | target |",
         "|---|" + "---:|" * len(setups) + "---|",
@@ -49,6 +51,8 @@ def staff_section(runs, verdicts):
             target, ok = _target(row)
             memory = (f", +{row['memory_growth_mb']:.0f} MB" if "memory_growth_mb" in row
                       else "")
+            if row.get("lines"):
+                memory += f", {row['lines'] - 1:,} rows in {row['complete_s']:.1f} s"
             cells.append(f"{row['p50_ms']:.0f} ms{memory}" + ("" if ok else " ✗"))
             if not ok:
                 failed[setup].append(action)

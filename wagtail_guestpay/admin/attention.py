@@ -102,7 +102,7 @@ def attention_sections(user):
 
     within = guestpay_settings.as_timedelta("ATTENTION_NO_ACCESS_WITHIN")
     items, count = _take(
-        Order.objects.select_related("offer").order_by("created_at", "pk")
+        Order.objects.select_related("offer").order_by("paid_at", "pk")  # the index's order
         .filter(status=OrderStatus.PAID, attention="",  # the others are listed by reason
                 paid_at__gte=timezone.now() - within)
         .filter(~Exists(AccessGrant.objects.filter(order=OuterRef("pk"))))
@@ -145,9 +145,10 @@ def attention_sections(user):
         f"{index_url('events')}?{urlencode({'reviewed': 'no'})}",
     ))
 
-    items, count = _take(
-        orders.exclude(attention__in=[Attention.PLACEHOLDER_EMAIL, Attention.AMOUNT_MISMATCH])
-    )
+    items, count = _take(orders.filter(attention__in=[  # named: the index serves a list
+        value for value in Attention.values
+        if value not in ("", Attention.PLACEHOLDER_EMAIL, Attention.AMOUNT_MISMATCH)
+    ]))
     sections.append(Section(
         "other", _("Other orders that need action"),
         _("Several accounts, refunds, deactivated accounts."), count,

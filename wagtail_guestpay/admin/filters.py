@@ -37,9 +37,10 @@ class NeedsActionFilter(ChoiceFilter):
         value = self.checked_value()
         if value is None:
             return queryset
-        if value == self.ANY:
-            return queryset.exclude(attention="")
-        return queryset.filter(attention=value)
+        # needs_attention() states the condition of the partial index (SQLite uses a partial
+        # index only when the query repeats its condition).
+        queryset = queryset.exclude(attention="")
+        return queryset if value == self.ANY else queryset.filter(attention=value)
 
 
 class ProviderFilter(ChoiceFilter):

@@ -65,6 +65,15 @@ def transactions_queryset():
     return annotate_transactions(Order.objects.select_related("offer", "contact"))
 
 
+def label(choices, value):
+    """The label of ``value`` in a TextChoices class, "" for none: an export calls this for
+    every row, where get_FOO_display() would hash the whole list of choices each time."""
+    try:
+        return str(choices(value).label) if value else ""
+    except ValueError:
+        return value
+
+
 def access_state(order):
     if order.has_active_grant:
         return "granted"
@@ -229,12 +238,12 @@ class TransactionsAdmin(StaffListingAdmin):
     def status_col(self, order):
         status = format_html(
             '<span class="w-status">{}</span><br><span class="guestpay-minor">{} {}</span>',
-            order.get_status_display(), _("access:"), ACCESS_LABELS[access_state(order)],
+            label(Order.Status, order.status), _("access:"), ACCESS_LABELS[access_state(order)],
         )
         if not order.attention:
             return status
         return format_html('{}<br><strong class="guestpay-flag">{} {}</strong>', status,
-                           _("Needs action:"), order.get_attention_display())
+                           _("Needs action:"), label(Attention, order.attention))
 
     status_col.short_description = _("status")
     status_col.admin_order_field = "status"
@@ -261,7 +270,7 @@ class TransactionsAdmin(StaffListingAdmin):
     placeholder_export.short_description = _("placeholder e-mail")
 
     def status_export(self, order):
-        return order.get_status_display()
+        return label(Order.Status, order.status)
 
     status_export.short_description = _("status")
 
@@ -271,7 +280,7 @@ class TransactionsAdmin(StaffListingAdmin):
     access_export.short_description = _("access")
 
     def attention_export(self, order):
-        return dict(Attention.choices).get(order.attention, "") if order.attention else ""
+        return label(Attention, order.attention)
 
     attention_export.short_description = _("needs action")
 

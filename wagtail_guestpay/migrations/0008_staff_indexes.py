@@ -83,7 +83,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='order',
-            index=models.Index(condition=models.Q(('status', 'paid')), fields=['paid_at'], name='guestpay_order_paid'),
+            index=models.Index(fields=['status', 'paid_at', 'id'], name='guestpay_order_paid'),
         ),
         migrations.AddIndex(
             model_name='payment',

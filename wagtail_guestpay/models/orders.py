@@ -116,8 +116,7 @@ class Order(models.Model):
             models.Index(fields=["offer", "created_at", "id"], name="guestpay_order_offer"),
             models.Index(fields=["attention", "created_at", "id"], condition=~Q(attention=""),
                          name="guestpay_order_attention"),
-            models.Index(fields=["paid_at"], condition=Q(status=OrderStatus.PAID),
-                         name="guestpay_order_paid"),
+            models.Index(fields=["status", "paid_at", "id"], name="guestpay_order_paid"),
         ]
 
     def __str__(self):
