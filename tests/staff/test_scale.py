@@ -71,8 +71,6 @@ def test_the_listing_and_its_filters_read_an_index_in_the_listing_order(
 ):
     pay("buyer@example.com")
     pay("")
-    with connection.cursor():
-        pass
     sql = listing_query(queries_of(login(viewer), INDEX, params))
     assert index in plan(sql)
 
@@ -133,7 +131,7 @@ def test_the_page_count_runs_no_annotated_query(pay, viewer, login):
     with CaptureQueriesContext(connection) as captured:
         response = client.get(INDEX)
     assert numbers(response) == orders
-    counts = [q["sql"] for q in captured.captured_queries if "COUNT(" in q["sql"].upper()
+    counts = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT COUNT(")
               and "wagtail_guestpay_order" in q["sql"]]
     assert len(counts) == 1  # modeladmin counts three times
     assert "wagtail_guestpay_payment" not in counts[0]
@@ -234,7 +232,9 @@ def test_a_large_export_goes_to_a_task_and_its_link_needs_the_permission(
         assert {row[0] for row in rows_of(content.decode())} == {o.number for o in paid}
     else:
         assert content.startswith(b"PK")  # a zip: the xlsx
-    assert login(editor).get("/" + path).status_code == 403
+    refused = login(editor).get("/" + path)
+    # Wagtail's admin answers PermissionDenied with a redirect to the dashboard ("no permission").
+    assert refused.status_code == 302 and refused.url == "/admin/"
     forged = re.sub(r":[^:/]+/$", ":forged/", "/" + path)
     assert client.get(forged).status_code == 404
 

@@ -11,7 +11,6 @@
    serves the file only to a user who may see transactions. The task deletes expired files.
 """
 
-import io
 import logging
 import os
 import secrets
@@ -83,11 +82,8 @@ def write_export(view, rows, spreadsheet_format, target):
     if spreadsheet_format == view.FORMAT_XLSX:
         view.write_xlsx(rows, target)
         return None
-    text = io.TextIOWrapper(target, encoding="utf-8", newline="")
-    for line in view.stream_csv(rows):
-        text.write(line)
-    text.flush()
-    text.detach()
+    for line in view.stream_csv(rows):  # Wagtail's CSV writer yields UTF-8 bytes
+        target.write(line if isinstance(line, bytes) else line.encode())
     return None
 
 
