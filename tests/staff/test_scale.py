@@ -208,12 +208,12 @@ def queued(monkeypatch):
     return calls
 
 
-@override_settings(WAGTAIL_GUESTPAY_ADMIN_EXPORT_THRESHOLD=1)
 @pytest.mark.parametrize("spreadsheet_format", ["csv", "xlsx"])
 def test_a_large_export_goes_to_a_task_and_its_link_needs_the_permission(
     pay, viewer, editor, login, queued, tmp_path, settings, spreadsheet_format
 ):
     settings.MEDIA_ROOT = tmp_path
+    settings.WAGTAIL_GUESTPAY_ADMIN_EXPORT_THRESHOLD = 1
     paid = [pay(f"b{n}@example.com") for n in range(2)]
     pay("b9@example.com", status="failed")
     client = login(viewer)
@@ -239,10 +239,10 @@ def test_a_large_export_goes_to_a_task_and_its_link_needs_the_permission(
     assert client.get(forged).status_code == 404
 
 
-@override_settings(WAGTAIL_GUESTPAY_ADMIN_EXPORT_THRESHOLD=0,
-                   WAGTAIL_GUESTPAY_ADMIN_EXPORT_MAX_AGE=timedelta(days=1))
 def test_an_export_link_expires(pay, viewer, login, tmp_path, settings, monkeypatch):
     settings.MEDIA_ROOT = tmp_path
+    settings.WAGTAIL_GUESTPAY_ADMIN_EXPORT_THRESHOLD = 0
+    settings.WAGTAIL_GUESTPAY_ADMIN_EXPORT_MAX_AGE = timedelta(days=1)
     pay("a@example.com")
     client = login(viewer)
     client.get(INDEX, {"export": "csv"})
