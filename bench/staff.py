@@ -113,7 +113,13 @@ def seed(count):
     from wagtail.models import Page
 
     from wagtail_guestpay.models import (
-        AccessGrant, Contact, Offer, Order, Payment, PaymentEvent, ProviderAccount,
+        AccessGrant,
+        Contact,
+        Offer,
+        Order,
+        Payment,
+        PaymentEvent,
+        ProviderAccount,
         ProviderReference,
     )
 

@@ -28,14 +28,14 @@ def staff_section(runs, verdicts):
     lines = [
         "## 6. Staff at scale",
         "",
-        f"{first['orders']:,} orders seeded in bulk (bench/staff.py: INSERT ... SELECT over a "
+        (f"{first['orders']:,} orders seeded in bulk (bench/staff.py: INSERT ... SELECT over a "
         "series, not the payment pipeline): one contact and one payment each, access grants "
         "for paid orders, a provider id for 1 in 10, 1,500 orders that need attention, over "
         "three years. Requests through Django's full handler as a superuser (in-process, no "
         f"socket), the median of {first['repeat']} after a warm-up; the exports once each, "
         "with the time to answer (a streamed response's headers, or the redirect after queueing "
         "the task), the growth of the process's peak memory (VmHWM) and, when streamed, the "
-        "rows and the time to the last one.",
+        "rows and the time to the last one."),
         "",
         "| staff action | " + " | ".join(LABELS.get(s, s) for s in setups) + " | target |",
         "|---|" + "---:|" * len(setups) + "---|",

@@ -81,10 +81,10 @@ def write_export(view, rows, spreadsheet_format, target):
     """Write ``rows`` as the view's export to the binary file ``target``."""
     if spreadsheet_format == view.FORMAT_XLSX:
         view.write_xlsx(rows, target)
-        return None
+        return
     for line in view.stream_csv(rows):  # Wagtail's CSV writer yields UTF-8 bytes
         target.write(line if isinstance(line, bytes) else line.encode())
-    return None
+    return
 
 
 def export_listing(admin_path, params, spreadsheet_format, user_id, language, base_url):
