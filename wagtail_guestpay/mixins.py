@@ -3,6 +3,7 @@
 from django.template.response import TemplateResponse
 
 from .access import has_access
+from .localization import one_per_translation, same_page_ids
 
 
 class GuestPayProductMixin:
@@ -25,9 +26,11 @@ class GuestPayProductMixin:
     def guestpay_offers(self):
         from .models import Offer
 
-        return (
+        # With translated content: the offers of any translation of this page, each once, in
+        # the visitor's language.
+        return one_per_translation(
             Offer.objects.on_sale()
-            .filter(products__page=self)
+            .filter(products__page__in=same_page_ids(self))
             .select_related("provider_account")
             .distinct()
         )

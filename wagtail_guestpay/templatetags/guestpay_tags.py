@@ -5,9 +5,11 @@ from django import template
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
+from django.utils import translation
 from django.utils.translation import gettext
 
-from ..models import MerchantContacts
+from ..localization import i18n_enabled, localize, remembered_translation
+from ..models import MerchantContacts, Offer
 
 register = template.Library()
 
@@ -68,6 +70,7 @@ def _offer_path(name, slug):
 
 
 def pay_button_context(request, offer, label="", show_price=False):
+    offer = localize_offer(request, offer)
     user = getattr(request, "user", None)
     url = ""
     if offer is not None and offer.can_take_payment:
@@ -78,9 +81,28 @@ def pay_button_context(request, offer, label="", show_price=False):
     return {"offer": offer, "url": url, "label": label, "show_price": show_price}
 
 
+def localize_offer(request, offer):
+    """The offer's translation in the visitor's language, looked up once per request and offer
+    (a page may show the same offer many times)."""
+    if offer is None or not i18n_enabled():
+        return offer
+    remembered = remembered_translation(offer)
+    if remembered is not None:
+        return remembered
+    cache = getattr(request, "_guestpay_offers", None) if request is not None else None
+    if cache is None:
+        cache = {}
+        if request is not None:
+            request._guestpay_offers = cache
+    key = (offer.pk, translation.get_language())
+    if key not in cache:
+        cache[key] = localize(offer, Offer.objects.select_related("provider_account"))
+    return cache[key]
+
+
 @register.inclusion_tag("wagtail_guestpay/includes/merchant_contacts.html", takes_context=True)
 def guestpay_merchant_contacts(context, merchant=None):
     request = context.get("request")
     if not merchant and request is not None:
-        merchant = MerchantContacts.for_request(request)
+        merchant = MerchantContacts.for_request(request).in_language()
     return {"merchant": merchant}

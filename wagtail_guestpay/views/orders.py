@@ -13,6 +13,7 @@ from wagtail.models import Site
 
 from ..checkout import new_payment, send_to_provider
 from ..confirmation import request_status_check, store_events
+from ..localization import localize_page
 from ..models import MerchantContacts, Order, OrderStatus, PaymentEvent, PaymentStatus
 
 # What the buyer is shown, by order status.
@@ -88,7 +89,7 @@ def render_order(request, order, token, *, cancelled=False, payment=None, claim=
         "offer": order.offer,
         "state": state,
         "token": token,
-        "merchant": MerchantContacts.for_site(site) if site else None,
+        "merchant": MerchantContacts.for_site(site).in_language() if site else None,
         "email_shown": _email_shown(order, payment),
         "status_url": reverse("wagtail_guestpay:order_status", args=[token]),
         "retry_url": reverse("wagtail_guestpay:order_retry", args=[token]),
@@ -96,6 +97,7 @@ def render_order(request, order, token, *, cancelled=False, payment=None, claim=
         "claim": claim or (claim_panel(request, order, token) if state == "paid" else None),
     }
     page = order.offer.failure_page if state in ("failed", "cancelled") else order.offer.success_page
+    page = localize_page(page)  # the chosen page's translation in the visitor's language
     if page is not None and page.live:
         response = page.specific.serve_for_order(request, context)
     else:
