@@ -31,7 +31,7 @@ def new_offer(sandbox, *, guest):
         f"currency='EUR', provider_account=ProviderAccount.objects.get(kind='test', "
         f"name='TestPay (offline)'), guest_payment={guest})\n"
         "OfferProduct.objects.create(offer=offer, page=CoursePage.objects.get("
-        "slug='demo-course-lessons'))\n"
+        "slug='demo-course-lessons', locale__language_code='en'))\n"
         "print(offer.pk)\n"
     )
     result = sandbox.manage("shell", "-c", code)
