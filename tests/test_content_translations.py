@@ -275,3 +275,12 @@ def test_with_i18n_off_the_chosen_offer_and_pages_serve_every_language(
     testpay.notify(Order.objects.get().payments.get(), "paid", email="off@example.com")
     page = client.get(return_path(client))
     assert b"Welcome aboard" in page.content and "Paiement reçu".encode() in page.content
+
+
+def test_the_settings_pages_offer_rows_in_other_languages(client, fr):
+    client.force_login(UserFactory(is_superuser=True, is_staff=True))
+    site = Site.objects.get(is_default_site=True)
+    for model in ("merchantcontacts", "registrationsettings"):
+        response = client.get(f"/admin/settings/wagtail_guestpay/{model}/{site.pk}/")
+        assert response.status_code == 200
+        assert b"In other languages" in response.content

@@ -24,6 +24,7 @@ class GuestPayProductMixin:
         return bool(user.is_authenticated and self.permissions_for_user(user).can_edit())
 
     def guestpay_offers(self):
+        """The offers on sale that grant this page (a list), each in the visitor's language."""
         from .models import Offer
 
         # With translated content: the offers of any translation of this page, each once, in

@@ -239,6 +239,8 @@ class Command(BaseCommand):
         for language in demo_translations.LANGUAGES:
             locale, _created = Locale.objects.get_or_create(language_code=language)
             for offer in offers:
+                if offer.slug not in demo_translations.OFFERS[language]:
+                    continue  # not the demo's (bench/inproc.py adds offers, editors too)
                 title, description = demo_translations.OFFERS[language][offer.slug]
                 translated = offer.get_translation_or_none(locale) or \
                     offer.copy_for_translation(locale)
@@ -246,8 +248,9 @@ class Command(BaseCommand):
                 translated.save()
             for page in pages:
                 key = "home" if page.pk == home.pk else page.slug
-                self._translate_page(page.specific, locale,
-                                     demo_translations.PAGES[language].get(key, {}))
+                if key in demo_translations.PAGES[language]:
+                    self._translate_page(page.specific, locale,
+                                         demo_translations.PAGES[language][key])
             MerchantContactsTranslation.objects.update_or_create(
                 contacts=merchant, locale=locale, defaults=demo_translations.MERCHANT[language])
             for name, text in demo_translations.REGISTRATION[language].items():
