@@ -284,3 +284,33 @@ def test_the_settings_pages_offer_rows_in_other_languages(client, fr):
         response = client.get(f"/admin/settings/wagtail_guestpay/{model}/{site.pk}/")
         assert response.status_code == 200
         assert b"In other languages" in response.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_puts_existing_offers_in_the_default_locale():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("wagtail_guestpay", "0002_guestaccount_retired_at")]
+    after = [("wagtail_guestpay", "0005_offer_locale")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    try:
+        old_apps = executor.loader.project_state(before).apps
+        OldOffer = old_apps.get_model("wagtail_guestpay", "Offer")
+        OldOffer.objects.create(title="Old one", slug="old-one", price="5.00")
+        OldOffer.objects.create(title="Old two", slug="old-two", price="6.00")
+
+        executor = MigrationExecutor(connection)
+        executor.migrate(after)
+        new_apps = executor.loader.project_state(after).apps
+        NewOffer = new_apps.get_model("wagtail_guestpay", "Offer")
+        default = Locale.get_default()
+        offers = list(NewOffer.objects.order_by("slug"))
+        assert [offer.locale_id for offer in offers] == [default.pk, default.pk]
+        assert len({offer.translation_key for offer in offers}) == 2
+        assert None not in {offer.translation_key for offer in offers}
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
