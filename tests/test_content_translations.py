@@ -9,10 +9,9 @@ from django.utils import translation
 from wagtail.models import Locale, Site
 from wagtail.rich_text import RichText
 
-from tests.factories import OfferFactory, UserFactory, course_page
+from tests.factories import UserFactory, course_page
 from wagtail_guestpay.access import grant_access, has_access, products_for
 from wagtail_guestpay.localization import find_offer, localize
-from wagtail_guestpay.templatetags.guestpay_tags import pay_button_context
 from wagtail_guestpay.models import (
     AccessGrant,
     MerchantContacts,
@@ -26,6 +25,7 @@ from wagtail_guestpay.models import (
     RegistrationSettings,
     RegistrationTranslation,
 )
+from wagtail_guestpay.templatetags.guestpay_tags import pay_button_context
 
 pytestmark = pytest.mark.django_db
 
@@ -60,14 +60,21 @@ def translated(obj, locale, **fields):
 @pytest.fixture
 def result_pages(fr):
     root = Site.objects.get(is_default_site=True).root_page
-    success = root.add_child(instance=PaymentResultPage(
-        title="Thank you", slug="thanks", kind="success",
-        body=[("paragraph", RichText("<p>Welcome aboard</p>"))]))
-    failure = root.add_child(instance=PaymentResultPage(
-        title="Not paid", slug="not-paid", kind="failure"))
+    success = root.add_child(
+        instance=PaymentResultPage(
+            title="Thank you",
+            slug="thanks",
+            kind="success",
+            body=[("paragraph", RichText("<p>Welcome aboard</p>"))],
+        )
+    )
+    failure = root.add_child(
+        instance=PaymentResultPage(title="Not paid", slug="not-paid", kind="failure")
+    )
     translated(root, fr)  # the French tree's home, as simple_translation makes it
-    french_success = translated(success, fr, title="Merci",
-                                body=[("paragraph", RichText("<p>Bienvenue à bord</p>"))])
+    french_success = translated(
+        success, fr, title="Merci", body=[("paragraph", RichText("<p>Bienvenue à bord</p>"))]
+    )
     french_failure = translated(failure, fr, title="Paiement non abouti")
     return success, failure, french_success, french_failure
 
@@ -90,8 +97,10 @@ def return_path(client):
 
 # Offers --------------------------------------------------------------------------------------
 
+
 def test_pay_link_in_french_pays_the_french_offer_and_keeps_the_english_one_in_english(
-        client, bilingual):
+    client, bilingual
+):
     english, french = bilingual
     assert french.slug == english.slug and french.pk != english.pk
 
@@ -104,8 +113,7 @@ def test_pay_link_in_french_pays_the_french_offer_and_keeps_the_english_one_in_e
     assert Order.objects.latest("pk").offer == english
 
 
-def test_a_language_without_a_translation_falls_back_to_the_default_locale(
-        bilingual, uk):
+def test_a_language_without_a_translation_falls_back_to_the_default_locale(bilingual, uk):
     english, french = bilingual
     with translation.override("uk"):
         assert find_offer(english.slug, Offer.objects.all()) == english
@@ -125,8 +133,9 @@ def test_translations_share_everything_but_their_words(bilingual, fr):
     french.refresh_from_db()
     assert str(french.price) == "59.00"
     assert french.title == "Cours" and english.title != "Cours"
-    assert set(french.products.values_list("page", flat=True)) == \
-        set(english.products.values_list("page", flat=True))
+    assert set(french.products.values_list("page", flat=True)) == set(
+        english.products.values_list("page", flat=True)
+    )
     french.is_active = False
     french.save(update_fields=["is_active"])  # as a partial save does
     english.refresh_from_db()
@@ -143,13 +152,17 @@ def test_a_slug_names_one_offer_and_its_translations(bilingual, account):
     assert "slug" in error.value.message_dict
 
 
-def test_pay_blocks_and_offer_pages_show_the_offer_in_the_visitors_language(
-        client, bilingual, fr):
+def test_pay_blocks_and_offer_pages_show_the_offer_in_the_visitors_language(client, bilingual, fr):
     english, _french = bilingual
     root = Site.objects.get(is_default_site=True).root_page
-    page = root.add_child(instance=OfferPage(
-        title="Course", slug="course-offer", offer=english,
-        body=[("pay_button", {"offer": english, "label": "", "show_price": False})]))
+    page = root.add_child(
+        instance=OfferPage(
+            title="Course",
+            slug="course-offer",
+            offer=english,
+            body=[("pay_button", {"offer": english, "label": "", "show_price": False})],
+        )
+    )
     french_page = translated(page, fr, title="Le cours")
     assert french_page.offer == english  # a copy still chooses the original offer
 
@@ -172,8 +185,10 @@ def test_pay_blocks_and_offer_pages_show_the_offer_in_the_visitors_language(
 
 # Result pages ------------------------------------------------------------------------------
 
+
 def test_an_order_made_in_french_lands_on_the_french_result_page(
-        client, bilingual, testpay, run_on_commit):
+    client, bilingual, testpay, run_on_commit
+):
     in_french(client).get(bilingual[0].get_pay_path())
     path = return_path(client)
     testpay.notify(Order.objects.get().payments.get(), "paid", email="fr@example.com")
@@ -187,7 +202,8 @@ def test_an_order_made_in_french_lands_on_the_french_result_page(
 
 
 def test_a_french_result_page_chosen_in_the_gear_shows_in_english_to_english_visitors(
-        client, bilingual, result_pages, testpay, run_on_commit):
+    client, bilingual, result_pages, testpay, run_on_commit
+):
     english, french = bilingual
     french.failure_page = result_pages[3]  # the editor chose the French page, on the translation
     french.save()
@@ -200,6 +216,7 @@ def test_a_french_result_page_chosen_in_the_gear_shows_in_english_to_english_vis
 
 
 # Products, settings --------------------------------------------------------------------------
+
 
 def test_access_holds_for_every_translation_of_a_product(fr):
     course = course_page("Course")
@@ -221,10 +238,20 @@ def test_merchant_hours_and_registration_texts_follow_the_language(client, fr, m
     registration = RegistrationSettings.for_site(site)
     registration.intro = "About you"
     registration.save()
-    RegistrationField.objects.create(settings=registration, label="Level", name="level",
-                                     field_type="choice", choices="Beginner\nExpert")
-    RegistrationTranslation.objects.create(settings=registration, locale=fr, field_name="level",
-                                           label="Niveau", choices="Débutant\nExpert·e")
+    RegistrationField.objects.create(
+        settings=registration,
+        label="Level",
+        name="level",
+        field_type="choice",
+        choices="Beginner\nExpert",
+    )
+    RegistrationTranslation.objects.create(
+        settings=registration,
+        locale=fr,
+        field_name="level",
+        label="Niveau",
+        choices="Débutant\nExpert·e",
+    )
     RegistrationTranslation.objects.create(settings=registration, locale=fr, intro="Vous")
 
     page = in_french(client).get(members_offer.get_checkout_path()).content.decode()
@@ -239,30 +266,41 @@ def test_merchant_hours_and_registration_texts_follow_the_language(client, fr, m
 
 # Admin ---------------------------------------------------------------------------------------
 
+
 def test_editor_translates_an_offer_in_the_admin(client, offer, fr):
     client.force_login(UserFactory(is_superuser=True, is_staff=True))
     response = client.post(
         f"/admin/translation/submit/snippet/wagtail_guestpay/offer/{offer.pk}/",
-        {"locales": [fr.pk]})
+        {"locales": [fr.pk]},
+    )
     assert response.status_code == 302, response.content[:500]
     french = Offer.objects.get(locale=fr)
     assert french.translation_key == offer.translation_key and french.slug == offer.slug
-    assert list(french.products.values_list("page", flat=True)) == \
-        list(offer.products.values_list("page", flat=True))
-    assert client.get(f"/admin/snippets/wagtail_guestpay/offer/edit/{french.pk}/").status_code \
-        == 200
+    assert list(french.products.values_list("page", flat=True)) == list(
+        offer.products.values_list("page", flat=True)
+    )
+    assert (
+        client.get(f"/admin/snippets/wagtail_guestpay/offer/edit/{french.pk}/").status_code == 200
+    )
     assert client.get("/admin/snippets/wagtail_guestpay/offer/").status_code == 200
 
 
 # I18n off ------------------------------------------------------------------------------------
 
+
 @override_settings(WAGTAIL_I18N_ENABLED=False)
 def test_with_i18n_off_the_chosen_offer_and_pages_serve_every_language(
-        client, offer, testpay, run_on_commit, django_assert_max_num_queries):
+    client, offer, testpay, run_on_commit, django_assert_max_num_queries
+):
     root = Site.objects.get(is_default_site=True).root_page
-    success = root.add_child(instance=PaymentResultPage(
-        title="Thank you", slug="thanks", kind="success",
-        body=[("paragraph", RichText("<p>Welcome aboard</p>"))]))
+    success = root.add_child(
+        instance=PaymentResultPage(
+            title="Thank you",
+            slug="thanks",
+            kind="success",
+            body=[("paragraph", RichText("<p>Welcome aboard</p>"))],
+        )
+    )
     offer.success_page = success
     offer.save()
     with translation.override("fr"):

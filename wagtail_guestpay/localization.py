@@ -66,17 +66,21 @@ def localize_many(objects, queryset=None):
     if queryset is None:
         queryset = type(missing[0])._default_manager.all()
     default_id = _default_locale_id()
-    translations = queryset.filter(translation_key__in={obj.translation_key for obj in missing},
-                                   locale_id__in=[locale.pk, default_id])
+    translations = queryset.filter(
+        translation_key__in={obj.translation_key for obj in missing},
+        locale_id__in=[locale.pk, default_id],
+    )
     if isinstance(missing[0], Page):
         translations = translations.live()
     found = {}
     for translation_ in translations:
         found.setdefault(translation_.translation_key, {})[translation_.locale_id] = translation_
     return [
-        obj if obj is None or obj.locale_id == locale.pk
+        obj
+        if obj is None or obj.locale_id == locale.pk
         else found.get(obj.translation_key, {}).get(locale.pk)
-        or found.get(obj.translation_key, {}).get(default_id) or obj
+        or found.get(obj.translation_key, {}).get(default_id)
+        or obj
         for obj in objects
     ]
 
@@ -124,8 +128,9 @@ def same_page_ids(page):
     """The ids of ``page`` and its translations (one id when content is not localised)."""
     if not i18n_enabled():
         return [page.pk]
-    return list(Page.objects.filter(translation_key=page.translation_key).values_list("pk",
-                                                                                      flat=True))
+    return list(
+        Page.objects.filter(translation_key=page.translation_key).values_list("pk", flat=True)
+    )
 
 
 def one_per_translation(objects):

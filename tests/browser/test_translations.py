@@ -36,8 +36,7 @@ def test_the_demo_in_french_shows_french_offer_and_result_page_content(sandbox, 
     page.get_by_label("E-mail pour le reçu").fill(email)
     page.get_by_role("button", name="Payer (carte, e-mail transmis)").click()
 
-    expect(page.get_by_role("heading", name="Paiement reçu, merci !")).to_be_visible(
-        timeout=20_000)
+    expect(page.get_by_role("heading", name="Paiement reçu, merci !")).to_be_visible(timeout=20_000)
     expect(page.get_by_role("heading", name="Merci", exact=True)).to_be_visible()
     expect(page.get_by_text("Votre cours est à un clic")).to_be_visible()
     expect(page.get_by_text("Cours de démonstration").first).to_be_visible()  # the order's offer
@@ -56,8 +55,7 @@ def test_a_declined_payment_in_french_lands_on_the_french_failure_page(sandbox, 
     expect(page.get_by_role("heading", name="Cours", exact=True)).to_be_visible()
     page.get_by_role("link", name="Acheter le cours de démonstration").click()
     page.get_by_role("button", name="Carte refusée").click()
-    expect(page.get_by_role("heading", name="Paiement non abouti")).to_be_visible(
-        timeout=20_000)
+    expect(page.get_by_role("heading", name="Paiement non abouti")).to_be_visible(timeout=20_000)
     expect(page.get_by_role("main")).not_to_contain_text("Payment not completed")
 
 

@@ -4,7 +4,6 @@ from wagtail.snippets.blocks import SnippetChooserBlock
 
 from ..localization import i18n_enabled, localize_many, remember_translations
 
-
 DEFAULT_TEMPLATE = "wagtail_guestpay/blocks/pay_button.html"
 
 

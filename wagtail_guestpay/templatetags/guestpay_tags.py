@@ -3,9 +3,9 @@ from urllib.parse import quote
 
 from django import template
 from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils import translation
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
-from django.utils import translation
 from django.utils.translation import gettext
 
 from ..localization import i18n_enabled, localize, remembered_translation
