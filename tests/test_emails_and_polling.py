@@ -8,7 +8,11 @@ from django.utils import timezone
 
 from tests.conftest import order_of, refreshed
 from wagtail_guestpay import emails
-from wagtail_guestpay.confirmation import check_payment, expire_stale_payments, poll_delay
+from wagtail_guestpay.fulfilment.confirmation import (
+    check_payment,
+    expire_stale_payments,
+    poll_delay,
+)
 from wagtail_guestpay.models import (
     AccessGrant,
     OrderStatus,
@@ -178,7 +182,7 @@ class TestSweeper:
     ):
         settings.WAGTAIL_GUESTPAY_EVENT_MAX_ATTEMPTS = 2
         _order, payment, _charge = testpay.start(offer)
-        with mock.patch("wagtail_guestpay.confirmation.fulfil_order",
+        with mock.patch("wagtail_guestpay.fulfilment.confirmation.fulfil_order",
                         side_effect=RuntimeError("bug")):
             testpay.notify(payment, "paid", email="fails@example.com")
             event = PaymentEvent.objects.get()

@@ -21,9 +21,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from . import queue
-from .accounts import BuyerAccount, is_placeholder
 from .adapter import get_adapter
 from .conf import guestpay_settings
+from .fulfilment.accounts import BuyerAccount, is_placeholder
 from .models import AccessLink, OutboundEmail
 
 logger = logging.getLogger(__name__)
@@ -316,7 +316,7 @@ def _build_registration_code(outbound):
 
 def _build_registration_existing(outbound):
     """The address already has an account: no code, the way to log in (or get in) instead."""
-    from .accounts import users_with_email
+    from .fulfilment.accounts import users_with_email
 
     context = _registration_context(outbound)
     adapter = get_adapter()

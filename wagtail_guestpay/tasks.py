@@ -11,11 +11,16 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from .accounts import BuyerAccount, users_with_email
-from .confirmation import OPEN_STATUSES, check_payment, expire_stale_payments, process_event
+from .buyers.registrations import purge, send_code
 from .emails import ACCESS_LINK, deliver, due_emails, queue_email
+from .fulfilment.accounts import BuyerAccount, users_with_email
+from .fulfilment.confirmation import (
+    OPEN_STATUSES,
+    check_payment,
+    expire_stale_payments,
+    process_event,
+)
 from .models import Payment, PaymentEvent
-from .registrations import purge, send_code
 
 logger = logging.getLogger(__name__)
 

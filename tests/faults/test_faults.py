@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from tests.conftest import order_of, refreshed
 from tests.factories import OfferFactory, TestProviderAccountFactory
-from wagtail_guestpay.confirmation import check_payment, poll_delay
+from wagtail_guestpay.fulfilment.confirmation import check_payment, poll_delay
 from wagtail_guestpay.models import (
     AccessGrant,
     OrderStatus,

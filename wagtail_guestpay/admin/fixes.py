@@ -1,6 +1,6 @@
 """The staff fixes' screens: one confirmation page per action (what will happen, a required
 reason, one submit button that disables itself), permission-checked on every request, carried out
-by :mod:`wagtail_guestpay.fixes`, then back to the order with a message.
+by :mod:`wagtail_guestpay.staff.fixes`, then back to the order with a message.
 
 A fix that the current state makes pointless (it was just done, e.g. a second submission) changes
 nothing and says so. URLs are in :mod:`.urls`; what the inspect views offer in :mod:`.actions`.
@@ -16,11 +16,11 @@ from wagtail.admin import messages
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.models import Page
 
-from .. import fixes
-from ..accounts import users_with_email
+from ..fulfilment.accounts import users_with_email
 from ..models import AccessGrant, Contact, Order, Payment, PaymentEvent
 from ..products import product_models
 from ..providers.exceptions import ProviderError
+from ..staff import fixes
 from .fix_forms import (
     CorrectEmailForm,
     FixForm,

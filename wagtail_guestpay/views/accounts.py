@@ -14,11 +14,11 @@ from django.views.decorators.http import require_http_methods
 from wagtail.models import Site
 
 from .. import queue, signals
-from ..access import products_for
-from ..accounts import BuyerAccount, normalize_email
 from ..adapter import get_adapter
+from ..buyers.forms import AccessLinkRequestForm, AccountSetupForm
 from ..conf import guestpay_settings
-from ..forms import AccessLinkRequestForm, AccountSetupForm
+from ..fulfilment.access import products_for
+from ..fulfilment.accounts import BuyerAccount, normalize_email
 from ..models import AccessLink, Contact, GuestAccount, hash_token
 from ..ratelimit import allow_request
 

@@ -7,7 +7,7 @@ audit log and into the de-duplication key of any e-mail, so the same form never 
 Every fix is recorded in Wagtail's audit log with who did it and why (``reason``).
 
 Correcting an order's e-mail and moving its access to another account are in
-:mod:`wagtail_guestpay.corrections`, shared with the buyers' own claims; the two wrappers here
+:mod:`wagtail_guestpay.buyers.corrections`, shared with the buyers' own claims; the two wrappers here
 add the staff's state checks.
 """
 
@@ -21,12 +21,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 
-from .access import grant_access, revoke_access
-from .accounts import contact_for, find_or_create_user, is_placeholder, normalize_email
-from .confirmation import OPEN_STATUSES, check_payment, fulfil_order
-from .corrections import UnusedAccount, correct_order_email, move_order_access
-from .emails import ACCESS, ACCESS_GRANTED, queue_email
-from .models import (
+from ..buyers.corrections import UnusedAccount, correct_order_email, move_order_access
+from ..emails import ACCESS, ACCESS_GRANTED, queue_email
+from ..fulfilment.access import grant_access, revoke_access
+from ..fulfilment.accounts import contact_for, find_or_create_user, is_placeholder, normalize_email
+from ..fulfilment.confirmation import OPEN_STATUSES, check_payment, fulfil_order
+from ..fulfilment.transitions import move_payment
+from ..models import (
     AccessGrant,
     Attention,
     Contact,
@@ -35,8 +36,7 @@ from .models import (
     PaymentEvent,
     PaymentStatus,
 )
-from .providers.base import EventStatus, ProviderEvent
-from .transitions import move_payment
+from ..providers.base import EventStatus, ProviderEvent
 
 # A staff member may re-check a payment that is still open, and one the provider may yet report
 # paid after we gave up on it.

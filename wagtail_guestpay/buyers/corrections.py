@@ -13,16 +13,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 
-from .access import grant_access
-from .accounts import (
+from ..emails import ACCESS, queue_email
+from ..fulfilment.access import grant_access
+from ..fulfilment.accounts import (
     BuyerAccount,
     contact_for,
     find_or_create_user,
     is_placeholder,
     normalize_email,
 )
-from .emails import ACCESS, queue_email
-from .models import AccessGrant, AccessLink, Attention, Contact, GuestAccount, Order, OrderStatus
+from ..models import AccessGrant, AccessLink, Attention, Contact, GuestAccount, Order, OrderStatus
 
 # Attention reasons that a corrected e-mail or account settles.
 SETTLED_BY_CORRECTION = {
@@ -139,7 +139,7 @@ def move_order_access(order, to_user, *, by=None, reason=""):
 def _move_grants(order, previous_user, new_user, *, by, note):
     if previous_user is None or previous_user.pk == new_user.pk:
         return
-    from .access import revoke_access
+    from ..fulfilment.access import revoke_access
 
     for grant in order.grants.active().filter(user=previous_user).select_for_update():
         revoke_access(grant, revoked_by=by, note=note)

@@ -4,9 +4,9 @@
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import signals
-from .models import AccessGrant
-from .products import product_models
+from .. import signals
+from ..models import AccessGrant
+from ..products import product_models
 
 
 def has_access(user, product):

@@ -4,7 +4,7 @@
    account and event id (a redelivery is a no-op), and queues :func:`process_event` after commit.
 2. :func:`process_event` (a task) lets the provider complete the event (e.g. a PayPal capture),
    then, in one transaction holding the order's lock, checks amount and currency, moves the status
-   through :func:`~wagtail_guestpay.transitions.move_payment` and, when the payment became paid,
+   through :func:`~wagtail_guestpay.fulfilment.transitions.move_payment` and, when the payment became paid,
    finds or creates the buyer's account, grants access once and queues the access e-mail.
 3. :func:`check_payment` asks the provider for the status of an unconfirmed payment, with back-off,
    and feeds the answer through the same path; :func:`expire_stale_payments` gives up after the
@@ -21,12 +21,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import queue, signals
-from .access import grant_access, revoke_order_access
-from .accounts import contact_for, find_or_create_user, make_placeholder_email, normalize_email
-from .conf import guestpay_settings
-from .emails import queue_access_email, queue_staff_notice
-from .models import (
+from .. import queue, signals
+from ..conf import guestpay_settings
+from ..emails import queue_access_email, queue_staff_notice
+from ..models import (
     AccessGrant,
     Attention,
     Contact,
@@ -37,9 +35,11 @@ from .models import (
     PaymentStatus,
     ProviderReference,
 )
-from .money import same_amount
-from .providers.base import EventStatus, ProviderEvent
-from .providers.exceptions import ProviderError
+from ..money import same_amount
+from ..providers.base import EventStatus, ProviderEvent
+from ..providers.exceptions import ProviderError
+from .access import grant_access, revoke_order_access
+from .accounts import contact_for, find_or_create_user, make_placeholder_email, normalize_email
 from .transitions import move_payment
 
 logger = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ the list of common domains.
 
 from django.utils.translation import gettext as _
 
-from .conf import guestpay_settings
+from ..conf import guestpay_settings
 
 # Common mail domains, most used first (the first of two equally close candidates wins).
 COMMON_DOMAINS = (
