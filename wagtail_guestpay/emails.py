@@ -20,7 +20,7 @@ from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from . import queue
+from . import queueing
 from .adapter import get_adapter
 from .conf import guestpay_settings
 from .fulfilment.accounts import BuyerAccount, is_placeholder
@@ -77,7 +77,8 @@ def queue_email(kind, to_email, *, user=None, order=None, dedupe_key=None, data=
             )
     except IntegrityError:
         return None
-    transaction.on_commit(lambda: queue.enqueue("wagtail_guestpay.tasks.send_email", outbound.pk))
+    transaction.on_commit(
+        lambda: queueing.enqueue("wagtail_guestpay.tasks.send_email", outbound.pk))
     return outbound
 
 

@@ -29,7 +29,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .. import queue, signals
+from .. import queueing, signals
 from ..adapter import get_adapter
 from ..conf import guestpay_settings
 from ..emails import REGISTRATION_CODE, REGISTRATION_EXISTING, queue_code_email, queue_email
@@ -86,7 +86,8 @@ def find(token, offer):
 
 def _queue_send(registration_id, number):
     transaction.on_commit(
-        lambda: queue.enqueue("wagtail_guestpay.tasks.send_registration_code", registration_id, number)
+        lambda: queueing.enqueue("wagtail_guestpay.tasks.send_registration_code", registration_id,
+                                 number)
     )
 
 

@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .. import queue, signals
+from .. import queueing, signals
 from ..conf import guestpay_settings
 from ..emails import queue_access_email, queue_staff_notice
 from ..models import (
@@ -142,10 +142,10 @@ def _enqueue_after_commit(func, *args):
     bench/results). Other brokers (Redis) are written to after the commit, since a worker could
     otherwise look for the event before it is committed.
     """
-    if queue.queue_shares_transaction():
-        queue.enqueue(func, *args)
+    if queueing.queue_shares_transaction():
+        queueing.enqueue(func, *args)
     else:
-        transaction.on_commit(lambda: queue.enqueue(func, *args), robust=True)
+        transaction.on_commit(lambda: queueing.enqueue(func, *args), robust=True)
 
 
 # 2. Processing -------------------------------------------------------------------------------
