@@ -8,11 +8,8 @@ from django.utils import timezone
 
 from tests.conftest import order_of, refreshed
 from wagtail_guestpay import emails
-from wagtail_guestpay.fulfilment.confirmation import (
-    check_payment,
-    expire_stale_payments,
-    poll_delay,
-)
+from wagtail_guestpay.fulfilment.confirmation import poll_delay
+from wagtail_guestpay.fulfilment.follow_up import check_payment, expire_stale_payments
 from wagtail_guestpay.models import (
     AccessGrant,
     OrderStatus,

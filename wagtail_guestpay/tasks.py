@@ -14,12 +14,8 @@ from django.utils import timezone
 from .buyers.registrations import purge, send_code
 from .emails import ACCESS_LINK, deliver, due_emails, queue_email
 from .fulfilment.accounts import BuyerAccount, users_with_email
-from .fulfilment.confirmation import (
-    OPEN_STATUSES,
-    check_payment,
-    expire_stale_payments,
-    process_event,
-)
+from .fulfilment.confirmation import process_event
+from .fulfilment.follow_up import OPEN_STATUSES, check_payment, expire_stale_payments
 from .models import Payment, PaymentEvent
 
 logger = logging.getLogger(__name__)

@@ -30,7 +30,7 @@ from tests.providers.fake_stripe import (
 )
 from wagtail_guestpay.conf import guestpay_settings
 from wagtail_guestpay.fulfilment.access import has_access
-from wagtail_guestpay.fulfilment.confirmation import check_payment
+from wagtail_guestpay.fulfilment.follow_up import check_payment
 from wagtail_guestpay.models import (
     AccessGrant,
     Attention,

@@ -25,7 +25,8 @@ from ..buyers.corrections import UnusedAccount, correct_order_email, move_order_
 from ..emails import ACCESS, ACCESS_GRANTED, queue_email
 from ..fulfilment.access import grant_access, revoke_access
 from ..fulfilment.accounts import contact_for, find_or_create_user, is_placeholder, normalize_email
-from ..fulfilment.confirmation import OPEN_STATUSES, check_payment, fulfil_order
+from ..fulfilment.confirmation import fulfil_order
+from ..fulfilment.follow_up import OPEN_STATUSES, check_payment
 from ..fulfilment.transitions import move_payment
 from ..models import (
     AccessGrant,
