@@ -369,7 +369,7 @@ def test_check_a_pending_payment_now_grants_when_the_provider_says_paid(
 
 def test_a_check_sent_twice_asks_the_payment_system_once(offer, testpay, run_on_commit, fixer,
                                                         login, monkeypatch):
-    from wagtail_guestpay.staff import fixes as fixes_module
+    from wagtail_guestpay.staff import payments as fixes_module
 
     _order, payment, _charge = testpay.start(offer)
     asked = []
