@@ -21,8 +21,7 @@ MOVED = {
 def alias(old_name, module):
     """Make ``old_name`` an alias of ``module`` and warn whoever imported it."""
     warnings.warn(
-        f"{old_name} moved to {module.__name__}; the old path will be removed in the next "
-        "release.",
+        f"{old_name} moved to {module.__name__}; the old path will be removed in the next release.",
         DeprecationWarning,
         stacklevel=_importer_level(),
     )

@@ -37,6 +37,9 @@ def queue_shares_transaction(using="default"):
     from django.db import transaction
     from django_q.conf import Conf
 
-    return bool(Conf.ORM == using and not Conf.SYNC and not Conf.BROKER_CLASS
-                and transaction.get_connection(using).in_atomic_block)
-
+    return bool(
+        Conf.ORM == using
+        and not Conf.SYNC
+        and not Conf.BROKER_CLASS
+        and transaction.get_connection(using).in_atomic_block
+    )
