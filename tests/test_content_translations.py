@@ -10,7 +10,8 @@ from wagtail.models import Locale, Site
 from wagtail.rich_text import RichText
 
 from tests.factories import UserFactory, course_page
-from wagtail_guestpay.access import grant_access, has_access, products_for
+from wagtail_guestpay.blocks.button_html import pay_button_context
+from wagtail_guestpay.fulfilment.access import grant_access, has_access, products_for
 from wagtail_guestpay.localization import find_offer, localize
 from wagtail_guestpay.models import (
     AccessGrant,
@@ -25,7 +26,6 @@ from wagtail_guestpay.models import (
     RegistrationSettings,
     RegistrationTranslation,
 )
-from wagtail_guestpay.templatetags.guestpay_tags import pay_button_context
 
 pytestmark = pytest.mark.django_db
 
