@@ -192,7 +192,7 @@ def _base_context(outbound):
         "order": order,
         "site": site,
         "site_name": site.site_name if site else "",
-        "merchant": MerchantContacts.for_site(site) if site else None,
+        "merchant": MerchantContacts.for_site(site).in_language() if site else None,
         "personal_area_url": adapter.absolute_url(adapter.get_personal_area_url(), site),
         "recipient": outbound.to_email,
     }
@@ -299,7 +299,7 @@ def _registration_context(outbound):
     context.update({
         "site": site,
         "site_name": site.site_name if site else "",
-        "merchant": MerchantContacts.for_site(site) if site else None,
+        "merchant": MerchantContacts.for_site(site).in_language() if site else None,
         "offer": registration.offer,
         "max_age_minutes": outbound.data.get("max_age_minutes", 15),
         "login_url": adapter.absolute_url(

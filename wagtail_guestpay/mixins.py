@@ -3,6 +3,7 @@
 from django.template.response import TemplateResponse
 
 from .fulfilment.access import has_access
+from .localization import one_per_translation, same_page_ids
 
 
 class GuestPayProductMixin:
@@ -23,11 +24,14 @@ class GuestPayProductMixin:
         return bool(user.is_authenticated and self.permissions_for_user(user).can_edit())
 
     def guestpay_offers(self):
+        """The offers on sale that grant this page (a list), each in the visitor's language."""
         from .models import Offer
 
-        return (
+        # With translated content: the offers of any translation of this page, each once, in
+        # the visitor's language.
+        return one_per_translation(
             Offer.objects.on_sale()
-            .filter(products__page=self)
+            .filter(products__page__in=same_page_ids(self))
             .select_related("provider_account")
             .distinct()
         )

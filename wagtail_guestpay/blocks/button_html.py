@@ -5,9 +5,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils import translation
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
+
+from ..localization import i18n_enabled, localize, remembered_translation
 
 PAY_BUTTON_TEMPLATE = "wagtail_guestpay/includes/pay_button.html"
 
@@ -57,7 +60,27 @@ def _offer_path(name, slug):
     return pattern.format(quote(slug, safe=""))
 
 
+def localize_offer(request, offer):
+    """The offer's translation in the visitor's language, looked up once per request and offer
+    (a page may show the same offer many times; the pay block looks them up beforehand)."""
+    if offer is None or not i18n_enabled():
+        return offer
+    remembered = remembered_translation(offer)
+    if remembered is not None:
+        return remembered
+    cache = getattr(request, "_guestpay_offers", None) if request is not None else None
+    if cache is None:
+        cache = {}
+        if request is not None:
+            request._guestpay_offers = cache
+    key = (offer.pk, translation.get_language())
+    if key not in cache:
+        cache[key] = localize(offer, type(offer).objects.select_related("provider_account"))
+    return cache[key]
+
+
 def pay_button_context(request, offer, label="", show_price=False):
+    offer = localize_offer(request, offer)
     user = getattr(request, "user", None)
     url = ""
     if offer is not None and offer.can_take_payment:

@@ -16,7 +16,13 @@ from .orders import (
 from .pages import OfferPage, PaymentResultPage
 from .providers import ProviderAccount
 from .registrations import PendingRegistration
-from .site_settings import MerchantContacts, RegistrationField, RegistrationSettings
+from .site_settings import (
+    MerchantContacts,
+    MerchantContactsTranslation,
+    RegistrationField,
+    RegistrationSettings,
+    RegistrationTranslation,
+)
 
 __all__ = [
     "AccessGrant",
@@ -27,6 +33,7 @@ __all__ = [
     "EmailClaim",
     "GuestAccount",
     "MerchantContacts",
+    "MerchantContactsTranslation",
     "Offer",
     "OfferPage",
     "OfferProduct",
@@ -42,5 +49,6 @@ __all__ = [
     "ProviderReference",
     "RegistrationField",
     "RegistrationSettings",
+    "RegistrationTranslation",
     "hash_token",
 ]

@@ -18,5 +18,5 @@ def guestpay_pay_button(context, offer, label="", show_price=False):
 def guestpay_merchant_contacts(context, merchant=None):
     request = context.get("request")
     if not merchant and request is not None:
-        merchant = MerchantContacts.for_request(request)
+        merchant = MerchantContacts.for_request(request).in_language()
     return {"merchant": merchant}

@@ -6,11 +6,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from ..fulfilment.checkout import create_order, send_to_provider
+from ..localization import find_offer
 from ..models import Offer
 
 
 def _offer_or_404(slug):
-    offer = Offer.objects.select_related("provider_account").filter(slug=slug).first()
+    # The offer's translation in the visitor's language (localization.py), else the default's.
+    offer = find_offer(slug, Offer.objects.select_related("provider_account"))
     if offer is None or not offer.can_take_payment:
         raise Http404("No offer on sale here.")
     return offer
