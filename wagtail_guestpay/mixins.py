@@ -1,6 +1,6 @@
 """A mixin for product pages: serve the content only to holders of a grant."""
 
-from django.template.response import TemplateResponse
+from .layout import BuyerPageResponse
 
 from .access import has_access
 
@@ -43,6 +43,6 @@ class GuestPayProductMixin:
             "offers": self.guestpay_offers(),
             "login_url": get_adapter().get_login_url(request.get_full_path()),
         }
-        response = TemplateResponse(request, self.locked_template, context, status=403)
+        response = BuyerPageResponse(request, self.locked_template, context, status=403)
         response["Cache-Control"] = "private, no-store"
         return response

@@ -83,6 +83,21 @@ def send_new_access_link(email, language=""):
                 queue_email(ACCESS_LINK, email, user=user, language=language)
 
 
+def send_signin_code(email, next_url="", language=""):
+    """A sign-in code, if the address has an account that may use one: looked up here, so that
+    the sign-in page answers in the same time for every address."""
+    from .buyers.signin import request_signin_code
+
+    request_signin_code(email, next_url=next_url, language=language)
+
+
+def send_password_reset(email, language=""):
+    """A password reset link to each active account of the address (looked up here, as above)."""
+    from .buyers.passwords import send_reset_links
+
+    send_reset_links(email, language=language)
+
+
 def send_registration_code(registration_id, number):
     """A registration's code, or "log in instead" to an address that has an account: looked up
     here, so that the registration form answers in the same time for every address."""

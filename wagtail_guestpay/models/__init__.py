@@ -16,6 +16,7 @@ from .orders import (
 from .pages import OfferPage, PaymentResultPage
 from .providers import ProviderAccount
 from .registrations import PendingRegistration
+from .signin import SignInCode
 from .site_settings import MerchantContacts, RegistrationField, RegistrationSettings
 
 __all__ = [
@@ -42,5 +43,6 @@ __all__ = [
     "ProviderReference",
     "RegistrationField",
     "RegistrationSettings",
+    "SignInCode",
     "hash_token",
 ]

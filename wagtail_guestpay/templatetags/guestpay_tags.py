@@ -7,6 +7,8 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
+from ..adapter import get_adapter
+from ..conf import guestpay_settings
 from ..models import MerchantContacts
 
 register = template.Library()
@@ -84,3 +86,28 @@ def guestpay_merchant_contacts(context, merchant=None):
     if not merchant and request is not None:
         merchant = MerchantContacts.for_request(request)
     return {"merchant": merchant}
+
+
+@register.simple_tag(takes_context=True)
+def guestpay_account_links(context):
+    """The account links of the package's pages: ``enabled`` (``ACCOUNT_LINKS``),
+    ``personal_area_url``, ``logout_url`` and ``login_url`` (back to this page after signing in)."""
+    request = context.get("request")
+    adapter = get_adapter()
+    return {
+        "enabled": guestpay_settings.ACCOUNT_LINKS,
+        "personal_area_url": adapter.get_personal_area_url(),
+        "logout_url": reverse("wagtail_guestpay:logout"),
+        "login_url": adapter.get_login_url(request.get_full_path() if request else ""),
+    }
+
+
+@register.simple_tag(takes_context=True)
+def guestpay_login_url(context, next_url=""):
+    """Where the package sends people to sign in (the adapter decides), with ``?next=``."""
+    return get_adapter().get_login_url(next_url)
+
+
+@register.simple_tag
+def guestpay_password_reset_url():
+    return get_adapter().get_password_reset_url()

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from .. import claims
 from ..forms import ClaimCodeForm, ClaimEmailForm
+from ..layout import BuyerPageResponse
 from ..models import EmailClaim
 from ..ratelimit import allow, client_ip
 from .orders import _order_or_404, _private, render_order
@@ -80,7 +80,7 @@ def _describe_errors(form, name):
 
 
 def _rate_limited(request):
-    return _private(TemplateResponse(request, "wagtail_guestpay/rate_limited.html", {},
+    return _private(BuyerPageResponse(request, "wagtail_guestpay/rate_limited.html", {},
                                      status=429))
 
 

@@ -3,7 +3,6 @@
 from django.db import transaction
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -13,6 +12,7 @@ from wagtail.models import Site
 
 from ..checkout import new_payment, send_to_provider
 from ..confirmation import request_status_check, store_events
+from ..layout import BuyerPageResponse
 from ..models import MerchantContacts, Order, OrderStatus, PaymentEvent, PaymentStatus
 
 # What the buyer is shown, by order status.
@@ -99,7 +99,7 @@ def render_order(request, order, token, *, cancelled=False, payment=None, claim=
     if page is not None and page.live:
         response = page.specific.serve_for_order(request, context)
     else:
-        response = TemplateResponse(request, "wagtail_guestpay/order/result.html", context)
+        response = BuyerPageResponse(request, "wagtail_guestpay/order/result.html", context)
     response.status_code = status
     return _private(response)
 
