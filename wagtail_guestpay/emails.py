@@ -200,12 +200,14 @@ def _base_context(outbound):
     order = outbound.order
     site = _site_for(order)
     adapter = get_adapter()
+    reset = adapter.get_password_reset_url()
     return {
         "order": order,
         "site": site,
         "site_name": site.site_name if site else "",
         "merchant": MerchantContacts.for_site(site) if site else None,
         "personal_area_url": adapter.absolute_url(adapter.get_personal_area_url(), site),
+        "password_reset_url": adapter.absolute_url(reset, site) if reset else "",
         "recipient": outbound.to_email,
     }
 
@@ -335,8 +337,6 @@ def _build_registration_existing(outbound):
 
     context = _registration_context(outbound)
     adapter = get_adapter()
-    reset = adapter.get_password_reset_url()
-    context["password_reset_url"] = adapter.absolute_url(reset, context["site"]) if reset else ""
     # An account a payment made and nobody opened has no password to reset: a new access link.
     unused = any(BuyerAccount(user=user).is_new
                  for user in users_with_email(outbound.to_email).filter(is_active=True))
