@@ -179,7 +179,7 @@ def test_personal_area_reads_as_a_library(client, offer, testpay, run_on_commit,
     page = client.get("/guestpay/account/").content.decode()
     assert 'class="guestpay-card guestpay-product"' in page
     assert "Twelve lessons, at your pace." in page
-    assert f'href="{product.url}">Open' in page
+    assert f'href="{product.url}" aria-label="Open {product.title}">Open</a>' in page
     assert 'href="/guestpay/account/email/"' in page and 'href="/guestpay/account/password/"' in page
 
 

@@ -46,7 +46,7 @@ def test_guest_buys_the_demo_course_and_reaches_the_personal_area(sandbox, page)
     page.get_by_role("button", name="Open my personal area").click()
 
     expect(page.get_by_role("heading", name="My purchases")).to_be_visible()
-    page.get_by_role("link", name="Demo course").click()
+    page.get_by_role("link", name="Open Demo course").click()
     expect(page.get_by_text("Welcome to the course!")).to_be_visible()
 
     # The link was single-use: a second visit offers a new one instead.
