@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from tests.conftest import code_in, committing, other_than, to
 from tests.factories import UserFactory
-from wagtail_guestpay.models import GuestAccount, SignInCode
+from wagtail_guestpay.models import SignInCode
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()

@@ -6,13 +6,13 @@ import secrets
 
 from django.db import transaction
 from django.http import HttpResponseRedirect
-from .layout import BuyerPageResponse
 from django.urls import reverse
 from django.utils import translation
 from wagtail.models import Site
 
 from .conf import guestpay_settings
 from .confirmation import remember_references
+from .layout import BuyerPageResponse
 from .models import Order, Payment, PaymentStatus
 from .providers.base import PaymentUrls
 from .providers.exceptions import ProviderError

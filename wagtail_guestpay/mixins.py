@@ -1,8 +1,7 @@
 """A mixin for product pages: serve the content only to holders of a grant."""
 
-from .layout import BuyerPageResponse
-
 from .access import has_access
+from .layout import BuyerPageResponse
 
 
 class GuestPayProductMixin:

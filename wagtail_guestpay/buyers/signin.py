@@ -35,7 +35,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..accounts import accounts_holding, normalize_email
+from ..accounts import accounts_holding, is_placeholder, normalize_email
 from ..adapter import get_adapter
 from ..codes import CodeCheck, check_code, code_hash, new_code, new_salt
 from ..conf import guestpay_settings
@@ -166,7 +166,7 @@ def email_of(user):
 def request_email_change(user, new_email, language=""):
     """E-mail a code to ``new_email`` for ``user``; ValueError when it is no change."""
     new_email = normalize_email(new_email)
-    if not new_email or new_email == normalize_email(email_of(user)):
+    if not new_email or is_placeholder(new_email) or new_email == normalize_email(email_of(user)):
         raise ValueError(_("Enter a new address."))
     return issue_code(user, Purpose.EMAIL_CHANGE, new_email, language=language)
 
