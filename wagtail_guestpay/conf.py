@@ -140,7 +140,7 @@ DEFAULTS = {
         "password_client": (30, 600),
     },
     # Common mail domains that typed addresses are checked against ("gmial.com" -> "gmail.com");
-    # None for the built-in list (wagtail_guestpay.typos.COMMON_DOMAINS).
+    # None for the built-in list (wagtail_guestpay.buyers.typos.COMMON_DOMAINS).
     "EMAIL_TYPO_DOMAINS": None,
 }
 

@@ -1,6 +1,6 @@
 """A mixin for product pages: serve the content only to holders of a grant."""
 
-from .access import has_access
+from .fulfilment.access import has_access
 from .layout import BuyerPageResponse
 
 

@@ -14,8 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..accounts import accounts_holding, normalize_email
 from ..emails import PASSWORD_RESET, queue_email
+from ..fulfilment.accounts import accounts_holding, normalize_email
 from ..models import GuestAccount
 
 

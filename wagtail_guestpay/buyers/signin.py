@@ -35,13 +35,13 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..accounts import accounts_holding, is_placeholder, normalize_email
 from ..adapter import get_adapter
-from ..codes import CodeCheck, check_code, code_hash, new_code, new_salt
 from ..conf import guestpay_settings
 from ..emails import EMAIL_CHANGE_CODE, EMAIL_CHANGED, SEALED, SIGNIN_CODE, queue_email, seal
+from ..fulfilment.accounts import accounts_holding, is_placeholder, normalize_email
 from ..models import SignInCode, hash_token
 from ..ratelimit import configured_budget
+from .codes import CodeCheck, check_code, code_hash, new_code, new_salt
 
 HASH_KEY_SALT = "wagtail_guestpay.signin.code"
 Purpose = SignInCode.Purpose

@@ -4,8 +4,8 @@ from django import forms
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext_lazy as _
 
-from ..accounts import accounts_holding, normalize_email
-from ..forms import CodeForm
+from ..fulfilment.accounts import accounts_holding, normalize_email
+from .forms import CodeForm
 
 EMAIL_WIDGET = forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"})
 

@@ -11,10 +11,10 @@ from django.utils import translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from .. import queueing
 from ..adapter import get_adapter
 from ..buyers.passwords import PasswordResetRequestForm, ResetSetPasswordForm
 from ..layout import BuyerPageResponse, buyer_page
-from ..tasks import enqueue
 from .signin import rate_limited, within
 
 
@@ -27,8 +27,8 @@ def password_reset(request):
         if not within(request, "send_client", email.strip().lower(), "send_email"):
             return rate_limited(request)
         if form.is_valid():
-            enqueue("wagtail_guestpay.tasks.send_password_reset", form.cleaned_data["email"],
-                    translation.get_language() or "")
+            queueing.enqueue("wagtail_guestpay.tasks.send_password_reset",
+                             form.cleaned_data["email"], translation.get_language() or "")
             return redirect("wagtail_guestpay:password_reset_done")
     return buyer_page(request, "wagtail_guestpay/account/password_reset.html", {"form": form})
 

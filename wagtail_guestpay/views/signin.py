@@ -10,12 +10,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
+from .. import queueing
 from ..adapter import get_adapter
 from ..buyers.signin import CodeCheck, check_signin_code, link_row, rate_limit, use_link
 from ..buyers.signin_forms import CodeRequestForm, PasswordSignInForm, SignInCodeForm
 from ..layout import buyer_page
 from ..ratelimit import allow, allow_request, client_ip
-from ..tasks import enqueue
 
 SESSION_KEY = "wagtail_guestpay_signin"
 ERROR_KEY = "wagtail_guestpay_signin_error"
@@ -75,8 +75,8 @@ def login_view(request):
         if code_form.is_valid():
             email = code_form.cleaned_data["email"]
             # Looked up in a task: the same answer, in the same time, for every address.
-            enqueue("wagtail_guestpay.tasks.send_signin_code", email, next_url,
-                    translation.get_language() or "")
+            queueing.enqueue("wagtail_guestpay.tasks.send_signin_code", email, next_url,
+                             translation.get_language() or "")
             request.session[SESSION_KEY] = {"email": email, "next": next_url}
             request.session.pop(ERROR_KEY, None)
             return redirect("wagtail_guestpay:login_code")
