@@ -209,3 +209,10 @@ def test_the_login_url_setting_reaches_pages_and_emails(client, settings, offer,
     _order, payment, _charge = testpay.start(offer)
     testpay.notify(payment, "paid", email=buyer.email)
     assert "http://testserver/sso/login/?next=" in outbox[0].body
+
+
+def test_without_a_site_base_template_the_plain_one_is_used(client, settings):
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": []}]  # no sandbox/templates/base.html
+    page = client.get("/guestpay/login/").content.decode()
+    assert "Guestpay Sandbox" not in page and 'class="guestpay-plain"' in page
+    assert "wagtail_guestpay/guestpay.css" in page

@@ -257,3 +257,13 @@ def test_a_payment_never_signs_in(client, offer, testpay, run_on_commit, outbox,
     testpay.notify(payment, "paid", email=buyer.email)
     assert not signed_in(client)
     assert "/guestpay/login/" in outbox[0].body
+
+
+def test_password_tries_are_limited_per_address(buyer, settings):
+    settings.WAGTAIL_GUESTPAY_SIGNIN_RATE_LIMITS = {"password_email": (2, 600)}
+    data = {"action": "password", "email": buyer.email, "password": "wrong"}
+    for n in range(2):
+        assert Client(REMOTE_ADDR=f"10.0.3.{n}").post(LOGIN, data).status_code == 200
+    client = Client(REMOTE_ADDR="10.0.3.9")
+    right = {**data, "password": "correct-horse-battery"}
+    assert client.post(LOGIN, right).status_code == 429 and not signed_in(client)

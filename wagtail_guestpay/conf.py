@@ -131,13 +131,14 @@ DEFAULTS = {
     "SIGNIN_EXCLUDE_STAFF": True,
     # Budgets (requests, seconds) of sign-in codes, password resets and e-mail changes: codes
     # asked for per address and per client, codes typed per address and per client, password
-    # sign-ins per client. Keys left out keep their default.
+    # sign-ins per client and per address. Keys left out keep their default.
     "SIGNIN_RATE_LIMITS": {
         "send_email": (5, 3600),
         "send_client": (20, 3600),
         "verify_email": (10, 600),
         "verify_client": (30, 600),
         "password_client": (30, 600),
+        "password_email": (10, 600),
     },
     # Common mail domains that typed addresses are checked against ("gmial.com" -> "gmail.com");
     # None for the built-in list (wagtail_guestpay.buyers.typos.COMMON_DOMAINS).

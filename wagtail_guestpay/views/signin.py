@@ -64,7 +64,8 @@ def login_view(request):
                                        request=request)
     code_form = CodeRequestForm(request.POST if action == "code" else None)
     if action == "password":
-        if not within(request, "password_client"):
+        email = password_form.data.get("email", "").strip().lower()
+        if not within(request, "password_client", email, "password_email"):
             return rate_limited(request)
         if password_form.is_valid():
             return sign_in(request, password_form.user, next_url)
