@@ -5,7 +5,11 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.template import Context, Template
 from django.test import Client
+from wagtail.images.models import Image
+from wagtail.images.tests.utils import get_test_image_file
+from wagtail.models import Page
 
 from tests.conftest import code_in, committing, other_than, to
 from tests.factories import UserFactory
@@ -216,3 +220,12 @@ def test_without_a_site_base_template_the_plain_one_is_used(client, settings):
     page = client.get("/guestpay/login/").content.decode()
     assert "Guestpay Sandbox" not in page and 'class="guestpay-plain"' in page
     assert "wagtail_guestpay/guestpay.css" in page
+
+
+def test_a_product_card_shows_the_page_search_image_where_it_has_one(db):
+    page = Page.objects.get(depth=1)
+    tag = Template("{% load guestpay_tags %}{% guestpay_product_image page %}")
+    assert tag.render(Context({"page": page})) == ""  # Page has no search_image
+    page.search_image = Image.objects.create(title="Cover", file=get_test_image_file())
+    html = tag.render(Context({"page": page}))
+    assert html.startswith('<img src="') and 'width="640" height="360"' in html

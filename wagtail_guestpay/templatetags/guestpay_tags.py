@@ -1,6 +1,7 @@
 
 from django import template
 from django.urls import reverse
+from django.utils.html import format_html
 
 from ..adapter import get_adapter
 from ..blocks.button_html import PAY_BUTTON_TEMPLATE, pay_button_context
@@ -48,3 +49,17 @@ def guestpay_login_url(context, next_url=""):
 @register.simple_tag
 def guestpay_password_reset_url():
     return get_adapter().get_password_reset_url()
+
+
+@register.simple_tag
+def guestpay_product_image(page, spec="fill-640x360"):
+    """The card image of a product in "My purchases": the page's ``search_image`` where its model
+    has one (a Wagtail image), else nothing. Needs no image template library."""
+    image = getattr(page, "search_image", None)
+    if image is None or not hasattr(image, "get_rendition"):
+        return ""
+    rendition = image.get_rendition(spec)
+    return format_html(
+        '<img src="{}" width="{}" height="{}" alt="" class="guestpay-product__image">',
+        rendition.url, rendition.width, rendition.height,
+    )
