@@ -87,7 +87,7 @@ def test_existing_account_gets_access_but_nobody_is_logged_in(
     assert "_auth_user_id" not in client.session
     assert len(outbox) == 1
     assert "/guestpay/access/" not in outbox[0].body
-    assert "/accounts/login/" in outbox[0].body
+    assert "/guestpay/login/" in outbox[0].body
     assert User.objects.count() == 1
 
 

@@ -1,9 +1,8 @@
 """A mixin for product pages: serve the content only to holders of a grant."""
 
-from django.template.response import TemplateResponse
-
 from .fulfilment.access import has_access
 from .localization import one_per_translation, same_page_ids
+from .layout import BuyerPageResponse
 
 
 class GuestPayProductMixin:
@@ -47,6 +46,6 @@ class GuestPayProductMixin:
             "offers": self.guestpay_offers(),
             "login_url": get_adapter().get_login_url(request.get_full_path()),
         }
-        response = TemplateResponse(request, self.locked_template, context, status=403)
+        response = BuyerPageResponse(request, self.locked_template, context, status=403)
         response["Cache-Control"] = "private, no-store"
         return response

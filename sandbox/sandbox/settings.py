@@ -142,7 +142,7 @@ MEDIA_ROOT = VAR_DIR / "media"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
-LOGIN_URL = "login"
+LOGIN_URL = "wagtail_guestpay:login"
 LOGIN_REDIRECT_URL = "wagtail_guestpay:account"
 
 # E-mails go to files under sandbox/var/mail/ (one .eml per message) and to the console.
@@ -179,6 +179,8 @@ else:
 
 # guestpay settings (docs/reference/settings.md)
 WAGTAIL_GUESTPAY_PRODUCT_MODELS = ["home.CoursePage"]
+# The header has "My purchases" / "Log out" already: the package's pages need not repeat them.
+WAGTAIL_GUESTPAY_ACCOUNT_LINKS = False
 WAGTAIL_GUESTPAY_BASE_URL = os.environ.get("GUESTPAY_BASE_URL", "http://127.0.0.1:8000")
 WAGTAIL_GUESTPAY_PLACEHOLDER_EMAIL_DOMAIN = "placeholder.guestpay.invalid"
 

@@ -16,6 +16,7 @@ from .orders import (
 from .pages import OfferPage, PaymentResultPage
 from .providers import ProviderAccount
 from .registrations import PendingRegistration
+from .signin import SignInCode
 from .site_settings import (
     MerchantContacts,
     MerchantContactsTranslation,
@@ -50,5 +51,6 @@ __all__ = [
     "RegistrationField",
     "RegistrationSettings",
     "RegistrationTranslation",
+    "SignInCode",
     "hash_token",
 ]

@@ -7,9 +7,13 @@ from wagtail.models import Page
 
 from ..blocks import BODY_BLOCKS, RESULT_PAGE_BLOCKS
 from ..localization import localize
+from ..layout import layout_context
 
 
 class BodyBlocksMixin:
+    def get_context(self, request, *args, **kwargs):
+        return {**super().get_context(request, *args, **kwargs), **layout_context()}
+
     def has_block(self, block_type):
         return any(block.block_type == block_type for block in self.body)
 

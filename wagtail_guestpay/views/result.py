@@ -5,7 +5,6 @@ the private-response headers."""
 from dataclasses import dataclass
 
 from django.http import Http404
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from wagtail.models import Site
@@ -13,6 +12,7 @@ from wagtail.models import Site
 from ..buyers import claims
 from ..buyers.forms import ClaimCodeForm, ClaimEmailForm
 from ..localization import localize_page
+from ..layout import BuyerPageResponse
 from ..models import EmailClaim, MerchantContacts, Order, OrderStatus
 
 # What the buyer is shown, by order status.
@@ -78,7 +78,7 @@ def render_order(request, order, token, *, cancelled=False, payment=None, claim=
     if page is not None and page.live:
         response = page.specific.serve_for_order(request, context)
     else:
-        response = TemplateResponse(request, "wagtail_guestpay/order/result.html", context)
+        response = BuyerPageResponse(request, "wagtail_guestpay/order/result.html", context)
     response.status_code = status
     return _private(response)
 
