@@ -33,7 +33,7 @@ def offers_in_default_locale(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('wagtail_guestpay', '0002_guestaccount_retired_at'),
+        ('wagtail_guestpay', '0003_signin_codes'),
         ('wagtailcore', '0094_alter_page_locale'),
     ]
 
