@@ -16,6 +16,16 @@ def has_access(user, product):
     return AccessGrant.objects.active().filter(user=user, product_id=product.pk).exists()
 
 
+def holds_every(user, products):
+    """True if ``user`` holds an active grant to each page of ``products`` (and there is one at
+    least): an offer of only these is already theirs."""
+    ids = {product.pk for product in products}
+    if not ids or user is None or not user.is_authenticated or not user.is_active:
+        return False
+    held = AccessGrant.objects.active().filter(user=user, product_id__in=ids)
+    return set(held.values_list("product_id", flat=True)) == ids
+
+
 def products_for(user):
     """The live pages ``user`` holds an active grant to, as their specific classes (none for a
     deactivated account, as :func:`has_access` answers)."""
@@ -83,6 +93,7 @@ def revoke_order_access(order, *, revoked_by=None, note=""):
 __all__ = [
     "grant_access",
     "has_access",
+    "holds_every",
     "product_models",
     "products_for",
     "revoke_access",

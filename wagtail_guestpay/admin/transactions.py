@@ -16,7 +16,13 @@ from django.utils.translation import pgettext_lazy
 from wagtail_modeladmin.views import InspectView
 
 from ..models import AccessGrant, Attention, Order, Payment, PaymentEvent
-from .filters import AccessStateFilter, DateRangeFilter, NeedsActionFilter, ProviderFilter
+from .filters import (
+    AccessStateFilter,
+    BoughtTwiceFilter,
+    DateRangeFilter,
+    NeedsActionFilter,
+    ProviderFilter,
+)
 from .listing import (
     InspectFirstButtonHelper,
     OrderNumberSearchHandler,
@@ -151,6 +157,7 @@ class TransactionsAdmin(StaffListingAdmin):
     )
     list_filter = (
         NeedsActionFilter, "status", ProviderFilter, "offer", DateRangeFilter, AccessStateFilter,
+        BoughtTwiceFilter,
     )
     search_fields = (
         "email", "contact__name", "payments__provider_reference", "payments__references__value",

@@ -7,6 +7,7 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
+from ..buyers.owned import already_yours_url
 from ..models import MerchantContacts
 
 register = template.Library()
@@ -38,10 +39,15 @@ def render_pay_button(request, offer, label="", show_price=False):
 _OWN_TEMPLATE = str(Path(__file__).resolve().parents[1] / "templates" / PAY_BUTTON_TEMPLATE)
 
 
-def _button_html(offer, url, label, show_price):
+def _button_html(offer, url, label, show_price, open_url=""):
     """What includes/pay_button.html renders, character for character: like the template, the
     catalog's translations are not escaped ({% translate %} output), the values put in them
     are."""
+    if open_url:
+        return format_html(
+            '<p class="guestpay-pay guestpay-pay--owned">{} <a class="guestpay-button" '
+            'href="{}">{}</a></p>\n', mark_safe(gettext("You have this:")), open_url,
+            mark_safe(gettext("open it")))
     if url:
         price = offer.price_display
         text = label or mark_safe(gettext("Pay %(price)s") % {"price": conditional_escape(price)})
@@ -68,14 +74,18 @@ def _offer_path(name, slug):
 
 
 def pay_button_context(request, offer, label="", show_price=False):
+    """``open_url`` instead of a Pay button when the signed-in visitor already holds everything
+    the offer sells (whether or not it is on sale)."""
     user = getattr(request, "user", None)
     url = ""
-    if offer is not None and offer.can_take_payment:
+    open_url = already_yours_url(request, offer)
+    if not open_url and offer is not None and offer.can_take_payment:
         if (user is not None and user.is_authenticated) or offer.takes_guest_payment:
             url = _offer_path("wagtail_guestpay:pay", offer.slug)
         else:
             url = _offer_path("wagtail_guestpay:checkout", offer.slug)
-    return {"offer": offer, "url": url, "label": label, "show_price": show_price}
+    return {"offer": offer, "url": url, "label": label, "show_price": show_price,
+            "open_url": open_url}
 
 
 @register.inclusion_tag("wagtail_guestpay/includes/merchant_contacts.html", takes_context=True)

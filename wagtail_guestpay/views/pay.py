@@ -2,9 +2,11 @@
 payment is in views/registration.py)."""
 
 from django.http import Http404, HttpResponse
+from django.template.response import TemplateResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from ..buyers.owned import already_yours_url
 from ..checkout import create_order, send_to_provider
 from ..models import Offer
 
@@ -27,7 +29,8 @@ def pay(request, slug):
     """One click, one redirect: create the order and send the buyer to the payment system.
 
     Anonymous visitors get here only when the offer takes payment without login; otherwise the
-    link answers 404, as the source document requires. Logged-in buyers pay as themselves.
+    link answers 404, as the source document requires. Logged-in buyers pay as themselves,
+    unless they already hold everything the offer sells: then the link says so and opens it.
     """
     offer = _offer_or_404(slug)
     if not request.user.is_authenticated and not offer.takes_guest_payment:
@@ -37,6 +40,10 @@ def pay(request, slug):
         response = HttpResponse(status=204)
         response["X-Robots-Tag"] = "noindex, nofollow"
         return response
+    open_url = already_yours_url(request, offer)
+    if open_url:
+        return TemplateResponse(request, "wagtail_guestpay/checkout/already_yours.html",
+                                {"offer": offer, "open_url": open_url})
     user = request.user if request.user.is_authenticated else None
     _order, payment, token = create_order(request, offer, user=user)
     return send_to_provider(request, payment, token)
