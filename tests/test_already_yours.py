@@ -127,3 +127,20 @@ def test_the_direct_link_opens_it_and_charges_nothing(client, offer, user):
     client.logout()  # a guest is never asked: the link goes to the payment system
     assert client.get(offer.get_pay_path()).status_code == 303
     assert Order.objects.count() == 1
+
+
+def test_the_pay_blocks_direct_rendering_is_the_templates_markup(offer, user):
+    from django.template.loader import get_template
+
+    from wagtail_guestpay.blocks import PayButtonBlock
+    from wagtail_guestpay.templatetags.guestpay_tags import pay_button_context
+
+    give(user, *offer.get_products())
+    request = RequestFactory().get("/")
+    request.user = user
+    block = PayButtonBlock()
+    value = block.to_python({"offer": offer.pk, "label": "", "show_price": True})
+    html = block.render(value, {"request": request})
+    assert "You have this:" in html
+    assert html == get_template("wagtail_guestpay/includes/pay_button.html").render(
+        pay_button_context(request, value["offer"], "", True))
