@@ -388,7 +388,9 @@ def test_signs_out_in_with_a_code_resets_the_password_and_signs_in_with_it(site,
     by_password.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="My purchases")).to_be_visible()
     assert page.goto(course).status == 200
+    page.goto(site.url + site.reverse("wagtail_guestpay:account"))  # the course page is the site's
     page.get_by_role("button", name="Log out").first.click()
+    expect(page.get_by_role("heading", name="You are signed out")).to_be_visible()
 
 
 def test_a_guest_paying_again_is_served_flagged_and_not_signed_in(site, browser):
