@@ -11,7 +11,7 @@ from wagtail.models import Site
 
 from tests.conftest import order_of
 from tests.factories import OfferFactory, course_page
-from wagtail_guestpay.access import grant_access, has_access
+from wagtail_guestpay.fulfilment.access import grant_access, has_access
 from wagtail_guestpay.models import AccessGrant, Attention, OfferPage, Order
 
 pytestmark = pytest.mark.django_db

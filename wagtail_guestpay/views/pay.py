@@ -6,8 +6,7 @@ from django.template.response import TemplateResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from ..buyers.owned import already_yours_url
-from ..checkout import create_order, send_to_provider
+from ..fulfilment.checkout import create_order, send_to_provider
 from ..models import Offer
 
 
@@ -40,7 +39,7 @@ def pay(request, slug):
         response = HttpResponse(status=204)
         response["X-Robots-Tag"] = "noindex, nofollow"
         return response
-    open_url = already_yours_url(request, offer)
+    open_url = offer.already_yours_url(request)
     if open_url:
         return TemplateResponse(request, "wagtail_guestpay/checkout/already_yours.html",
                                 {"offer": offer, "open_url": open_url})
