@@ -5,7 +5,7 @@ import pytest
 
 from tests.staff.test_attention_panel import fix, panel
 from tests.staff.test_transactions import INDEX, rows
-from wagtail_guestpay.fixes import resolve_attention
+from wagtail_guestpay.staff.fixes import resolve_attention
 from wagtail_guestpay.models import Attention
 
 pytestmark = pytest.mark.django_db
