@@ -389,6 +389,12 @@ def test_signs_out_in_with_a_code_resets_the_password_and_signs_in_with_it(site,
     by_password.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="My purchases")).to_be_visible()
     assert page.goto(course).status == 200
+    page.goto(site.url + "/python-course/")  # the offer: already theirs, nothing to pay
+    expect(page.get_by_text("You have this:")).to_be_visible()
+    assert page.get_by_role("link", name="Pay 49.00 EUR").count() == 0
+    site.screenshot(page, "offer-page-already-yours")
+    page.get_by_role("link", name="open it").click()
+    expect(page.get_by_text("Lesson one: welcome!")).to_be_visible()
     page.goto(site.url + site.reverse("wagtail_guestpay:account"))  # the course page is the site's
     page.get_by_role("button", name="Log out").first.click()
     expect(page.get_by_role("heading", name="You are signed out")).to_be_visible()
