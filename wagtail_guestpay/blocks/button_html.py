@@ -31,10 +31,15 @@ def render_pay_button(request, offer, label="", show_price=False):
 _OWN_TEMPLATE = str(Path(__file__).resolve().parents[1] / "templates" / PAY_BUTTON_TEMPLATE)
 
 
-def _button_html(offer, url, label, show_price):
+def _button_html(offer, url, label, show_price, open_url=""):
     """What includes/pay_button.html renders, character for character: like the template, the
     catalog's translations are not escaped ({% translate %} output), the values put in them
     are."""
+    if open_url:
+        return format_html(
+            '<p class="guestpay-pay guestpay-pay--owned">{} <a class="guestpay-button" '
+            'href="{}">{}</a></p>\n', mark_safe(gettext("You have this:")), open_url,
+            mark_safe(gettext("open it")))
     if url:
         price = offer.price_display
         text = label or mark_safe(gettext("Pay %(price)s") % {"price": conditional_escape(price)})
@@ -80,13 +85,17 @@ def localize_offer(request, offer):
 
 
 def pay_button_context(request, offer, label="", show_price=False):
+    """``open_url`` instead of a Pay button when the signed-in visitor already holds everything
+    the offer sells (whether or not it is on sale)."""
     offer = localize_offer(request, offer)
     user = getattr(request, "user", None)
     url = ""
-    if offer is not None and offer.can_take_payment:
+    open_url = offer.already_yours_url(request) if offer is not None and request else ""
+    if not open_url and offer is not None and offer.can_take_payment:
         if (user is not None and user.is_authenticated) or offer.takes_guest_payment:
             url = _offer_path("wagtail_guestpay:pay", offer.slug)
         else:
             url = _offer_path("wagtail_guestpay:checkout", offer.slug)
-    return {"offer": offer, "url": url, "label": label, "show_price": show_price}
+    return {"offer": offer, "url": url, "label": label, "show_price": show_price,
+            "open_url": open_url}
 

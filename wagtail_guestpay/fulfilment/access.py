@@ -19,6 +19,12 @@ def has_access(user, product):
         user=user, product_id__in=same_page_ids(product)).exists()
 
 
+def holds_every(user, products):
+    """True if ``user`` holds an active grant to each page of ``products`` (and there is one at
+    least): an offer of only these is already theirs."""
+    return AccessGrant.objects.holds_every(user, products)
+
+
 def products_for(user):
     """The live pages ``user`` holds an active grant to, as their specific classes (none for a
     deactivated account, as :func:`has_access` answers)."""
@@ -96,6 +102,7 @@ def revoke_order_access(order, *, revoked_by=None, note=""):
 __all__ = [
     "grant_access",
     "has_access",
+    "holds_every",
     "product_models",
     "products_for",
     "revoke_access",

@@ -33,7 +33,7 @@ def offers_in_default_locale(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('wagtail_guestpay', '0003_signin_codes'),
+        ('wagtail_guestpay', '0004_order_bought_twice'),
         ('wagtailcore', '0094_alter_page_locale'),
     ]
 

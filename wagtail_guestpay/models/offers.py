@@ -7,8 +7,10 @@ from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
 from wagtail.models import Orderable, TranslatableMixin
 
+from ..adapter import get_adapter
 from ..money import COMMON_CURRENCIES, format_money, validate_currency
 from ..products import is_product_page, product_models_label
+from .access import AccessGrant
 
 
 class OfferQuerySet(models.QuerySet):
@@ -169,6 +171,30 @@ class Offer(TranslatableMixin, ClusterableModel):
 
     def get_products(self):
         return [item.page.specific for item in self.products.select_related("page")]
+
+    def already_yours_url(self, request):
+        """Where the signed-in visitor opens what this offer sells when they already hold all of
+        it (shown instead of a Pay button: offer page, pay block, direct link): the product page
+        when it sells one, their personal area otherwise; '' when they do not, or nobody is
+        signed in. A guest is never asked: one who pays again for what their e-mail's account
+        holds is served, and the confirmation pipeline marks that order ``bought_twice``."""
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return ""
+        known = request.__dict__.setdefault("_guestpay_already_yours", {})  # a page of blocks
+        if self.pk not in known:
+            known[self.pk] = self._open_url(request, user)
+        return known[self.pk]
+
+    def _open_url(self, request, user):
+        products = self.get_products()
+        if not AccessGrant.objects.holds_every(user, products):
+            return ""
+        if len(products) == 1:
+            url = products[0].get_url(request)
+            if url:
+                return url
+        return get_adapter().get_personal_area_url()
 
     def get_pay_path(self):
         return reverse("wagtail_guestpay:pay", args=[self.slug])
