@@ -3,6 +3,7 @@
 import math
 from pathlib import Path
 
+from bench.sizes import LEVEL_REQUESTS, LEVEL_SECONDS
 from bench.staff_report import staff_section
 
 TARGETS = {
@@ -308,8 +309,6 @@ def _top(text, count):
 
 
 def LEVEL_DESC(data):  # noqa: N802
-    from bench.__main__ import LEVEL_REQUESTS, LEVEL_SECONDS
-
     return (f"Each run: up to {LEVEL_REQUESTS} requests or {LEVEL_SECONDS} s, whichever comes "
             "first.")
 

@@ -15,9 +15,9 @@ from wagtail.models import ModelLogEntry, Site
 
 from tests.conftest import code_in, order_of, other_than, to
 from tests.factories import UserFactory
-from wagtail_guestpay import claims
-from wagtail_guestpay.access import has_access
+from wagtail_guestpay.buyers import claims
 from wagtail_guestpay.crypto import decrypt_json
+from wagtail_guestpay.fulfilment.access import has_access
 from wagtail_guestpay.models import (
     AccessLink,
     Attention,
@@ -104,7 +104,7 @@ def test_claiming_an_address_that_has_an_account_grants_it_and_logs_nobody_in(
     confirm(client, path, code_in(outbox[-1]))
     order.refresh_from_db()
     assert order.user == user and has_access(user, offer.get_products()[0])
-    assert "/accounts/login/" in outbox[-1].body and "/guestpay/access/" not in outbox[-1].body
+    assert "/guestpay/login/" in outbox[-1].body and "/guestpay/access/" not in outbox[-1].body
     assert "_auth_user_id" not in client.session
     user.refresh_from_db()
     assert user.check_password("correct-horse-battery") and user.is_active
@@ -299,7 +299,7 @@ def test_the_same_address_is_not_a_correction(client, buy, outbox):
 
 
 def test_an_address_staff_set_is_not_offered_for_correction(client, buy, admin_user):
-    from wagtail_guestpay.corrections import correct_order_email
+    from wagtail_guestpay.buyers.corrections import correct_order_email
 
     order, path = buy("")
     correct_order_email(order, "staff.found@example.com", by=admin_user)

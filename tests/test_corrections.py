@@ -7,8 +7,12 @@ from wagtail.models import ModelLogEntry
 
 from tests.conftest import order_of
 from tests.factories import UserFactory
-from wagtail_guestpay.access import has_access
-from wagtail_guestpay.corrections import UnusedAccount, correct_order_email, move_order_access
+from wagtail_guestpay.buyers.corrections import (
+    UnusedAccount,
+    correct_order_email,
+    move_order_access,
+)
+from wagtail_guestpay.fulfilment.access import has_access
 from wagtail_guestpay.models import AccessLink, Attention, Contact
 
 pytestmark = pytest.mark.django_db
@@ -97,7 +101,7 @@ def test_correcting_to_an_existing_account_logs_nobody_in_and_says_log_in(
     correction = correct_order_email(order, "owner@example.com")
     run_on_commit()
     assert correction.user == owner and not correction.account_created
-    assert "/accounts/login/" in outbox[0].body
+    assert "/guestpay/login/" in outbox[0].body
     assert "_auth_user_id" not in client.session
 
 

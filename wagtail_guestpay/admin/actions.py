@@ -5,8 +5,8 @@ from typing import NamedTuple
 
 from django.utils.translation import gettext as _
 
-from .. import fixes
 from ..models import Attention, PaymentStatus
+from ..staff import fixes
 from .links import fix_url
 from .permissions import can_fix, can_manage_access
 
@@ -24,6 +24,7 @@ FIX_FOR_ATTENTION = {
     Attention.INACTIVE_ACCOUNT: "move_access",
     Attention.PARTIAL_REFUND: "resolve_attention",
     Attention.REFUNDED: "resolve_attention",
+    Attention.BOUGHT_TWICE: "resolve_attention",  # after a refund, or the buyer's answer
 }
 
 

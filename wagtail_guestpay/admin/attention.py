@@ -15,7 +15,6 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from wagtail.admin.ui.components import Component
 
-from .. import fixes
 from ..conf import guestpay_settings
 from ..models import (
     AccessGrant,
@@ -26,6 +25,7 @@ from ..models import (
     PaymentEvent,
     PaymentStatus,
 )
+from ..staff import fixes
 from .links import fix_url, index_url, inspect_url
 from .permissions import can_fix, can_manage_access, can_view
 
@@ -145,9 +145,20 @@ def attention_sections(user):
         f"{index_url('events')}?{urlencode({'reviewed': 'no'})}",
     ))
 
+    items, count = _take(orders.filter(attention=Attention.BOUGHT_TWICE))
+    sections.append(Section(
+        "bought_twice", _("Bought twice"),
+        _("A guest paid again for what their account already had: they got it again; refund "
+          "in the payment system if they ask, then mark it as dealt with."), count,
+        [_fix_line(_order_text(o), fix, "resolve_attention", o.pk, _("Mark as dealt with"), o.pk)
+         for o in items],
+        _transactions(bought_twice="yes"),
+    ))
+
     items, count = _take(orders.filter(attention__in=[  # named: the index serves a list
         value for value in Attention.values
-        if value not in ("", Attention.PLACEHOLDER_EMAIL, Attention.AMOUNT_MISMATCH)
+        if value not in ("", Attention.PLACEHOLDER_EMAIL, Attention.AMOUNT_MISMATCH,
+                         Attention.BOUGHT_TWICE)
     ]))
     sections.append(Section(
         "other", _("Other orders that need action"),

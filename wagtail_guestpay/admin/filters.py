@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..models import AccessGrant, Attention, Payment, ProviderAccount
+from .display import ACCESS_LABELS
 
 
 class ChoiceFilter(SimpleListFilter):
@@ -68,8 +69,6 @@ class AccessStateFilter(ChoiceFilter):
     parameter_name = "access"
 
     def lookups(self, request, model_admin):
-        from .transactions import ACCESS_LABELS
-
         return list(ACCESS_LABELS.items())
 
     def queryset(self, request, queryset):
@@ -120,6 +119,18 @@ class ContactAccessFilter(YesNoFilter):
 
     def condition(self):
         return Exists(AccessGrant.objects.filter(user=OuterRef("user"), revoked_at__isnull=True))
+
+
+class BoughtTwiceFilter(YesNoFilter):
+    """Orders paid for products the buyer's account already held (they stay marked after staff
+    dealt with them, unlike the needs-action reason)."""
+
+    title = _("bought twice")
+    parameter_name = "bought_twice"
+    yes_label, no_label = _("Already held everything"), _("No")
+
+    def condition(self):
+        return Q(bought_twice=True)
 
 
 def _midnight(day):

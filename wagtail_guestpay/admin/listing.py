@@ -12,7 +12,8 @@ At scale (a million orders, docs/deployment.md), the index view counts rows only
 ``ADMIN_COUNT_LIMIT`` (once, not three times as modeladmin does) and on the plain filtered
 queryset; the model admin's ``annotate_rows()`` (latest payment, access...) runs only on the
 page's rows and in exports, unless the listing is sorted by one of those values. Exports of more
-than ``ADMIN_EXPORT_THRESHOLD`` rows go to a background task (admin/exports.py).
+than ``ADMIN_EXPORT_THRESHOLD`` rows go to a background task (admin/exports.py,
+staff/exports.py).
 """
 
 import re
@@ -36,7 +37,8 @@ from wagtail_modeladmin.views import IndexView
 
 from ..conf import guestpay_settings
 from ..staff.search import search_contacts, search_orders
-from .exports import ChunkedRows, start_export, write_export
+from ..staff.exports import write_export
+from .exports import ChunkedRows, start_export
 
 # Spreadsheet programs run a cell starting with one of these as a formula (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

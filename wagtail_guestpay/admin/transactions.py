@@ -8,15 +8,19 @@ history, with the fixes the viewer may carry out. Everything shown comes from an
 
 from django.db.models import CharField, Count, Exists, IntegerField, Max, OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.utils.formats import date_format
 from django.utils.html import format_html
-from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 from wagtail_modeladmin.views import InspectView
 
 from ..models import AccessGrant, Attention, Order, Payment, PaymentEvent
-from .filters import AccessStateFilter, DateRangeFilter, NeedsActionFilter, ProviderFilter
+from .display import ACCESS_LABELS, _iso, access_state, short_datetime
+from .filters import (
+    AccessStateFilter,
+    BoughtTwiceFilter,
+    DateRangeFilter,
+    NeedsActionFilter,
+    ProviderFilter,
+)
 from .listing import (
     InspectFirstButtonHelper,
     OrderSearchHandler,
@@ -24,12 +28,7 @@ from .listing import (
     StrictIndexView,
 )
 from .permissions import ViewOnlyPermissionHelper, staff_permissions
-
-ACCESS_LABELS = {
-    "granted": pgettext_lazy("access state", "Granted"),
-    "revoked": pgettext_lazy("access state", "Revoked"),
-    "none": pgettext_lazy("access state", "None"),
-}
+from .redaction import safe_body, safe_data, safe_headers
 
 
 ROW_ANNOTATIONS = ("provider_name", "last_provider_reference", "processed_at", "payment_count",
@@ -74,20 +73,6 @@ def label(choices, value):
         return value
 
 
-def access_state(order):
-    if order.has_active_grant:
-        return "granted"
-    return "revoked" if order.has_grant else "none"
-
-
-def _iso(value):
-    return value.isoformat(timespec="seconds") if value else ""
-
-
-def short_datetime(value):
-    return date_format(localtime(value), "SHORT_DATETIME_FORMAT") if value else ""
-
-
 class TransactionIndexView(StrictIndexView):
     page_title = _("Transactions")
 
@@ -102,7 +87,6 @@ class TransactionInspectView(InspectView):
     def get_context_data(self, **kwargs):
         from ..emails import kind_label
         from .actions import order_actions, payment_actions
-        from .events import safe_body, safe_data, safe_headers
         from .history import history_for
         from .links import fix_url, inspect_url
         from .permissions import can_manage_access
@@ -167,6 +151,7 @@ class TransactionsAdmin(StaffListingAdmin):
     )
     list_filter = (
         NeedsActionFilter, "status", ProviderFilter, "offer", DateRangeFilter, AccessStateFilter,
+        BoughtTwiceFilter,
     )
     search_fields = (
         "email", "contact__name", "payments__provider_reference", "payments__references__value",

@@ -41,7 +41,7 @@ def drop_trigram_indexes(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("wagtail_guestpay", "0002_guestaccount_retired_at"),
+        ("wagtail_guestpay", "0005_offer_locale"),
     ]
 
     operations = [
@@ -49,7 +49,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='order',
             name='attention',
-            field=models.CharField(blank=True, choices=[('', 'Nothing'), ('placeholder_email', 'No e-mail from the payment system'), ('amount_mismatch', 'Amount or currency does not match'), ('several_accounts', 'Several accounts share the e-mail'), ('partial_refund', 'Partially refunded'), ('refunded', 'Refunded or charged back'), ('inactive_account', "The buyer's account is deactivated")], default='', max_length=32, verbose_name='needs attention'),
+            field=models.CharField(blank=True, choices=[('', 'Nothing'), ('placeholder_email', 'No e-mail from the payment system'), ('amount_mismatch', 'Amount or currency does not match'), ('several_accounts', 'Several accounts share the e-mail'), ('partial_refund', 'Partially refunded'), ('refunded', 'Refunded or charged back'), ('inactive_account', "The buyer's account is deactivated"), ('bought_twice', 'Bought twice: the account already had it')], default='', max_length=32, verbose_name='needs attention'),
         ),
         migrations.AlterField(
             model_name='order',
@@ -86,6 +86,10 @@ class Migration(migrations.Migration):
             index=models.Index(fields=['status', 'paid_at', 'id'], name='guestpay_order_paid'),
         ),
         migrations.AddIndex(
+            model_name='order',
+            index=models.Index(condition=models.Q(('bought_twice', True)), fields=['created_at', 'id'], name='guestpay_order_bought_twice'),
+        ),
+        migrations.AddIndex(
             model_name='payment',
             index=models.Index(fields=['order', 'created_at', 'id'], name='guestpay_payment_order'),
         ),
@@ -95,11 +99,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='payment',
-            index=models.Index(fields=['payer_email'], name='guestpay_payment_payer_email'),
+            index=models.Index(fields=['status', 'created_at', 'id'], name='guestpay_payment_status'),
         ),
         migrations.AddIndex(
             model_name='payment',
-            index=models.Index(fields=['status', 'created_at', 'id'], name='guestpay_payment_status'),
+            index=models.Index(fields=['payer_email'], name='guestpay_payment_payer_email'),
         ),
         migrations.AddIndex(
             model_name='paymentevent',

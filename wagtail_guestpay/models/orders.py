@@ -36,6 +36,7 @@ class Attention(models.TextChoices):
     PARTIAL_REFUND = "partial_refund", _("Partially refunded")
     REFUNDED = "refunded", _("Refunded or charged back")
     INACTIVE_ACCOUNT = "inactive_account", _("The buyer's account is deactivated")
+    BOUGHT_TWICE = "bought_twice", _("Bought twice: the account already had it")
 
 
 class OrderQuerySet(models.QuerySet):
@@ -91,6 +92,11 @@ class Order(models.Model):
         _("needs attention"), max_length=32, choices=Attention.choices, blank=True, default="",
     )
     attention_note = models.TextField(_("attention note"), blank=True)
+    bought_twice = models.BooleanField(
+        _("bought twice"), default=False,
+        help_text=_("When it was paid, the buyer's account already held every product of the "
+                    "offer (a guest paying again with the same e-mail)."),
+    )
     language = models.CharField(max_length=16, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -117,6 +123,8 @@ class Order(models.Model):
             models.Index(fields=["attention", "created_at", "id"], condition=~Q(attention=""),
                          name="guestpay_order_attention"),
             models.Index(fields=["status", "paid_at", "id"], name="guestpay_order_paid"),
+            models.Index(fields=["created_at", "id"], condition=Q(bought_twice=True),
+                         name="guestpay_order_bought_twice"),
         ]
 
     def __str__(self):

@@ -8,9 +8,9 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
+from ..fulfilment.accounts import is_placeholder, normalize_email
+from ..models import RegistrationField, RegistrationSettings
 from . import typos
-from .accounts import is_placeholder, normalize_email
-from .models import RegistrationField, RegistrationSettings
 
 FIELD_PREFIX = "reg_"
 
@@ -33,7 +33,7 @@ def _registration_field(field):
     if field.field_type == kind.CHECKBOX:
         return forms.BooleanField(**common)
     if field.field_type == kind.CHOICE:
-        choices = [("", "---------")] + [(c, c) for c in field.choice_list()]
+        choices = [("", "---------"), *field.choice_pairs()]
         return forms.ChoiceField(choices=choices, **common)
     return forms.CharField(max_length=255, **common)
 
@@ -52,8 +52,10 @@ class RegistrationFieldsMixin:
         if site is None:
             return
         settings = RegistrationSettings.for_site(site)
-        self.registration_intro = settings.intro
-        for field in settings.fields.all():
+        # Labels, help texts, choices and the introduction in the visitor's language, where the
+        # settings give them ("In other languages"); the data keeps the fields' names and values.
+        self.registration_intro = settings.in_language().intro
+        for field in settings.fields_in_language():
             name = FIELD_PREFIX + field.name
             self.fields[name] = _registration_field(field)
             self.registration_fields.append((field, name))
@@ -154,7 +156,7 @@ class EmailTypoCheckMixin:
 class RegistrationForm(EmailTypoCheckMixin, RegistrationFieldsMixin, PasswordFieldsMixin,
                        forms.Form):
     """Guest payment off: an anonymous buyer registers before going to the payment system (once
-    the code e-mailed to the address is typed back: wagtail_guestpay.registrations)."""
+    the code e-mailed to the address is typed back: wagtail_guestpay.buyers.registrations)."""
 
     email = forms.EmailField(
         label=_("E-mail"), max_length=254,
