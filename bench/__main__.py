@@ -252,9 +252,9 @@ def bench_staff(kinds, servers_env, root):
 def merge_partial(old, new):
     """A partial run (BENCH_ONLY / BENCH_SETUPS) replaces only what it measured: the rows of its
     setups in the per-setup tables, and the sections it ran."""
-    merged = {**old, **{key: value for key, value in new.items()
-                        if key not in ("ingestion", "confirmation")}}
-    for key in ("ingestion", "confirmation"):
+    per_setup = ("ingestion", "confirmation", "staff")
+    merged = {**old, **{key: value for key, value in new.items() if key not in per_setup}}
+    for key in per_setup:
         if key in new:
             setups = {row["setup"] for row in new[key]}
             merged[key] = [row for row in old.get(key, []) if row["setup"] not in setups]
