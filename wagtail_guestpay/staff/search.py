@@ -48,7 +48,7 @@ def _limit():
 
 
 def _ids(queryset, field="pk"):
-    return list(queryset.values_list(field, flat=True)[:_limit()])
+    return list(queryset.order_by().values_list(field, flat=True)[:_limit()])
 
 
 def _union(*lists):
