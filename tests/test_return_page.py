@@ -77,7 +77,31 @@ def test_cancel_return_says_nothing_was_charged(client, offer):
     _path, charge = return_path(client, offer)
     page = client.get(charge.cancel_url.removeprefix("http://testserver"))
     assert b"not completed" in page.content
+    assert b"You left the payment page" in page.content
     assert b"Try again" in page.content
+
+
+def test_a_cancelled_order_still_says_the_buyer_left(client, offer, testpay, run_on_commit):
+    path, charge = return_path(client, offer)
+    testpay.notify(Order.objects.get().payments.get(), "cancelled")
+    for url in (path, charge.cancel_url.removeprefix("http://testserver")):
+        page = client.get(url)
+        assert b"You left the payment page" in page.content
+        assert b"did not go through" not in page.content
+    assert client.get(path + "status/").json() == {"state": "cancelled", "status": "cancelled"}
+
+
+def test_a_declined_card_is_never_described_as_leaving_the_page(
+    client, offer, testpay, run_on_commit
+):
+    """Even when the browser comes back by the cancel URL (?cancelled=1), a decline the payment
+    system reported is a decline."""
+    path, charge = return_path(client, offer)
+    testpay.notify(Order.objects.get().payments.get(), "declined")
+    for url in (path, charge.cancel_url.removeprefix("http://testserver")):
+        page = client.get(url)
+        assert b"did not go through" in page.content
+        assert b"You left the payment page" not in page.content
 
 
 def test_placeholder_email_is_not_shown_and_the_buyer_is_told_to_contact_us(

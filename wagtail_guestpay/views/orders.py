@@ -23,7 +23,7 @@ STATE = {
     OrderStatus.ON_HOLD: "on_hold",
     OrderStatus.FAILED: "failed",
     OrderStatus.EXPIRED: "failed",
-    OrderStatus.CANCELLED: "failed",
+    OrderStatus.CANCELLED: "cancelled",
     OrderStatus.REFUNDED: "refunded",
 }
 
