@@ -30,7 +30,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from . import signals
-from .accounts import accounts_holding, contact_for, take_back_retired
+from .accounts import accounts_holding, add_registration_data, contact_for, take_back_retired
 from .adapter import get_adapter
 from .codes import CodeCheck, check_code, code_hash, new_code, new_salt
 from .conf import guestpay_settings
@@ -208,9 +208,7 @@ def _create_account(registration):
             user.password = registration.password
             user.save(update_fields=["password"])
         contact.user = user
-        contact.registration_data = {**contact.registration_data,
-                                     **registration.registration_data}
-        contact.save()
+        add_registration_data(contact, registration.registration_data)
         transaction.on_commit(
             lambda: signals.account_activated.send(
                 sender=User, user=user, registration_data=contact.registration_data, request=None

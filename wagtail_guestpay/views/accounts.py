@@ -15,7 +15,7 @@ from wagtail.models import Site
 
 from .. import signals
 from ..access import products_for
-from ..accounts import BuyerAccount, normalize_email
+from ..accounts import BuyerAccount, add_registration_data, normalize_email
 from ..adapter import get_adapter
 from ..conf import guestpay_settings
 from ..forms import AccessLinkRequestForm, AccountSetupForm
@@ -110,9 +110,7 @@ def account_setup(request):
             email = normalize_email(getattr(user, user.get_email_field_name(), ""))
             contact = Contact.objects.select_for_update().filter(email=email).first()
             if contact is not None:
-                contact.registration_data = {**contact.registration_data, **data}
-                contact.user = contact.user or user
-                contact.save()
+                add_registration_data(contact, data, user)
         request.session.pop(SETUP_SESSION_KEY, None)
         login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
         signals.account_activated.send(
