@@ -12,7 +12,6 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -20,6 +19,7 @@ from .. import claims
 from ..forms import ClaimCodeForm, ClaimEmailForm
 from ..models import EmailClaim
 from ..ratelimit import allow, client_ip
+from . import code_results
 from .orders import _order_or_404, _private, render_order
 
 
@@ -54,6 +54,8 @@ def claim_panel(request, order, token, *, email_form=None, code_form=None, messa
     kind = claims.claim_kind(order)
     done = (request.GET.get("claim") == "done"
             and order.email_claims.filter(status=EmailClaim.Status.USED).exists())
+    if code_form is None and not message:
+        code_form, message = _after_code_check(request, order, kind)
     if kind is None and not done and not message:
         return None
     email_form = email_form or ClaimEmailForm()
@@ -71,6 +73,26 @@ def claim_panel(request, order, token, *, email_form=None, code_form=None, messa
         message=message,
         done=done,
     )
+
+
+def _after_code_check(request, order, kind):
+    """(code form, message) saying what the code typed just before was found to be."""
+    result, attempts_left = code_results.take(request, f"claim:{order.pk}")
+    if kind is None and result != claims.CodeCheck.NOT_ALLOWED:
+        return None, ""  # nothing can be asked for any more: the status box says what to do
+    if result == claims.CodeCheck.WRONG:
+        return code_results.form_with_code_error(
+            ClaimCodeForm, code_results.wrong_code_message(attempts_left),
+            digits=claims.CODE_DIGITS), ""
+    if result == claims.CodeCheck.LOCKED:
+        return None, _("Too many wrong codes. Ask for a new code below.")
+    if result == claims.CodeCheck.EXPIRED:
+        return None, _("This code has expired or was replaced by a newer one. "
+                       "Ask for a new code below.")
+    if result == claims.CodeCheck.NOT_ALLOWED:
+        return None, _("The address of this order cannot be changed here any more. "
+                       "Contact us with your order number.")
+    return None, ""
 
 
 def _describe_errors(form, name):
@@ -129,26 +151,12 @@ def claim_confirm(request, token):
     if not _within("verify_client", client_ip(request)):
         return _rate_limited(request)
     form = ClaimCodeForm(request.POST, digits=claims.CODE_DIGITS)
-    message = ""
-    if form.is_valid():
-        outcome = claims.confirm_code(order, form.cleaned_data["code"])
-        result = outcome.result
-        if result == claims.CodeCheck.ACCEPTED:
-            return _back_to_order(token, done=True)
-        if result == claims.CodeCheck.WRONG:
-            form.add_error("code", ngettext(
-                "This is not the code we sent. %(count)s try left.",
-                "This is not the code we sent. %(count)s tries left.",
-                outcome.attempts_left,
-            ) % {"count": outcome.attempts_left})
-        elif result == claims.CodeCheck.LOCKED:
-            message = _("Too many wrong codes. Ask for a new code below.")
-        elif result == claims.CodeCheck.EXPIRED:
-            message = _("This code has expired or was replaced by a newer one. "
-                        "Ask for a new code below.")
-        else:
-            message = _("The address of this order cannot be changed here any more. "
-                        "Contact us with your order number.")
-    order.refresh_from_db()
-    panel = claim_panel(request, order, token, code_form=form, message=message)
-    return render_order(request, order, token, claim=panel, status=400)
+    if not form.is_valid():  # not a code at all: no try was spent, the form says why
+        panel = claim_panel(request, order, token, code_form=form)
+        return render_order(request, order, token, claim=panel, status=400)
+    outcome = claims.confirm_code(order, form.cleaned_data["code"])
+    if outcome.result == claims.CodeCheck.ACCEPTED:
+        return _back_to_order(token, done=True)
+    # A try was spent: the page is shown by GET (reloading it must not spend another).
+    code_results.remember(request, f"claim:{order.pk}", outcome)
+    return _back_to_order(token)
