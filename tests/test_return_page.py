@@ -153,6 +153,14 @@ def test_editor_result_pages_are_used_with_merchant_contacts(
     assert b"Payment received" in page.content
     assert b"help@shop.example" in page.content
     assert page.content.count(b"help@shop.example") == 2  # mailto href and text, once
+    # One heading for the page: the order's state, not the page title beside a status heading
+    # saying the same (issue 13: "Payment not completed" / "The payment was not completed").
+    html = page.content.decode()
+    assert html.count("<h1") == 1 and '<h1 id="guestpay-status-title">Payment received' in html
+    assert "<title>Merci" in html
+    # Opened directly (no order), it is an ordinary page with its title.
+    direct = client.get(success.url).content.decode()
+    assert "<h1>Merci</h1>" in direct and "guestpay-status-title" not in direct
 
 
 def test_default_result_page_when_none_is_chosen_shows_merchant_contacts(client, offer):
