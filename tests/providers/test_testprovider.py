@@ -184,6 +184,32 @@ def test_simulate_command_drives_the_flow_in_process(offer, client, outbox, run_
 
 
 @pytest.mark.django_db
+def test_simulate_command_can_click_pay_first_on_a_fresh_site(
+    offer, members_offer, outbox, run_on_commit, settings
+):
+    """The README's example works on a fresh demo: no order exists until --offer clicks Pay."""
+    from io import StringIO
+
+    from django.core.management.base import CommandError
+
+    settings.WAGTAIL_GUESTPAY_BASE_URL = "http://testserver"
+    out = StringIO()
+    call_command("guestpay_simulate", "--offer", offer.slug, "--outcome", "paid",
+                 "--email", "fresh@example.com", "--in-process", stdout=out)
+    run_on_commit()
+    order = Order.objects.get()
+    assert order.status == OrderStatus.PAID and order.email == "fresh@example.com"
+    assert f"Order {order.number}: result page http://testserver/guestpay/order/" in out.getvalue()
+    assert [m.to for m in outbox] == [["fresh@example.com"]]
+    with pytest.raises(CommandError, match="without login"):
+        call_command("guestpay_simulate", "--offer", members_offer.slug, "--outcome", "paid",
+                     "--email", "x@example.com", "--in-process")
+    with pytest.raises(CommandError, match="not both"):
+        call_command("guestpay_simulate", order.number, "--offer", offer.slug)
+    assert Order.objects.count() == 1
+
+
+@pytest.mark.django_db
 def test_simulate_command_refuses_unknown_orders(db):
     from django.core.management.base import CommandError
 
