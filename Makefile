@@ -25,7 +25,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(MANAGE) migrate --noinput
-	$(MANAGE) load_demo
+	GUESTPAY_BASE_URL="$${GUESTPAY_BASE_URL:-http://127.0.0.1:$(PORT)}" $(MANAGE) load_demo
 	$(MANAGE) rundemo --port $(PORT)
 
 test: $(STAMP)
