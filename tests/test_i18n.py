@@ -71,7 +71,7 @@ def html_tags(text):
 
 # The catalogs ---------------------------------------------------------------------------------
 def test_every_catalog_is_there():
-    found = {path for path in ROOT.glob("wagtail_guestpay/**/locale/*/LC_MESSAGES/django.po")}
+    found = set(ROOT.glob("wagtail_guestpay/**/locale/*/LC_MESSAGES/django.po"))
     found |= set(ROOT.glob("sandbox/locale/*/LC_MESSAGES/django.po"))
     assert found == set(CATALOGS)
 

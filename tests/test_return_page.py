@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 
 def return_path(client, offer):
-    response = client.get(offer.get_pay_path())
+    client.get(offer.get_pay_path())
     from wagtail_guestpay.testprovider.models import TestCharge
 
     charge = TestCharge.objects.order_by("-pk").first()

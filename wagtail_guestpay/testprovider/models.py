@@ -58,3 +58,6 @@ class TestDelivery(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.event_id} ({self.attempts} attempts)"
