@@ -9,7 +9,7 @@ belongs to (``where``: the registration or the order).
 
 from django.utils.translation import ngettext
 
-from ..codes import CodeCheck
+from ..buyers.codes import CodeCheck
 
 SESSION_KEY = "wagtail_guestpay_code_result"
 

@@ -7,7 +7,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from ..adapter import get_adapter
-from ..checkout import create_order, send_to_provider
+from ..fulfilment.checkout import create_order, send_to_provider
 from ..models import Offer
 
 
@@ -29,7 +29,8 @@ def pay(request, slug):
     """One click, one redirect: create the order and send the buyer to the payment system.
 
     Anonymous visitors get here only when the offer takes payment without login; otherwise the
-    link answers 404, as the source document requires (with a page saying to log in first). Logged-in buyers pay as themselves.
+    link answers 404, as the source document requires (with a page saying to log in first).
+    Logged-in buyers pay as themselves.
     """
     offer = _offer_or_404(slug)
     if not request.user.is_authenticated and not offer.takes_guest_payment:

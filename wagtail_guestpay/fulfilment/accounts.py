@@ -11,9 +11,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .adapter import get_adapter
-from .conf import guestpay_settings
-from .models import Contact, GuestAccount
+from ..adapter import get_adapter
+from ..conf import guestpay_settings
+from ..models import Contact, GuestAccount
 
 
 def normalize_email(email):
