@@ -135,7 +135,9 @@ def test_claim_form_shows_on_editor_built_result_pages(client, buy, offer):
     _order, path = buy("")
     page = client.get(path).content.decode()
     assert "Merci" in page
-    assert '<h3 id="guestpay-claim-title">Where should we send your access?</h3>' in page
+    # The status box's heading is the page's h1 (the title is in <title>): the claim's is an h2.
+    assert '<h1 id="guestpay-status-title">Payment received, thank you!</h1>' in page
+    assert '<h2 id="guestpay-claim-title">Where should we send your access?</h2>' in page
     assert f'action="{path}claim/"' in page
 
 
