@@ -21,11 +21,11 @@ from ..models import (
     PaymentStatus,
 )
 from ..providers.exceptions import ProviderError
+from .confirmation import poll_delay, process_event
+from .intake import _enqueue_after_commit, store_events
 from .transitions import move_payment
 
 logger = logging.getLogger(__name__)
-from .confirmation import poll_delay, process_event
-from .intake import _enqueue_after_commit, store_events
 
 OPEN_STATUSES = (PaymentStatus.CREATED, PaymentStatus.PENDING, PaymentStatus.APPROVED)
 
