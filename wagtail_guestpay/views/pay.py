@@ -2,17 +2,19 @@
 payment is in views/registration.py)."""
 
 from django.http import Http404, HttpResponse
-from django.template.response import TemplateResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from ..adapter import get_adapter
 from ..fulfilment.checkout import create_order, send_to_provider
+from ..layout import BuyerPageResponse
+from ..localization import find_offer
 from ..models import Offer
 
 
 def _offer_or_404(slug):
-    offer = Offer.objects.select_related("provider_account").filter(slug=slug).first()
+    # The offer's translation in the visitor's language (localization.py), else the default's.
+    offer = find_offer(slug, Offer.objects.select_related("provider_account"))
     if offer is None or not offer.can_take_payment:
         raise Http404("No offer on sale here.")
     return offer
@@ -30,14 +32,15 @@ def pay(request, slug):
 
     Anonymous visitors get here only when the offer takes payment without login; otherwise the
     link answers 404, as the source document requires (with a page saying to log in first).
-    Logged-in buyers pay as themselves.
+    Logged-in buyers pay as themselves, unless they already hold everything the offer sells:
+    then the link says so and opens it.
     """
     offer = _offer_or_404(slug)
     if not request.user.is_authenticated and not offer.takes_guest_payment:
         # Still a 404 (nothing is sold to anonymous visitors here), but a page of the site that
         # says what to do, rather than the host's bare "not found" (or, with DEBUG, Django's
         # technical page).
-        response = TemplateResponse(request, "wagtail_guestpay/checkout/login_required.html", {
+        response = BuyerPageResponse(request, "wagtail_guestpay/checkout/login_required.html", {
             "offer": offer,
             "login_url": get_adapter().get_login_url(offer.get_pay_path()),
         }, status=404)
@@ -48,6 +51,10 @@ def pay(request, slug):
         response = HttpResponse(status=204)
         response["X-Robots-Tag"] = "noindex, nofollow"
         return response
+    open_url = offer.already_yours_url(request)
+    if open_url:
+        return BuyerPageResponse(request, "wagtail_guestpay/checkout/already_yours.html",
+                                {"offer": offer, "open_url": open_url})
     user = request.user if request.user.is_authenticated else None
     _order, payment, token = create_order(request, offer, user=user)
     return send_to_provider(request, payment, token)
