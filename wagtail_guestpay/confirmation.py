@@ -95,19 +95,6 @@ def store_events(account, events, *, source, notification=None, enqueue_processi
     return stored
 
 
-def store_rejected(account, notification, reason):
-    """Keep a notification that failed verification, for staff to see. It changes nothing."""
-    if not guestpay_settings.STORE_REJECTED_NOTIFICATIONS:
-        return None
-    with transaction.atomic():  # a failure here must not break the caller's transaction
-        return PaymentEvent.objects.create(
-            account=account, provider_event_id=None, source=PaymentEvent.Source.NOTIFICATION,
-            signature_valid=False, body=_body_text(notification.body, limit=16 * 1024),
-            headers=_scrub_headers(notification.headers), outcome=Outcome.REJECTED,
-            error=_no_nul(str(reason)[:500]), processed_at=timezone.now(),
-        )
-
-
 def _body_text(body, limit=None):
     text = _no_nul(body.decode("utf-8", errors="replace"))
     return text[:limit] if limit else text
@@ -395,7 +382,8 @@ def check_payment(payment_id, *, statuses=OPEN_STATUSES, raise_errors=False):
     now = timezone.now()
     count = payment.check_count + 1
     Payment.objects.filter(pk=payment.pk).update(
-        check_count=count, last_checked_at=now, next_check_at=now + poll_delay(count)
+        check_count=count, last_checked_at=now,
+        next_check_at=now + poll_delay(count) if payment.is_open else None,
     )
     try:
         event = payment.account.get_provider().fetch_status(payment)
@@ -404,13 +392,30 @@ def check_payment(payment_id, *, statuses=OPEN_STATUSES, raise_errors=False):
         if raise_errors:
             raise
         return None
-    if event is None:
-        return None
+    if event is None or event.status == EventStatus.CREATED:
+        return _expire_if_page_expired(payment, now)
     outcome = None
     for row in store_events(payment.account, [event], source=PaymentEvent.Source.STATUS_CHECK,
                             enqueue_processing=False):
         outcome = process_event(row.pk)
     return outcome
+
+
+def _expire_if_page_expired(payment, now):
+    """The provider knows nothing more than a created payment whose hosted page stopped working
+    (its lifetime, as the provider said, plus a grace period): nobody can pay it any more, so it
+    is expired now rather than polled for the whole confirmation window."""
+    expires = payment.checkout_expires_at
+    if payment.status != PaymentStatus.CREATED or expires is None:
+        return None
+    if now < expires + guestpay_settings.as_timedelta("POLL_FIRST_DELAY"):
+        return None
+    with transaction.atomic():
+        Order.objects.select_for_update().filter(pk=payment.order_id).first()
+        payment.refresh_from_db()
+        moved = move_payment(payment, PaymentStatus.EXPIRED,
+                             reason="the payment system's page expired unused")
+    return Outcome.APPLIED if moved else None
 
 
 def request_status_check(payment):
