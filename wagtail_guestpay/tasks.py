@@ -92,13 +92,16 @@ def send_registration_code(registration_id, number):
 
 
 def run_maintenance(batch=100):
-    from .confirmation import OPEN_STATUSES, check_payment, expire_stale_payments, process_event
+    from .confirmation import check_payment, expire_stale_payments, process_event
     from .emails import deliver, due_emails
-    from .models import Payment, PaymentEvent
+    from .fulfilment.follow_up import open_payments_due, paid_payments_due
+    from .fulfilment.rejected import purge_rejected
+    from .models import PaymentEvent, PaymentStatus
     from .registrations import purge
 
     now = timezone.now()
-    done = {"events": 0, "emails": 0, "checks": 0, "expired": 0, "registrations_purged": 0}
+    done = {"events": 0, "emails": 0, "checks": 0, "paid_rechecks": 0, "expired": 0,
+            "registrations_purged": 0, "rejected_purged": 0}
     events = PaymentEvent.objects.filter(
         processed_at__isnull=True, signature_valid=True, next_attempt_at__lte=now
     ).values_list("pk", flat=True)[:batch]
@@ -110,17 +113,21 @@ def run_maintenance(batch=100):
             logger.exception("Retrying payment event %s failed", event_id)
     for email_id in list(due_emails(batch)):
         done["emails"] += bool(deliver(email_id))
-    payments = Payment.objects.filter(
-        status__in=OPEN_STATUSES, next_check_at__lte=now
-    ).values_list("pk", flat=True)[:batch]
-    for payment_id in list(payments):
+    for payment_id in open_payments_due(now, batch):  # the likely ones first
         try:
             check_payment(payment_id)
             done["checks"] += 1
         except Exception:
             logger.exception("Status check of payment %s failed", payment_id)
+    for payment_id in paid_payments_due(now, batch):  # refunds whose notification was lost
+        try:
+            check_payment(payment_id, statuses=(PaymentStatus.PAID,))
+            done["paid_rechecks"] += 1
+        except Exception:
+            logger.exception("Re-check of paid payment %s failed", payment_id)
     done["expired"] = expire_stale_payments(batch)
     done["registrations_purged"] = purge()
+    done["rejected_purged"] = purge_rejected()
     return done
 
 

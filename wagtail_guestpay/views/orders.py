@@ -5,15 +5,16 @@ from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from wagtail.models import Site
 
-from ..checkout import new_payment, send_to_provider
 from ..confirmation import request_status_check, store_events
-from ..models import MerchantContacts, Order, OrderStatus, PaymentEvent, PaymentStatus
+from ..fulfilment.pay_limits import pay_again
+from ..models import MerchantContacts, Order, OrderStatus, Payment, PaymentEvent, PaymentStatus
 
 # What the buyer is shown, by order status.
 STATE = {
@@ -112,6 +113,10 @@ def _email_shown(order, payment):
 
 
 def _follow_return(request, payment):
+    # A buyer who came back: this payment's status checks go before never-started ones.
+    Payment.objects.filter(pk=payment.pk, returned_at__isnull=True).update(
+        returned_at=timezone.now()
+    )
     provider = payment.account.get_provider()
     events = provider.handle_return(payment, request.GET)
     if events:
@@ -143,5 +148,4 @@ def order_retry(request, token):
     state = buyer_state(order, cancelled=last is not None and last.status == PaymentStatus.CREATED)
     if not _can_retry(order, state):
         return redirect("wagtail_guestpay:order", token=token)
-    payment = new_payment(order)
-    return send_to_provider(request, payment, token)
+    return pay_again(request, order, token, last)

@@ -21,7 +21,7 @@ from wagtail.models import Site
 
 from .. import registrations
 from ..adapter import get_adapter
-from ..checkout import create_order, send_to_provider
+from ..fulfilment.pay_limits import pay_for_offer
 from ..codes import CODE_DIGITS, CodeCheck
 from ..forms import CodeForm, RegistrationForm
 from ..ratelimit import allow, allow_request, client_ip
@@ -153,8 +153,7 @@ def checkout_code(request, slug):
         if result == CodeCheck.ACCEPTED:
             request.session.pop(SESSION_KEY, None)
             login(request, outcome.user, backend=settings.AUTHENTICATION_BACKENDS[0])
-            _order, payment, token = create_order(request, offer, user=outcome.user)
-            return send_to_provider(request, payment, token)
+            return pay_for_offer(request, offer, outcome.user)
         registration.refresh_from_db()
         if result == CodeCheck.WRONG:
             form.add_error("code", ngettext(
