@@ -9,6 +9,8 @@ from django.core.checks import Error, Warning, register
 from django.urls import NoReverseMatch, reverse
 
 from .conf import guestpay_settings
+from .providers.exceptions import VerificationUnavailable
+from .providers.paypal.webhooks import builds_sdk_example_chain
 
 
 @register()
@@ -23,6 +25,7 @@ def check_configuration(app_configs=None, **kwargs):
     messages += _check_products()
     messages += _check_keys()
     messages += _check_urls()
+    messages += _check_paypal_roots()
     if not guestpay_settings.BASE_URL and not getattr(settings, "WAGTAILADMIN_BASE_URL", ""):
         messages.append(Warning(
             "Neither WAGTAIL_GUESTPAY_BASE_URL nor WAGTAILADMIN_BASE_URL is set: links in e-mails "
@@ -117,3 +120,25 @@ def _check_urls():
         )]
     return []
 
+
+
+def _check_paypal_roots():
+    """A trust file of one's own must still let PayPal's certificate chain be built."""
+    path = guestpay_settings.PAYPAL_CERT_TRUST_ROOTS
+    if not path:
+        return []
+    try:
+        builds = builds_sdk_example_chain()
+    except VerificationUnavailable:
+        builds = False
+    if builds:
+        return []
+    return [Error(
+        f"WAGTAIL_GUESTPAY_PAYPAL_CERT_TRUST_ROOTS ({path}) cannot be read or cannot build the "
+        "chain of PayPal's webhook certificate: PayPal notifications verified offline would all "
+        "be refused.",
+        hint="Include the 'DigiCert High Assurance EV Root CA' and 'DigiCert SHA2 Extended "
+        "Validation Server CA' certificates (wagtail_guestpay/providers/paypal/trust_roots.pem), "
+        "or leave the setting empty.",
+        id="wagtail_guestpay.E012",
+    )]
