@@ -392,12 +392,14 @@ def check_payment(payment_id, *, statuses=OPEN_STATUSES, raise_errors=False):
         if raise_errors:
             raise
         return None
-    if event is None or event.status == EventStatus.CREATED:
+    if event is None:
         return _expire_if_page_expired(payment, now)
     outcome = None
     for row in store_events(payment.account, [event], source=PaymentEvent.Source.STATUS_CHECK,
                             enqueue_processing=False):
         outcome = process_event(row.pk)
+    if event.status == EventStatus.CREATED:
+        return _expire_if_page_expired(payment, now) or outcome
     return outcome
 
 
