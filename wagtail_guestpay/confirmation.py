@@ -26,6 +26,7 @@ from .access import grant_access, revoke_order_access
 from .accounts import contact_for, find_or_create_user, make_placeholder_email, normalize_email
 from .conf import guestpay_settings
 from .emails import queue_access_email, queue_staff_notice
+from .fulfilment.follow_up import expire_if_page_expired
 from .models import (
     AccessGrant,
     Attention,
@@ -393,31 +394,14 @@ def check_payment(payment_id, *, statuses=OPEN_STATUSES, raise_errors=False):
             raise
         return None
     if event is None:
-        return _expire_if_page_expired(payment, now)
+        return expire_if_page_expired(payment, now)
     outcome = None
     for row in store_events(payment.account, [event], source=PaymentEvent.Source.STATUS_CHECK,
                             enqueue_processing=False):
         outcome = process_event(row.pk)
     if event.status == EventStatus.CREATED:
-        return _expire_if_page_expired(payment, now) or outcome
+        return expire_if_page_expired(payment, now) or outcome
     return outcome
-
-
-def _expire_if_page_expired(payment, now):
-    """The provider knows nothing more than a created payment whose hosted page stopped working
-    (its lifetime, as the provider said, plus a grace period): nobody can pay it any more, so it
-    is expired now rather than polled for the whole confirmation window."""
-    expires = payment.checkout_expires_at
-    if payment.status != PaymentStatus.CREATED or expires is None:
-        return None
-    if now < expires + guestpay_settings.as_timedelta("POLL_FIRST_DELAY"):
-        return None
-    with transaction.atomic():
-        Order.objects.select_for_update().filter(pk=payment.order_id).first()
-        payment.refresh_from_db()
-        moved = move_payment(payment, PaymentStatus.EXPIRED,
-                             reason="the payment system's page expired unused")
-    return Outcome.APPLIED if moved else None
 
 
 def request_status_check(payment):

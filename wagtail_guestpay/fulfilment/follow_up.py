@@ -9,13 +9,17 @@
 2. :func:`paid_payments_due`: paid payments of providers whose refund and reversal
    notifications can be lost (``Provider.recheck_paid_payments``: PayPal), every
    ``REFUND_CHECK_INTERVAL`` during ``REFUND_CHECK_WINDOW`` after the payment.
+3. :func:`expire_if_page_expired`: a status check found a payment nobody started whose hosted
+   page stopped working: it is expired then, not polled for the whole confirmation window.
 """
 
+from django.db import transaction
 from django.db.models import Case, IntegerField, Q, Value, When
 
 from ..conf import guestpay_settings
-from ..models import Payment, PaymentStatus
+from ..models import Order, Payment, PaymentEvent, PaymentStatus
 from ..providers.registry import get_provider_class, registered_kinds
+from ..transitions import move_payment
 
 OPEN_STATUSES = (PaymentStatus.CREATED, PaymentStatus.PENDING, PaymentStatus.APPROVED)
 LIKELY = Q(returned_at__isnull=False) | Q(status__in=(PaymentStatus.PENDING,
@@ -54,3 +58,20 @@ def paid_payments_due(now, batch):
         .order_by("last_checked_at")
         .values_list("pk", flat=True)[:batch]
     )
+
+
+def expire_if_page_expired(payment, now):
+    """The provider knows nothing more than a created payment whose hosted page stopped working
+    (its lifetime, as the provider said, plus a grace period): nobody can pay it any more, so it
+    is expired now rather than polled for the whole confirmation window."""
+    expires = payment.checkout_expires_at
+    if payment.status != PaymentStatus.CREATED or expires is None:
+        return None
+    if now < expires + guestpay_settings.as_timedelta("POLL_FIRST_DELAY"):
+        return None
+    with transaction.atomic():
+        Order.objects.select_for_update().filter(pk=payment.order_id).first()
+        payment.refresh_from_db()
+        moved = move_payment(payment, PaymentStatus.EXPIRED,
+                             reason="the payment system's page expired unused")
+    return PaymentEvent.Outcome.APPLIED if moved else None
