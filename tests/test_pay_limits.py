@@ -9,9 +9,8 @@ from django.utils import timezone
 
 from tests.factories import OfferFactory
 from tests.providers.test_wayforpay import PostForm, wfp_account
-from wagtail_guestpay.confirmation import check_payment
 from wagtail_guestpay.fulfilment import pay_limits
-from wagtail_guestpay.fulfilment.follow_up import open_payments_due
+from wagtail_guestpay.fulfilment.follow_up import check_payment, open_payments_due
 from wagtail_guestpay.models import Order, OrderStatus, Payment, PaymentStatus
 from wagtail_guestpay.testprovider.models import TestCharge
 

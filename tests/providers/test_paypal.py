@@ -17,17 +17,15 @@ import pytest
 from cryptography import x509
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.utils import timezone
 
 from tests.factories import OfferFactory
 from tests.providers.contract import ProviderContract, snapshot
 from tests.providers.paypal_fake import CERT_URL, FIXTURES, FakePayPal, TestPKI, fixture, pem
-from django.utils import timezone
-
-from wagtail_guestpay.access import has_access
 from wagtail_guestpay.checks import check_configuration
 from wagtail_guestpay.conf import DEFAULTS
-from wagtail_guestpay.tasks import run_maintenance
-from wagtail_guestpay.confirmation import check_payment
+from wagtail_guestpay.fulfilment.access import has_access
+from wagtail_guestpay.fulfilment.follow_up import check_payment
 from wagtail_guestpay.models import (
     AccessGrant,
     Attention,
@@ -43,9 +41,10 @@ from wagtail_guestpay.providers.exceptions import InvalidSignature
 from wagtail_guestpay.providers.paypal import PayPalProvider
 from wagtail_guestpay.providers.paypal.events import order_event, webhook_events
 from wagtail_guestpay.providers.paypal.provider import paypal_amount
+from wagtail_guestpay.tasks import run_maintenance
 from wagtail_guestpay.providers.paypal.webhooks import (
-    builds_sdk_example_chain,
     Transmission,
+    builds_sdk_example_chain,
     check_cert_url,
     crc32,
     paypal_names,

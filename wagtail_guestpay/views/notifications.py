@@ -9,8 +9,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from ..conf import guestpay_settings
-from ..confirmation import store_events
 from ..crypto import CredentialDecryptionError
+from ..fulfilment.intake import store_events
 from ..fulfilment.rejected import store_rejected
 from ..models import ProviderAccount
 from ..providers.base import Notification
