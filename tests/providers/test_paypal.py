@@ -41,7 +41,6 @@ from wagtail_guestpay.providers.exceptions import InvalidSignature
 from wagtail_guestpay.providers.paypal import PayPalProvider
 from wagtail_guestpay.providers.paypal.events import order_event, webhook_events
 from wagtail_guestpay.providers.paypal.provider import paypal_amount
-from wagtail_guestpay.tasks import run_maintenance
 from wagtail_guestpay.providers.paypal.webhooks import (
     Transmission,
     builds_sdk_example_chain,
@@ -51,6 +50,7 @@ from wagtail_guestpay.providers.paypal.webhooks import (
     signed_string,
     verify_rsa_sha256,
 )
+from wagtail_guestpay.tasks import run_maintenance
 
 CLIENT_ID = "AYSq3RDGsmBLJE-otTkBtM-jBRd1TCQwFf9RGfwddNXWz0uFU9ztymylOhRS"
 CLIENT_SECRET = "EGnHDxD_qRPdaLdZz8iCr8N7_MzF-YHPTkjs6NKYQvQSBngp4PTTVWkPZRbL"

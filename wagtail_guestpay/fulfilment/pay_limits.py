@@ -19,10 +19,10 @@ import time
 
 from django.template.response import TemplateResponse
 
-from .checkout import can_resume, create_order, new_payment, resume_checkout, send_to_provider
 from ..conf import guestpay_settings
 from ..models import Order, OrderStatus
 from ..ratelimit import allow, client_ip, configured_budget
+from .checkout import can_resume, create_order, new_payment, resume_checkout, send_to_provider
 
 COOKIE = "guestpay_orders"
 SALT = "wagtail_guestpay.pay_links"
