@@ -141,3 +141,15 @@ def test_missing_encryption_keys_are_a_plain_503(offer, testpay, run_on_commit, 
     settings.WAGTAIL_GUESTPAY_ENCRYPTION_KEYS = []
     settings.DEBUG = False
     assert testpay.post(payment, body, secret=secret).status_code == 503
+
+
+def test_staff_see_how_many_rejected_notifications_were_not_kept(account, settings, admin_client):
+    from django.urls import reverse
+
+    settings.WAGTAIL_GUESTPAY_REJECTED_NOTIFICATION_LIMITS = {"account": (1, 3600)}
+    edit = reverse("guestpay_payment_systems:edit", args=[account.pk])
+    assert b"failed verification" not in admin_client.get(edit).content
+    for n in range(4):
+        forged(account, ip=f"198.51.100.{n}")
+    page = admin_client.get(edit).content.decode()
+    assert "3 notifications that failed verification were not kept" in page
