@@ -7,7 +7,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('wagtail_guestpay', '0005_offer_locale'),
+        ('wagtail_guestpay', '0006_abuse_limits'),
     ]
 
     operations = [
