@@ -84,18 +84,20 @@ urlpatterns = [
 
 
 def test_a_login_url_that_only_wagtails_catch_all_matches(settings):
-    assert "wagtail_guestpay.E006" not in ids()  # the sandbox includes django.contrib.auth.urls
+    assert "wagtail_guestpay.E006" not in ids()  # the package's own pages by default
     settings.ROOT_URLCONF = __name__
-    settings.LOGIN_URL = "/accounts/login/"  # Django's default: a 404 page on such a site
+    # Django's default login path and reset path: 404 pages on such a site.
+    settings.WAGTAIL_GUESTPAY_LOGIN_URL = "/accounts/login/"
+    settings.WAGTAIL_GUESTPAY_PASSWORD_RESET_URL = "/accounts/password_reset/"
     messages = [m for m in check_configuration() if m.id == "wagtail_guestpay.E006"]
     assert {m.msg.split(" URL ")[0] for m in messages} == {"The sign-in", "The password reset"}
     assert "catch-all" in messages[0].msg
 
 
 def test_a_login_url_name_that_does_not_exist(settings):
-    settings.LOGIN_URL = "no-such-login"
+    settings.WAGTAIL_GUESTPAY_LOGIN_URL = "no-such-login"
     assert "wagtail_guestpay.E006" in ids()
-    settings.LOGIN_URL = "https://sso.example.com/login/"  # another site's sign-in is taken as is
+    settings.WAGTAIL_GUESTPAY_LOGIN_URL = "https://sso.example.com/login/"  # another site's sign-in is taken as is
     assert [m.msg for m in check_configuration() if m.id == "wagtail_guestpay.E006"] == []
 
 

@@ -41,7 +41,7 @@ def drop_trigram_indexes(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("wagtail_guestpay", "0005_offer_locale"),
+        ("wagtail_guestpay", "0009_newcomer"),
     ]
 
     operations = [
