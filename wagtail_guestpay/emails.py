@@ -13,6 +13,7 @@ the message is sent or given up: the database never holds it in clear.
 
 import logging
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -25,6 +26,7 @@ from .adapter import get_adapter
 from .conf import guestpay_settings
 from .fulfilment.accounts import BuyerAccount, is_placeholder
 from .models import AccessLink, OutboundEmail
+from .money import format_money
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +37,7 @@ STAFF_NOTICE = "staff_notice"
 CLAIM_CODE = "claim_code"
 REGISTRATION_CODE = "registration_code"
 REGISTRATION_EXISTING = "registration_existing_account"
+REFUND = "refund"
 SEALED = "sealed"
 
 LEASE = timedelta(minutes=5)
@@ -48,6 +51,7 @@ KIND_LABELS = {
     CLAIM_CODE: _("Confirmation code"),
     REGISTRATION_CODE: _("Registration code"),
     REGISTRATION_EXISTING: _("Registration of an address that has an account"),
+    REFUND: _("Refund"),
 }
 
 # The staff notices that are not about an order's "needs attention" reason.
@@ -93,6 +97,14 @@ def queue_access_email(order, user):
     """The one access e-mail of a paid order."""
     return queue_email(
         ACCESS, _user_email(user), user=user, order=order, dedupe_key=f"order:{order.pk}:access"
+    )
+
+
+def queue_refund_email(order, *, amount, currency, access_revoked, dedupe_key):
+    """Tell the buyer that ``amount`` of their payment for ``order`` is on its way back."""
+    return queue_email(
+        REFUND, order.email, user=order.user, order=order, dedupe_key=dedupe_key,
+        data={"amount": str(amount), "currency": currency, "access_revoked": access_revoked},
     )
 
 
@@ -335,6 +347,15 @@ def _build_registration_existing(outbound):
     return "wagtail_guestpay/email/registration_existing_account", context
 
 
+def _build_refund(outbound):
+    context = _base_context(outbound)
+    data = outbound.data
+    context["amount"] = format_money(Decimal(data.get("amount") or 0), data.get("currency", ""))
+    context["offer_title"] = outbound.order.offer.title if outbound.order else ""
+    context["access_revoked"] = bool(data.get("access_revoked"))
+    return "wagtail_guestpay/email/refund", context
+
+
 BUILDERS = {
     ACCESS: _build_access,
     CLAIM_CODE: _build_claim_code,
@@ -343,5 +364,6 @@ BUILDERS = {
     STAFF_NOTICE: _build_staff_notice,
     REGISTRATION_CODE: _build_registration_code,
     REGISTRATION_EXISTING: _build_registration_existing,
+    REFUND: _build_refund,
 }
 

@@ -5,10 +5,10 @@ from typing import NamedTuple
 
 from django.utils.translation import gettext as _
 
-from ..models import Attention, PaymentStatus
+from ..models import Attention, OrderStatus, PaymentStatus
 from ..staff import fixes
 from .links import fix_url
-from .permissions import can_fix, can_manage_access
+from .permissions import can_fix, can_manage_access, can_refund
 
 
 class Action(NamedTuple):
@@ -46,6 +46,8 @@ def order_actions(order, user):
                         has_account and not order.has_active_grant),
                        ("revoke_order_access", _("Revoke the order's access"),
                         order.has_active_grant)]
+    if can_refund(user):
+        candidates.append(("refund_order", _("Refund"), order.status == OrderStatus.PAID))
     actions = [Action(label, fix_url(name, order.pk), name == wanted)
                for name, label, shown in candidates if shown]
     return sorted(actions, key=lambda action: not action.primary)

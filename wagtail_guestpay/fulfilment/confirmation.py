@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from .. import signals
 from ..conf import guestpay_settings
-from ..emails import queue_access_email, queue_staff_notice
+from ..emails import queue_access_email, queue_refund_email, queue_staff_notice
 from ..models import (
     AccessGrant,
     Attention,
@@ -34,6 +34,8 @@ from ..models import (
     PaymentEvent,
     PaymentStatus,
     ProviderReference,
+    Refund,
+    RefundStatus,
 )
 from ..money import same_amount
 from ..providers.base import EventStatus, ProviderEvent
@@ -161,7 +163,7 @@ def apply_event(payment, event, *, source=""):
     reason = f"{source}: {event.event_type or event.status}".strip(": ")
 
     if event.status == EventStatus.PARTIALLY_REFUNDED:
-        flag(order, Attention.PARTIAL_REFUND, f"{event.refunded_amount} {event.currency}")
+        _after_partial_refund(order, payment, event)
         return Outcome.APPLIED
 
     target = STATUS_FOR_EVENT[event.status]
@@ -269,12 +271,29 @@ def _grant_and_tell(order, user):
     queue_access_email(order, user)
 
 
+def _after_partial_refund(order, payment, event):
+    """A partial refund staff made here is expected: the buyer is told. Any other one (made at
+    the payment system) waits for staff."""
+    refunded = event.refunded_amount
+    done = Refund.objects.filter(payment=payment, status=RefundStatus.DONE).total()
+    if refunded is None or refunded <= 0 or done < refunded:
+        flag(order, Attention.PARTIAL_REFUND, f"{refunded} {event.currency}")
+        return
+    queue_refund_email(order, amount=refunded, currency=payment.currency, access_revoked=False,
+                       dedupe_key=f"order:{order.pk}:refund:{payment.pk}:{refunded}")
+
+
 def _after_refund(order, payment, event):
     order.refresh_from_db(fields=["status"])
     revoked = 0
     if order.status == OrderStatus.REFUNDED and order.offer.revoke_on_refund:
         revoked = revoke_order_access(order, note=f"{event.event_type or 'refund'}")
     kind = "reversed" if event.status == EventStatus.REVERSED else "refunded"
+    if kind == "refunded":  # a chargeback is the bank's doing, not a refund to announce
+        queue_refund_email(
+            order, amount=event.refunded_amount or payment.amount, currency=payment.currency,
+            access_revoked=bool(revoked), dedupe_key=f"order:{order.pk}:refund:{payment.pk}",
+        )
     queue_staff_notice(
         Attention.REFUNDED, order=order,
         detail=f"Payment {payment.reference} {kind}; {revoked} access grant(s) revoked.",

@@ -15,6 +15,7 @@ from .orders import (
 )
 from .pages import OfferPage, PaymentResultPage
 from .providers import ProviderAccount
+from .refunds import Refund, RefundStatus
 from .registrations import PendingRegistration
 from .site_settings import MerchantContacts, RegistrationField, RegistrationSettings
 
@@ -40,6 +41,8 @@ __all__ = [
     "PendingRegistration",
     "ProviderAccount",
     "ProviderReference",
+    "Refund",
+    "RefundStatus",
     "RegistrationField",
     "RegistrationSettings",
     "hash_token",

@@ -36,6 +36,8 @@ from .base import (
     EventStatus,
     Provider,
     ProviderEvent,
+    RefundAnswer,
+    RefundStatus,
     load_json,
 )
 from .exceptions import InvalidSignature, MalformedNotification, ProviderError
@@ -66,6 +68,13 @@ STATUS = {
     "Expired": EventStatus.EXPIRED,
     "Refunded": EventStatus.REFUNDED,
     "Voided": EventStatus.REFUNDED,
+}
+# transactionStatus of a REFUND answer (wiki.wayforpay.com/en/view/852115).
+REFUND_STATUS = {
+    "Refunded": RefundStatus.DONE,
+    "Voided": RefundStatus.DONE,
+    "RefundInProcessing": RefundStatus.PENDING,
+    "Declined": RefundStatus.FAILED,
 }
 # Languages of the payment page (``language``); AUTO follows the browser.
 LANGUAGES = {"uk": "UA", "ru": "RU", "en": "EN", "de": "DE", "es": "ES", "it": "IT", "pl": "PL",
@@ -149,6 +158,8 @@ class WayForPayProvider(Provider):
     verbose_name = _("WayForPay")
     supports_guest_payment = True
     can_check_credentials = True
+    can_refund = True
+    can_refund_partially = True
     credentials = (
         Credential(
             "merchant_account", _("Merchant account"),
@@ -259,18 +270,21 @@ class WayForPayProvider(Provider):
 
     # Following a payment up ---------------------------------------------------------------
     def _check_status(self, reference):
-        import httpx
-
-        if not (self.merchant_account and self.secret_key):
-            raise ProviderError("The WayForPay account has no merchant account or secret key.",
-                                retryable=False)
-        request = {
+        return self._post({
             "transactionType": "CHECK_STATUS",
             "merchantAccount": self.merchant_account,
             "orderReference": reference,
             "merchantSignature": hmac_md5(self.secret_key, [self.merchant_account, reference]),
             "apiVersion": 1,
-        }
+        })
+
+    def _post(self, request):
+        """POST one API request (JSON); the answer's JSON object, lexemes kept."""
+        import httpx
+
+        if not (self.merchant_account and self.secret_key):
+            raise ProviderError("The WayForPay account has no merchant account or secret key.",
+                                retryable=False)
         try:
             with self.http_client() as client:
                 response = client.post(self.endpoint("api", API_URL), json=request)
@@ -305,6 +319,32 @@ class WayForPayProvider(Provider):
             return self._event(data, "status")
         except MalformedNotification as exc:
             raise ProviderError(f"WayForPay's status answer is unusable: {exc}") from exc
+
+    # Refunds -------------------------------------------------------------------------------
+    def refund(self, payment, amount, *, key, note=""):
+        """REFUND (full or partial). WayForPay takes no idempotency key: the caller calls once
+        per refund request (its row is unique per staff form)."""
+        amount_text = php_amount(amount)
+        values = [self.merchant_account, payment.reference, amount_text, payment.currency]
+        data = self._post({
+            "transactionType": "REFUND", "merchantAccount": self.merchant_account,
+            "orderReference": payment.reference, "amount": amount_text,
+            "currency": payment.currency, "comment": f"refund {key}"[:250],
+            "merchantSignature": hmac_md5(self.secret_key, values), "apiVersion": 1,
+        })
+        status_name = _text(data.get("transactionStatus"))
+        if not status_name:
+            return RefundAnswer(status=RefundStatus.FAILED, detail=_reason(data))
+        answer = [self.merchant_account, _text(data.get("orderReference")), status_name,
+                  _text(data.get("reasonCode"))]
+        given = _text(data.get("merchantSignature")).lower().encode()
+        if not hmac.compare_digest(hmac_md5(self.secret_key, answer).encode(), given):
+            raise ProviderError("WayForPay's refund answer is not correctly signed.")
+        if answer[1] != payment.reference:
+            raise ProviderError("WayForPay's refund answer is about another order.")
+        return RefundAnswer(status=REFUND_STATUS.get(status_name, RefundStatus.FAILED),
+                            amount=amount, currency=payment.currency,
+                            detail=f"{status_name}: {_reason(data)}"[:255])
 
     def check_credentials(self):
         """CHECK_STATUS of an order that cannot exist: "order not found" proves the account and
