@@ -8,6 +8,7 @@ from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 
+from tests.conftest import run_pending_on_commit
 from tests.factories import OfferFactory
 from tests.staff.conftest import staff_user
 from wagtail_guestpay.admin.fix_forms import TOKEN_SALT
@@ -49,5 +50,6 @@ def paid_order(account, *, email="buyer@example.com", amount=Decimal("49.00"), c
             reference=payment.reference, provider_reference=provider_reference, amount=amount,
             currency=currency, email=email, related_references=tuple(references),
         ))
+    run_pending_on_commit()  # the access e-mail goes now, as after a real commit
     order.refresh_from_db()
     return order

@@ -165,7 +165,7 @@ def _apply(order, refund):
     total = Refund.objects.filter(payment=payment, status=RefundStatus.DONE).total()
     full = total >= payment.amount
     event = ProviderEvent(
-        event_id=f"refund:{refund.provider_refund_id or refund.pk}",
+        event_id=f"staff-refund:{refund.pk}",
         status=EventStatus.REFUNDED if full else EventStatus.PARTIALLY_REFUNDED,
         reference=payment.reference, amount=payment.amount, currency=payment.currency,
         refunded_amount=total, event_type="staff_refund", detail=refund.detail,
