@@ -2,6 +2,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
 from wagtail.snippets.blocks import SnippetChooserBlock
 
+from ..localization import i18n_enabled, localize_many, remember_translations
 from .button_html import render_pay_button
 
 DEFAULT_TEMPLATE = "wagtail_guestpay/blocks/pay_button.html"
@@ -14,14 +15,19 @@ class OfferChooserBlock(SnippetChooserBlock):
         super().__init__("wagtail_guestpay.Offer", **kwargs)
 
     def bulk_to_python(self, values):
-        offers = (
+        queryset = (
             self.model_class.objects.select_related("provider_account")
             # what a page never shows: timestamps and the account's (encrypted) settings
             .defer("created_at", "updated_at", "provider_account__secrets_encrypted",
                    "provider_account__secrets_from_env", "provider_account__options",
                    "provider_account__created_at", "provider_account__updated_at")
-            .in_bulk([value for value in values if value is not None])
         )
+        offers = queryset.in_bulk([value for value in values if value is not None])
+        if i18n_enabled() and offers:
+            # The value stays the chosen offer (the editor's choice); the button shows its
+            # translation in the visitor's language, looked up here for all the blocks at once.
+            chosen = list(offers.values())
+            remember_translations(chosen, localize_many(chosen, queryset))
         return [offers.get(value) for value in values]
 
 

@@ -7,6 +7,9 @@
    capture), then, in one transaction holding the order's lock, checks amount and currency,
    moves the status through :func:`~.transitions.move_payment` and, when the payment became
    paid, finds or creates the buyer's account, grants access once and queues the access e-mail.
+   An account that already held every product still gets the order's grants (the payment system
+   took the money), but the order is marked ``bought_twice`` for staff. A payment never logs
+   anyone in.
 3. :func:`~.follow_up.check_payment` (follow_up.py) asks the provider for the status of an
    unconfirmed payment, with back-off, and feeds the answer through the same path;
    :func:`~.follow_up.expire_stale_payments` gives up after the confirmation window.
@@ -23,7 +26,7 @@ from django.utils import timezone
 
 from .. import signals
 from ..conf import guestpay_settings
-from ..emails import queue_access_email, queue_refund_email, queue_staff_notice
+from ..emails import REFUND, queue_access_email, queue_email, queue_staff_notice
 from ..models import (
     AccessGrant,
     Attention,
@@ -39,7 +42,7 @@ from ..models import (
 )
 from ..money import same_amount
 from ..providers.base import EventStatus, ProviderEvent
-from .access import grant_access, revoke_order_access
+from .access import grant_access, holds_every, revoke_order_access
 from .accounts import contact_for, find_or_create_user, make_placeholder_email, normalize_email
 from .transitions import move_payment
 
@@ -266,7 +269,17 @@ def _link(order, contact, user, email):
 
 
 def _grant_and_tell(order, user):
-    for product in order.offer.get_products():
+    products = list(order.offer.get_products())
+    if holds_every(user, products):
+        order.bought_twice = True
+        order.save(update_fields=["bought_twice", "updated_at"])
+        note = f"Account {user.pk} already had every product of {order.offer.title}."
+        if order.attention:  # an earlier reason (several accounts) stays the one to act on
+            order.attention_note = f"{order.attention_note}\n{note}".strip()
+            order.save(update_fields=["attention_note", "updated_at"])
+        else:
+            flag(order, Attention.BOUGHT_TWICE, note)
+    for product in products:
         grant_access(user, product, source=AccessGrant.Source.ORDER, order=order)
     queue_access_email(order, user)
 
@@ -279,8 +292,8 @@ def _after_partial_refund(order, payment, event):
     if refunded is None or refunded <= 0 or done < refunded:
         flag(order, Attention.PARTIAL_REFUND, f"{refunded} {event.currency}")
         return
-    queue_refund_email(order, amount=refunded, currency=payment.currency, access_revoked=False,
-                       dedupe_key=f"order:{order.pk}:refund:{payment.pk}:{refunded}")
+    _queue_refund_email(order, refunded, access_revoked=False,
+                        dedupe_key=f"order:{order.pk}:refund:{payment.pk}:{refunded}")
 
 
 def _after_refund(order, payment, event):
@@ -290,14 +303,20 @@ def _after_refund(order, payment, event):
         revoked = revoke_order_access(order, note=f"{event.event_type or 'refund'}")
     kind = "reversed" if event.status == EventStatus.REVERSED else "refunded"
     if kind == "refunded":  # a chargeback is the bank's doing, not a refund to announce
-        queue_refund_email(
-            order, amount=event.refunded_amount or payment.amount, currency=payment.currency,
-            access_revoked=bool(revoked), dedupe_key=f"order:{order.pk}:refund:{payment.pk}",
-        )
+        _queue_refund_email(order, event.refunded_amount or payment.amount,
+                            access_revoked=bool(revoked),
+                            dedupe_key=f"order:{order.pk}:refund:{payment.pk}")
     queue_staff_notice(
         Attention.REFUNDED, order=order,
         detail=f"Payment {payment.reference} {kind}; {revoked} access grant(s) revoked.",
     )
+
+
+def _queue_refund_email(order, amount, *, access_revoked, dedupe_key):
+    """Tell the buyer that ``amount`` of their payment for ``order`` is on its way back."""
+    queue_email(REFUND, order.email, user=order.user, order=order, dedupe_key=dedupe_key,
+                data={"amount": str(amount), "currency": order.currency,
+                      "access_revoked": access_revoked})
 
 
 def poll_delay(attempts):

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('wagtail_guestpay', '0002_guestaccount_retired_at'),
+        ('wagtail_guestpay', '0005_offer_locale'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -17,7 +17,14 @@ from .pages import OfferPage, PaymentResultPage
 from .providers import ProviderAccount
 from .refunds import Refund, RefundStatus
 from .registrations import PendingRegistration
-from .site_settings import MerchantContacts, RegistrationField, RegistrationSettings
+from .signin import SignInCode
+from .site_settings import (
+    MerchantContacts,
+    MerchantContactsTranslation,
+    RegistrationField,
+    RegistrationSettings,
+    RegistrationTranslation,
+)
 
 __all__ = [
     "AccessGrant",
@@ -28,6 +35,7 @@ __all__ = [
     "EmailClaim",
     "GuestAccount",
     "MerchantContacts",
+    "MerchantContactsTranslation",
     "Offer",
     "OfferPage",
     "OfferProduct",
@@ -45,5 +53,7 @@ __all__ = [
     "RefundStatus",
     "RegistrationField",
     "RegistrationSettings",
+    "RegistrationTranslation",
+    "SignInCode",
     "hash_token",
 ]
