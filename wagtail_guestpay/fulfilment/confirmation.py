@@ -40,7 +40,7 @@ from ..models import (
     Refund,
     RefundStatus,
 )
-from ..money import same_amount
+from ..money import quantize, same_amount
 from ..providers.base import EventStatus, ProviderEvent
 from .access import grant_access, holds_every, revoke_order_access
 from .accounts import contact_for, find_or_create_user, make_placeholder_email, normalize_email
@@ -315,7 +315,7 @@ def _after_refund(order, payment, event):
 def _queue_refund_email(order, amount, *, access_revoked, dedupe_key):
     """Tell the buyer that ``amount`` of their payment for ``order`` is on its way back."""
     queue_email(REFUND, order.email, user=order.user, order=order, dedupe_key=dedupe_key,
-                data={"amount": str(amount), "currency": order.currency,
+                data={"amount": str(quantize(amount, order.currency)), "currency": order.currency,
                       "access_revoked": access_revoked})
 
 
