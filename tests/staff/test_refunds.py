@@ -218,3 +218,35 @@ def test_an_unpaid_order_has_nothing_to_refund(offer, testpay, refunder, login):
 def test_the_refund_permission_is_offered_in_the_group_editor(admin_client):
     page = admin_client.get("/admin/groups/new/").content.decode()
     assert "Can refund orders at the payment system" in page
+
+
+# Bought twice: the needs-attention line offers "Refund" ----------------------------------------
+def test_the_bought_twice_line_refunds_in_one_click(paid, refunder, fixer, login, outbox):
+    first = paid("again@example.com")
+    second = paid("again@example.com")
+    assert second.attention == "bought_twice"
+    client = login(refunder)
+    html = client.get("/admin/").content.decode()
+    assert "Bought twice (1)" in html
+    assert refund_url(second) in html and refund_url(first) not in html
+    # Without the refund permission the line keeps "Mark as dealt with".
+    assert refund_url(second) not in login(fixer).get("/admin/").content.decode()
+    # The order's inspect page offers the refund first.
+    inspect_page = client.get(inspect(second)).content.decode()
+    assert inspect_page.index(refund_url(second)) < inspect_page.index("Mark as dealt with") \
+        if "Mark as dealt with" in inspect_page else refund_url(second) in inspect_page
+    outbox.clear()
+
+    response, _token = confirm(client, refund_url(second), amount="49.00",
+                               reason="Paid twice for the same course")
+
+    assert response.status_code == 302
+    second.refresh_from_db()
+    first.refresh_from_db()
+    assert second.status == OrderStatus.REFUNDED and second.attention == ""
+    assert "Paid twice for the same course" in second.attention_note
+    assert first.status == OrderStatus.PAID
+    # The first order's access stays: the buyer keeps what they paid for once.
+    assert has_access(first.user, product_of(first))
+    assert "Bought twice" not in client.get("/admin/").content.decode()
+    assert len(to(outbox, "again@example.com")) == 1

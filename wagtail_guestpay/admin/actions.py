@@ -32,6 +32,9 @@ def order_actions(order, user):
     """The fixes ``user`` may carry out on ``order`` now. ``order`` carries the annotations of
     the transactions listing (``has_active_grant``, ``has_grant``)."""
     wanted = FIX_FOR_ATTENTION.get(order.attention, "")
+    if order.attention == Attention.BOUGHT_TWICE and order.status == OrderStatus.PAID \
+            and can_refund(user):
+        wanted = "refund_order"  # what a guest who paid twice is usually owed
     has_account = order.user_id is not None and not order.email_is_placeholder
     if not wanted and order.is_settled and has_account and not order.has_grant:
         wanted = "grant_order_access"  # paid, and access was never granted

@@ -28,7 +28,7 @@ from wagtail.log_actions import log
 
 from ..fulfilment.confirmation import apply_event
 from ..fulfilment.intake import store_events
-from ..models import Payment, PaymentEvent, PaymentStatus, Refund, RefundStatus
+from ..models import Attention, Payment, PaymentEvent, PaymentStatus, Refund, RefundStatus
 from ..providers.base import EventStatus, ProviderEvent
 from ..providers.base import RefundStatus as Answer
 from ..providers.exceptions import ProviderError
@@ -152,6 +152,7 @@ def _settle(refund, *, by, status, detail="", refund_id=""):
         outcome = ""
         if status == RefundStatus.DONE:
             outcome = _apply(order, refund)
+            _settle_bought_twice(order, refund)
         log(order, ACTION_REFUND_ANSWERED, user=by, data={
             "refund": refund.pk, "payment": refund.payment.reference, "status": status,
             "detail": refund.detail, "outcome": outcome,
@@ -182,6 +183,16 @@ def _apply(order, refund):
         attempts=1,
     )
     return outcome
+
+
+def _settle_bought_twice(order, refund):
+    """A refund is what an order bought twice waited for: it leaves the staff's queue."""
+    order.refresh_from_db(fields=["attention", "attention_note"])
+    if order.attention == Attention.BOUGHT_TWICE:
+        order.attention = ""
+        order.attention_note = (f"{order.attention_note}\nRefunded by staff "
+                                f"({refund.amount_display}): {refund.reason}").strip()
+        order.save(update_fields=["attention", "attention_note", "updated_at"])
 
 
 def _log(order, action, refund, by, reason, form, retry=False):
