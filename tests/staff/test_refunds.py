@@ -86,6 +86,8 @@ def test_staff_refund_moves_the_order_revokes_access_and_tells_the_buyer(
     [email] = to(outbox, "buyer@example.com")
     assert "refunded" in email.subject.lower() and "49" in email.body
     assert "access this purchase gave has ended" in email.body
+    page = client.get(inspect(order)).content.decode()
+    assert "Refunds" in page and "Bought it twice" in page and "refunder" in page
     [entry] = ModelLogEntry.objects.filter(action="wagtail_guestpay.refund_requested")
     assert entry.user == refunder and entry.data["reason"] == "Bought it twice"
     assert ModelLogEntry.objects.filter(action="wagtail_guestpay.refund_answered").count() == 1
