@@ -3,24 +3,16 @@ provider account, the refund screen's URL and the nonce a refund form carries.""
 
 from decimal import Decimal
 
-import pytest
 from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 
 from tests.conftest import run_pending_on_commit
 from tests.factories import OfferFactory
-from tests.staff.conftest import staff_user
 from wagtail_guestpay.admin.fix_forms import TOKEN_SALT
 from wagtail_guestpay.fulfilment.confirmation import apply_event
 from wagtail_guestpay.models import Order, Payment
 from wagtail_guestpay.providers.base import EventStatus, ProviderEvent
-
-
-@pytest.fixture
-def refunder(db):
-    """May see transactions and refund; may not fix orders otherwise."""
-    return staff_user("refunder", "view_transactions", "refund_orders")
 
 
 def refund_url(order):

@@ -7,15 +7,17 @@ import base64
 import hashlib
 import hmac
 import json
+from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import parse_qsl
 
 import pytest
+from django.utils import timezone
 from werkzeug import Response
 
 from tests.conftest import to
 from tests.staff.conftest import confirm
-from tests.staff.refund_helpers import nonce_of, paid_order, refund_url, refunder  # noqa: F401
+from tests.staff.refund_helpers import nonce_of, paid_order, refund_url
 from wagtail_guestpay.fulfilment.access import has_access
 from wagtail_guestpay.fulfilment.confirmation import process_event
 from wagtail_guestpay.fulfilment.intake import store_events
@@ -396,3 +398,30 @@ def test_wayforpay_declined_refund_changes_nothing(httpserver, settings, refunde
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
     assert Refund.objects.get().status == Refund.Status.FAILED
+
+
+def test_a_request_left_being_sent_is_refused_then_sent_again_once_stale(
+    stripe_account, httpserver, refunder, login
+):
+    """A process that died between asking Stripe and recording the answer leaves its request
+    "being sent": a second refund is refused while it may still be in flight, and later sends
+    the same request again under the same Idempotency-Key."""
+    order = paid_order(stripe_account, provider_reference="cs_test_a8", references=("pi_3Mtw",))
+    payment = order.payments.get()
+    stuck = Refund.objects.create(order=order, payment=payment, amount=Decimal("49.00"),
+                                  currency="EUR", reason="crashed", form_key="stuck-form")
+    seen = stripe_refunds(httpserver, [stripe_refund(4900)])
+    client = login(refunder)
+
+    response, _token = confirm(client, refund_url(order), amount="49.00", reason="again")
+    assert response.status_code == 302 and seen == []
+    assert Refund.objects.get().status == Refund.Status.REQUESTED
+
+    Refund.objects.filter(pk=stuck.pk).update(updated_at=timezone.now() - timedelta(hours=1))
+    response, _token = confirm(client, refund_url(order), amount="49.00", reason="again")
+
+    assert response.status_code == 302
+    assert [headers["Idempotency-Key"] for _form, headers in seen] == [
+        "guestpay-refund-stuck-form"]
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED and Refund.objects.count() == 1

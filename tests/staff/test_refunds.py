@@ -11,8 +11,8 @@ from wagtail.models import ModelLogEntry
 
 from tests.conftest import run_pending_on_commit, to
 from tests.staff.conftest import confirm, form_token, messages_of
+from tests.staff.refund_helpers import nonce_of, refund_url
 from tests.staff.test_permissions import denied
-from tests.staff.refund_helpers import nonce_of, refund_url, refunder  # noqa: F401 (fixture)
 from wagtail_guestpay.emails import REFUND
 from wagtail_guestpay.fulfilment.access import has_access
 from wagtail_guestpay.models import (

@@ -19,6 +19,7 @@ Every step is in the order's audit log with who asked and why.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -36,6 +37,9 @@ from .common import NothingToDo, _lock_order
 
 ACTION_REFUND_REQUESTED = "wagtail_guestpay.refund_requested"
 ACTION_REFUND_ANSWERED = "wagtail_guestpay.refund_answered"
+# A request still "being sent" after this long lost its process (the provider's timeouts are
+# far shorter): the next "Refund" sends it again, under the same key.
+STALE_AFTER = timedelta(minutes=10)
 
 REFUND_STATUS_FOR_ANSWER = {
     Answer.DONE: RefundStatus.DONE,
@@ -86,6 +90,9 @@ def refund_order(order, *, by, reason, amount=None, form):
         status = RefundStatus.FAILED if not exc.retryable else RefundStatus.UNKNOWN
         _settle(refund, by=by, status=status, detail=str(exc))
         raise RefundRefused(str(exc)) from exc
+    except Exception:  # a bug: the request must not stay "being sent" for ever
+        _settle(refund, by=by, status=RefundStatus.UNKNOWN, detail="error, see the logs")
+        raise
     status = REFUND_STATUS_FOR_ANSWER[answer.status]
     refund = _settle(refund, by=by, status=status, detail=answer.detail,
                      refund_id=answer.refund_id)
@@ -107,9 +114,12 @@ def _request(order, *, by, reason, amount, form):
                                   "payment system's dashboard.")
                                 % {"system": state.payment.account.get_kind_display()})
         refunds = Refund.objects.filter(payment=state.payment)
-        if refunds.filter(status=RefundStatus.REQUESTED).exists():
+        sending = refunds.filter(status=RefundStatus.REQUESTED)
+        if sending.filter(updated_at__gte=timezone.now() - STALE_AFTER).exists():
             raise NothingToDo(_("A refund of this payment is being sent right now."))
-        unanswered = refunds.filter(status=RefundStatus.UNKNOWN).order_by("pk").first()
+        # Without an answer, or sent by a process that died before recording it: send again.
+        unanswered = (refunds.filter(status__in=(RefundStatus.UNKNOWN, RefundStatus.REQUESTED))
+                      .order_by("pk").first())
         if unanswered is not None:  # try the same request again, under the same key
             unanswered.status = RefundStatus.REQUESTED
             unanswered.attempts += 1
