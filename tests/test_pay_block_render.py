@@ -54,3 +54,20 @@ def test_a_site_template_overrides_the_direct_rendering(offer, settings, tmp_pat
     block = PayButtonBlock()
     value = block.to_python({"offer": offer.pk, "label": "", "show_price": False})
     assert block.render(value, {"request": request}) == f"<b>{offer.get_pay_path()}</b>"
+
+
+def test_the_block_reads_well_in_the_editor_and_is_found_by_both_names():
+    """Wagtail shows a block's help text as HTML: "<price>" must be escaped to be seen. The
+    block menu searches label and description: "Pay button" and "pay without login" both work."""
+    from django.utils import translation
+
+    from wagtail_guestpay.blocks.pay_button import PayButtonBlock
+
+    block = PayButtonBlock()
+    with translation.override("en"):
+        assert str(block.child_blocks["label"].field.help_text) == (
+            "Defaults to “Pay &lt;price&gt;”.")
+        assert [str(child.label) for child in block.child_blocks.values()] == [
+            "Offer", "Button label", "Show the price beside the button"]
+        assert str(block.meta.label) == "Pay button"
+        assert "pay without login" in str(block.get_description()).lower()

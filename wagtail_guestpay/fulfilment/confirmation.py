@@ -233,14 +233,15 @@ def fulfil_order(order, payment, event):
     email = normalize_email(event.email) or payment.payer_email or normalize_email(order.email)
     if not email:
         placeholder = make_placeholder_email()
-        contact = contact_for(placeholder, source=Contact.Source.GUEST_PAYMENT, is_placeholder=True)
+        contact = contact_for(placeholder, source=Contact.Source.GUEST_PAYMENT, is_placeholder=True,
+                              name=payment.payer_name)
         order.email_is_placeholder = True
         _link(order, contact, None, placeholder)
         flag(order, Attention.PLACEHOLDER_EMAIL,
              f"{payment.account.get_kind_display()} returned no e-mail ({payment.reference}).")
         return
 
-    contact = contact_for(email, source=Contact.Source.GUEST_PAYMENT)
+    contact = contact_for(email, source=Contact.Source.GUEST_PAYMENT, name=payment.payer_name)
     buyer = find_or_create_user(email)
     if buyer.created:
         user = buyer.user

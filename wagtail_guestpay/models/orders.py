@@ -279,7 +279,8 @@ class PaymentEvent(models.Model):
     account = models.ForeignKey(
         "wagtail_guestpay.ProviderAccount", on_delete=models.PROTECT, related_name="events"
     )
-    provider_event_id = models.CharField(max_length=255, null=True, blank=True)
+    # NULL, not "": events without an id stay outside the unique constraint below.
+    provider_event_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     source = models.CharField(max_length=16, choices=Source.choices)
     signature_valid = models.BooleanField(default=True)
     event_type = models.CharField(max_length=100, blank=True)

@@ -25,6 +25,7 @@ STATUS = {
     TestCharge.Status.PENDING: EventStatus.PENDING,
     TestCharge.Status.PAID: EventStatus.PAID,
     TestCharge.Status.DECLINED: EventStatus.FAILED,
+    TestCharge.Status.CANCELLED: EventStatus.CANCELLED,
     TestCharge.Status.REFUNDED: EventStatus.REFUNDED,
 }
 
