@@ -112,6 +112,7 @@ class Order(models.Model):
             ("view_transactions", _("Can see transactions and contacts")),
             ("fix_orders", _("Can fix orders: e-mail, account, resend, re-check, review")),
             ("manage_access", _("Can grant and revoke access manually")),
+            ("refund_orders", _("Can refund orders at the payment system")),
         ]
         # The staff listings at scale (docs/deployment.md): the default order (newest first, the
         # id breaking ties), each filter together with that order, the needs-attention set
@@ -288,6 +289,7 @@ class PaymentEvent(models.Model):
         STATUS_CHECK = "status_check", _("Status check")
         RETURN = "return", _("Buyer's return")
         FOLLOW_UP = "follow_up", _("Follow-up call")
+        REFUND = "refund", _("Refund by staff")
 
     class Outcome(models.TextChoices):
         WAITING = "", _("Waiting to be processed")

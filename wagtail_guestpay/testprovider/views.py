@@ -9,6 +9,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from .dashboard import DASHBOARD_ACTIONS, apply_action
 from .delivery import notify
 from .models import TestCharge
 
@@ -75,23 +76,13 @@ def dashboard(request):
     )
 
 
-DASHBOARD_ACTIONS = {
-    "confirm": ({TestCharge.Status.PENDING}, TestCharge.Status.PAID),
-    "decline": ({TestCharge.Status.PENDING}, TestCharge.Status.DECLINED),
-    "refund": ({TestCharge.Status.PAID}, TestCharge.Status.REFUNDED),
-}
-
-
 @staff_member_required
 @require_POST
 def dashboard_action(request, charge_id, action):
     if action not in DASHBOARD_ACTIONS:
         raise Http404
-    allowed_from, to_status = DASHBOARD_ACTIONS[action]
-    with transaction.atomic():
-        charge = get_object_or_404(TestCharge.objects.select_for_update(), public_id=charge_id)
-        if charge.status in allowed_from:
-            charge.status = to_status
-            charge.save()
-            notify(charge)
+    try:
+        apply_action(charge_id, action)
+    except TestCharge.DoesNotExist as exc:
+        raise Http404 from exc
     return redirect("wagtail_guestpay:testprovider:dashboard")
