@@ -45,6 +45,15 @@ def plan(sql):
         return "\n".join(str(row) for row in cursor.fetchall())
 
 
+def fresh_statistics():
+    """On PostgreSQL, the planner's statistics of this test's rows, not of an earlier test's
+    (ANALYZE's row counts in pg_class outlive the rolled-back test transaction). On SQLite,
+    without statistics the planner prefers indexes, as it does on large tables."""
+    if POSTGRES:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+
 def queries_of(client, path, params=None):
     with CaptureQueriesContext(connection) as captured:
         response = client.get(path, params or {})
@@ -112,9 +121,7 @@ def test_the_payment_system_filter_probes_payments_by_system_and_order(pay, view
 def test_the_panel_reads_small_indexed_sets(pay, viewer):
     pay("")  # needs attention
     pay("buyer@example.com")
-    if POSTGRES:  # statistics of this data, not of an earlier test's (pg_class keeps them)
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+    fresh_statistics()
     with CaptureQueriesContext(connection) as captured:
         attention_sections(viewer)
     plans = "\n".join(plan(query["sql"]) for query in captured.captured_queries
@@ -131,10 +138,14 @@ def test_the_panel_reads_small_indexed_sets(pay, viewer):
 def test_exact_search_reads_indexes(pay, viewer, login, term, index):
     order = pay("buyer@example.com")
     payment = order.payments.get()
-    ProviderReference.objects.create(account=payment.account, payment=payment, value="pi_XYZ987")
+    ProviderReference.objects.bulk_create([  # a payment system's ids of many payments
+        ProviderReference(account=payment.account, payment=payment, value=f"pi_other{n}")
+        for n in range(2000)
+    ] + [ProviderReference(account=payment.account, payment=payment, value="pi_XYZ987")])
+    fresh_statistics()
     sqls = queries_of(login(viewer), INDEX, {"q": term})
-    assert any(index in plan(sql) for sql in sqls if sql.startswith("SELECT")
-               and "wagtail_guestpay_" in sql)
+    plans = [plan(sql) for sql in sqls if sql.startswith("SELECT") and "wagtail_guestpay_" in sql]
+    assert any(index in text for text in plans), "\n\n".join(plans)
 
 
 @pytest.mark.skipif(not POSTGRES, reason="trigram indexes exist on PostgreSQL only")
