@@ -287,7 +287,7 @@ def measure(count):
         assert response.status_code == status, (name, response.status_code)
         lines = 0
         if response.streaming:
-            for chunk in response.streaming_content:
+            for _chunk in response.streaming_content:
                 lines += 1
         rows.append({"action": name, "p50_ms": answered * 1000, "single_run": True,
                      "complete_s": time.perf_counter() - started, "lines": lines,
