@@ -8,9 +8,13 @@
 3. Pay click: server time and SQL queries of the direct payment link (test provider).
 4. Offer page: SQL queries and render time with 1/10/50 pay blocks against plain text blocks.
 5. A profile of the slowest path (pyinstrument).
+6. Staff at scale (bench/staff.py): Transactions, filters, search, Contacts, the admin home and
+   exports with 1,000,000 orders seeded in bulk, on SQLite (the seeded file is kept in
+   bench/work/ between runs) and PostgreSQL (seeded each run); medians.
 
 Load stays on loopback, bounded in requests and seconds. Environment: BENCH_QUICK=1 for a short
-run (fewer levels and requests), BENCH_ONLY=ingestion,confirmation,pay,offer,profile.
+run (fewer levels and requests, 100,000 orders for section 6),
+BENCH_ONLY=ingestion,confirmation,pay,offer,profile,staff; BENCH_STAFF_ORDERS overrides the count.
 """
 
 import json
@@ -211,12 +215,46 @@ def inproc(stack, what):
     return json.loads(line.removeprefix("BENCH-JSON "))
 
 
+# 6. Staff at scale ---------------------------------------------------------------------------
+def bench_staff(kinds, servers_env, root):
+    from tests.stack import Stack
+
+    count = int(os.environ.get("BENCH_STAFF_ORDERS") or (100_000 if QUICK else 1_000_000))
+    results = []
+    for kind in ("orm-sqlite", "orm-postgresql"):
+        if kind not in kinds:
+            continue
+        log(f"staff at scale: {kind}, {count:,} orders")
+        if kind == "orm-sqlite":  # kept between runs: seeding a file takes minutes
+            stack = Stack(ROOT / "bench" / "work" / f"staff-sqlite-{count}",
+                          settings="bench.settings")
+            stack.setup()
+        else:
+            stack = make_stack(kind, servers_env, root, phase="staff-")
+        try:
+            done = subprocess.run([sys.executable, "-m", "bench.staff", str(count)],
+                                  env=stack.env, cwd=ROOT, capture_output=True, text=True,
+                                  timeout=3600)
+        finally:
+            stack.stop()
+        line = next((line for line in done.stdout.splitlines()
+                     if line.startswith("BENCH-JSON ")), None)
+        if line is None:
+            raise RuntimeError(f"bench.staff failed:\n{done.stdout[-2000:]}\n"
+                               f"{done.stderr[-4000:]}")
+        result = json.loads(line.removeprefix("BENCH-JSON "))
+        results.append({"setup": kind, **result})
+        log(f"  seeded in {result['seed_s']:.0f}s; " + ", ".join(
+            f"{row['action']} {row['p50_ms']:.0f} ms" for row in result["rows"][:4]) + " ...")
+    return results
+
+
 def merge_partial(old, new):
     """A partial run (BENCH_ONLY / BENCH_SETUPS) replaces only what it measured: the rows of its
     setups in the per-setup tables, and the sections it ran."""
-    merged = {**old, **{key: value for key, value in new.items()
-                        if key not in ("ingestion", "confirmation")}}
-    for key in ("ingestion", "confirmation"):
+    per_setup = ("ingestion", "confirmation", "staff")
+    merged = {**old, **{key: value for key, value in new.items() if key not in per_setup}}
+    for key in per_setup:
         if key in new:
             setups = {row["setup"] for row in new[key]}
             merged[key] = [row for row in old.get(key, []) if row["setup"] not in setups]
@@ -288,6 +326,8 @@ def main():
                     data["profile"] = inproc(stack, "profile")
                     data["profile_notify"] = inproc(stack, "profile_notify")
                 stack.stop()
+            if wanted("staff"):
+                data["staff"] = bench_staff(kinds, servers_env, root)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     data["seconds"] = time.monotonic() - started

@@ -4,6 +4,7 @@ import math
 from pathlib import Path
 
 from bench.sizes import LEVEL_REQUESTS, LEVEL_SECONDS
+from bench.staff_report import staff_section
 
 TARGETS = {
     "ingestion_ratio": 0.7, "ingestion_p99_ms": 50, "confirmation_p99_s_100": 2.0,
@@ -291,6 +292,7 @@ def write_report(data, results):
             "",
             "```", *_top(data["profile_notify"]["text"], 30), "```", "",
         ]
+    lines += staff_section(data.get("staff"), verdicts)
     lines += ["## Targets", "", "| figure | measured | target |", "|---|---|---|"]
     lines += [f"| {name} | {value} | {verdict(ok)} |" for name, ok, value in verdicts]
     notes = results / "NOTES.md"

@@ -103,6 +103,22 @@ DEFAULTS = {
     # A payment still pending (or approved, not captured) this long after the buyer went to the
     # payment system is listed in the admin dashboard's "Needs attention" panel.
     "ATTENTION_PENDING_AFTER": timedelta(hours=1),
+    # The panel's "Paid orders without access" looks at the orders paid this recently (an
+    # indexed range, whatever the number of orders); older ones: Transactions, filtered.
+    "ATTENTION_NO_ACCESS_WITHIN": timedelta(days=7),
+    # Staff listings at scale (docs/deployment.md). Rows counted at most: above, the listing says
+    # "more than ..." and pages stop there (narrow with filters or search).
+    "ADMIN_COUNT_LIMIT": 10_000,
+    # Staff search: rows each kind of match contributes at most, and, on databases without
+    # trigram indexes (SQLite), how far back partial text is searched anywhere in a text.
+    "ADMIN_SEARCH_LIMIT": 1_000,
+    "ADMIN_SEARCH_RECENT": timedelta(days=30),
+    # Exports: up to this many rows, the CSV/XLSX is made in the request (CSV streamed); above
+    # it, a background task writes it to storage under ADMIN_EXPORT_DIR and e-mails the staff
+    # member a link, valid for ADMIN_EXPORT_MAX_AGE, that needs the view permission.
+    "ADMIN_EXPORT_THRESHOLD": 10_000,
+    "ADMIN_EXPORT_DIR": "guestpay-exports",
+    "ADMIN_EXPORT_MAX_AGE": timedelta(days=2),
     # PayPal webhooks: seconds a signature-verified PAYPAL-TRANSMISSION-TIME may lie in the past.
     # PayPal retries a delivery up to 25 times over 3 days and does not document a fresh time per
     # retry, so the default covers the whole retry period (a replay changes nothing: event ids

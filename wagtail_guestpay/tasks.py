@@ -26,6 +26,7 @@ from .fulfilment.follow_up import (
 )
 from .fulfilment.rejected import purge_rejected
 from .models import PaymentEvent, PaymentStatus
+from .staff.exports import export_listing as write_listing_export
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,12 @@ MAINTENANCE_SCHEDULE = "wagtail_guestpay.maintenance"
 
 def process_payment_event(event_id):
     return process_event(event_id)
+
+
+def export_listing(admin_path, params, spreadsheet_format, user_id, language, base_url):
+    """A staff listing's export too large for a request (staff/exports.py)."""
+    return write_listing_export(admin_path, params, spreadsheet_format, user_id, language,
+                                base_url)
 
 
 def send_email(email_id):

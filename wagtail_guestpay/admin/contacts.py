@@ -16,6 +16,7 @@ from ..models import AccessGrant, Contact, Order, RegistrationField
 from .display import short_datetime
 from .filters import ContactAccessFilter, ContactAccountFilter, DateRangeFilter
 from .listing import (
+    ContactSearchHandler,
     InspectFirstButtonHelper,
     StaffListingAdmin,
     StrictIndexView,
@@ -30,8 +31,9 @@ def _count(queryset, group_by, counted="pk"):
     ), 0)
 
 
-def contacts_queryset():
-    return Contact.objects.select_related("user").annotate(
+def annotate_contacts(queryset):
+    """The counts the listing's rows and the export show (a page's rows, an export's)."""
+    return queryset.annotate(
         order_count=_count(Order.objects.filter(contact=OuterRef("pk")), "contact"),
         # Products, not grants: a product bought twice (two orders, two grants) counts once.
         access_count=_count(
@@ -39,6 +41,10 @@ def contacts_queryset():
             "product",
         ),
     )
+
+
+def contacts_queryset():
+    return annotate_contacts(Contact.objects.select_related("user"))
 
 
 def registration_items(contact):
@@ -115,6 +121,8 @@ class ContactsAdmin(StaffListingAdmin):
     inspect_template_name = "wagtail_guestpay/admin/contacts/inspect.html"
     index_template_name = "wagtail_guestpay/admin/contacts/index.html"
     button_helper_class = InspectFirstButtonHelper
+    search_handler_class = ContactSearchHandler
+    row_annotations = ("order_count", "access_count")
     list_display = ("email_col", "name", "account_col", "orders_col", "access_col", "source",
                     "created_col")
     list_filter = ("is_placeholder", "source", ContactAccountFilter, ContactAccessFilter,
@@ -127,7 +135,10 @@ class ContactsAdmin(StaffListingAdmin):
     panels = [FieldPanel("name"), FieldPanel("note")]
 
     def get_queryset(self, request):
-        return contacts_queryset()
+        return Contact.objects.select_related("user")
+
+    def annotate_rows(self, queryset):
+        return annotate_contacts(queryset)
 
     def email_col(self, contact):
         if contact.is_placeholder:

@@ -5,6 +5,7 @@ import datetime
 from django.contrib.admin import ListFilter, SimpleListFilter
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..models import AccessGrant, Attention, Payment, ProviderAccount
@@ -37,9 +38,10 @@ class NeedsActionFilter(ChoiceFilter):
         value = self.checked_value()
         if value is None:
             return queryset
-        if value == self.ANY:
-            return queryset.exclude(attention="")
-        return queryset.filter(attention=value)
+        # needs_attention() states the condition of the partial index (SQLite uses a partial
+        # index only when the query repeats its condition).
+        queryset = queryset.exclude(attention="")
+        return queryset if value == self.ANY else queryset.filter(attention=value)
 
 
 class ProviderFilter(ChoiceFilter):
@@ -131,6 +133,12 @@ class BoughtTwiceFilter(YesNoFilter):
         return Q(bought_twice=True)
 
 
+def _midnight(day):
+    """The start of ``day`` in the current time zone (what ``__date`` compares against)."""
+    moment = datetime.datetime.combine(day, datetime.time.min)
+    return timezone.make_aware(moment) if timezone.is_aware(timezone.now()) else moment
+
+
 class DateRangeFilter(ListFilter):
     """A from/to date range (inclusive) on a date-time field, as a small GET form."""
 
@@ -157,11 +165,13 @@ class DateRangeFilter(ListFilter):
         return [self.FROM, self.TO]
 
     def queryset(self, request, queryset):
+        # A range of the column itself (its index serves it), not of its date (a function).
         start, end = self.used_parameters.get(self.FROM), self.used_parameters.get(self.TO)
         if start:
-            queryset = queryset.filter(**{f"{self.field_name}__date__gte": start})
+            queryset = queryset.filter(**{f"{self.field_name}__gte": _midnight(start)})
         if end:
-            queryset = queryset.filter(**{f"{self.field_name}__date__lte": end})
+            queryset = queryset.filter(
+                **{f"{self.field_name}__lt": _midnight(end + datetime.timedelta(days=1))})
         return queryset
 
     def choices(self, changelist):

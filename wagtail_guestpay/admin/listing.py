@@ -7,6 +7,13 @@ its filters declare, and answers 400 to the rest and to malformed values (a NUL 
 which PostgreSQL refuses in text, included). :class:`NumericIdURLHelper` keeps the object URLs
 (inspect, edit, delete) to numeric ids: modeladmin's word pattern would hand ``abc`` to the
 database lookup (a ValueError, a 500).
+
+At scale (a million orders, docs/deployment.md), the index view counts rows only up to
+``ADMIN_COUNT_LIMIT`` (once, not three times as modeladmin does) and on the plain filtered
+queryset; the model admin's ``annotate_rows()`` (latest payment, access...) runs only on the
+page's rows and in exports, unless the listing is sorted by one of those values. Exports of more
+than ``ADMIN_EXPORT_THRESHOLD`` rows go to a background task (admin/exports.py,
+staff/exports.py).
 """
 
 import re
@@ -14,7 +21,11 @@ import re
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth.models import Permission
 from django.core.exceptions import SuspiciousOperation
+from django.core.paginator import InvalidPage
+from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
 from django.views.defaults import bad_request
+from wagtail.admin.paginator import WagtailPaginator
 from wagtail_modeladmin.helpers import (
     AdminURLHelper,
     ButtonHelper,
@@ -25,6 +36,9 @@ from wagtail_modeladmin.options import ModelAdmin
 from wagtail_modeladmin.views import IndexView
 
 from ..conf import guestpay_settings
+from ..staff.search import search_contacts, search_orders
+from ..staff.exports import write_export
+from .exports import ChunkedRows, start_export
 
 # Spreadsheet programs run a cell starting with one of these as a formula (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -44,7 +58,30 @@ def spreadsheet_safe(value):
     return value
 
 
+def count_at_most(queryset, limit):
+    """The number of rows, counted up to ``limit + 1`` at most (a bounded query)."""
+    return queryset.order_by().values("pk")[:limit + 1].count()
+
+
+class CappedPaginator(WagtailPaginator):
+    """Pages over a count made by :func:`count_at_most`: the pages stop at the limit."""
+
+    def __init__(self, object_list, per_page, *, count, limit):
+        super().__init__(object_list, per_page)
+        self.count = min(count, limit)
+        self.capped = count > limit
+
+    @cached_property
+    def items_count_label(self):
+        if self.capped:
+            return _("more than %(count)s %(items)s") % {
+                "count": self.count, "items": self.verbose_name_plural}
+        return super().items_count_label
+
+
 class StrictIndexView(IndexView):
+    export_target = None  # a binary file when a background task writes the export
+
     def dispatch(self, request, *args, **kwargs):
         if any("\x00" in name or "\x00" in value
                for name, values in request.GET.lists() for value in values):
@@ -59,6 +96,82 @@ class StrictIndexView(IndexView):
         if remaining:
             raise IncorrectLookupParameters(f"Unknown parameters: {sorted(remaining)}")
         return specs, has_filters, remaining, use_distinct
+
+    # At scale --------------------------------------------------------------------------------
+    def _annotations(self):
+        return set(getattr(self.model_admin, "row_annotations", ()))
+
+    def _sorted_by_annotation(self):
+        names = self._annotations()
+        for part in str(self.params.get(self.ORDER_VAR, "")).split("."):
+            try:
+                field = self.get_ordering_field(self.list_display[int(part.rpartition("-")[2])])
+            except (IndexError, ValueError):
+                continue
+            if field and field.lstrip("-") in names:
+                return True
+        return False
+
+    def get_base_queryset(self, request=None):
+        queryset = super().get_base_queryset(request)
+        if self._annotations() and self._sorted_by_annotation():
+            queryset = self.model_admin.annotate_rows(queryset)
+        return queryset
+
+    def rows_of_page(self, rows):
+        """The page's rows with the model admin's annotations, computed for them only."""
+        names = self._annotations()
+        if not names or names <= set(rows.query.annotations):
+            return rows
+        ids = list(rows.values_list("pk", flat=True))
+        found = self.model_admin.annotate_rows(
+            self.model_admin.get_queryset(self.request).filter(pk__in=ids)).in_bulk()
+        return [found[pk] for pk in ids if pk in found]
+
+    def _count_label(self, count, limit):
+        return _("more than %(count)s") % {"count": limit} if count > limit else count
+
+    def get_context_data(self, **kwargs):
+        limit = guestpay_settings.ADMIN_COUNT_LIMIT
+        queryset = self.queryset  # made by dispatch(); modeladmin would make it again
+        result_count = count_at_most(queryset, limit)
+        if self.query or self.get_filters_params():
+            all_count = count_at_most(self.get_base_queryset(self.request), limit)
+        else:
+            all_count = result_count
+        paginator = CappedPaginator(queryset, self.items_per_page, count=result_count,
+                                    limit=limit)
+        try:
+            page_obj = paginator.page(self.page_num)
+        except InvalidPage:
+            page_obj = paginator.page(1)
+        page_obj.object_list = self.rows_of_page(page_obj.object_list)
+        context = {
+            "view": self,
+            "all_count": self._count_label(all_count, limit) if all_count else 0,
+            "result_count": self._count_label(result_count, limit),
+            "paginator": paginator,
+            "page_obj": page_obj,
+            "elided_page_range": paginator.get_elided_page_range(self.page_num),
+            "object_list": page_obj.object_list,
+            "user_can_create": self.permission_helper.user_can_create(self.request.user),
+            "show_search": self.search_handler.show_search_form,
+            "search_note": getattr(self.search_handler, "note", ""),
+            **kwargs,
+        }
+        return super(IndexView, self).get_context_data(**context)
+
+    def as_spreadsheet(self, queryset, spreadsheet_format):
+        threshold = guestpay_settings.ADMIN_EXPORT_THRESHOLD
+        if self.export_target is None and count_at_most(queryset, threshold) > threshold:
+            return start_export(self, spreadsheet_format)
+        annotate = getattr(self.model_admin, "annotate_rows", None)
+        if annotate is not None and not self._sorted_by_annotation():
+            queryset = annotate(queryset)
+        rows = ChunkedRows(queryset)
+        if self.export_target is not None:
+            return write_export(self, rows, spreadsheet_format, self.export_target)
+        return super().as_spreadsheet(rows, spreadsheet_format)
 
     def to_row_dict(self, item):
         row = super().to_row_dict(item)
@@ -77,15 +190,29 @@ class NumericIdURLHelper(AdminURLHelper):
         return rf"^{self.base_url_path}/{action}/(?P<instance_pk>[0-9]+)/$"
 
 
-class OrderNumberSearchHandler(DjangoORMSearchHandler):
-    """Searching for an order number (``GP-000012``) finds that order."""
+class IndexedSearchHandler(DjangoORMSearchHandler):
+    """Search through :mod:`wagtail_guestpay.staff.search` (indexed lookups, exact matches
+    first); ``note`` tells staff what partial text finds on this database."""
+
+    search = None  # a function: search term -> Matches, or None for no search
+    note = ""
 
     def search_queryset(self, queryset, search_term, **kwargs):
-        prefix = re.escape(guestpay_settings.REFERENCE_PREFIX)
-        match = re.fullmatch(rf"\s*{prefix}-?0*(\d{{1,18}})\s*", search_term or "", re.IGNORECASE)
-        if match:
-            return queryset.filter(pk=int(match.group(1)))
-        return super().search_queryset(queryset, search_term, **kwargs)
+        matches = type(self).search(search_term)
+        if matches is None:
+            return queryset
+        self.note = matches.note
+        return queryset.filter(pk__in=matches.ids)
+
+
+class OrderSearchHandler(IndexedSearchHandler):
+    """Order number, whole e-mail, reference, then partial text (staff.search)."""
+
+    search = search_orders
+
+
+class ContactSearchHandler(IndexedSearchHandler):
+    search = search_contacts
 
 
 class InspectURLFinder(ModelAdminURLFinder):

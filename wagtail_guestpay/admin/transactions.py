@@ -23,7 +23,7 @@ from .filters import (
 )
 from .listing import (
     InspectFirstButtonHelper,
-    OrderNumberSearchHandler,
+    OrderSearchHandler,
     StaffListingAdmin,
     StrictIndexView,
 )
@@ -31,31 +31,46 @@ from .permissions import ViewOnlyPermissionHelper, staff_permissions
 from .redaction import safe_body, safe_data, safe_headers
 
 
+ROW_ANNOTATIONS = ("provider_name", "last_provider_reference", "processed_at", "payment_count",
+                   "has_active_grant", "has_grant")
+
+
+def annotate_transactions(queryset):
+    """What the listing's rows and the export show, for the orders of ``queryset``: run on a
+    page's rows or an export's, never on the whole table to count it."""
+    payments = Payment.objects.filter(order=OuterRef("pk")).order_by("-created_at", "-pk")
+    return queryset.annotate(
+        provider_name=Subquery(payments.values("account__name")[:1], output_field=CharField()),
+        last_provider_reference=Subquery(payments.values("provider_reference")[:1],
+                                         output_field=CharField()),
+        processed_at=Subquery(
+            Payment.objects.filter(order=OuterRef("pk"))
+            .values("order").annotate(last=Max("processed_at")).values("last")[:1]
+        ),
+        payment_count=Coalesce(Subquery(
+            Payment.objects.filter(order=OuterRef("pk"))
+            .values("order").annotate(n=Count("pk")).values("n")[:1],
+            output_field=IntegerField(),
+        ), 0),
+        has_active_grant=Exists(
+            AccessGrant.objects.filter(order=OuterRef("pk"), revoked_at__isnull=True)
+        ),
+        has_grant=Exists(AccessGrant.objects.filter(order=OuterRef("pk"))),
+    )
+
+
 def transactions_queryset():
     """Orders annotated with what the listing and the export show."""
-    payments = Payment.objects.filter(order=OuterRef("pk")).order_by("-created_at", "-pk")
-    return (
-        Order.objects.select_related("offer", "contact")
-        .annotate(
-            provider_name=Subquery(payments.values("account__name")[:1],
-                                   output_field=CharField()),
-            last_provider_reference=Subquery(payments.values("provider_reference")[:1],
-                                             output_field=CharField()),
-            processed_at=Subquery(
-                Payment.objects.filter(order=OuterRef("pk"))
-                .values("order").annotate(last=Max("processed_at")).values("last")[:1]
-            ),
-            payment_count=Coalesce(Subquery(
-                Payment.objects.filter(order=OuterRef("pk"))
-                .values("order").annotate(n=Count("pk")).values("n")[:1],
-                output_field=IntegerField(),
-            ), 0),
-            has_active_grant=Exists(
-                AccessGrant.objects.filter(order=OuterRef("pk"), revoked_at__isnull=True)
-            ),
-            has_grant=Exists(AccessGrant.objects.filter(order=OuterRef("pk"))),
-        )
-    )
+    return annotate_transactions(Order.objects.select_related("offer", "contact"))
+
+
+def label(choices, value):
+    """The label of ``value`` in a TextChoices class, "" for none: an export calls this for
+    every row, where get_FOO_display() would hash the whole list of choices each time."""
+    try:
+        return str(choices(value).label) if value else ""
+    except ValueError:
+        return value
 
 
 class TransactionIndexView(StrictIndexView):
@@ -130,7 +145,8 @@ class TransactionsAdmin(StaffListingAdmin):
     inspect_template_name = "wagtail_guestpay/admin/transactions/inspect.html"
     index_template_name = "wagtail_guestpay/admin/transactions/index.html"
     button_helper_class = InspectFirstButtonHelper
-    search_handler_class = OrderNumberSearchHandler
+    search_handler_class = OrderSearchHandler
+    row_annotations = ROW_ANNOTATIONS
     list_display = (
         "number_col", "dates_col", "offer_col", "email_col", "status_col",
     )
@@ -150,7 +166,10 @@ class TransactionsAdmin(StaffListingAdmin):
     export_filename = "transactions"
 
     def get_queryset(self, request):
-        return transactions_queryset()
+        return Order.objects.select_related("offer", "contact")
+
+    def annotate_rows(self, queryset):
+        return annotate_transactions(queryset)
 
     def get_permissions_for_registration(self):
         return staff_permissions()
@@ -205,12 +224,12 @@ class TransactionsAdmin(StaffListingAdmin):
     def status_col(self, order):
         status = format_html(
             '<span class="w-status">{}</span><br><span class="guestpay-minor">{} {}</span>',
-            order.get_status_display(), _("access:"), ACCESS_LABELS[access_state(order)],
+            label(Order.Status, order.status), _("access:"), ACCESS_LABELS[access_state(order)],
         )
         if not order.attention:
             return status
         return format_html('{}<br><strong class="guestpay-flag">{} {}</strong>', status,
-                           _("Needs action:"), order.get_attention_display())
+                           _("Needs action:"), label(Attention, order.attention))
 
     status_col.short_description = _("status")
     status_col.admin_order_field = "status"
@@ -237,7 +256,7 @@ class TransactionsAdmin(StaffListingAdmin):
     placeholder_export.short_description = _("placeholder e-mail")
 
     def status_export(self, order):
-        return order.get_status_display()
+        return label(Order.Status, order.status)
 
     status_export.short_description = _("status")
 
@@ -247,7 +266,7 @@ class TransactionsAdmin(StaffListingAdmin):
     access_export.short_description = _("access")
 
     def attention_export(self, order):
-        return dict(Attention.choices).get(order.attention, "") if order.attention else ""
+        return label(Attention, order.attention)
 
     attention_export.short_description = _("needs action")
 

@@ -7,6 +7,7 @@ from wagtail.admin.views.pages.choose_parent import ChooseParentView
 from ..models import PaymentResultPage
 from .access_fixes import GrantAccessView, RevokeGrantView
 from .compat import HAS_CHOOSE_PARENT_URL
+from .exports import ExportDownloadView
 from .fixes import (
     CorrectEmailView,
     GrantOrderAccessView,
@@ -37,6 +38,7 @@ urlpatterns = [
     path("payments/<int:payment_pk>/review/", ReviewHoldView.as_view(), name="review_hold"),
     path("grants/<int:grant_pk>/revoke/", RevokeGrantView.as_view(), name="revoke_grant"),
     path("access/grant/", GrantAccessView.as_view(), name="grant_access"),
+    path("exports/<str:token>/", ExportDownloadView.as_view(), name="export_download"),
     path("events/<int:event_pk>/reviewed/", EventReviewedView.as_view(), name="event_reviewed"),
 ]
 

@@ -35,6 +35,8 @@ class Contact(models.Model):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         ordering = ["-created_at"]
+        # The Contacts listing's default order (newest first, the id breaking ties).
+        indexes = [models.Index(fields=["created_at", "id"], name="guestpay_contact_created")]
 
     def __str__(self):
         return self.email

@@ -84,13 +84,12 @@ class Order(models.Model):
     )
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
+    # Indexed with the listing's order (Meta.indexes), not alone.
     status = models.CharField(
         _("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.CREATED,
-        db_index=True,
     )
     attention = models.CharField(
         _("needs attention"), max_length=32, choices=Attention.choices, blank=True, default="",
-        db_index=True,
     )
     attention_note = models.TextField(_("attention note"), blank=True)
     bought_twice = models.BooleanField(
@@ -99,7 +98,7 @@ class Order(models.Model):
                     "offer (a guest paying again with the same e-mail)."),
     )
     language = models.CharField(max_length=16, blank=True)
-    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
 
@@ -114,6 +113,19 @@ class Order(models.Model):
             ("fix_orders", _("Can fix orders: e-mail, account, resend, re-check, review")),
             ("manage_access", _("Can grant and revoke access manually")),
             ("refund_orders", _("Can refund orders at the payment system")),
+        ]
+        # The staff listings at scale (docs/deployment.md): the default order (newest first, the
+        # id breaking ties), each filter together with that order, the needs-attention set
+        # (small: a partial index), and paid orders by payment date (the dashboard panel).
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="guestpay_order_created"),
+            models.Index(fields=["status", "created_at", "id"], name="guestpay_order_status"),
+            models.Index(fields=["offer", "created_at", "id"], name="guestpay_order_offer"),
+            models.Index(fields=["attention", "created_at", "id"], condition=~Q(attention=""),
+                         name="guestpay_order_attention"),
+            models.Index(fields=["status", "paid_at", "id"], name="guestpay_order_paid"),
+            models.Index(fields=["created_at", "id"], condition=Q(bought_twice=True),
+                         name="guestpay_order_bought_twice"),
         ]
 
     def __str__(self):
@@ -212,6 +224,16 @@ class Payment(models.Model):
                 name="guestpay_payment_provider_reference_once",
             )
         ]
+        indexes = [
+            # An order's payments, newest first (the listing's latest payment), and the orders
+            # paid through one payment system (the listing's filter).
+            models.Index(fields=["order", "created_at", "id"], name="guestpay_payment_order"),
+            models.Index(fields=["account", "order"], name="guestpay_payment_account_order"),
+            # Open payments by age (the dashboard panel's "waiting for confirmation").
+            models.Index(fields=["status", "created_at", "id"], name="guestpay_payment_status"),
+            # Staff search for a whole e-mail address.
+            models.Index(fields=["payer_email"], name="guestpay_payment_payer_email"),
+        ]
 
     def __str__(self):
         return self.reference
@@ -243,6 +265,8 @@ class ProviderReference(models.Model):
                 fields=["account", "value"], name="guestpay_provider_reference_once"
             )
         ]
+        # Staff search for a reference, whatever the payment system.
+        indexes = [models.Index(fields=["value"], name="guestpay_provider_reference")]
 
     def __str__(self):
         return self.value
@@ -316,7 +340,13 @@ class PaymentEvent(models.Model):
                 fields=["next_attempt_at"],
                 condition=Q(processed_at__isnull=True, signature_valid=True),
                 name="guestpay_event_unprocessed",
-            )
+            ),
+            # The dashboard panel's "Notifications to review" (the outcomes it lists).
+            models.Index(
+                fields=["received_at", "id"],
+                condition=Q(outcome__in=["unknown_payment", "failed"]),
+                name="guestpay_event_to_review",
+            ),
         ]
 
     def __str__(self):
