@@ -1,7 +1,7 @@
 """The confirmation pipeline: from what a provider said to access and e-mail.
 
 1. :func:`store_events` keeps every verified provider event as a PaymentEvent, unique per provider
-   account and event id (a redelivery is a no-op), and queues :func:`process_event` after commit.
+   account and event id (a redelivery is a no-op), and wakes a drain (fulfilment/dispatch.py).
 2. :func:`process_event` (a task) lets the provider complete the event (e.g. a PayPal capture),
    then, in one transaction holding the order's lock, checks amount and currency, moves the status
    through :func:`~wagtail_guestpay.transitions.move_payment` and, when the payment became paid,
@@ -26,6 +26,7 @@ from .access import grant_access, revoke_order_access
 from .accounts import contact_for, find_or_create_user, make_placeholder_email, normalize_email
 from .conf import guestpay_settings
 from .emails import queue_access_email, queue_staff_notice
+from .fulfilment.dispatch import wake
 from .models import (
     AccessGrant,
     Attention,
@@ -65,8 +66,11 @@ SCRUBBED_HEADERS = {"cookie", "authorization", "proxy-authorization"}
 # 1. Storing ----------------------------------------------------------------------------------
 def store_events(account, events, *, source, notification=None, enqueue_processing=True):
     """Store verified ``events``; returns the PaymentEvents that are new (redeliveries are
-    skipped). Processing is queued after commit."""
+    skipped). A drain takes them after commit; without ``enqueue_processing`` the caller
+    processes them itself (they are stored leased, so no drain takes them meanwhile)."""
     stored = []
+    lease = None if enqueue_processing else (
+        timezone.now() + guestpay_settings.as_timedelta("EVENT_TASK_GRACE"))
     body = headers = None
     if notification is not None:
         body = _body_text(notification.body)
@@ -81,17 +85,15 @@ def store_events(account, events, *, source, notification=None, enqueue_processi
                 row = PaymentEvent.objects.create(
                     account=account, provider_event_id=event_id, source=source,
                     event_type=_no_nul(event.event_type[:100]), data=_no_nul(event.to_dict()),
-                    headers=headers or {}, body=body or "",
-                    next_attempt_at=timezone.now()
-                    + guestpay_settings.as_timedelta("EVENT_TASK_GRACE"),
+                    headers=headers or {}, body=body or "", next_attempt_at=lease,
                 )
         except IntegrityError:
             if PaymentEvent.objects.filter(account=account, provider_event_id=event_id).exists():
                 continue  # delivered before: nothing to do
             raise  # another constraint failed: not stored, so the provider must retry (5xx)
         stored.append(row)
-        if enqueue_processing:
-            _enqueue_after_commit("wagtail_guestpay.tasks.process_payment_event", row.pk)
+    if stored and enqueue_processing:
+        wake()
     return stored
 
 

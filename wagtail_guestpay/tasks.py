@@ -8,7 +8,10 @@ registrations long expired.
 
 import logging
 
+from django.db.models import Q
 from django.utils import timezone
+
+from .conf import guestpay_settings
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +55,17 @@ def queue_shares_transaction(using="default"):
 
 
 def process_payment_event(event_id):
+    """One event (tasks queued before events were drained; a drain does the same)."""
     from .confirmation import process_event
 
     return process_event(event_id)
+
+
+def drain_events(woken_at=None):
+    """Process the stored events that wait (wagtail_guestpay.fulfilment.drain)."""
+    from .fulfilment.drain import drain
+
+    return drain(woken_at)
 
 
 def send_email(email_id):
@@ -99,8 +110,10 @@ def run_maintenance(batch=100):
 
     now = timezone.now()
     done = {"events": 0, "emails": 0, "checks": 0, "expired": 0, "registrations_purged": 0}
-    events = PaymentEvent.objects.filter(
-        processed_at__isnull=True, signature_valid=True, next_attempt_at__lte=now
+    grace = guestpay_settings.as_timedelta("EVENT_TASK_GRACE")
+    events = PaymentEvent.objects.filter(processed_at__isnull=True, signature_valid=True).filter(
+        Q(next_attempt_at__lte=now)  # leased by a drain that died, or failed and due again
+        | Q(next_attempt_at__isnull=True, received_at__lte=now - grace)  # no drain took it
     ).values_list("pk", flat=True)[:batch]
     for event_id in list(events):
         try:
