@@ -160,11 +160,11 @@ class TestSweeper:
         self, offer, testpay, run_on_commit, outbox
     ):
         _order, payment, _charge = testpay.start(offer)
-        with mock.patch("wagtail_guestpay.tasks.enqueue"):
+        with mock.patch("wagtail_guestpay.queue.enqueue"):
             testpay.notify(payment, "paid", email="lost.task@example.com")
         assert order_of(payment).status == OrderStatus.CREATED
         PaymentEvent.objects.update(next_attempt_at=timezone.now())
-        with mock.patch("wagtail_guestpay.tasks.enqueue") as enqueue:
+        with mock.patch("wagtail_guestpay.queue.enqueue") as enqueue:
             assert run_maintenance()["events"] == 1
             for call in enqueue.call_args_list:  # the e-mail task the sweeper would queue
                 from wagtail_guestpay.tasks import send_email

@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import signals
+from . import queue, signals
 from .access import grant_access, revoke_order_access
 from .accounts import contact_for, find_or_create_user, make_placeholder_email, normalize_email
 from .conf import guestpay_settings
@@ -144,12 +144,10 @@ def _enqueue_after_commit(func, *args):
     bench/results). Other brokers (Redis) are written to after the commit, since a worker could
     otherwise look for the event before it is committed.
     """
-    from .tasks import enqueue, queue_shares_transaction
-
-    if queue_shares_transaction():
-        enqueue(func, *args)
+    if queue.queue_shares_transaction():
+        queue.enqueue(func, *args)
     else:
-        transaction.on_commit(lambda: enqueue(func, *args), robust=True)
+        transaction.on_commit(lambda: queue.enqueue(func, *args), robust=True)
 
 
 # 2. Processing -------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from . import queue
 from .accounts import BuyerAccount, is_placeholder
 from .adapter import get_adapter
 from .conf import guestpay_settings
@@ -76,9 +77,7 @@ def queue_email(kind, to_email, *, user=None, order=None, dedupe_key=None, data=
             )
     except IntegrityError:
         return None
-    from .tasks import enqueue
-
-    transaction.on_commit(lambda: enqueue("wagtail_guestpay.tasks.send_email", outbound.pk))
+    transaction.on_commit(lambda: queue.enqueue("wagtail_guestpay.tasks.send_email", outbound.pk))
     return outbound
 
 

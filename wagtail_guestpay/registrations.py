@@ -29,7 +29,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import signals
+from . import queue, signals
 from .accounts import accounts_holding, contact_for, take_back_retired
 from .adapter import get_adapter
 from .codes import CodeCheck, check_code, code_hash, new_code, new_salt
@@ -85,10 +85,8 @@ def find(token, offer):
 
 
 def _queue_send(registration_id, number):
-    from .tasks import enqueue
-
     transaction.on_commit(
-        lambda: enqueue("wagtail_guestpay.tasks.send_registration_code", registration_id, number)
+        lambda: queue.enqueue("wagtail_guestpay.tasks.send_registration_code", registration_id, number)
     )
 
 
