@@ -21,7 +21,7 @@ import time
 from django.db import transaction
 
 from ..conf import guestpay_settings
-from ..queue import enqueue, queue_shares_transaction
+from .. import queue
 
 DRAIN_TASK = "wagtail_guestpay.tasks.drain_events"
 # An event stored less than this before the end of the window triggers a wake of its own: its
@@ -36,11 +36,11 @@ def wake():
     """Make sure a drain will take the events stored in the current transaction."""
     window = float(guestpay_settings.DRAIN_COALESCE or 0)
     if window <= 0 or _sync_mode():
-        transaction.on_commit(lambda: enqueue(DRAIN_TASK), robust=True)
-    elif queue_shares_transaction():
+        transaction.on_commit(lambda: queue.enqueue(DRAIN_TASK), robust=True)
+    elif queue.queue_shares_transaction():
         woken_at = _due()
         if woken_at is not None:
-            enqueue(DRAIN_TASK, woken_at)
+            queue.enqueue(DRAIN_TASK, woken_at)
             # The window is held once the drain is committed: after a rollback, the next event
             # wakes again.
             transaction.on_commit(lambda: _hold(woken_at + window))
@@ -51,7 +51,7 @@ def wake():
 def _wake_now(window):
     woken_at = _due()
     if woken_at is not None:
-        enqueue(DRAIN_TASK, woken_at)
+        queue.enqueue(DRAIN_TASK, woken_at)
         _hold(woken_at + window)
 
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from ..confirmation import process_event
 from ..conf import guestpay_settings
 from ..models import PaymentEvent
-from ..queue import enqueue
+from .. import queue
 from .dispatch import DRAIN_TASK
 
 BATCH = 20
@@ -67,7 +67,7 @@ def drain(woken_at=None, budget=None):
             done += 1
         if ids:
             if time.monotonic() > stop_at:
-                enqueue(DRAIN_TASK)
+                queue.enqueue(DRAIN_TASK)
                 return done
             continue
         if looked_at >= look_until:
