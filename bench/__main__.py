@@ -25,14 +25,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bench.report import write_report
+from bench.sizes import BURSTS, LEVEL_REQUESTS, LEVEL_SECONDS, LEVELS, QUICK
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
-QUICK = os.environ.get("BENCH_QUICK") == "1"
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
-LEVELS = [1, 4, 16] if QUICK else [1, 2, 4, 8, 16, 32]
-LEVEL_REQUESTS = 300 if QUICK else 2000
-LEVEL_SECONDS = 3 if QUICK else 6
-BURSTS = [10, 100] if QUICK else [10, 100, 1000]
 
 
 def notification_for(payment, email, secret, status="paid", event_id=None):
@@ -297,8 +295,6 @@ def main():
     if (ONLY or os.environ.get("BENCH_SETUPS")) and previous.exists():
         data = merge_partial(json.loads(previous.read_text()), data)
     previous.write_text(json.dumps(data, indent=1, default=str))
-    from bench.report import write_report
-
     write_report(data, RESULTS)
     log(f"done in {data['seconds']:.0f}s: {RESULTS / 'README.md'}")
 

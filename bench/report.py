@@ -3,6 +3,8 @@
 import math
 from pathlib import Path
 
+from bench.sizes import LEVEL_REQUESTS, LEVEL_SECONDS
+
 TARGETS = {
     "ingestion_ratio": 0.7, "ingestion_p99_ms": 50, "confirmation_p99_s_100": 2.0,
     "drain_1000_s": 60, "pay_queries": 6, "pay_p50_ms": 15, "offer_render_ratio": 1.2,
@@ -305,8 +307,6 @@ def _top(text, count):
 
 
 def LEVEL_DESC(data):  # noqa: N802
-    from bench.__main__ import LEVEL_REQUESTS, LEVEL_SECONDS
-
     return (f"Each run: up to {LEVEL_REQUESTS} requests or {LEVEL_SECONDS} s, whichever comes "
             "first.")
 

@@ -7,8 +7,8 @@ from django.template.loader import get_template
 from django.test import RequestFactory
 
 from wagtail_guestpay.blocks import PayButtonBlock
+from wagtail_guestpay.blocks.button_html import pay_button_context
 from wagtail_guestpay.models import Offer
-from wagtail_guestpay.templatetags.guestpay_tags import pay_button_context
 
 pytestmark = pytest.mark.django_db
 TEMPLATE = "wagtail_guestpay/includes/pay_button.html"

@@ -5,7 +5,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from wagtail_guestpay.admin.events import redact, safe_body, safe_headers
+from wagtail_guestpay.admin.redaction import redact, safe_body, safe_headers
 from wagtail_guestpay.fixes import mark_event_reviewed
 from wagtail_guestpay.models import PaymentEvent
 

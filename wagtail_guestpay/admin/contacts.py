@@ -13,6 +13,7 @@ from wagtail_modeladmin.views import InspectView
 
 from ..accounts import users_with_email
 from ..models import AccessGrant, Contact, Order, RegistrationField
+from .display import short_datetime
 from .filters import ContactAccessFilter, ContactAccountFilter, DateRangeFilter
 from .listing import (
     InspectFirstButtonHelper,
@@ -137,8 +138,6 @@ class ContactsAdmin(StaffListingAdmin):
     email_col.admin_order_field = "email"
 
     def created_col(self, contact):
-        from .transactions import short_datetime
-
         return short_datetime(contact.created_at)
 
     created_col.short_description = _("created")

@@ -8,6 +8,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from ..models import AccessGrant, Attention, Payment, ProviderAccount
+from .display import ACCESS_LABELS
 
 
 class ChoiceFilter(SimpleListFilter):
@@ -66,8 +67,6 @@ class AccessStateFilter(ChoiceFilter):
     parameter_name = "access"
 
     def lookups(self, request, model_admin):
-        from .transactions import ACCESS_LABELS
-
         return list(ACCESS_LABELS.items())
 
     def queryset(self, request, queryset):

@@ -8,14 +8,12 @@ history, with the fixes the viewer may carry out. Everything shown comes from an
 
 from django.db.models import CharField, Count, Exists, IntegerField, Max, OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.utils.formats import date_format
 from django.utils.html import format_html
-from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 from wagtail_modeladmin.views import InspectView
 
 from ..models import AccessGrant, Attention, Order, Payment, PaymentEvent
+from .display import ACCESS_LABELS, _iso, access_state, short_datetime
 from .filters import AccessStateFilter, DateRangeFilter, NeedsActionFilter, ProviderFilter
 from .listing import (
     InspectFirstButtonHelper,
@@ -24,12 +22,7 @@ from .listing import (
     StrictIndexView,
 )
 from .permissions import ViewOnlyPermissionHelper, staff_permissions
-
-ACCESS_LABELS = {
-    "granted": pgettext_lazy("access state", "Granted"),
-    "revoked": pgettext_lazy("access state", "Revoked"),
-    "none": pgettext_lazy("access state", "None"),
-}
+from .redaction import safe_body, safe_data, safe_headers
 
 
 def transactions_queryset():
@@ -59,20 +52,6 @@ def transactions_queryset():
     )
 
 
-def access_state(order):
-    if order.has_active_grant:
-        return "granted"
-    return "revoked" if order.has_grant else "none"
-
-
-def _iso(value):
-    return value.isoformat(timespec="seconds") if value else ""
-
-
-def short_datetime(value):
-    return date_format(localtime(value), "SHORT_DATETIME_FORMAT") if value else ""
-
-
 class TransactionIndexView(StrictIndexView):
     page_title = _("Transactions")
 
@@ -87,7 +66,6 @@ class TransactionInspectView(InspectView):
     def get_context_data(self, **kwargs):
         from ..emails import kind_label
         from .actions import order_actions, payment_actions
-        from .events import safe_body, safe_data, safe_headers
         from .history import history_for
         from .links import fix_url, inspect_url
         from .permissions import can_manage_access

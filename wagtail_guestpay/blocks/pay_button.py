@@ -2,6 +2,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
 from wagtail.snippets.blocks import SnippetChooserBlock
 
+from .button_html import render_pay_button
 
 DEFAULT_TEMPLATE = "wagtail_guestpay/blocks/pay_button.html"
 
@@ -51,8 +52,6 @@ class PayButtonBlock(blocks.StructBlock):
         if self.meta.template != DEFAULT_TEMPLATE:
             return super().render(value, context)
         from django.utils.safestring import mark_safe
-
-        from ..templatetags.guestpay_tags import render_pay_button
 
         request = context.get("request") if context else None
         return mark_safe(render_pay_button(  # noqa: S308 - an escaped template's output

@@ -1,18 +1,10 @@
-from pathlib import Path
-from urllib.parse import quote
 
 from django import template
-from django.urls import get_script_prefix, get_urlconf, reverse
-from django.utils.html import conditional_escape, format_html
-from django.utils.safestring import mark_safe
-from django.utils.translation import gettext
 
+from ..blocks.button_html import PAY_BUTTON_TEMPLATE, pay_button_context
 from ..models import MerchantContacts
 
 register = template.Library()
-
-
-PAY_BUTTON_TEMPLATE = "wagtail_guestpay/includes/pay_button.html"
 
 
 @register.inclusion_tag(PAY_BUTTON_TEMPLATE, takes_context=True)
@@ -20,62 +12,6 @@ def guestpay_pay_button(context, offer, label="", show_price=False):
     """The Pay button of an offer: straight to the payment system when the visitor may pay
     without login (or is logged in), to the registration step otherwise."""
     return pay_button_context(context.get("request"), offer, label, show_price)
-
-
-def render_pay_button(request, offer, label="", show_price=False):
-    """The same button, for the pay block: a page may hold dozens, so with the package's own
-    template it is built directly (the same markup and message), and a site that overrides
-    ``includes/pay_button.html`` gets its template rendered."""
-    from django.template.loader import get_template
-
-    context = pay_button_context(request, offer, label, show_price)
-    template = get_template(PAY_BUTTON_TEMPLATE)
-    if getattr(template.origin, "name", "") != _OWN_TEMPLATE:
-        return template.render(context)
-    return _button_html(**context)
-
-
-_OWN_TEMPLATE = str(Path(__file__).resolve().parents[1] / "templates" / PAY_BUTTON_TEMPLATE)
-
-
-def _button_html(offer, url, label, show_price):
-    """What includes/pay_button.html renders, character for character: like the template, the
-    catalog's translations are not escaped ({% translate %} output), the values put in them
-    are."""
-    if url:
-        price = offer.price_display
-        text = label or mark_safe(gettext("Pay %(price)s") % {"price": conditional_escape(price)})
-        after = format_html('<span class="guestpay-price">{}</span>', price) \
-            if show_price and label else ""
-        return format_html('<p class="guestpay-pay">\n  <a class="guestpay-button" href="{}" '
-                           'rel="nofollow">{}</a>\n  {}\n</p>\n', url, text, after)
-    if offer is not None:
-        return format_html('<p class="guestpay-pay guestpay-pay--closed">{}</p>\n',
-                           mark_safe(gettext("This offer is not on sale at the moment.")))
-    return "\n"
-
-
-_PATHS = {}
-
-
-def _offer_path(name, slug):
-    """reverse() of the pay/checkout URL, computed once per URLconf and script prefix."""
-    key = (name, get_urlconf(), get_script_prefix())
-    pattern = _PATHS.get(key)
-    if pattern is None:
-        pattern = _PATHS[key] = reverse(name, args=["0slug0"]).replace("0slug0", "{}")
-    return pattern.format(quote(slug, safe=""))
-
-
-def pay_button_context(request, offer, label="", show_price=False):
-    user = getattr(request, "user", None)
-    url = ""
-    if offer is not None and offer.can_take_payment:
-        if (user is not None and user.is_authenticated) or offer.takes_guest_payment:
-            url = _offer_path("wagtail_guestpay:pay", offer.slug)
-        else:
-            url = _offer_path("wagtail_guestpay:checkout", offer.slug)
-    return {"offer": offer, "url": url, "label": label, "show_price": show_price}
 
 
 @register.inclusion_tag("wagtail_guestpay/includes/merchant_contacts.html", takes_context=True)

@@ -5,8 +5,6 @@ whether or not an address has an account (nothing looks at accounts before the c
 confirmed), and a confirmed claim logs nobody in. The rules live in :mod:`wagtail_guestpay.claims`.
 """
 
-from dataclasses import dataclass
-
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -18,65 +16,8 @@ from django.views.decorators.http import require_POST
 
 from .. import claims
 from ..forms import ClaimCodeForm, ClaimEmailForm
-from ..models import EmailClaim
 from ..ratelimit import allow, client_ip
-from .orders import _order_or_404, _private, render_order
-
-
-@dataclass
-class ClaimPanel:
-    """What the success page shows of a claim (includes/order_claim.html)."""
-
-    kind: str | None
-    email_form: ClaimEmailForm
-    code_form: ClaimCodeForm
-    pending: EmailClaim | None
-    send_url: str
-    confirm_url: str
-    deadline: object = None
-    message: str = ""
-    done: bool = False
-
-    @property
-    def is_open(self):
-        """Show the (collapsible) address form unfolded."""
-        return self.email_form.is_bound or bool(self.message)
-
-    @property
-    def max_age_minutes(self):
-        if self.pending is None:
-            return 0
-        return round((self.pending.expires_at - self.pending.created_at).total_seconds() / 60)
-
-
-def claim_panel(request, order, token, *, email_form=None, code_form=None, message=""):
-    """The claim panel of a paid order's page, or None when there is nothing to show."""
-    kind = claims.claim_kind(order)
-    done = (request.GET.get("claim") == "done"
-            and order.email_claims.filter(status=EmailClaim.Status.USED).exists())
-    if kind is None and not done and not message:
-        return None
-    email_form = email_form or ClaimEmailForm()
-    code_form = code_form or ClaimCodeForm(digits=claims.CODE_DIGITS)
-    _describe_errors(email_form, "email")
-    _describe_errors(code_form, "code")
-    return ClaimPanel(
-        kind=kind,
-        email_form=email_form,
-        code_form=code_form,
-        pending=claims.pending_claim(order) if kind else None,
-        send_url=reverse("wagtail_guestpay:order_claim", args=[token]),
-        confirm_url=reverse("wagtail_guestpay:order_claim_confirm", args=[token]),
-        deadline=claims.correction_deadline(order) if kind == "correction" else None,
-        message=message,
-        done=done,
-    )
-
-
-def _describe_errors(form, name):
-    """Point the field at its error message, for screen readers."""
-    if form.is_bound and form.errors.get(name):
-        form.fields[name].widget.attrs["aria-describedby"] = f"{form.auto_id % name}_error"
+from .result import _order_or_404, _private, claim_panel, render_order
 
 
 def _rate_limited(request):

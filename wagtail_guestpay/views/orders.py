@@ -1,56 +1,16 @@
 """The buyer's return pages: the order's real state, found by its secret token only."""
 
 from django.db import transaction
-from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
-from django.urls import reverse
-from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from wagtail.models import Site
 
 from ..checkout import new_payment, send_to_provider
 from ..confirmation import request_status_check, store_events
-from ..models import MerchantContacts, Order, OrderStatus, PaymentEvent, PaymentStatus
-
-# What the buyer is shown, by order status.
-STATE = {
-    OrderStatus.CREATED: "confirming",
-    OrderStatus.PENDING: "confirming",
-    OrderStatus.PAID: "paid",
-    OrderStatus.ON_HOLD: "on_hold",
-    OrderStatus.FAILED: "failed",
-    OrderStatus.EXPIRED: "failed",
-    OrderStatus.CANCELLED: "failed",
-    OrderStatus.REFUNDED: "refunded",
-}
-
-
-def _order_or_404(token):
-    order = (
-        Order.objects.by_token(token)
-        .select_related("offer__provider_account", "offer__success_page", "offer__failure_page")
-        .first()
-    )
-    if order is None:
-        raise Http404(_("This payment link is not valid."))
-    return order
-
-
-def buyer_state(order, cancelled=False):
-    state = STATE[OrderStatus(order.status)]
-    if cancelled and order.status == OrderStatus.CREATED:
-        return "cancelled"
-    return state
-
-
-def _private(response):
-    response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "same-origin"
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    return response
+from ..models import PaymentEvent, PaymentStatus
+from .result import _can_retry, _order_or_404, _private, buyer_state, render_order
 
 
 @csrf_exempt
@@ -73,44 +33,6 @@ def order_page(request, token):
     return render_order(request, order, token, cancelled=cancelled, payment=payment)
 
 
-def render_order(request, order, token, *, cancelled=False, payment=None, claim=None,
-                 status=200):
-    """The order's result page (the offer's editor-built page, or the default one). ``claim`` is
-    the success page's e-mail claim panel; built here when not given."""
-    from .claims import claim_panel
-
-    if payment is None:
-        payment = order.payments.first()
-    state = buyer_state(order, cancelled)
-    site = Site.find_for_request(request)
-    context = {
-        "order": order,
-        "offer": order.offer,
-        "state": state,
-        "token": token,
-        "merchant": MerchantContacts.for_site(site) if site else None,
-        "email_shown": _email_shown(order, payment),
-        "status_url": reverse("wagtail_guestpay:order_status", args=[token]),
-        "retry_url": reverse("wagtail_guestpay:order_retry", args=[token]),
-        "can_retry": _can_retry(order, state),
-        "claim": claim or (claim_panel(request, order, token) if state == "paid" else None),
-    }
-    page = order.offer.failure_page if state in ("failed", "cancelled") else order.offer.success_page
-    if page is not None and page.live:
-        response = page.specific.serve_for_order(request, context)
-    else:
-        response = TemplateResponse(request, "wagtail_guestpay/order/result.html", context)
-    response.status_code = status
-    return _private(response)
-
-
-def _email_shown(order, payment):
-    """Where the access e-mail went (or will go): never a placeholder."""
-    if order.email_is_placeholder:
-        return ""
-    return order.email or (payment.payer_email if payment is not None else "")
-
-
 def _follow_return(request, payment):
     provider = payment.account.get_provider()
     events = provider.handle_return(payment, request.GET)
@@ -118,10 +40,6 @@ def _follow_return(request, payment):
         with transaction.atomic():
             store_events(payment.account, events, source=PaymentEvent.Source.RETURN)
     request_status_check(payment)
-
-
-def _can_retry(order, state):
-    return state in ("failed", "cancelled") and order.offer.can_take_payment
 
 
 @never_cache
