@@ -17,7 +17,7 @@ import logging
 import traceback
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -65,36 +65,38 @@ SCRUBBED_HEADERS = {"cookie", "authorization", "proxy-authorization"}
 
 # 1. Storing ----------------------------------------------------------------------------------
 def store_events(account, events, *, source, notification=None, enqueue_processing=True):
-    """Store verified ``events``; returns the PaymentEvents that are new (redeliveries are
-    skipped). A drain takes them after commit; without ``enqueue_processing`` the caller
-    processes them itself (they are stored leased, so no drain takes them meanwhile)."""
-    stored = []
+    """Store verified ``events`` in one INSERT (a redelivery inserts nothing: unique per account
+    and event id, ON CONFLICT DO NOTHING, no savepoint). A drain takes them after commit.
+
+    Without ``enqueue_processing`` the caller processes them itself: they are stored leased (no
+    drain takes them meanwhile), and the ids of those not processed yet are returned.
+    """
     lease = None if enqueue_processing else (
         timezone.now() + guestpay_settings.as_timedelta("EVENT_TASK_GRACE"))
     body = headers = None
     if notification is not None:
         body = _body_text(notification.body)
         headers = _scrub_headers(notification.headers)
+    rows = []
     for event in events:
         event_id = event.event_id
         if source == PaymentEvent.Source.STATUS_CHECK:
             event_id = f"check:{event_id}"
-        event_id = _no_nul(event_id[:255])
-        try:
-            with transaction.atomic():
-                row = PaymentEvent.objects.create(
-                    account=account, provider_event_id=event_id, source=source,
-                    event_type=_no_nul(event.event_type[:100]), data=_no_nul(event.to_dict()),
-                    headers=headers or {}, body=body or "", next_attempt_at=lease,
-                )
-        except IntegrityError:
-            if PaymentEvent.objects.filter(account=account, provider_event_id=event_id).exists():
-                continue  # delivered before: nothing to do
-            raise  # another constraint failed: not stored, so the provider must retry (5xx)
-        stored.append(row)
-    if stored and enqueue_processing:
+        rows.append(PaymentEvent(
+            account=account, provider_event_id=_no_nul(event_id[:255]), source=source,
+            event_type=_no_nul(event.event_type[:100]), data=_no_nul(event.to_dict()),
+            headers=headers or {}, body=body or "", next_attempt_at=lease,
+        ))
+    if not rows:
+        return []
+    PaymentEvent.objects.bulk_create(rows, ignore_conflicts=True)
+    if enqueue_processing:
         wake()
-    return stored
+        return []
+    return list(PaymentEvent.objects.filter(
+        account=account, provider_event_id__in=[row.provider_event_id for row in rows],
+        processed_at__isnull=True,
+    ).order_by("pk").values_list("pk", flat=True))
 
 
 def store_rejected(account, notification, reason):
@@ -407,9 +409,9 @@ def check_payment(payment_id, *, statuses=OPEN_STATUSES, raise_errors=False):
     if event is None:
         return None
     outcome = None
-    for row in store_events(payment.account, [event], source=PaymentEvent.Source.STATUS_CHECK,
-                            enqueue_processing=False):
-        outcome = process_event(row.pk)
+    for event_pk in store_events(payment.account, [event],
+                                 source=PaymentEvent.Source.STATUS_CHECK, enqueue_processing=False):
+        outcome = process_event(event_pk)
     return outcome
 
 
