@@ -27,6 +27,7 @@ from .accounts import contact_for, find_or_create_user, make_placeholder_email, 
 from .conf import guestpay_settings
 from .emails import queue_access_email, queue_staff_notice
 from .fulfilment.dispatch import wake
+from .fulfilment.storing import insert_ignoring_conflicts
 from .models import (
     AccessGrant,
     Attention,
@@ -89,7 +90,7 @@ def store_events(account, events, *, source, notification=None, enqueue_processi
         ))
     if not rows:
         return []
-    PaymentEvent.objects.bulk_create(rows, ignore_conflicts=True)
+    insert_ignoring_conflicts(PaymentEvent, rows)
     if enqueue_processing:
         wake()
         return []
