@@ -9,7 +9,6 @@ shared, so absolute figures move; runs made side by side, A/B/A/B, move together
 
 import http.client
 import itertools
-import statistics
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -133,18 +132,3 @@ def pay_flood(stack, *, clicks=600, concurrency=32, slug="demo-course"):
     return {"clicks": clicks, "concurrency": concurrency, "statuses": statuses,
             "seconds": time.perf_counter() - started,
             "orders": stack.scalar("SELECT COUNT(*) FROM wagtail_guestpay_order") - before}
-
-
-def median_ratio(rows, numerator, denominator):
-    """Median over rounds of (numerator's req/s / denominator's req/s) in the same round."""
-    by_round = {}
-    for row in rows:
-        by_round.setdefault(row["round"], {})[row["target"]] = row
-    ratios = [pair[numerator]["rps"] / pair[denominator]["rps"] for pair in by_round.values()
-              if numerator in pair and denominator in pair and pair[denominator]["rps"]]
-    return statistics.median(ratios) if ratios else float("nan")
-
-
-def median_of(rows, target, key):
-    values = [row[key] for row in rows if row["target"] == target]
-    return statistics.median(values) if values else float("nan")

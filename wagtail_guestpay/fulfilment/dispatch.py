@@ -20,8 +20,8 @@ import time
 
 from django.db import transaction
 
-from ..conf import guestpay_settings
 from .. import queue
+from ..conf import guestpay_settings
 
 DRAIN_TASK = "wagtail_guestpay.tasks.drain_events"
 # An event stored less than this before the end of the window triggers a wake of its own: its

@@ -15,10 +15,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ..confirmation import process_event
-from ..conf import guestpay_settings
-from ..models import PaymentEvent
 from .. import queue
+from ..conf import guestpay_settings
+from ..confirmation import process_event
+from ..models import PaymentEvent
 from .dispatch import DRAIN_TASK
 
 BATCH = 20
