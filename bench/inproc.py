@@ -144,8 +144,8 @@ def profile(orders=150):
     from pyinstrument import Profiler
 
     from bench.__main__ import notification_for
-    from wagtail_guestpay.confirmation import process_event
     from wagtail_guestpay.emails import deliver
+    from wagtail_guestpay.fulfilment.confirmation import process_event
     from wagtail_guestpay.models import OutboundEmail, Payment, PaymentEvent, ProviderAccount
 
     client = Client()

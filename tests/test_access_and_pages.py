@@ -9,7 +9,7 @@ from wagtail.rich_text import RichText
 
 from tests.factories import OfferFactory, UserFactory, course_page
 from wagtail_guestpay import signals
-from wagtail_guestpay.access import grant_access, has_access, products_for, revoke_access
+from wagtail_guestpay.fulfilment.access import grant_access, has_access, products_for, revoke_access
 from wagtail_guestpay.models import AccessGrant, Offer, OfferPage
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from tests.conftest import order_of
-from wagtail_guestpay.accounts import find_or_create_user, normalize_email
+from wagtail_guestpay.fulfilment.accounts import find_or_create_user, normalize_email
 from wagtail_guestpay.models import AccessLink, Contact, GuestAccount
 
 pytestmark = pytest.mark.django_db

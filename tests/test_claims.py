@@ -15,9 +15,9 @@ from wagtail.models import ModelLogEntry, Site
 
 from tests.conftest import code_in, order_of, other_than, to
 from tests.factories import UserFactory
-from wagtail_guestpay import claims
-from wagtail_guestpay.access import has_access
+from wagtail_guestpay.buyers import claims
 from wagtail_guestpay.crypto import decrypt_json
+from wagtail_guestpay.fulfilment.access import has_access
 from wagtail_guestpay.models import (
     AccessLink,
     Attention,
@@ -299,7 +299,7 @@ def test_the_same_address_is_not_a_correction(client, buy, outbox):
 
 
 def test_an_address_staff_set_is_not_offered_for_correction(client, buy, admin_user):
-    from wagtail_guestpay.corrections import correct_order_email
+    from wagtail_guestpay.buyers.corrections import correct_order_email
 
     order, path = buy("")
     correct_order_email(order, "staff.found@example.com", by=admin_user)

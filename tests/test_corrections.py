@@ -7,8 +7,12 @@ from wagtail.models import ModelLogEntry
 
 from tests.conftest import order_of
 from tests.factories import UserFactory
-from wagtail_guestpay.access import has_access
-from wagtail_guestpay.corrections import UnusedAccount, correct_order_email, move_order_access
+from wagtail_guestpay.buyers.corrections import (
+    UnusedAccount,
+    correct_order_email,
+    move_order_access,
+)
+from wagtail_guestpay.fulfilment.access import has_access
 from wagtail_guestpay.models import AccessLink, Attention, Contact
 
 pytestmark = pytest.mark.django_db

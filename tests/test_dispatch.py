@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def no_wake():
     with mock.patch("wagtail_guestpay.fulfilment.dispatch.wake") as wake, \
-            mock.patch("wagtail_guestpay.confirmation.wake", wake):
+            mock.patch("wagtail_guestpay.fulfilment.intake.wake", wake):
         yield wake
 
 
@@ -78,7 +78,7 @@ def test_the_sweeper_takes_an_event_no_drain_took_after_the_grace(
     testpay.notify(payment, "paid", email="swept@example.com")
     assert run_maintenance()["events"] == 0  # a drain may still take it
     PaymentEvent.objects.update(received_at=timezone.now() - timedelta(seconds=121))
-    with mock.patch("wagtail_guestpay.queue.enqueue"):
+    with mock.patch("wagtail_guestpay.queueing.enqueue"):
         assert run_maintenance()["events"] == 1
     assert order_of(payment).status == OrderStatus.PAID
 
@@ -88,8 +88,8 @@ def queued():
     """A queue whose tasks are rows of the database (the ORM broker), not run in place."""
     dispatch._window["until"] = 0.0
     with mock.patch.object(Conf, "SYNC", False), \
-            mock.patch("wagtail_guestpay.queue.queue_shares_transaction", return_value=True), \
-            mock.patch("wagtail_guestpay.queue.enqueue") as enqueue:
+            mock.patch("wagtail_guestpay.queueing.queue_shares_transaction", return_value=True), \
+            mock.patch("wagtail_guestpay.queueing.enqueue") as enqueue:
         yield enqueue
     dispatch._window["until"] = 0.0
 

@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from tests.conftest import order_of, refreshed
 from wagtail_guestpay import emails
-from wagtail_guestpay.confirmation import check_payment, expire_stale_payments, poll_delay
+from wagtail_guestpay.fulfilment.confirmation import poll_delay
+from wagtail_guestpay.fulfilment.follow_up import check_payment, expire_stale_payments
 from wagtail_guestpay.models import (
     AccessGrant,
     OrderStatus,
@@ -160,11 +161,11 @@ class TestSweeper:
         self, offer, testpay, run_on_commit, outbox
     ):
         _order, payment, _charge = testpay.start(offer)
-        with mock.patch("wagtail_guestpay.queue.enqueue"):
+        with mock.patch("wagtail_guestpay.queueing.enqueue"):
             testpay.notify(payment, "paid", email="lost.task@example.com")
         assert order_of(payment).status == OrderStatus.CREATED
         PaymentEvent.objects.update(next_attempt_at=timezone.now())
-        with mock.patch("wagtail_guestpay.queue.enqueue") as enqueue:
+        with mock.patch("wagtail_guestpay.queueing.enqueue") as enqueue:
             assert run_maintenance()["events"] == 1
             for call in enqueue.call_args_list:  # the e-mail task the sweeper would queue
                 from wagtail_guestpay.tasks import send_email
@@ -178,7 +179,7 @@ class TestSweeper:
     ):
         settings.WAGTAIL_GUESTPAY_EVENT_MAX_ATTEMPTS = 2
         _order, payment, _charge = testpay.start(offer)
-        with mock.patch("wagtail_guestpay.confirmation.fulfil_order",
+        with mock.patch("wagtail_guestpay.fulfilment.confirmation.fulfil_order",
                         side_effect=RuntimeError("bug")):
             testpay.notify(payment, "paid", email="fails@example.com")
             event = PaymentEvent.objects.get()

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 
 from tests.conftest import order_of, refreshed
 from tests.factories import OfferFactory, UserFactory, course_page
-from wagtail_guestpay.access import has_access
+from wagtail_guestpay.fulfilment.access import has_access
 from wagtail_guestpay.models import (
     AccessGrant,
     Attention,

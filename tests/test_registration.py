@@ -17,8 +17,8 @@ from wagtail.models import Site
 
 from tests.conftest import code_in, other_than, run_pending_on_commit, to
 from tests.factories import UserFactory
-from wagtail_guestpay import registrations
-from wagtail_guestpay.codes import CodeCheck
+from wagtail_guestpay.buyers import registrations
+from wagtail_guestpay.buyers.codes import CodeCheck
 from wagtail_guestpay.models import (
     Contact,
     GuestAccount,

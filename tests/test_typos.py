@@ -4,8 +4,8 @@ import re
 
 import pytest
 
+from wagtail_guestpay.buyers.typos import distance, suggest_email
 from wagtail_guestpay.models import EmailClaim, PendingRegistration
-from wagtail_guestpay.typos import distance, suggest_email
 
 
 @pytest.mark.parametrize("typed, expected", [

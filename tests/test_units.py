@@ -9,6 +9,11 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from wagtail_guestpay import money
 from wagtail_guestpay.conf import guestpay_settings
 from wagtail_guestpay.crypto import CredentialDecryptionError, decrypt_json, encrypt_json
+from wagtail_guestpay.fulfilment.transitions import (
+    PAYMENT_TRANSITIONS,
+    can_move,
+    derive_order_status,
+)
 from wagtail_guestpay.models import OrderStatus, PaymentStatus
 from wagtail_guestpay.providers.base import (
     MAX_JSON_DEPTH,
@@ -18,7 +23,6 @@ from wagtail_guestpay.providers.base import (
     load_json,
 )
 from wagtail_guestpay.providers.exceptions import MalformedNotification
-from wagtail_guestpay.transitions import PAYMENT_TRANSITIONS, can_move, derive_order_status
 
 P = PaymentStatus
 

@@ -7,7 +7,7 @@ An address shared by several accounts logs none of them in.
 
 from django.contrib.auth.backends import ModelBackend
 
-from .accounts import users_with_email
+from .fulfilment.accounts import users_with_email
 
 
 class EmailBackend(ModelBackend):

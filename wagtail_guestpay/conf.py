@@ -123,7 +123,7 @@ DEFAULTS = {
         "resend_client": (10, 3600),
     },
     # Common mail domains that typed addresses are checked against ("gmial.com" -> "gmail.com");
-    # None for the built-in list (wagtail_guestpay.typos.COMMON_DOMAINS).
+    # None for the built-in list (wagtail_guestpay.buyers.typos.COMMON_DOMAINS).
     "EMAIL_TYPO_DOMAINS": None,
 }
 

@@ -20,10 +20,10 @@ from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from . import queue
-from .accounts import BuyerAccount, is_placeholder
+from . import queueing
 from .adapter import get_adapter
 from .conf import guestpay_settings
+from .fulfilment.accounts import BuyerAccount, is_placeholder
 from .models import AccessLink, OutboundEmail
 
 logger = logging.getLogger(__name__)
@@ -77,7 +77,8 @@ def queue_email(kind, to_email, *, user=None, order=None, dedupe_key=None, data=
             )
     except IntegrityError:
         return None
-    transaction.on_commit(lambda: queue.enqueue("wagtail_guestpay.tasks.send_email", outbound.pk))
+    transaction.on_commit(
+        lambda: queueing.enqueue("wagtail_guestpay.tasks.send_email", outbound.pk))
     return outbound
 
 
@@ -316,7 +317,7 @@ def _build_registration_code(outbound):
 
 def _build_registration_existing(outbound):
     """The address already has an account: no code, the way to log in (or get in) instead."""
-    from .accounts import users_with_email
+    from .fulfilment.accounts import users_with_email
 
     context = _registration_context(outbound)
     adapter = get_adapter()

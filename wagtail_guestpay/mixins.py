@@ -2,7 +2,7 @@
 
 from django.template.response import TemplateResponse
 
-from .access import has_access
+from .fulfilment.access import has_access
 
 
 class GuestPayProductMixin:

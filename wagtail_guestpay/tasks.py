@@ -12,13 +12,14 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .accounts import BuyerAccount, users_with_email
+from .buyers.registrations import purge, send_code
 from .conf import guestpay_settings
-from .confirmation import OPEN_STATUSES, check_payment, expire_stale_payments, process_event
 from .emails import ACCESS_LINK, deliver, due_emails, queue_email
+from .fulfilment.accounts import BuyerAccount, users_with_email
+from .fulfilment.confirmation import process_event
 from .fulfilment.drain import drain
+from .fulfilment.follow_up import OPEN_STATUSES, check_payment, expire_stale_payments
 from .models import Payment, PaymentEvent
-from .registrations import purge, send_code
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from tests.conftest import order_of, refreshed
 from tests.factories import OfferFactory, TestProviderAccountFactory
-from wagtail_guestpay.confirmation import check_payment, poll_delay
+from wagtail_guestpay.fulfilment.confirmation import poll_delay
+from wagtail_guestpay.fulfilment.follow_up import check_payment
 from wagtail_guestpay.models import (
     AccessGrant,
     OrderStatus,

@@ -13,7 +13,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from tests.factories import OfferFactory
-from wagtail_guestpay.access import has_access
+from wagtail_guestpay.fulfilment.access import has_access
 from wagtail_guestpay.models import (
     AccessGrant,
     Attention,

@@ -30,8 +30,8 @@ from werkzeug import Response
 
 from tests.factories import OfferFactory
 from tests.providers.contract import ProviderContract, snapshot
-from wagtail_guestpay.access import has_access
-from wagtail_guestpay.confirmation import check_payment
+from wagtail_guestpay.fulfilment.access import has_access
+from wagtail_guestpay.fulfilment.follow_up import check_payment
 from wagtail_guestpay.models import (
     AccessGrant,
     Attention,

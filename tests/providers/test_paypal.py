@@ -20,8 +20,8 @@ from django.contrib.auth import get_user_model
 from tests.factories import OfferFactory
 from tests.providers.contract import ProviderContract, snapshot
 from tests.providers.paypal_fake import CERT_URL, FIXTURES, FakePayPal, TestPKI, fixture, pem
-from wagtail_guestpay.access import has_access
-from wagtail_guestpay.confirmation import check_payment
+from wagtail_guestpay.fulfilment.access import has_access
+from wagtail_guestpay.fulfilment.follow_up import check_payment
 from wagtail_guestpay.models import (
     AccessGrant,
     Attention,

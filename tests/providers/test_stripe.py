@@ -28,9 +28,9 @@ from tests.providers.fake_stripe import (
     fixture,
     sign,
 )
-from wagtail_guestpay.access import has_access
 from wagtail_guestpay.conf import guestpay_settings
-from wagtail_guestpay.confirmation import check_payment
+from wagtail_guestpay.fulfilment.access import has_access
+from wagtail_guestpay.fulfilment.follow_up import check_payment
 from wagtail_guestpay.models import (
     AccessGrant,
     Attention,

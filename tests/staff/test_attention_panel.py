@@ -75,7 +75,7 @@ def test_the_pending_delay_is_a_setting(queue, fixer, login, settings):
 
 
 def test_a_fixed_case_leaves_the_panel(queue, fixer, login):
-    from wagtail_guestpay.fixes import correct_email
+    from wagtail_guestpay.staff.fixes import correct_email
 
     correct_email(queue["wallet"], "real@example.com", by=fixer, reason="found it")
     assert fix("correct_email", queue["wallet"].pk) not in panel(login(fixer))

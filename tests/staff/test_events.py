@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 
 from wagtail_guestpay.admin.redaction import redact, safe_body, safe_headers
-from wagtail_guestpay.fixes import mark_event_reviewed
 from wagtail_guestpay.models import PaymentEvent
+from wagtail_guestpay.staff.fixes import mark_event_reviewed
 
 pytestmark = pytest.mark.django_db
 

@@ -11,9 +11,8 @@ from wagtail.models import ModelLogEntry
 
 from tests.factories import UserFactory
 from tests.staff.conftest import confirm, form_token, messages_of
-from wagtail_guestpay import fixes
-from wagtail_guestpay.access import has_access
 from wagtail_guestpay.emails import ACCESS, ACCESS_GRANTED
+from wagtail_guestpay.fulfilment.access import has_access
 from wagtail_guestpay.models import (
     AccessGrant,
     Attention,
@@ -24,6 +23,7 @@ from wagtail_guestpay.models import (
     PaymentEvent,
     PaymentStatus,
 )
+from wagtail_guestpay.staff import fixes
 from wagtail_guestpay.testprovider.models import TestCharge
 
 pytestmark = pytest.mark.django_db
@@ -369,7 +369,7 @@ def test_check_a_pending_payment_now_grants_when_the_provider_says_paid(
 
 def test_a_check_sent_twice_asks_the_payment_system_once(offer, testpay, run_on_commit, fixer,
                                                         login, monkeypatch):
-    from wagtail_guestpay import fixes as fixes_module
+    from wagtail_guestpay.staff import payments as fixes_module
 
     _order, payment, _charge = testpay.start(offer)
     asked = []
@@ -387,7 +387,7 @@ def test_a_check_sent_twice_asks_the_payment_system_once(offer, testpay, run_on_
 
 
 def test_an_expired_payment_can_be_checked_again(offer, testpay, run_on_commit, fixer, login):
-    from wagtail_guestpay.transitions import move_payment
+    from wagtail_guestpay.fulfilment.transitions import move_payment
 
     _order, payment, charge = testpay.start(offer)
     move_payment(payment, PaymentStatus.EXPIRED, reason="window passed")

@@ -5,8 +5,8 @@ from typing import NamedTuple
 
 from django.utils.translation import gettext as _
 
-from .. import fixes
 from ..models import Attention, PaymentStatus
+from ..staff import fixes
 from .links import fix_url
 from .permissions import can_fix, can_manage_access
 

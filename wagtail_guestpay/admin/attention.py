@@ -13,7 +13,6 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from wagtail.admin.ui.components import Component
 
-from .. import fixes
 from ..conf import guestpay_settings
 from ..models import (
     AccessGrant,
@@ -24,6 +23,7 @@ from ..models import (
     PaymentEvent,
     PaymentStatus,
 )
+from ..staff import fixes
 from .links import fix_url, index_url, inspect_url
 from .permissions import can_fix, can_manage_access, can_view
 

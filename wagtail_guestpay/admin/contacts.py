@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel
 from wagtail_modeladmin.views import InspectView
 
-from ..accounts import users_with_email
+from ..fulfilment.accounts import users_with_email
 from ..models import AccessGrant, Contact, Order, RegistrationField
 from .display import short_datetime
 from .filters import ContactAccessFilter, ContactAccountFilter, DateRangeFilter

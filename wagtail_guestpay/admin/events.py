@@ -12,8 +12,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from wagtail_modeladmin.views import InspectView
 
-from .. import fixes
 from ..models import PaymentEvent
+from ..staff import fixes
 from .display import short_datetime
 from .filters import DateRangeFilter, ProviderFilter, YesNoFilter
 from .listing import StaffListingAdmin, StrictIndexView

@@ -9,8 +9,8 @@ from django.contrib.auth import get_user_model
 from django.core import signing
 from django.utils.translation import gettext_lazy as _
 
-from ..accounts import is_placeholder, normalize_email, users_with_email
-from ..corrections import UnusedAccount
+from ..buyers.corrections import UnusedAccount
+from ..fulfilment.accounts import is_placeholder, normalize_email, users_with_email
 from .listing import is_db_id
 
 TOKEN_SALT = "wagtail_guestpay.admin.fix"

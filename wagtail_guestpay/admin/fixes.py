@@ -1,6 +1,6 @@
 """The staff fixes' screens: one confirmation page per action (what will happen, a required
 reason, one submit button that disables itself), permission-checked on every request, carried out
-by :mod:`wagtail_guestpay.fixes`, then back to the order with a message.
+by :mod:`wagtail_guestpay.staff.fixes`, then back to the order with a message.
 
 A fix that the current state makes pointless (it was just done, e.g. a second submission) changes
 nothing and says so. URLs are in :mod:`.urls`; what the inspect views offer in :mod:`.actions`.
@@ -14,23 +14,17 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.generic.edit import FormView
 from wagtail.admin import messages
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
-from wagtail.models import Page
 
-from .. import fixes
-from ..accounts import users_with_email
-from ..models import AccessGrant, Contact, Order, Payment, PaymentEvent
-from ..products import product_models
-from ..providers.exceptions import ProviderError
+from ..fulfilment.accounts import users_with_email
+from ..models import Order
+from ..staff import fixes
 from .fix_forms import (
     CorrectEmailForm,
     FixForm,
-    GrantAccessForm,
     MoveAccessForm,
     ResolveAttentionForm,
-    ReviewHoldForm,
 )
 from .links import index_url, inspect_url
-from .listing import is_db_id
 from .permissions import can_fix, can_manage_access
 
 
@@ -269,179 +263,3 @@ class ResolveAttentionView(OrderFixView):
         return _("Marked as dealt with.")
 
 
-# Payment fixes -------------------------------------------------------------------------------
-class PaymentFixView(FixView):
-    summary_template = "wagtail_guestpay/admin/fixes/payment_summary.html"
-
-    def get_object(self):
-        return get_object_or_404(
-            Payment.objects.select_related("order__offer", "account"),
-            pk=self.kwargs["payment_pk"],
-        )
-
-    def get_success_url(self):
-        return inspect_url("transactions", self.object.order_id)
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["order"] = self.object.order
-        return context
-
-
-class CheckPaymentView(PaymentFixView):
-    action = "check"
-    page_title = gettext_lazy("Check with the payment system now")
-    submit_label = gettext_lazy("Check now")
-
-    def get_consequences(self):
-        return [_("The payment system is asked where this payment stands; when it says paid, "
-                  "the buyer gets access and the access e-mail at once.")]
-
-    def perform(self, data, nonce):
-        try:
-            payment = fixes.recheck_payment(self.object, by=self.request.user,
-                                            reason=data["reason"], form=nonce)
-        except ProviderError as exc:
-            raise ValidationError(
-                _("The payment system could not be reached: %(error)s. Try again later.")
-                % {"error": exc}
-            ) from exc
-        return _("Checked: the payment is now “%(status)s”.") % {
-            "status": payment.get_status_display()}
-
-
-class ReviewHoldView(PaymentFixView):
-    action = "review"
-    form_class = ReviewHoldForm
-    page_title = gettext_lazy("Review a held payment")
-    submit_label = gettext_lazy("Decide")
-
-    def get_consequences(self):
-        return [_("The payment was held because the amount or currency received does not match "
-                  "the order: %(note)s") % {"note": self.object.order.attention_note or "-"}]
-
-    def perform(self, data, nonce):
-        by, reason = self.request.user, data["reason"]
-        if data["decision"] == ReviewHoldForm.ACCEPT:
-            fixes.accept_held_payment(self.object, by=by, reason=reason, form=nonce)
-            return _("Payment accepted: the order is paid.")
-        fixes.refuse_held_payment(self.object, by=by, reason=reason, form=nonce)
-        return _("Payment refused. Refund it at the payment system.")
-
-
-# Access outside an order ---------------------------------------------------------------------
-class RevokeGrantView(FixView):
-    action = "revoke-grant"
-    page_title = gettext_lazy("Revoke access")
-    submit_label = gettext_lazy("Revoke access")
-    summary_template = "wagtail_guestpay/admin/fixes/grant_summary.html"
-    allowed = staticmethod(can_manage_access)
-
-    def get_object(self):
-        return get_object_or_404(
-            AccessGrant.objects.select_related("user", "product", "order"),
-            pk=self.kwargs["grant_pk"],
-        )
-
-    def get_success_url(self):
-        grant = self.object
-        if grant.order_id:
-            return inspect_url("transactions", grant.order_id)
-        contact = Contact.objects.filter(user=grant.user_id).first()
-        return inspect_url("contacts", contact.pk) if contact else index_url("contacts")
-
-    def get_consequences(self):
-        return [_("%(account)s loses access to %(product)s.") % {
-            "account": self.object.user.get_username(), "product": self.object.product.title}]
-
-    def perform(self, data, nonce):
-        fixes.revoke_grant(self.object, by=self.request.user, reason=data["reason"], form=nonce)
-        return _("Access revoked.")
-
-
-class GrantAccessView(FixView):
-    action = "grant"
-    form_class = GrantAccessForm
-    page_title = gettext_lazy("Grant access")
-    submit_label = gettext_lazy("Grant access")
-    allowed = staticmethod(can_manage_access)
-
-    def get_success_url(self):
-        return getattr(self, "done_url", None) or index_url("contacts")
-
-    def get_breadcrumbs_items(self):
-        return [
-            *self.breadcrumbs_items,
-            {"url": index_url("contacts"), "label": _("Contacts")},
-            {"url": "", "label": self.get_page_title()},
-        ]
-
-    def get_form_kwargs(self):
-        kwargs = super().get_form_kwargs()
-        models = product_models()
-        kwargs["products"] = (Page.objects.type(*models).order_by("title") if models
-                              else Page.objects.none())
-        return kwargs
-
-    def get_initial(self):
-        contact_id = self.request.GET.get("contact", "")
-        contact = (Contact.objects.select_related("user").filter(pk=int(contact_id)).first()
-                   if is_db_id(contact_id) else None)
-        if contact is not None:
-            return {"target": contact.user.get_username() if contact.user else contact.email}
-        return {"target": self.request.GET.get("email", "")[:254]}
-
-    def get_consequences(self):
-        return [_("The account gets access to the chosen products; an e-mail without an account "
-                  "gets a new account."),
-                _("An e-mail tells the account's owner, with a link to set a password for a new "
-                  "account.")]
-
-    def perform(self, data, nonce):
-        target = data["target"]
-        result = fixes.grant_manually(
-            list(data["products"]), by=self.request.user, reason=data["reason"],
-            email=target.get("email", ""), user=target.get("user"), form=nonce,
-        )
-        contact = Contact.objects.filter(user=result.user).first()
-        if contact is not None:
-            self.done_url = inspect_url("contacts", contact.pk)
-        message = _("Access granted to %(account)s: %(products)s.") % {
-            "account": result.user.get_username(),
-            "products": ", ".join(grant.product.title for grant in result.created)}
-        if result.existing:
-            message += " " + _("Already held: %(products)s.") % {
-                "products": ", ".join(page.title for page in result.existing)}
-        return message
-
-
-# Notifications -------------------------------------------------------------------------------
-class EventReviewedView(FixView):
-    action = "event-reviewed"
-    page_title = gettext_lazy("Mark the notification as reviewed")
-    submit_label = gettext_lazy("Mark as reviewed")
-    summary_template = "wagtail_guestpay/admin/fixes/event_summary.html"
-
-    def get_object(self):
-        return get_object_or_404(PaymentEvent.objects.select_related("account", "payment"),
-                                 pk=self.kwargs["event_pk"])
-
-    def get_success_url(self):
-        return inspect_url("events", self.object.pk)
-
-    def get_breadcrumbs_items(self):
-        return [
-            *self.breadcrumbs_items,
-            {"url": index_url("events"), "label": _("Payment notifications")},
-            {"url": self.get_success_url(), "label": str(self.object)},
-            {"url": "", "label": self.get_page_title()},
-        ]
-
-    def get_consequences(self):
-        return [_("The notification leaves the dashboard's “Needs attention” panel; nothing "
-                  "else changes.")]
-
-    def perform(self, data, nonce):
-        fixes.mark_event_reviewed(self.object, by=self.request.user, reason=data["reason"],
-                                  form=nonce)
-        return _("Notification marked as reviewed.")

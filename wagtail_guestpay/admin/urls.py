@@ -5,21 +5,18 @@ from django.urls import path
 from wagtail.admin.views.pages.choose_parent import ChooseParentView
 
 from ..models import PaymentResultPage
+from .access_fixes import GrantAccessView, RevokeGrantView
 from .compat import HAS_CHOOSE_PARENT_URL
 from .fixes import (
-    CheckPaymentView,
     CorrectEmailView,
-    EventReviewedView,
-    GrantAccessView,
     GrantOrderAccessView,
     MoveAccessView,
     ResendAccessEmailView,
     ResolveAttentionView,
-    ReviewHoldView,
-    RevokeGrantView,
     RevokeOrderAccessView,
 )
 from .links import NAMESPACE
+from .payment_fixes import CheckPaymentView, EventReviewedView, ReviewHoldView
 
 app_name = NAMESPACE
 

@@ -20,7 +20,7 @@ import time
 
 from django.db import transaction
 
-from .. import queue
+from .. import queueing
 from ..conf import guestpay_settings
 
 DRAIN_TASK = "wagtail_guestpay.tasks.drain_events"
@@ -38,11 +38,11 @@ def wake():
         return  # the drain this process queued last is still looking (the common case)
     window = float(guestpay_settings.DRAIN_COALESCE or 0)
     if window <= 0 or _sync_mode():
-        transaction.on_commit(lambda: queue.enqueue(DRAIN_TASK), robust=True)
-    elif queue.queue_shares_transaction():
+        transaction.on_commit(lambda: queueing.enqueue(DRAIN_TASK), robust=True)
+    elif queueing.queue_shares_transaction():
         woken_at = _due()
         if woken_at is not None:
-            queue.enqueue(DRAIN_TASK, woken_at)
+            queueing.enqueue(DRAIN_TASK, woken_at)
             # The window is held once the drain is committed: after a rollback, the next event
             # wakes again.
             transaction.on_commit(lambda: _hold(woken_at + window))
@@ -53,7 +53,7 @@ def wake():
 def _wake_now(window):
     woken_at = _due()
     if woken_at is not None:
-        queue.enqueue(DRAIN_TASK, woken_at)
+        queueing.enqueue(DRAIN_TASK, woken_at)
         _hold(woken_at + window)
 
 

@@ -2,7 +2,7 @@
 
 A drain claims fresh events (never attempted, not leased) in small batches: one short
 transaction sets their ``next_attempt_at`` to now + EVENT_TASK_GRACE, a lease. Each event is then
-processed by :func:`~wagtail_guestpay.confirmation.process_event`, in its own transaction that
+processed by :func:`~wagtail_guestpay.fulfilment.confirmation.process_event`, in its own transaction that
 holds the event's row lock and marks it processed: an event is applied once, whoever runs it.
 An event whose drain died is claimed again once its lease has passed (the ORM broker re-delivers
 the drain task) or processed by the maintenance sweeper; one that failed is left to the sweeper,
@@ -15,10 +15,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .. import queue
+from .. import queueing
 from ..conf import guestpay_settings
-from ..confirmation import process_event
 from ..models import PaymentEvent
+from .confirmation import process_event
 from .dispatch import DRAIN_TASK
 
 BATCH = 20
@@ -67,7 +67,7 @@ def drain(woken_at=None, budget=None):
             done += 1
         if ids:
             if time.monotonic() > stop_at:
-                queue.enqueue(DRAIN_TASK)
+                queueing.enqueue(DRAIN_TASK)
                 return done
             continue
         if looked_at >= look_until:

@@ -2,7 +2,7 @@
 
 A provider turns a Payment into a hosted checkout, and a provider's notification or status answer
 into provider-neutral :class:`~wagtail_guestpay.providers.base.ProviderEvent` objects. It decides
-nothing about accounts or access: that is :mod:`wagtail_guestpay.confirmation`'s job.
+nothing about accounts or access: that is :mod:`wagtail_guestpay.fulfilment.confirmation`'s job.
 """
 
 from .base import Checkout, Credential, Notification, PaymentUrls, Provider, ProviderEvent

@@ -13,12 +13,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from wagtail.models import Site
 
-from .. import queue, signals
-from ..access import products_for
-from ..accounts import BuyerAccount, normalize_email
+from .. import queueing, signals
 from ..adapter import get_adapter
+from ..buyers.forms import AccessLinkRequestForm, AccountSetupForm
 from ..conf import guestpay_settings
-from ..forms import AccessLinkRequestForm, AccountSetupForm
+from ..fulfilment.access import products_for
+from ..fulfilment.accounts import BuyerAccount, normalize_email
 from ..models import AccessLink, Contact, GuestAccount, hash_token
 from ..ratelimit import allow_request
 
@@ -136,7 +136,7 @@ def request_link(request):
                                              status=429))
         if form.is_valid() and email:
             # The lookup happens in a task, so that the answer takes the same time either way.
-            queue.enqueue("wagtail_guestpay.tasks.send_new_access_link", email,
+            queueing.enqueue("wagtail_guestpay.tasks.send_new_access_link", email,
                     translation.get_language() or "")
             return _private(TemplateResponse(
                 request, "wagtail_guestpay/account/link_requested.html", {}

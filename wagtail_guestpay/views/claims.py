@@ -2,7 +2,7 @@
 
 Reached only through the order's secret token, like the page itself. The answers are the same
 whether or not an address has an account (nothing looks at accounts before the code is
-confirmed), and a confirmed claim logs nobody in. The rules live in :mod:`wagtail_guestpay.claims`.
+confirmed), and a confirmed claim logs nobody in. The rules live in :mod:`wagtail_guestpay.buyers.claims`.
 """
 
 from django.core.exceptions import ValidationError
@@ -14,8 +14,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from .. import claims
-from ..forms import ClaimCodeForm, ClaimEmailForm
+from ..buyers import claims
+from ..buyers.forms import ClaimCodeForm, ClaimEmailForm
 from ..ratelimit import allow, client_ip
 from .result import _order_or_404, _private, claim_panel, render_order
 

@@ -8,7 +8,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from ..conf import guestpay_settings
-from ..confirmation import store_events, store_rejected
+from ..fulfilment.intake import store_events, store_rejected
 from ..fulfilment.payment_systems import NotifiedAccount
 from ..models import ProviderAccount
 from ..providers.base import Notification

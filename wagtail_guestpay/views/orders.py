@@ -7,8 +7,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from ..checkout import new_payment, send_to_provider
-from ..confirmation import request_status_check, store_events
+from ..fulfilment.checkout import new_payment, send_to_provider
+from ..fulfilment.follow_up import request_status_check
+from ..fulfilment.intake import store_events
 from ..models import PaymentEvent, PaymentStatus
 from .result import _can_retry, _order_or_404, _private, buyer_state, render_order
 

@@ -5,7 +5,7 @@ from django.http import Http404, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from ..checkout import create_order, send_to_provider
+from ..fulfilment.checkout import create_order, send_to_provider
 from ..models import Offer
 
 

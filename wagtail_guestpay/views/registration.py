@@ -4,7 +4,7 @@ for the e-mailed code, and "send a new code".
 The form answers every valid registration the same way, whatever the address: a 303 to the code
 page. The code page finds the registration through the browser session only (its URL names
 nothing), so a registration cannot be reached from another browser. The rules live in
-:mod:`wagtail_guestpay.registrations`.
+:mod:`wagtail_guestpay.buyers.registrations`.
 """
 
 from django.conf import settings
@@ -19,11 +19,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from wagtail.models import Site
 
-from .. import registrations
 from ..adapter import get_adapter
-from ..checkout import create_order, send_to_provider
-from ..codes import CODE_DIGITS, CodeCheck
-from ..forms import CodeForm, RegistrationForm
+from ..buyers import registrations
+from ..buyers.codes import CODE_DIGITS, CodeCheck
+from ..buyers.forms import CodeForm, RegistrationForm
+from ..fulfilment.checkout import create_order, send_to_provider
 from ..ratelimit import allow, allow_request, client_ip
 from .accounts import _private
 from .pay import _offer_or_404

@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from wagtail.models import Site
 
-from .. import claims
-from ..forms import ClaimCodeForm, ClaimEmailForm
+from ..buyers import claims
+from ..buyers.forms import ClaimCodeForm, ClaimEmailForm
 from ..models import EmailClaim, MerchantContacts, Order, OrderStatus
 
 # What the buyer is shown, by order status.

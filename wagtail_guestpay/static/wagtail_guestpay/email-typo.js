@@ -1,5 +1,5 @@
 // "Did you mean ...?" under e-mail fields that carry data-guestpay-typo, as the buyer types:
-// the same lists and thresholds as wagtail_guestpay/typos.py. The server asks the same question
+// the same lists and thresholds as wagtail_guestpay/buyers/typos.py. The server asks the same question
 // before sending anything, so nothing depends on this script running.
 (function () {
   "use strict";

@@ -8,9 +8,9 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
+from ..fulfilment.accounts import is_placeholder, normalize_email
+from ..models import RegistrationField, RegistrationSettings
 from . import typos
-from .accounts import is_placeholder, normalize_email
-from .models import RegistrationField, RegistrationSettings
 
 FIELD_PREFIX = "reg_"
 
@@ -154,7 +154,7 @@ class EmailTypoCheckMixin:
 class RegistrationForm(EmailTypoCheckMixin, RegistrationFieldsMixin, PasswordFieldsMixin,
                        forms.Form):
     """Guest payment off: an anonymous buyer registers before going to the payment system (once
-    the code e-mailed to the address is typed back: wagtail_guestpay.registrations)."""
+    the code e-mailed to the address is typed back: wagtail_guestpay.buyers.registrations)."""
 
     email = forms.EmailField(
         label=_("E-mail"), max_length=254,

@@ -11,7 +11,7 @@ Two cases, one path:
 The buyer types an address; :func:`request_code` e-mails a short random code to that address only
 (through the outbox, the code sealed) and keeps a salted HMAC of it. :func:`confirm_code` checks
 a typed code (few attempts, constant-time comparison) and hands the order to
-:func:`wagtail_guestpay.corrections.correct_order_email`, the same move staff use: the order and
+:func:`wagtail_guestpay.buyers.corrections.correct_order_email`, the same move staff use: the order and
 contact change address, the account is found or created, the access moves once and the access
 e-mail follows. Nobody is logged in. An order's address changes at most once this way (a unique
 constraint), and every step is in the order's audit log.
@@ -29,13 +29,10 @@ from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 from wagtail.models import ModelLogEntry
 
-from .accounts import is_placeholder, normalize_email
-from .codes import CODE_DIGITS, CodeCheck, check_code, new_code, new_salt  # noqa: F401 (views)
-from .codes import code_hash as _code_hash
-from .conf import guestpay_settings
-from .corrections import Correction, UnusedAccount, correct_order_email
-from .emails import CLAIM_CODE, queue_code_email
-from .models import (
+from ..conf import guestpay_settings
+from ..emails import CLAIM_CODE, queue_code_email
+from ..fulfilment.accounts import is_placeholder, normalize_email
+from ..models import (
     Attention,
     ClaimKind,
     EmailClaim,
@@ -44,7 +41,10 @@ from .models import (
     OrderStatus,
     OutboundEmail,
 )
-from .ratelimit import configured_budget
+from ..ratelimit import configured_budget
+from .codes import CODE_DIGITS, CodeCheck, check_code, new_code, new_salt  # noqa: F401 (views)
+from .codes import code_hash as _code_hash
+from .corrections import Correction, UnusedAccount, correct_order_email
 
 # After this many claims locked by wrong codes, the order is left to staff: asking for new codes
 # must not buy unlimited guesses.
@@ -207,7 +207,7 @@ def _complete(claim):
         )
         _stop_mail_to(order, previous_email)
         if not correction.user.is_active:
-            from .confirmation import flag
+            from ..fulfilment.confirmation import flag
 
             flag(correction.order, Attention.INACTIVE_ACCOUNT,
                  f"Claimed for {claim.email}, whose account {correction.user.pk} is deactivated.")

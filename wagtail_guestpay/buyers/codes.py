@@ -1,7 +1,7 @@
 """One-time codes e-mailed to an address and typed back on the page that asked for them.
 
-The primitives shared by buyer claims (:mod:`wagtail_guestpay.claims`) and verified registration
-(:mod:`wagtail_guestpay.registrations`):
+The primitives shared by buyer claims (:mod:`wagtail_guestpay.buyers.claims`) and verified registration
+(:mod:`wagtail_guestpay.buyers.registrations`):
 
 - :func:`new_code`: a short random number, from :mod:`secrets`;
 - :func:`code_hash`: only a salted HMAC-SHA256 of a code is ever stored, keyed by ``SECRET_KEY``

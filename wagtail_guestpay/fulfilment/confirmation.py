@@ -1,34 +1,30 @@
 """The confirmation pipeline: from what a provider said to access and e-mail.
 
-1. :func:`store_events` keeps every verified provider event as a PaymentEvent, unique per provider
-   account and event id (a redelivery is a no-op), and wakes a drain (fulfilment/dispatch.py).
-2. :func:`process_event` (a task) lets the provider complete the event (e.g. a PayPal capture),
-   then, in one transaction holding the order's lock, checks amount and currency, moves the status
-   through :func:`~wagtail_guestpay.transitions.move_payment` and, when the payment became paid,
-   finds or creates the buyer's account, grants access once and queues the access e-mail.
-3. :func:`check_payment` asks the provider for the status of an unconfirmed payment, with back-off,
-   and feeds the answer through the same path; :func:`expire_stale_payments` gives up after the
-   confirmation window.
+1. :func:`~.intake.store_events` (intake.py) keeps every verified provider event as a
+   PaymentEvent, unique per provider account and event id (a redelivery is a no-op), and wakes
+   a drain (dispatch.py, drain.py) that runs :func:`process_event` on it.
+2. :func:`process_event` (here; a task) lets the provider complete the event (e.g. a PayPal
+   capture), then, in one transaction holding the order's lock, checks amount and currency,
+   moves the status through :func:`~.transitions.move_payment` and, when the payment became
+   paid, finds or creates the buyer's account, grants access once and queues the access e-mail.
+3. :func:`~.follow_up.check_payment` (follow_up.py) asks the provider for the status of an
+   unconfirmed payment, with back-off, and feeds the answer through the same path;
+   :func:`~.follow_up.expire_stale_payments` gives up after the confirmation window.
 
 Business rules live here; providers only translate.
 """
 
 import logging
 import traceback
-from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
-from . import queue, signals
-from .access import grant_access, revoke_order_access
-from .accounts import contact_for, find_or_create_user, make_placeholder_email, normalize_email
-from .conf import guestpay_settings
-from .emails import queue_access_email, queue_staff_notice
-from .fulfilment.dispatch import wake
-from .fulfilment.storing import insert_ignoring_conflicts
-from .models import (
+from .. import signals
+from ..conf import guestpay_settings
+from ..emails import queue_access_email, queue_staff_notice
+from ..models import (
     AccessGrant,
     Attention,
     Contact,
@@ -39,9 +35,10 @@ from .models import (
     PaymentStatus,
     ProviderReference,
 )
-from .money import same_amount
-from .providers.base import EventStatus, ProviderEvent
-from .providers.exceptions import ProviderError
+from ..money import same_amount
+from ..providers.base import EventStatus, ProviderEvent
+from .access import grant_access, revoke_order_access
+from .accounts import contact_for, find_or_create_user, make_placeholder_email, normalize_email
 from .transitions import move_payment
 
 logger = logging.getLogger(__name__)
@@ -59,98 +56,6 @@ STATUS_FOR_EVENT = {
     EventStatus.REFUNDED: PaymentStatus.REFUNDED,
     EventStatus.REVERSED: PaymentStatus.REFUNDED,
 }
-
-OPEN_STATUSES = (PaymentStatus.CREATED, PaymentStatus.PENDING, PaymentStatus.APPROVED)
-SCRUBBED_HEADERS = {"cookie", "authorization", "proxy-authorization"}
-
-
-# 1. Storing ----------------------------------------------------------------------------------
-def store_events(account, events, *, source, notification=None, enqueue_processing=True):
-    """Store verified ``events`` in one INSERT (a redelivery inserts nothing: unique per account
-    and event id, ON CONFLICT DO NOTHING, no savepoint). A drain takes them after commit.
-
-    Without ``enqueue_processing`` the caller processes them itself: they are stored leased (no
-    drain takes them meanwhile), and the ids of those not processed yet are returned.
-    """
-    lease = None if enqueue_processing else (
-        timezone.now() + guestpay_settings.as_timedelta("EVENT_TASK_GRACE"))
-    body = headers = None
-    if notification is not None:
-        body = _body_text(notification.body)
-        headers = _scrub_headers(notification.headers)
-    rows = []
-    for event in events:
-        event_id = event.event_id
-        if source == PaymentEvent.Source.STATUS_CHECK:
-            event_id = f"check:{event_id}"
-        rows.append(PaymentEvent(
-            account=account, provider_event_id=_no_nul(event_id[:255]), source=source,
-            event_type=_no_nul(event.event_type[:100]), data=_no_nul(event.to_dict()),
-            headers=headers or {}, body=body or "", next_attempt_at=lease,
-        ))
-    if not rows:
-        return []
-    insert_ignoring_conflicts(PaymentEvent, rows)
-    if enqueue_processing:
-        wake()
-        return []
-    return list(PaymentEvent.objects.filter(
-        account=account, provider_event_id__in=[row.provider_event_id for row in rows],
-        processed_at__isnull=True,
-    ).order_by("pk").values_list("pk", flat=True))
-
-
-def store_rejected(account, notification, reason):
-    """Keep a notification that failed verification, for staff to see. It changes nothing."""
-    if not guestpay_settings.STORE_REJECTED_NOTIFICATIONS:
-        return None
-    with transaction.atomic():  # a failure here must not break the caller's transaction
-        return PaymentEvent.objects.create(
-            account=account, provider_event_id=None, source=PaymentEvent.Source.NOTIFICATION,
-            signature_valid=False, body=_body_text(notification.body, limit=16 * 1024),
-            headers=_scrub_headers(notification.headers), outcome=Outcome.REJECTED,
-            error=_no_nul(str(reason)[:500]), processed_at=timezone.now(),
-        )
-
-
-def _body_text(body, limit=None):
-    text = _no_nul(body.decode("utf-8", errors="replace"))
-    return text[:limit] if limit else text
-
-
-def _scrub_headers(headers):
-    return {
-        key: _no_nul(value[:1000]) for key, value in headers.items()
-        if key.lower() not in SCRUBBED_HEADERS
-    }
-
-
-def _no_nul(value):
-    """PostgreSQL text and jsonb cannot hold NUL characters: replace them (SQLite can, but the
-    stored text must be the same on both)."""
-    if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
-    if isinstance(value, dict):
-        return {_no_nul(key): _no_nul(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_no_nul(item) for item in value]
-    return value
-
-
-def _enqueue_after_commit(func, *args):
-    """Queue ``func`` once the current transaction commits.
-
-    On django-q2's ORM broker in the same database the task row is written inside the current
-    transaction instead: it becomes visible to the workers exactly when the event does (or
-    never, on rollback), and the request stays one write transaction: SQLite has one writer at a
-    time, and a second transaction per notification halves what it can ingest (see
-    bench/results). Other brokers (Redis) are written to after the commit, since a worker could
-    otherwise look for the event before it is committed.
-    """
-    if queue.queue_shares_transaction():
-        queue.enqueue(func, *args)
-    else:
-        transaction.on_commit(lambda: queue.enqueue(func, *args), robust=True)
 
 
 # 2. Processing -------------------------------------------------------------------------------
@@ -376,73 +281,9 @@ def _after_refund(order, payment, event):
     )
 
 
-# 3. Following up unconfirmed payments --------------------------------------------------------
 def poll_delay(attempts):
     first = guestpay_settings.as_timedelta("POLL_FIRST_DELAY")
     longest = guestpay_settings.as_timedelta("POLL_MAX_DELAY")
     factor = guestpay_settings.POLL_BACKOFF_FACTOR
     return min(first * (factor ** max(attempts - 1, 0)), longest)
 
-
-def check_payment(payment_id, *, statuses=OPEN_STATUSES, raise_errors=False):
-    """Ask the provider where an unconfirmed payment stands and apply the answer.
-
-    Staff may also re-check a payment that failed or expired (``statuses``), since a provider can
-    still report it paid; ``raise_errors`` lets them see a ProviderError instead of silence.
-    """
-    payment = Payment.objects.select_related("account").filter(
-        pk=payment_id, status__in=statuses
-    ).first()
-    if payment is None:
-        return None
-    now = timezone.now()
-    count = payment.check_count + 1
-    Payment.objects.filter(pk=payment.pk).update(
-        check_count=count, last_checked_at=now, next_check_at=now + poll_delay(count)
-    )
-    try:
-        event = payment.account.get_provider().fetch_status(payment)
-    except ProviderError as exc:
-        logger.info("Status check of %s failed: %s", payment.reference, exc)
-        if raise_errors:
-            raise
-        return None
-    if event is None:
-        return None
-    outcome = None
-    for event_pk in store_events(payment.account, [event],
-                                 source=PaymentEvent.Source.STATUS_CHECK, enqueue_processing=False):
-        outcome = process_event(event_pk)
-    return outcome
-
-
-def request_status_check(payment):
-    """Queue a status check for a buyer waiting on the return page, at most once per interval."""
-    now = timezone.now()
-    interval = timedelta(seconds=guestpay_settings.RETURN_PAGE_CHECK_INTERVAL)
-    claimed = (
-        Payment.objects.filter(pk=payment.pk, status__in=OPEN_STATUSES)
-        .filter(Q(last_checked_at__isnull=True) | Q(last_checked_at__lt=now - interval))
-        .update(last_checked_at=now)
-    )
-    if claimed:
-        _enqueue_after_commit("wagtail_guestpay.tasks.check_payment_status", payment.pk)
-    return bool(claimed)
-
-
-def expire_stale_payments(limit=100):
-    """Expire open payments older than the confirmation window; returns how many."""
-    cutoff = timezone.now() - guestpay_settings.as_timedelta("CONFIRMATION_WINDOW")
-    expired = 0
-    ids = Payment.objects.filter(status__in=OPEN_STATUSES, created_at__lt=cutoff).values_list(
-        "pk", flat=True
-    )[:limit]
-    for payment_id in list(ids):
-        with transaction.atomic():
-            payment = Payment.objects.select_related("order").get(pk=payment_id)
-            Order.objects.select_for_update().filter(pk=payment.order_id).first()
-            payment.refresh_from_db()
-            expired += move_payment(
-                payment, PaymentStatus.EXPIRED, reason="not confirmed within the window"
-            )
-    return expired

@@ -1,6 +1,8 @@
 """Queueing background work on django-q2: the broker of this process, and whether a queued task
 commits with the current transaction. Imported by the modules that queue work and by nothing
-they import, so that tasks.py (the django-q2 entry points) can import them at the top."""
+they import, so that tasks.py (the django-q2 entry points) can import them at the top. Not named
+queue.py: run from inside the package directory (makemessages), that would shadow the standard
+library's queue module."""
 
 
 def enqueue(func, *args):
@@ -35,6 +37,9 @@ def queue_shares_transaction(using="default"):
     from django.db import transaction
     from django_q.conf import Conf
 
-    return bool(Conf.ORM == using and not Conf.SYNC and not Conf.BROKER_CLASS
-                and transaction.get_connection(using).in_atomic_block)
-
+    return bool(
+        Conf.ORM == using
+        and not Conf.SYNC
+        and not Conf.BROKER_CLASS
+        and transaction.get_connection(using).in_atomic_block
+    )

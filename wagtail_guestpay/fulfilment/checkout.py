@@ -11,11 +11,11 @@ from django.urls import reverse
 from django.utils import translation
 from wagtail.models import Site
 
-from .conf import guestpay_settings
+from ..conf import guestpay_settings
+from ..models import Order, Payment, PaymentStatus
+from ..providers.base import PaymentUrls
+from ..providers.exceptions import ProviderError
 from .confirmation import remember_references
-from .models import Order, Payment, PaymentStatus
-from .providers.base import PaymentUrls
-from .providers.exceptions import ProviderError
 from .transitions import move_payment, sync_order_status
 
 logger = logging.getLogger(__name__)

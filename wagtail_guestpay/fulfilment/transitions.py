@@ -12,8 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 from wagtail.log_actions import log
 
-from . import signals
-from .models import Order, OrderStatus, Payment, PaymentStatus
+from .. import signals
+from ..models import Order, OrderStatus, Payment, PaymentStatus
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .conf import guestpay_settings
-from .models import Contact, GuestAccount
+from ..conf import guestpay_settings
+from ..models import Contact, GuestAccount
 
 
 def normalize_email(email):
@@ -130,7 +130,7 @@ def take_back_retired(email, *, password=None):
 def find_or_create_user(email):
     """The account for a normalized e-mail: the only one, the most recently used of several, or a
     new one with no usable password. Call it while holding the e-mail's Contact lock."""
-    from .adapter import get_adapter
+    from ..adapter import get_adapter
 
     candidates = list(
         users_with_email(email).order_by("-is_active", F("last_login").desc(nulls_last=True), "pk")

@@ -16,7 +16,7 @@ whether an address has an account.
 
 This is django-allauth's "prevent enumeration" behaviour, with a code typed back instead of a
 link (mail scanners open links). The code primitives are shared with buyer claims
-(:mod:`wagtail_guestpay.codes`).
+(:mod:`wagtail_guestpay.buyers.codes`).
 """
 
 import secrets
@@ -29,14 +29,14 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import queue, signals
-from .accounts import accounts_holding, contact_for, take_back_retired
-from .adapter import get_adapter
+from .. import queueing, signals
+from ..adapter import get_adapter
+from ..conf import guestpay_settings
+from ..emails import REGISTRATION_CODE, REGISTRATION_EXISTING, queue_code_email, queue_email
+from ..fulfilment.accounts import accounts_holding, contact_for, take_back_retired
+from ..models import Contact, PendingRegistration, hash_token
+from ..ratelimit import configured_budget
 from .codes import CodeCheck, check_code, code_hash, new_code, new_salt
-from .conf import guestpay_settings
-from .emails import REGISTRATION_CODE, REGISTRATION_EXISTING, queue_code_email, queue_email
-from .models import Contact, PendingRegistration, hash_token
-from .ratelimit import configured_budget
 
 HASH_KEY_SALT = "wagtail_guestpay.registrations.code"
 # A registration past its expiry is kept this long (its page can still say "expired, ask for a
@@ -86,7 +86,8 @@ def find(token, offer):
 
 def _queue_send(registration_id, number):
     transaction.on_commit(
-        lambda: queue.enqueue("wagtail_guestpay.tasks.send_registration_code", registration_id, number)
+        lambda: queueing.enqueue("wagtail_guestpay.tasks.send_registration_code", registration_id,
+                                 number)
     )
 
 

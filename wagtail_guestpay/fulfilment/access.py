@@ -1,0 +1,90 @@
+"""The access API: who holds which product. Host sites use these functions and the signals in
+:mod:`wagtail_guestpay.signals` to map grants onto their own access model."""
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .. import signals
+from ..models import AccessGrant
+from ..products import product_models
+
+
+def has_access(user, product):
+    """True if ``user`` holds an active grant to the page ``product``."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return AccessGrant.objects.active().filter(user=user, product_id=product.pk).exists()
+
+
+def products_for(user):
+    """The live pages ``user`` holds an active grant to, as their specific classes (none for a
+    deactivated account, as :func:`has_access` answers)."""
+    from wagtail.models import Page
+
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Page.objects.none()
+    ids = AccessGrant.objects.active().filter(user=user).values("product_id")
+    return Page.objects.live().filter(pk__in=ids).specific().order_by("title")
+
+
+def grant_access(user, product, *, source, order=None, granted_by=None, note=""):
+    """Grant ``user`` access to ``product``; returns ``(grant, created)``.
+
+    Idempotent: an order grants a product once, and staff/API grants hold one active grant per
+    user and product; the existing grant is returned otherwise. ``access_granted`` is sent after
+    commit, only when a grant was created.
+    """
+    existing = _active_grant(user, product, order)
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            grant = AccessGrant.objects.create(
+                user=user, product=product, order=order, source=source,
+                granted_by=granted_by, note=note,
+            )
+    except IntegrityError:
+        return _active_grant(user, product, order), False
+    transaction.on_commit(
+        lambda: signals.access_granted.send(sender=AccessGrant, grant=grant), robust=True
+    )
+    return grant, True
+
+
+def _active_grant(user, product, order):
+    grants = AccessGrant.objects.active().filter(product_id=product.pk)
+    if order is not None:
+        return grants.filter(order=order).first()
+    return grants.filter(user=user, order__isnull=True).first()
+
+
+def revoke_access(grant, *, revoked_by=None, note=""):
+    """Revoke one grant; returns True if it was active. ``access_revoked`` follows the commit."""
+    updated = AccessGrant.objects.filter(pk=grant.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoked_by=revoked_by,
+        note=(f"{grant.note}\n{note}".strip() if note else grant.note),
+    )
+    if updated:
+        grant.refresh_from_db()
+        transaction.on_commit(
+            lambda: signals.access_revoked.send(sender=AccessGrant, grant=grant), robust=True
+        )
+    return bool(updated)
+
+
+def revoke_order_access(order, *, revoked_by=None, note=""):
+    """Revoke every active grant an order made; returns how many were revoked."""
+    return sum(
+        revoke_access(grant, revoked_by=revoked_by, note=note)
+        for grant in order.grants.active().select_for_update()
+    )
+
+
+__all__ = [
+    "grant_access",
+    "has_access",
+    "product_models",
+    "products_for",
+    "revoke_access",
+    "revoke_order_access",
+]
