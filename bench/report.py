@@ -286,12 +286,13 @@ def write_report(data, results):
 
 def drain_section(rows, floods, verdicts):
     """Ingestion while the workers drain a burst, and the pay-link flood."""
+    burst = next((row["burst_accepted"] for row in rows if "burst_accepted" in row), "?")
     lines = [
         "### Ingestion while the workers drain",
         "",
         f"The same callback at {rows[0]['concurrency']} clients with one `qcluster` (2 workers) "
         "running: **idle** (nothing else to do) and **draining** (started right after a burst "
-        f"of {rows[0].get('burst_accepted', '?')} paid notifications for real orders was "
+        f"of {burst} paid notifications for real orders was "
         "accepted, while the workers create the accounts, grant and send the e-mails), "
         "alternated; medians over the rounds. Target: draining ≥ "
         f"{TARGETS['drain_ratio']} of idle, p99 < {TARGETS['ingestion_p99_ms']} ms in both.",
