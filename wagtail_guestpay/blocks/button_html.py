@@ -18,9 +18,9 @@ def render_pay_button(request, offer, label="", show_price=False):
     ``includes/pay_button.html`` gets its template rendered."""
     from django.template.loader import get_template
 
-    template = get_template(PAY_BUTTON_TEMPLATE)
-    if getattr(template.origin, "name", "") != _OWN_TEMPLATE:
-        return template.render(pay_button_context(request, offer, label, show_price))
+    if not _own_template_in_use():
+        return get_template(PAY_BUTTON_TEMPLATE).render(
+            pay_button_context(request, offer, label, show_price))
     key = _memo_key(request, offer, label, show_price)
     html = _MEMO.get(key) if key is not None else None
     if html is None:
@@ -30,6 +30,21 @@ def render_pay_button(request, offer, label="", show_price=False):
                 _MEMO.clear()
             _MEMO[key] = html
     return html
+
+
+def _own_template_in_use():
+    """Whether ``includes/pay_button.html`` resolves to the package's own template: looked up
+    once per template engine (a change of TEMPLATES makes new engines), not once per block."""
+    from django.template import engines
+    from django.template.loader import get_template
+
+    holder = engines.all()[0]
+    own = getattr(holder, "_guestpay_own_pay_button", None)
+    if own is None:
+        template = get_template(PAY_BUTTON_TEMPLATE)
+        own = getattr(template.origin, "name", "") == _OWN_TEMPLATE
+        holder._guestpay_own_pay_button = own
+    return own
 
 
 # The button is a function of what _memo_key() lists: a page of 50 pay blocks renders each
