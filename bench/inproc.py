@@ -65,13 +65,14 @@ def _pages(count):
     """An offer page with ``count`` pay blocks (``count`` different offers), and the same page
     with ``count`` paragraph blocks."""
     from django.utils.text import slugify
-    from wagtail.models import Page, Site
+    from wagtail.models import Locale, Page, Site
     from wagtail.rich_text import RichText
 
     from wagtail_guestpay.models import Offer, OfferPage
 
     home = Site.objects.get(is_default_site=True).root_page
-    base = Offer.objects.get(slug="demo-course")
+    # The demo's offers come in English, French and Ukrainian: one slug, three translations.
+    base = Offer.objects.get(slug="demo-course", locale=Locale.get_default())
     offers = []
     for index in range(count):
         offer, _created = Offer.objects.get_or_create(

@@ -103,7 +103,7 @@ class TestProductPage:
 
         product = offer.get_products()[0]
         locked = client.get(product.url)
-        assert f'href="/accounts/login/?next={quote(product.url, safe="")}"'.encode() in \
+        assert f'href="/guestpay/login/?next={quote(product.url, safe="")}"'.encode() in \
             locked.content
 
 

@@ -104,7 +104,7 @@ def test_claiming_an_address_that_has_an_account_grants_it_and_logs_nobody_in(
     confirm(client, path, code_in(outbox[-1]))
     order.refresh_from_db()
     assert order.user == user and has_access(user, offer.get_products()[0])
-    assert "/accounts/login/" in outbox[-1].body and "/guestpay/access/" not in outbox[-1].body
+    assert "/guestpay/login/" in outbox[-1].body and "/guestpay/access/" not in outbox[-1].body
     assert "_auth_user_id" not in client.session
     user.refresh_from_db()
     assert user.check_password("correct-horse-battery") and user.is_active

@@ -101,7 +101,7 @@ def test_correcting_to_an_existing_account_logs_nobody_in_and_says_log_in(
     correction = correct_order_email(order, "owner@example.com")
     run_on_commit()
     assert correction.user == owner and not correction.account_created
-    assert "/accounts/login/" in outbox[0].body
+    assert "/guestpay/login/" in outbox[0].body
     assert "_auth_user_id" not in client.session
 
 

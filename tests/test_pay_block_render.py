@@ -117,4 +117,4 @@ def test_a_page_of_pay_blocks_costs_the_same_queries_for_1_and_for_20_blocks(off
             assert [item.pk for item in loaded] == [item.pk for item in offers[:count]]
             assert {item.provider_account.pk for item in loaded} == {offer.provider_account_id}
         counts.append(len(queries))
-    assert counts[0] == counts[1] == 2
+    assert counts[0] == counts[1] <= 3  # offers, payment systems, translations

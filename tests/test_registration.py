@@ -98,7 +98,7 @@ def test_a_free_address_gets_a_code_and_the_right_code_creates_the_account_and_p
     assert page.status_code == 200 and "no-store" in page["Cache-Control"]
     text = page.content.decode()
     assert "Enter the code we e-mailed to member@example.com" in text
-    login = f'/accounts/login/?next={quote(members_offer.get_pay_path(), safe="")}'
+    login = f'/guestpay/login/?next={quote(members_offer.get_pay_path(), safe="")}'
     assert f'href="{login}"' in text.replace("&amp;", "&")
     assert 'autocomplete="one-time-code"' in text and "Send a new code" in text
 
@@ -181,10 +181,10 @@ def test_a_taken_address_gets_a_log_in_e_mail_and_no_code(client, members_offer,
     [message] = outbox
     assert message.to == [user.email]
     assert "You already have an account: log in to continue your purchase." in message.body
-    login = "http://testserver/accounts/login/?next=" + quote(members_offer.get_pay_path(),
+    login = "http://testserver/guestpay/login/?next=" + quote(members_offer.get_pay_path(),
                                                              safe="")
     assert login in message.body
-    assert "http://testserver/accounts/password_reset/" in message.body
+    assert "http://testserver/guestpay/password-reset/" in message.body
     assert "/guestpay/access/new-link/" not in message.body  # the account has a password
     assert not re.search(r"\b\d{6}\b", message.body)
     html = message.alternatives[0][0]

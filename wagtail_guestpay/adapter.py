@@ -11,8 +11,9 @@ from django.core.mail import EmailMultiAlternatives
 from django.shortcuts import resolve_url
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.crypto import get_random_string
+from django.utils.http import urlencode
 from django.utils.module_loading import import_string
 
 from .conf import guestpay_settings
@@ -63,21 +64,19 @@ class GuestPayAdapter:
         return reverse("wagtail_guestpay:account")
 
     def get_login_url(self, next_url=""):
-        url = resolve_url(settings.LOGIN_URL)
+        """Where the package sends people to sign in: ``WAGTAIL_GUESTPAY_LOGIN_URL`` (a URL name
+        or a path; the package's own sign-in page by default), with ``?next=``."""
+        url = resolve_url(guestpay_settings.LOGIN_URL)
         if next_url:
-            from django.utils.http import urlencode
-
-            url = f"{url}?{urlencode({'next': next_url})}"
+            url = f"{url}{'&' if '?' in url else '?'}{urlencode({'next': next_url})}"
         return url
 
     def get_password_reset_url(self):
-        """Where an account's owner resets a forgotten password (named in the e-mail sent when
-        someone registers an address that has an account); '' when the site has none.
-        Django's ``password_reset`` URL by default."""
-        try:
-            return reverse("password_reset")
-        except NoReverseMatch:
-            return ""
+        """Where an account's owner resets a forgotten password:
+        ``WAGTAIL_GUESTPAY_PASSWORD_RESET_URL`` (the package's page by default); '' when it is
+        set empty (the site has none)."""
+        setting = guestpay_settings.PASSWORD_RESET_URL
+        return resolve_url(setting) if setting else ""
 
     # E-mail ---------------------------------------------------------------------------------
     def get_from_email(self):

@@ -3,26 +3,45 @@
 Errors (E) stop ``manage.py check --deploy`` and the server; warnings (W) are shown.
 """
 
+from email.utils import parseaddr
+from urllib.parse import urlsplit
+
 from django.apps import apps
 from django.conf import settings
 from django.core.checks import Error, Warning, register
-from django.urls import NoReverseMatch, reverse
+from django.db import DEFAULT_DB_ALIAS
+from django.urls import NoReverseMatch, Resolver404, get_script_prefix, resolve, reverse
+from wagtail.models import Page
 
+from .adapter import get_adapter
 from .conf import guestpay_settings
+
+# What each required app carries; without it the admin answers 500 or nothing runs.
+REQUIRED_APPS = {
+    "wagtail.contrib.settings": "merchant contacts and registration fields",
+    "wagtail.snippets": "offers",
+    "wagtail_modeladmin": "Transactions, Contacts and Payment notifications in the admin",
+    "django_q": "the background tasks that confirm payments and send e-mail",
+}
+# Django's default sender: mail from it is often refused or lands in spam.
+DJANGO_DEFAULT_FROM_EMAIL = "webmaster@localhost"
 
 
 @register()
 def check_configuration(app_configs=None, **kwargs):
     messages = []
-    for label in ("wagtail.contrib.settings", "wagtail.snippets", "django_q"):
+    for label, purpose in REQUIRED_APPS.items():
         if not apps.is_installed(label):
             messages.append(Error(
-                f"wagtail_guestpay needs {label!r} in INSTALLED_APPS.",
+                f"wagtail_guestpay needs {label!r} in INSTALLED_APPS ({purpose}).",
                 id="wagtail_guestpay.E001",
             ))
     messages += _check_products()
     messages += _check_keys()
     messages += _check_urls()
+    messages += _check_buyer_urls()
+    messages += _check_sqlite()
+    messages += _check_from_email()
     if not guestpay_settings.BASE_URL and not getattr(settings, "WAGTAILADMIN_BASE_URL", ""):
         messages.append(Warning(
             "Neither WAGTAIL_GUESTPAY_BASE_URL nor WAGTAILADMIN_BASE_URL is set: links in e-mails "
@@ -44,8 +63,6 @@ def check_configuration(app_configs=None, **kwargs):
             hint="Remove 'wagtail_guestpay.testprovider' from INSTALLED_APPS in production.",
             id="wagtail_guestpay.W005",
         ))
-    if not getattr(settings, "LOGIN_URL", None):
-        messages.append(Warning("LOGIN_URL is not set.", id="wagtail_guestpay.W006"))
     return messages
 
 
@@ -58,9 +75,17 @@ def _check_products():
             id="wagtail_guestpay.W001",
         )]
     messages = []
-    from wagtail.models import Page
-
     for label in labels:
+        app_label = str(label).partition(".")[0]
+        if "." in str(label) and app_label not in apps.app_configs:
+            messages.append(Error(
+                f"WAGTAIL_GUESTPAY_PRODUCT_MODELS names {label!r}, but no installed app has the "
+                f"label {app_label!r}.",
+                hint=f"Add the app that defines {label} to INSTALLED_APPS, or correct the label "
+                "('app_label.ModelName').",
+                id="wagtail_guestpay.E002",
+            ))
+            continue
         try:
             model = apps.get_model(label)
         except (LookupError, ValueError):
@@ -117,3 +142,91 @@ def _check_urls():
         )]
     return []
 
+
+
+def _check_buyer_urls():
+    """The sign-in and password-reset URLs the package puts in pages and e-mails must lead to a
+    view. Wagtail's catch-all "resolves" any path to its page server, which answers 404 for a
+    page that does not exist: that counts as not resolving."""
+    adapter = get_adapter()
+    messages = []
+    for name, method in (("sign-in", "get_login_url"), ("password reset", "get_password_reset_url")):
+        try:
+            url = getattr(adapter, method)()
+        except NoReverseMatch as exc:
+            url, problem = "", str(exc)
+        else:
+            problem = _unresolved(url)
+        if problem:
+            messages.append(Error(
+                f"The {name} URL wagtail_guestpay sends buyers to ({url or 'none'}) does not lead "
+                f"to a view: {problem}",
+                hint=f"Include the package's URLs (path('guestpay/', include("
+                f"'wagtail_guestpay.urls'))), or point the adapter's {method}() at the site's own "
+                "page (docs/reference/api.md).",
+                id="wagtail_guestpay.E006",
+            ))
+    return messages
+
+
+def _unresolved(url):
+    """Why ``url`` leads to no view of this site; '' when it does. Another site's URL (a host's
+    external sign-in) is taken as it is."""
+    if not url:
+        return "there is none."
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc:
+        return ""
+    path = parts.path
+    prefix = get_script_prefix()
+    if prefix != "/" and path.startswith(prefix):
+        path = "/" + path[len(prefix):]
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return "no URL pattern matches it."
+    if match.url_name == "wagtail_serve":
+        return "only Wagtail's page catch-all matches it (a 404 unless a page lives there)."
+    return ""
+
+
+def _check_sqlite():
+    """A web process and a worker write at once: SQLite without WAL, IMMEDIATE transactions and a
+    busy timeout answers "database is locked" (the first notification's task fails)."""
+    database = settings.DATABASES.get(DEFAULT_DB_ALIAS, {})
+    if database.get("ENGINE") != "django.db.backends.sqlite3":
+        return []
+    name = str(database.get("NAME", ""))
+    if name == ":memory:" or "mode=memory" in name:
+        return []  # one process only (tests)
+    options = database.get("OPTIONS", {})
+    missing = []
+    if "journal_mode=wal" not in options.get("init_command", "").lower().replace(" ", ""):
+        missing.append("WAL (init_command 'PRAGMA journal_mode=WAL;')")
+    if str(options.get("transaction_mode", "")).upper() != "IMMEDIATE":
+        missing.append("transaction_mode 'IMMEDIATE'")
+    if not options.get("timeout"):
+        missing.append("a busy timeout ('timeout': 20)")
+    if not missing:
+        return []
+    return [Warning(
+        "The default database is SQLite without " + ", ".join(missing) + ": the web process and "
+        "the worker write at once, and a notification's task fails with 'database is locked'.",
+        hint="Set DATABASES['default']['OPTIONS'] = {'init_command': 'PRAGMA journal_mode=WAL; "
+        "PRAGMA synchronous=NORMAL;', 'transaction_mode': 'IMMEDIATE', 'timeout': 20} "
+        "(README.md, 'Install into an existing Wagtail site').",
+        id="wagtail_guestpay.W007",
+    )]
+
+
+def _check_from_email():
+    sender = get_adapter().get_from_email()
+    if parseaddr(sender)[1].lower() != DJANGO_DEFAULT_FROM_EMAIL:
+        return []
+    return [Warning(
+        f"Buyer e-mails would be sent from Django's default {DJANGO_DEFAULT_FROM_EMAIL!r}: "
+        "many mail servers refuse or bury them, and buyers cannot answer.",
+        hint="Set DEFAULT_FROM_EMAIL (or WAGTAIL_GUESTPAY_FROM_EMAIL) to the shop's address, "
+        "e.g. 'Shop <shop@example.com>'.",
+        id="wagtail_guestpay.W008",
+    )]

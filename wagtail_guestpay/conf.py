@@ -122,6 +122,33 @@ DEFAULTS = {
         "verify_registration": (10, 600),
         "resend_client": (10, 3600),
     },
+    # Buyers' accounts (docs/how-to/buyer-accounts.md). Where the package sends people to sign in
+    # and to reset a password: a URL name or a path. The package's own pages by default; a site
+    # with its own login (django-allauth...) points these at it.
+    "LOGIN_URL": "wagtail_guestpay:login",
+    "PASSWORD_RESET_URL": "wagtail_guestpay:password_reset",
+    # The template every buyer-facing page extends; "" for the site's "base.html" where it exists,
+    # else the package's plain "wagtail_guestpay/layout/plain.html". Its "content" block is used.
+    "BASE_TEMPLATE": "",
+    # Show "My purchases" / "Log out" (or "Sign in") at the top of the package's pages; False
+    # when the site's header has them already.
+    "ACCOUNT_LINKS": True,
+    # Passwordless sign-in: lifetime of the e-mailed code and link, wrong codes a code takes,
+    # whether staff accounts (is_staff) are refused (they sign in with their password).
+    "SIGNIN_CODE_MAX_AGE": timedelta(minutes=15),
+    "SIGNIN_CODE_MAX_ATTEMPTS": 5,
+    "SIGNIN_EXCLUDE_STAFF": True,
+    # Budgets (requests, seconds) of sign-in codes, password resets and e-mail changes: codes
+    # asked for per address and per client, codes typed per address and per client, password
+    # sign-ins per client and per address. Keys left out keep their default.
+    "SIGNIN_RATE_LIMITS": {
+        "send_email": (5, 3600),
+        "send_client": (20, 3600),
+        "verify_email": (10, 600),
+        "verify_client": (30, 600),
+        "password_client": (30, 600),
+        "password_email": (10, 600),
+    },
     # Common mail domains that typed addresses are checked against ("gmial.com" -> "gmail.com");
     # None for the built-in list (wagtail_guestpay.buyers.typos.COMMON_DOMAINS).
     "EMAIL_TYPO_DOMAINS": None,

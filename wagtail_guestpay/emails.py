@@ -15,9 +15,13 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext_lazy as _
 
 from . import queueing
@@ -35,6 +39,10 @@ STAFF_NOTICE = "staff_notice"
 CLAIM_CODE = "claim_code"
 REGISTRATION_CODE = "registration_code"
 REGISTRATION_EXISTING = "registration_existing_account"
+SIGNIN_CODE = "signin_code"
+EMAIL_CHANGE_CODE = "email_change_code"
+EMAIL_CHANGED = "email_changed"
+PASSWORD_RESET = "password_reset"
 SEALED = "sealed"
 
 LEASE = timedelta(minutes=5)
@@ -48,6 +56,10 @@ KIND_LABELS = {
     CLAIM_CODE: _("Confirmation code"),
     REGISTRATION_CODE: _("Registration code"),
     REGISTRATION_EXISTING: _("Registration of an address that has an account"),
+    SIGNIN_CODE: _("Sign-in code"),
+    EMAIL_CHANGE_CODE: _("Code for a new e-mail address"),
+    EMAIL_CHANGED: _("E-mail address changed"),
+    PASSWORD_RESET: _("Password reset"),
 }
 
 # The staff notices that are not about an order's "needs attention" reason.
@@ -188,12 +200,14 @@ def _base_context(outbound):
     order = outbound.order
     site = _site_for(order)
     adapter = get_adapter()
+    reset = adapter.get_password_reset_url()
     return {
         "order": order,
         "site": site,
         "site_name": site.site_name if site else "",
-        "merchant": MerchantContacts.for_site(site) if site else None,
+        "merchant": MerchantContacts.for_site(site).in_language() if site else None,
         "personal_area_url": adapter.absolute_url(adapter.get_personal_area_url(), site),
+        "password_reset_url": adapter.absolute_url(reset, site) if reset else "",
         "recipient": outbound.to_email,
     }
 
@@ -222,8 +236,6 @@ def _build_access(outbound):
 
 
 def _link_context(user, site):
-    from django.urls import reverse
-
     max_age = guestpay_settings.as_timedelta("ACCESS_LINK_MAX_AGE")
     _link, token = AccessLink.issue(user, max_age)
     path = reverse("wagtail_guestpay:access_link", args=[token])
@@ -269,12 +281,16 @@ def _build_staff_notice(outbound):
 
 
 def _sealed_code(outbound):
+    return _sealed(outbound)["code"]
+
+
+def _sealed(outbound):
     from .crypto import decrypt_json
 
     sealed = outbound.data.get(SEALED)
     if not sealed:
         raise LookupError("The code of this e-mail is gone (sent or abandoned before).")
-    return decrypt_json(sealed)["code"]
+    return decrypt_json(sealed)
 
 
 def _build_claim_code(outbound):
@@ -299,7 +315,7 @@ def _registration_context(outbound):
     context.update({
         "site": site,
         "site_name": site.site_name if site else "",
-        "merchant": MerchantContacts.for_site(site) if site else None,
+        "merchant": MerchantContacts.for_site(site).in_language() if site else None,
         "offer": registration.offer,
         "max_age_minutes": outbound.data.get("max_age_minutes", 15),
         "login_url": adapter.absolute_url(
@@ -321,18 +337,47 @@ def _build_registration_existing(outbound):
 
     context = _registration_context(outbound)
     adapter = get_adapter()
-    reset = adapter.get_password_reset_url()
-    context["password_reset_url"] = adapter.absolute_url(reset, context["site"]) if reset else ""
     # An account a payment made and nobody opened has no password to reset: a new access link.
     unused = any(BuyerAccount(user=user).is_new
                  for user in users_with_email(outbound.to_email).filter(is_active=True))
     if unused:
-        from django.urls import reverse
-
         context["access_link_url"] = adapter.absolute_url(
             reverse("wagtail_guestpay:request_link"), context["site"]
         )
     return "wagtail_guestpay/email/registration_existing_account", context
+
+
+def _build_signin_code(outbound):
+    """A sign-in code and its one-click link (to a page with a button), or a new address's code."""
+    context = _base_context(outbound)
+    secret = _sealed(outbound)
+    context["code"] = secret["code"]
+    context["max_age_minutes"] = outbound.data.get("max_age_minutes", 15)
+    if outbound.kind == SIGNIN_CODE:
+        path = reverse("wagtail_guestpay:login_link", args=[secret["token"]])
+        context["link_url"] = get_adapter().absolute_url(path, context["site"])
+    return f"wagtail_guestpay/email/{outbound.kind}", context
+
+
+def _build_email_changed(outbound):
+    context = _base_context(outbound)
+    context["new_email"] = outbound.data.get("new_email", "")
+    return "wagtail_guestpay/email/email_changed", context
+
+
+def _build_password_reset(outbound):
+    """The link is made when the message is built: Django's token dies with a new password or a
+    new login, so only the last e-mail's link works, once."""
+    user = outbound.user
+    if user is None or not user.is_active:
+        raise LookupError("The account of this password reset is gone or inactive.")
+    context = _base_context(outbound)
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    path = reverse("wagtail_guestpay:password_reset_confirm", args=[uid, token])
+    context["reset_url"] = get_adapter().absolute_url(path, context["site"])
+    context["user"] = user
+    return "wagtail_guestpay/email/password_reset", context
 
 
 BUILDERS = {
@@ -343,5 +388,9 @@ BUILDERS = {
     STAFF_NOTICE: _build_staff_notice,
     REGISTRATION_CODE: _build_registration_code,
     REGISTRATION_EXISTING: _build_registration_existing,
+    SIGNIN_CODE: _build_signin_code,
+    EMAIL_CHANGE_CODE: _build_signin_code,
+    EMAIL_CHANGED: _build_email_changed,
+    PASSWORD_RESET: _build_password_reset,
 }
 

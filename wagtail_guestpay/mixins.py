@@ -1,8 +1,8 @@
 """A mixin for product pages: serve the content only to holders of a grant."""
 
-from django.template.response import TemplateResponse
-
 from .fulfilment.access import has_access
+from .localization import one_per_translation, same_page_ids
+from .layout import BuyerPageResponse
 
 
 class GuestPayProductMixin:
@@ -23,11 +23,14 @@ class GuestPayProductMixin:
         return bool(user.is_authenticated and self.permissions_for_user(user).can_edit())
 
     def guestpay_offers(self):
+        """The offers on sale that grant this page (a list), each in the visitor's language."""
         from .models import Offer
 
-        return (
+        # With translated content: the offers of any translation of this page, each once, in
+        # the visitor's language.
+        return one_per_translation(
             Offer.objects.on_sale()
-            .filter(products__page=self)
+            .filter(products__page__in=same_page_ids(self))
             .select_related("provider_account")
             .distinct()
         )
@@ -43,6 +46,6 @@ class GuestPayProductMixin:
             "offers": self.guestpay_offers(),
             "login_url": get_adapter().get_login_url(request.get_full_path()),
         }
-        response = TemplateResponse(request, self.locked_template, context, status=403)
+        response = BuyerPageResponse(request, self.locked_template, context, status=403)
         response["Cache-Control"] = "private, no-store"
         return response

@@ -7,7 +7,16 @@ from .conf import guestpay_settings
 
 
 def product_models():
-    return [apps.get_model(label) for label in guestpay_settings.PRODUCT_MODELS]
+    """The declared models that exist. A label naming none (its app not installed, a typo) is
+    left out here, so that Wagtail's own checks and the admin keep working, and named by system
+    check E002 instead of a LookupError traceback."""
+    models = []
+    for label in guestpay_settings.PRODUCT_MODELS:
+        try:
+            models.append(apps.get_model(label))
+        except (LookupError, ValueError):
+            continue
+    return models
 
 
 def is_product_page(page):

@@ -12,7 +12,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from .buyers.passwords import send_reset_links
 from .buyers.registrations import purge, send_code
+from .buyers.signin import request_signin_code
 from .conf import guestpay_settings
 from .emails import ACCESS_LINK, deliver, due_emails, queue_email
 from .fulfilment.accounts import BuyerAccount, users_with_email
@@ -51,6 +53,17 @@ def send_new_access_link(email, language=""):
         if BuyerAccount(user=user).is_new:
             with transaction.atomic():
                 queue_email(ACCESS_LINK, email, user=user, language=language)
+
+
+def send_signin_code(email, next_url="", language=""):
+    """A sign-in code, if the address has an account that may use one: looked up here, so that
+    the sign-in page answers in the same time for every address."""
+    request_signin_code(email, next_url=next_url, language=language)
+
+
+def send_password_reset(email, language=""):
+    """A password reset link to each active account of the address (looked up here, as above)."""
+    send_reset_links(email, language=language)
 
 
 def send_registration_code(registration_id, number):

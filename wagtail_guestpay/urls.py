@@ -4,7 +4,17 @@
 from django.apps import apps
 from django.urls import include, path
 
-from .views import accounts, claims, notifications, orders, pay, registration
+from .views import (
+    account_settings,
+    accounts,
+    claims,
+    notifications,
+    orders,
+    password_reset,
+    pay,
+    registration,
+    signin,
+)
 
 app_name = "wagtail_guestpay"
 
@@ -24,6 +34,21 @@ urlpatterns = [
     path("access/<str:token>/", accounts.access_link, name="access_link"),
     path("account/setup/", accounts.account_setup, name="account_setup"),
     path("account/", accounts.personal_area, name="account"),
+    path("account/password/", account_settings.password_change, name="password_change"),
+    path("account/email/", account_settings.email_change, name="email_change"),
+    path("account/email/confirm/", account_settings.email_change_confirm,
+         name="email_change_confirm"),
+    path("login/", signin.login_view, name="login"),
+    path("login/code/", signin.login_code, name="login_code"),
+    path("login/link/<str:token>/", signin.login_link, name="login_link"),
+    path("logout/", signin.logout_view, name="logout"),
+    path("password-reset/", password_reset.password_reset, name="password_reset"),
+    path("password-reset/sent/", password_reset.password_reset_done,
+         name="password_reset_done"),
+    path("password-reset/<uidb64>/<token>/", password_reset.PasswordResetConfirmView.as_view(),
+         name="password_reset_confirm"),
+    path("password-reset/done/", password_reset.password_reset_complete,
+         name="password_reset_complete"),
 ]
 
 if apps.is_installed("wagtail_guestpay.testprovider"):

@@ -30,6 +30,8 @@ INSTALLED_APPS = [
     "django_q",  # guestpay: background tasks
     "wagtail.contrib.settings",  # guestpay: merchant contacts and registration fields
     "wagtail.contrib.forms",
+    "wagtail.contrib.simple_translation",  # "Translate" in the admin: copies a page or an offer
+    "wagtail.locales",  # the admin's Settings > Locales
     "wagtail.contrib.redirects",
     "wagtail.embeds",
     "wagtail.sites",
@@ -125,6 +127,10 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("fr", "Français"), ("uk", "Українська")]
 LOCALE_PATHS = [SANDBOX_DIR / "locale"]  # the sandbox's own pages (wagtail_guestpay has its own)
+# Content in every language (docs/how-to/translations.md): pages and offers are translated with
+# Wagtail; the visitor's language (the header's switcher) chooses which translation is shown.
+WAGTAIL_I18N_ENABLED = True
+WAGTAIL_CONTENT_LANGUAGES = LANGUAGES
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -136,7 +142,7 @@ MEDIA_ROOT = VAR_DIR / "media"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
-LOGIN_URL = "login"
+LOGIN_URL = "wagtail_guestpay:login"
 LOGIN_REDIRECT_URL = "wagtail_guestpay:account"
 
 # E-mails go to files under sandbox/var/mail/ (one .eml per message) and to the console.
@@ -173,6 +179,8 @@ else:
 
 # guestpay settings (docs/reference/settings.md)
 WAGTAIL_GUESTPAY_PRODUCT_MODELS = ["home.CoursePage"]
+# The header has "My purchases" / "Log out" already: the package's pages need not repeat them.
+WAGTAIL_GUESTPAY_ACCOUNT_LINKS = False
 WAGTAIL_GUESTPAY_BASE_URL = os.environ.get("GUESTPAY_BASE_URL", "http://127.0.0.1:8000")
 WAGTAIL_GUESTPAY_PLACEHOLDER_EMAIL_DOMAIN = "placeholder.guestpay.invalid"
 

@@ -7,7 +7,6 @@ from wagtail.documents import urls as wagtaildocs_urls
 urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
-    path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),  # the header's language switcher
     path("guestpay/", include("wagtail_guestpay.urls")),  # guestpay: before Wagtail's catch-all
     path("", include(wagtail_urls)),

@@ -138,8 +138,13 @@ def sandbox():
 
 
 @pytest.fixture(scope="session")
-def browser(sandbox):
+def browser():
+    """One Chromium for the session (Playwright's sync API runs one instance per thread): the
+    sandbox's tests and test_fresh_site.py, which runs its own site, share it."""
     from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM}: apt-get install chromium")
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -31,7 +31,7 @@ def new_offer(sandbox, *, guest):
         f"currency='EUR', provider_account=ProviderAccount.objects.get(kind='test', "
         f"name='TestPay (offline)'), guest_payment={guest})\n"
         "OfferProduct.objects.create(offer=offer, page=CoursePage.objects.get("
-        "slug='demo-course-lessons'))\n"
+        "slug='demo-course-lessons', locale__language_code='en'))\n"
         "print(offer.pk)\n"
     )
     result = sandbox.manage("shell", "-c", code)
@@ -98,6 +98,9 @@ def test_editor_switches_guest_payment_on_in_the_gear_and_copies_the_direct_link
     dialog.locator("#id_success_page-chooser").get_by_role(
         "button", name="Choose a page").click()
     chooser = page.locator(".modal")
+    # The demo's content is in three languages: the chooser lists the three home pages (English
+    # first); the result pages are under them.
+    chooser.get_by_role("link", name="Explore").first.click()
     chooser.get_by_role("link", name="Thank you").click()
     expect(dialog.locator("#id_success_page-chooser")).to_contain_text("Thank you")
 

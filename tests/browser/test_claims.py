@@ -52,7 +52,7 @@ def test_wallet_payment_is_claimed_from_the_success_page_with_a_code(sandbox, pa
     page.get_by_role("button", name="Open my personal area").click()
 
     expect(page.get_by_role("heading", name="My purchases")).to_be_visible()
-    expect(page.get_by_role("link", name="Demo course")).to_be_visible()
+    expect(page.get_by_role("link", name="Open Demo course")).to_be_visible()
     assert sandbox.messages_to(f"{local}@gmial.com") == []
 
 

@@ -46,7 +46,7 @@ def test_guest_buys_the_demo_course_and_reaches_the_personal_area(sandbox, page)
     page.get_by_role("button", name="Open my personal area").click()
 
     expect(page.get_by_role("heading", name="My purchases")).to_be_visible()
-    page.get_by_role("link", name="Demo course").click()
+    page.get_by_role("link", name="Open Demo course").click()
     expect(page.get_by_text("Welcome to the course!")).to_be_visible()
 
     # The link was single-use: a second visit offers a new one instead.
@@ -92,7 +92,7 @@ def test_members_only_link_is_404_for_anonymous_visitors_and_asks_to_register(sa
     expect(page.get_by_role("heading", name=f"Enter the code we e-mailed to {email}")
            ).to_be_visible()
     expect(page.get_by_role("main").get_by_role("link", name="Log in")).to_have_attribute(
-        "href", "/accounts/login/?next=%2Fguestpay%2Fpay%2Fmembers-only%2F")
+        "href", "/guestpay/login/?next=%2Fguestpay%2Fpay%2Fmembers-only%2F")
     message = sandbox.wait_for_mail(email)[0]
     code = re.search(r"Your code: (\d{6})", sandbox.text_of(message)).group(1)
     page.get_by_label("Code from the e-mail").fill(code)

@@ -197,8 +197,9 @@ def test_tampered_links_are_410_and_consume_nothing(client, link, settings):
 # Nothing tells whether an address has an account -------------------------------------------
 def _page_text(response):
     """The visible answer, without the per-response CSRF token and without the page's own path
-    (the sandbox's language switcher sends the visitor back to it)."""
+    (the sandbox's language switcher and "Log in" link send the visitor back to it)."""
     content = re.sub(rb'name="csrfmiddlewaretoken" value="[^"]+"', b"", response.content)
+    content = re.sub(rb'href="(/guestpay/login/)\?next=[^"]*"', rb'href="\1"', content)
     return re.sub(rb'name="next" type="hidden" value="[^"]*"', b"", content)
 
 
@@ -270,11 +271,12 @@ def test_no_open_redirect_through_any_parameter(client, offer, members_offer, li
         ("post", members_offer.get_checkout_path()), ("get", order_path),
         ("get", order_path + "status/"), ("post", f"/guestpay/order/{token}/retry/"),
         ("get", link), ("post", "/guestpay/access/new-link/"), ("get", "/guestpay/account/"),
-        ("get", "/guestpay/account/setup/"), ("get", "/accounts/login/"),
+        ("get", "/guestpay/account/setup/"), ("get", "/guestpay/login/"), ("get", "/guestpay/login/code/"),
+        ("get", "/guestpay/password-reset/"),
         ("get", members_offer.get_checkout_path() + "code/"),
         ("post", members_offer.get_checkout_path() + "code/"),
         ("post", members_offer.get_checkout_path() + "code/new/"),
-        ("post", "/accounts/login/"),
+        ("post", "/guestpay/login/"), ("post", "/guestpay/password-reset/"),
     ]
     for method, path in targets:
         for param in REDIRECT_PARAMS:
@@ -339,8 +341,12 @@ def test_every_form_needs_its_csrf_token(offer, members_offer, link, testpay, ru
         "test provider dashboard": (staff,
                                     f"/guestpay/test-provider/charges/{pending.public_id}/confirm/",
                                     {}),
-        "login": (Client(enforce_csrf_checks=True), "/accounts/login/",
-                  {"username": "linkowner@example.com", "password": "x"}),
+        "login": (Client(enforce_csrf_checks=True), "/guestpay/login/",
+                  {"action": "password", "email": "linkowner@example.com", "password": "x"}),
+        "sign-in code": (Client(enforce_csrf_checks=True), "/guestpay/login/",
+                         {"action": "code", "email": "linkowner@example.com"}),
+        "password reset": (Client(enforce_csrf_checks=True), "/guestpay/password-reset/",
+                           {"email": "linkowner@example.com"}),
     }
     setup_client.handler.enforce_csrf_checks = True
     before = state()

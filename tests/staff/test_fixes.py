@@ -269,7 +269,7 @@ def test_grant_access_to_an_existing_username_says_log_in(offer, user, granter, 
     assert response.status_code == 302
     assert has_access(user, product)
     [message] = outbox
-    assert message.to == [user.email] and "/accounts/login/" in message.body
+    assert message.to == [user.email] and "/guestpay/login/" in message.body
     assert OutboundEmail.objects.get().kind == ACCESS_GRANTED
 
 

@@ -24,6 +24,7 @@ FIX_FOR_ATTENTION = {
     Attention.INACTIVE_ACCOUNT: "move_access",
     Attention.PARTIAL_REFUND: "resolve_attention",
     Attention.REFUNDED: "resolve_attention",
+    Attention.BOUGHT_TWICE: "resolve_attention",  # after a refund, or the buyer's answer
 }
 
 

@@ -138,8 +138,19 @@ def attention_sections(user):
         f"{index_url('events')}?{urlencode({'reviewed': 'no'})}",
     ))
 
+    items, count = _take(orders.filter(attention=Attention.BOUGHT_TWICE))
+    sections.append(Section(
+        "bought_twice", _("Bought twice"),
+        _("A guest paid again for what their account already had: they got it again; refund "
+          "in the payment system if they ask, then mark it as dealt with."), count,
+        [_fix_line(_order_text(o), fix, "resolve_attention", o.pk, _("Mark as dealt with"), o.pk)
+         for o in items],
+        _transactions(bought_twice="yes"),
+    ))
+
     items, count = _take(
-        orders.exclude(attention__in=["", Attention.PLACEHOLDER_EMAIL, Attention.AMOUNT_MISMATCH])
+        orders.exclude(attention__in=["", Attention.PLACEHOLDER_EMAIL, Attention.AMOUNT_MISMATCH,
+                                      Attention.BOUGHT_TWICE])
     )
     sections.append(Section(
         "other", _("Other orders that need action"),

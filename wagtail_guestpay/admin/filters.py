@@ -119,6 +119,18 @@ class ContactAccessFilter(YesNoFilter):
         return Exists(AccessGrant.objects.filter(user=OuterRef("user"), revoked_at__isnull=True))
 
 
+class BoughtTwiceFilter(YesNoFilter):
+    """Orders paid for products the buyer's account already held (they stay marked after staff
+    dealt with them, unlike the needs-action reason)."""
+
+    title = _("bought twice")
+    parameter_name = "bought_twice"
+    yes_label, no_label = _("Already held everything"), _("No")
+
+    def condition(self):
+        return Q(bought_twice=True)
+
+
 class DateRangeFilter(ListFilter):
     """A from/to date range (inclusive) on a date-time field, as a small GET form."""
 

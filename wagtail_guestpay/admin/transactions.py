@@ -14,7 +14,13 @@ from wagtail_modeladmin.views import InspectView
 
 from ..models import AccessGrant, Attention, Order, Payment, PaymentEvent
 from .display import ACCESS_LABELS, _iso, access_state, short_datetime
-from .filters import AccessStateFilter, DateRangeFilter, NeedsActionFilter, ProviderFilter
+from .filters import (
+    AccessStateFilter,
+    BoughtTwiceFilter,
+    DateRangeFilter,
+    NeedsActionFilter,
+    ProviderFilter,
+)
 from .listing import (
     InspectFirstButtonHelper,
     OrderNumberSearchHandler,
@@ -129,6 +135,7 @@ class TransactionsAdmin(StaffListingAdmin):
     )
     list_filter = (
         NeedsActionFilter, "status", ProviderFilter, "offer", DateRangeFilter, AccessStateFilter,
+        BoughtTwiceFilter,
     )
     search_fields = (
         "email", "contact__name", "payments__provider_reference", "payments__references__value",

@@ -5,9 +5,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils import translation
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext
+
+from ..localization import i18n_enabled, localize, remembered_translation
 
 PAY_BUTTON_TEMPLATE = "wagtail_guestpay/includes/pay_button.html"
 
@@ -47,35 +50,43 @@ def _own_template_in_use():
     return own
 
 
-# The button is a function of what _memo_key() lists: a page of 50 pay blocks renders each
-# (offer, label, visitor kind, language) once per process, then looks it up (bench/results: 50
-# pay blocks against 50 text blocks). The key holds the values themselves, not a version, so an
+# An anonymous visitor's button is a function of what _memo_key() lists: a page of 50 pay
+# blocks renders each (offer's translation, label, language) once per process, then looks it up
+# (bench/results: 50 pay blocks against 50 text blocks). The key holds the values themselves, not a version, so an
 # offer changed in another process (or unsaved, in a preview) can never be shown stale.
 MEMO_SIZE = 4096
 _MEMO = {}
 
 
 def _memo_key(request, offer, label, show_price):
-    if offer is None or offer.pk is None:
-        return None
+    """None (not remembered) for a signed-in visitor: their button depends on what they hold."""
     user = getattr(request, "user", None)
+    if offer is None or offer.pk is None or (user is not None and user.is_authenticated):
+        return None
+    offer = localize_offer(request, offer)  # the translation shown (remembered per request)
+    if offer is None:
+        return None
     account = offer.provider_account if offer.provider_account_id else None
     return (
         offer.pk, offer.slug, offer.price, offer.currency, offer.is_active, offer.payment_method,
         offer.guest_payment, offer.provider_account_id,
         account.is_active if account else None, account.kind if account else None,
-        str(label), bool(show_price), bool(user is not None and user.is_authenticated),
-        get_language(), get_urlconf(), get_script_prefix(),
+        str(label), bool(show_price), get_language(), get_urlconf(), get_script_prefix(),
     )
 
 
 _OWN_TEMPLATE = str(Path(__file__).resolve().parents[1] / "templates" / PAY_BUTTON_TEMPLATE)
 
 
-def _button_html(offer, url, label, show_price):
+def _button_html(offer, url, label, show_price, open_url=""):
     """What includes/pay_button.html renders, character for character: like the template, the
     catalog's translations are not escaped ({% translate %} output), the values put in them
     are."""
+    if open_url:
+        return format_html(
+            '<p class="guestpay-pay guestpay-pay--owned">{} <a class="guestpay-button" '
+            'href="{}">{}</a></p>\n', mark_safe(gettext("You have this:")), open_url,
+            mark_safe(gettext("open it")))
     if url:
         price = offer.price_display
         text = label or mark_safe(gettext("Pay %(price)s") % {"price": conditional_escape(price)})
@@ -101,13 +112,37 @@ def _offer_path(name, slug):
     return pattern.format(quote(slug, safe=""))
 
 
+def localize_offer(request, offer):
+    """The offer's translation in the visitor's language, looked up once per request and offer
+    (a page may show the same offer many times; the pay block looks them up beforehand)."""
+    if offer is None or not i18n_enabled():
+        return offer
+    remembered = remembered_translation(offer)
+    if remembered is not None:
+        return remembered
+    cache = getattr(request, "_guestpay_offers", None) if request is not None else None
+    if cache is None:
+        cache = {}
+        if request is not None:
+            request._guestpay_offers = cache
+    key = (offer.pk, translation.get_language())
+    if key not in cache:
+        cache[key] = localize(offer, type(offer).objects.select_related("provider_account"))
+    return cache[key]
+
+
 def pay_button_context(request, offer, label="", show_price=False):
+    """``open_url`` instead of a Pay button when the signed-in visitor already holds everything
+    the offer sells (whether or not it is on sale)."""
+    offer = localize_offer(request, offer)
     user = getattr(request, "user", None)
     url = ""
-    if offer is not None and offer.can_take_payment:
+    open_url = offer.already_yours_url(request) if offer is not None and request else ""
+    if not open_url and offer is not None and offer.can_take_payment:
         if (user is not None and user.is_authenticated) or offer.takes_guest_payment:
             url = _offer_path("wagtail_guestpay:pay", offer.slug)
         else:
             url = _offer_path("wagtail_guestpay:checkout", offer.slug)
-    return {"offer": offer, "url": url, "label": label, "show_price": show_price}
+    return {"offer": offer, "url": url, "label": label, "show_price": show_price,
+            "open_url": open_url}
 

@@ -33,7 +33,7 @@ def _registration_field(field):
     if field.field_type == kind.CHECKBOX:
         return forms.BooleanField(**common)
     if field.field_type == kind.CHOICE:
-        choices = [("", "---------")] + [(c, c) for c in field.choice_list()]
+        choices = [("", "---------"), *field.choice_pairs()]
         return forms.ChoiceField(choices=choices, **common)
     return forms.CharField(max_length=255, **common)
 
@@ -52,8 +52,10 @@ class RegistrationFieldsMixin:
         if site is None:
             return
         settings = RegistrationSettings.for_site(site)
-        self.registration_intro = settings.intro
-        for field in settings.fields.all():
+        # Labels, help texts, choices and the introduction in the visitor's language, where the
+        # settings give them ("In other languages"); the data keeps the fields' names and values.
+        self.registration_intro = settings.in_language().intro
+        for field in settings.fields_in_language():
             name = FIELD_PREFIX + field.name
             self.fields[name] = _registration_field(field)
             self.registration_fields.append((field, name))

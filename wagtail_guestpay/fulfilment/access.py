@@ -5,15 +5,24 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .. import signals
+from ..localization import active_locale, same_page_ids
 from ..models import AccessGrant
 from ..products import product_models
 
 
 def has_access(user, product):
-    """True if ``user`` holds an active grant to the page ``product``."""
+    """True if ``user`` holds an active grant to the page ``product`` (or, with translated
+    content, to one of its translations)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
-    return AccessGrant.objects.active().filter(user=user, product_id=product.pk).exists()
+    return AccessGrant.objects.active().filter(
+        user=user, product_id__in=same_page_ids(product)).exists()
+
+
+def holds_every(user, products):
+    """True if ``user`` holds an active grant to each page of ``products`` (and there is one at
+    least): an offer of only these is already theirs."""
+    return AccessGrant.objects.holds_every(user, products)
 
 
 def products_for(user):
@@ -24,7 +33,17 @@ def products_for(user):
     if user is None or not user.is_authenticated or not user.is_active:
         return Page.objects.none()
     ids = AccessGrant.objects.active().filter(user=user).values("product_id")
-    return Page.objects.live().filter(pk__in=ids).specific().order_by("title")
+    pages = Page.objects.live().filter(pk__in=ids)
+    locale = active_locale()
+    if locale is not None:
+        # Each page in the visitor's language, where it has a live translation in it.
+        granted = list(pages.only("pk", "translation_key"))
+        local = dict(Page.objects.live().filter(
+            locale=locale, translation_key__in=[page.translation_key for page in granted]
+        ).values_list("translation_key", "pk"))
+        pages = Page.objects.filter(pk__in=[local.get(page.translation_key, page.pk)
+                                            for page in granted])
+    return pages.specific().order_by("title")
 
 
 def grant_access(user, product, *, source, order=None, granted_by=None, note=""):
@@ -83,6 +102,7 @@ def revoke_order_access(order, *, revoked_by=None, note=""):
 __all__ = [
     "grant_access",
     "has_access",
+    "holds_every",
     "product_models",
     "products_for",
     "revoke_access",

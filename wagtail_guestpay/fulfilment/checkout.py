@@ -6,12 +6,12 @@ import secrets
 
 from django.db import transaction
 from django.http import HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import translation
 from wagtail.models import Site
 
 from ..conf import guestpay_settings
+from ..layout import BuyerPageResponse
 from ..models import Order, Payment, PaymentStatus
 from ..providers.base import PaymentUrls
 from ..providers.exceptions import ProviderError
@@ -91,7 +91,7 @@ def send_to_provider(request, payment, token):
             order = Order.objects.select_for_update().get(pk=payment.order_id)
             payment.order = order
             move_payment(payment, PaymentStatus.FAILED, reason="the payment system did not answer")
-        return TemplateResponse(
+        return BuyerPageResponse(
             request, "wagtail_guestpay/checkout/provider_unavailable.html",
             {"order": payment.order, "offer": payment.order.offer, "token": token}, status=503,
         )
@@ -106,7 +106,7 @@ def send_to_provider(request, payment, token):
         response = HttpResponseRedirect(checkout.redirect_url)
         response.status_code = 303
     else:
-        response = TemplateResponse(
+        response = BuyerPageResponse(
             request, "wagtail_guestpay/checkout/post_form.html",
             {"action": checkout.form_action, "fields": checkout.form_fields,
              "provider": payment.account.get_kind_display()},

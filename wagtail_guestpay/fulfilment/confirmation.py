@@ -7,6 +7,9 @@
    capture), then, in one transaction holding the order's lock, checks amount and currency,
    moves the status through :func:`~.transitions.move_payment` and, when the payment became
    paid, finds or creates the buyer's account, grants access once and queues the access e-mail.
+   An account that already held every product still gets the order's grants (the payment system
+   took the money), but the order is marked ``bought_twice`` for staff. A payment never logs
+   anyone in.
 3. :func:`~.follow_up.check_payment` (follow_up.py) asks the provider for the status of an
    unconfirmed payment, with back-off, and feeds the answer through the same path;
    :func:`~.follow_up.expire_stale_payments` gives up after the confirmation window.
@@ -37,7 +40,7 @@ from ..models import (
 )
 from ..money import same_amount
 from ..providers.base import EventStatus, ProviderEvent
-from .access import grant_access, revoke_order_access
+from .access import grant_access, holds_every, revoke_order_access
 from .accounts import contact_for, find_or_create_user, make_placeholder_email, normalize_email
 from .transitions import move_payment
 
@@ -264,7 +267,17 @@ def _link(order, contact, user, email):
 
 
 def _grant_and_tell(order, user):
-    for product in order.offer.get_products():
+    products = list(order.offer.get_products())
+    if holds_every(user, products):
+        order.bought_twice = True
+        order.save(update_fields=["bought_twice", "updated_at"])
+        note = f"Account {user.pk} already had every product of {order.offer.title}."
+        if order.attention:  # an earlier reason (several accounts) stays the one to act on
+            order.attention_note = f"{order.attention_note}\n{note}".strip()
+            order.save(update_fields=["attention_note", "updated_at"])
+        else:
+            flag(order, Attention.BOUGHT_TWICE, note)
+    for product in products:
         grant_access(user, product, source=AccessGrant.Source.ORDER, order=order)
     queue_access_email(order, user)
 

@@ -16,7 +16,14 @@ from .orders import (
 from .pages import OfferPage, PaymentResultPage
 from .providers import ProviderAccount
 from .registrations import PendingRegistration
-from .site_settings import MerchantContacts, RegistrationField, RegistrationSettings
+from .signin import SignInCode
+from .site_settings import (
+    MerchantContacts,
+    MerchantContactsTranslation,
+    RegistrationField,
+    RegistrationSettings,
+    RegistrationTranslation,
+)
 
 __all__ = [
     "AccessGrant",
@@ -27,6 +34,7 @@ __all__ = [
     "EmailClaim",
     "GuestAccount",
     "MerchantContacts",
+    "MerchantContactsTranslation",
     "Offer",
     "OfferPage",
     "OfferProduct",
@@ -42,5 +50,7 @@ __all__ = [
     "ProviderReference",
     "RegistrationField",
     "RegistrationSettings",
+    "RegistrationTranslation",
+    "SignInCode",
     "hash_token",
 ]

@@ -11,6 +11,15 @@ from .orders import hash_token
 
 
 class AccessGrantQuerySet(models.QuerySet):
+    def holds_every(self, user, products):
+        """True if ``user`` holds an active grant to each page of ``products`` (and there is one
+        at least): an offer of only these is already theirs."""
+        ids = {product.pk for product in products}
+        if not ids or user is None or not user.is_authenticated or not user.is_active:
+            return False
+        held = self.active().filter(user=user, product_id__in=ids)
+        return set(held.values_list("product_id", flat=True)) == ids
+
     def active(self):
         return self.filter(revoked_at__isnull=True)
 

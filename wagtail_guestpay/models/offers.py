@@ -5,10 +5,12 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
-from wagtail.models import Orderable
+from wagtail.models import Orderable, TranslatableMixin
 
+from ..adapter import get_adapter
 from ..money import COMMON_CURRENCIES, format_money, validate_currency
 from ..products import is_product_page, product_models_label
+from .access import AccessGrant
 
 
 class OfferQuerySet(models.QuerySet):
@@ -16,8 +18,17 @@ class OfferQuerySet(models.QuerySet):
         return self.filter(is_active=True)
 
 
-class Offer(ClusterableModel):
-    """What is sold: a price, the products it grants and how it is paid (the "gear" settings)."""
+class Offer(TranslatableMixin, ClusterableModel):
+    """What is sold: a price, the products it grants and how it is paid (the "gear" settings).
+
+    Translatable with Wagtail (``WAGTAIL_I18N_ENABLED``): the translations of an offer share
+    everything but their words (:attr:`OWN_TEXTS`); saving one translation copies the rest, its
+    products included, to the others. The slug is shared too, so one pay link serves every
+    language (:func:`wagtail_guestpay.localization.find_offer`).
+    """
+
+    #: What each translation has of its own.
+    OWN_TEXTS = ("title", "description")
 
     class PaymentMethod(models.TextChoices):
         PROVIDER = "provider", _("Via payment system")
@@ -26,7 +37,6 @@ class Offer(ClusterableModel):
     slug = models.SlugField(
         _("slug"),
         max_length=100,
-        unique=True,
         allow_unicode=False,
         help_text=_("Used in the direct payment link: /guestpay/pay/<slug>/"),
     )
@@ -95,13 +105,43 @@ class Offer(ClusterableModel):
 
     objects = OfferQuerySet.as_manager()
 
-    class Meta:
+    class Meta(TranslatableMixin.Meta):
         verbose_name = _("offer")
         verbose_name_plural = _("offers")
         ordering = ["title"]
+        constraints = [
+            # One offer per slug and language: the translations of an offer share its slug.
+            models.UniqueConstraint(fields=["slug", "locale"], name="guestpay_offer_slug_locale"),
+        ]
 
     def __str__(self):
         return self.title
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        if self.translation_key:
+            self.share_with_translations(kwargs.get("update_fields"))
+
+    def share_with_translations(self, fields=None):
+        """Copy everything but :attr:`OWN_TEXTS` (the products too, unless only ``fields`` were
+        saved) to the other translations."""
+        others = Offer.objects.filter(translation_key=self.translation_key).exclude(pk=self.pk)
+        if not others.exists():
+            return
+        skip = {"id", "locale", "translation_key", "created_at", *self.OWN_TEXTS}
+        shared = {field.attname: getattr(self, field.attname) for field in self._meta.concrete_fields
+                  if field.name not in skip and (fields is None or field.name in fields)}
+        if shared:
+            others.update(**shared)
+        if fields is not None:
+            return
+        pages = set(OfferProduct.objects.filter(offer=self).values_list("page_id", flat=True))
+        for other in others.only("pk"):
+            OfferProduct.objects.filter(offer=other).exclude(page_id__in=pages).delete()
+            have = set(OfferProduct.objects.filter(offer=other).values_list("page_id", flat=True))
+            OfferProduct.objects.bulk_create(
+                [OfferProduct(offer=other, page_id=page_id) for page_id in pages - have]
+            )
 
     @property
     def price_display(self):
@@ -132,6 +172,30 @@ class Offer(ClusterableModel):
     def get_products(self):
         return [item.page.specific for item in self.products.select_related("page")]
 
+    def already_yours_url(self, request):
+        """Where the signed-in visitor opens what this offer sells when they already hold all of
+        it (shown instead of a Pay button: offer page, pay block, direct link): the product page
+        when it sells one, their personal area otherwise; '' when they do not, or nobody is
+        signed in. A guest is never asked: one who pays again for what their e-mail's account
+        holds is served, and the confirmation pipeline marks that order ``bought_twice``."""
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return ""
+        known = request.__dict__.setdefault("_guestpay_already_yours", {})  # a page of blocks
+        if self.pk not in known:
+            known[self.pk] = self._open_url(request, user)
+        return known[self.pk]
+
+    def _open_url(self, request, user):
+        products = self.get_products()
+        if not AccessGrant.objects.holds_every(user, products):
+            return ""
+        if len(products) == 1:
+            url = products[0].get_url(request)
+            if url:
+                return url
+        return get_adapter().get_personal_area_url()
+
     def get_pay_path(self):
         return reverse("wagtail_guestpay:pay", args=[self.slug])
 
@@ -140,6 +204,11 @@ class Offer(ClusterableModel):
 
     def clean(self):
         super().clean()
+        # A slug names one offer and its translations (one pay link for every language).
+        if self.slug and Offer.objects.filter(slug=self.slug).exclude(pk=self.pk).exclude(
+            translation_key=self.translation_key
+        ).exists():
+            raise ValidationError({"slug": _("Another offer has this slug.")})
         if self.currency:
             self.currency = self.currency.upper()
         if self.guest_payment and not self.supports_guest_payment:

@@ -36,6 +36,7 @@ class Attention(models.TextChoices):
     PARTIAL_REFUND = "partial_refund", _("Partially refunded")
     REFUNDED = "refunded", _("Refunded or charged back")
     INACTIVE_ACCOUNT = "inactive_account", _("The buyer's account is deactivated")
+    BOUGHT_TWICE = "bought_twice", _("Bought twice: the account already had it")
 
 
 class OrderQuerySet(models.QuerySet):
@@ -92,6 +93,11 @@ class Order(models.Model):
         db_index=True,
     )
     attention_note = models.TextField(_("attention note"), blank=True)
+    bought_twice = models.BooleanField(
+        _("bought twice"), default=False,
+        help_text=_("When it was paid, the buyer's account already held every product of the "
+                    "offer (a guest paying again with the same e-mail)."),
+    )
     language = models.CharField(max_length=16, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -6,9 +6,14 @@ from wagtail.fields import StreamField
 from wagtail.models import Page
 
 from ..blocks import BODY_BLOCKS, RESULT_PAGE_BLOCKS
+from ..localization import localize
+from ..layout import layout_context
 
 
 class BodyBlocksMixin:
+    def get_context(self, request, *args, **kwargs):
+        return {**super().get_context(request, *args, **kwargs), **layout_context()}
+
     def has_block(self, block_type):
         return any(block.block_type == block_type for block in self.body)
 
@@ -44,6 +49,13 @@ class OfferPage(BodyBlocksMixin, Page):
     class Meta:
         verbose_name = _("offer page")
         verbose_name_plural = _("offer pages")
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        # A page translated by copying still chooses the original offer: show the offer's
+        # translation in the visitor's language.
+        context["offer"] = localize(self.offer)
+        return context
 
 
 class PaymentResultPage(BodyBlocksMixin, Page):

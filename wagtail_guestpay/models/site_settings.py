@@ -1,3 +1,5 @@
+import copy
+
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.text import slugify
@@ -6,11 +8,41 @@ from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
 from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
-from wagtail.models import Orderable
+from wagtail.models import Locale, Orderable
+
+from ..localization import language_locale
+
+IN_OTHER_LANGUAGES_HELP = _(
+    "Used when the site's content is translated (WAGTAIL_I18N_ENABLED): a visitor whose language "
+    "has a row here sees its values; empty values keep the ones above."
+)
+
+
+class PerLocaleValues(models.Model):
+    """A row of values in one language for a site setting; blank values keep the setting's."""
+
+    locale = models.ForeignKey(Locale, verbose_name=_("language"), on_delete=models.CASCADE,
+                               related_name="+")
+
+    class Meta:
+        abstract = True
+
+
+def _in_language(setting, rows, names, language=None):
+    """A copy of ``setting`` with the non-blank values of its row for ``language``."""
+    locale = language_locale(language)
+    row = None if locale is None else next((r for r in rows if r.locale_id == locale.pk), None)
+    if row is None:
+        return setting
+    localized = copy.copy(setting)
+    for name in names:
+        if getattr(row, name):
+            setattr(localized, name, getattr(row, name))
+    return localized
 
 
 @register_setting(icon="mail")
-class MerchantContacts(BaseSiteSetting):
+class MerchantContacts(ClusterableModel, BaseSiteSetting):
     """How a buyer reaches the merchant: shown on result pages, offer pages and e-mails."""
 
     name = models.CharField(_("merchant name"), max_length=255, blank=True)
@@ -29,6 +61,8 @@ class MerchantContacts(BaseSiteSetting):
         ),
         FieldPanel("address"),
         FieldPanel("hours"),
+        InlinePanel("translations", label=_("In other languages"),
+                    help_text=IN_OTHER_LANGUAGES_HELP),
     ]
 
     class Meta:
@@ -37,6 +71,30 @@ class MerchantContacts(BaseSiteSetting):
     @property
     def is_empty(self):
         return not any([self.name, self.email, self.phone, self.website, self.address])
+
+    def in_language(self, language=None):
+        """These contacts with the name, address and hours in ``language`` (default: the active
+        one), where a row of "In other languages" gives them."""
+        return _in_language(self, self.translations.all(), MerchantContactsTranslation.TEXTS,
+                            language)
+
+
+class MerchantContactsTranslation(PerLocaleValues, Orderable):
+    TEXTS = ("name", "address", "hours")
+
+    contacts = ParentalKey(MerchantContacts, on_delete=models.CASCADE,
+                           related_name="translations")
+    name = models.CharField(_("merchant name"), max_length=255, blank=True)
+    address = models.TextField(_("postal address"), blank=True)
+    hours = models.CharField(_("support hours"), max_length=255, blank=True)
+
+    panels = [FieldPanel("locale"), FieldPanel("name"), FieldPanel("address"),
+              FieldPanel("hours")]
+
+    class Meta(Orderable.Meta):
+        verbose_name = _("merchant contacts in another language")
+        constraints = [models.UniqueConstraint(fields=["contacts", "locale"],
+                                               name="guestpay_merchant_contacts_locale_once")]
 
 
 @register_setting(icon="form")
@@ -47,10 +105,30 @@ class RegistrationSettings(ClusterableModel, BaseSiteSetting):
         _("introduction"), blank=True, help_text=_("Shown above the registration fields.")
     )
 
-    panels = [FieldPanel("intro"), InlinePanel("fields", label=_("Fields"))]
+    panels = [
+        FieldPanel("intro"),
+        InlinePanel("fields", label=_("Fields")),
+        InlinePanel("translations", label=_("In other languages"),
+                    help_text=IN_OTHER_LANGUAGES_HELP),
+    ]
 
     class Meta:
         verbose_name = _("registration fields")
+
+    def in_language(self, language=None):
+        """The introduction in ``language`` (default: the active one)."""
+        rows = [row for row in self.translations.all() if not row.field_name]
+        return _in_language(self, rows, ("intro",), language)
+
+    def fields_in_language(self, language=None):
+        """The fields, their label, help text and choices shown in ``language``. The stored
+        values stay those of the fields above (a translated choice stores the original)."""
+        rows = {}
+        locale = language_locale(language)
+        if locale is not None:
+            rows = {row.field_name: row for row in self.translations.all()
+                    if row.field_name and row.locale_id == locale.pk}
+        return [field.in_language(rows.get(field.name)) for field in self.fields.all()]
 
 
 class RegistrationField(Orderable):
@@ -104,3 +182,48 @@ class RegistrationField(Orderable):
 
     def choice_list(self):
         return [line.strip() for line in self.choices.splitlines() if line.strip()]
+
+    def choice_pairs(self):
+        """(stored value, shown text) of each choice."""
+        shown = getattr(self, "_shown_choices", None) or []
+        return [(value, shown[i] if i < len(shown) else value)
+                for i, value in enumerate(self.choice_list())]
+
+    def in_language(self, row):
+        """A copy of this field with the texts of its translation ``row`` (None: itself)."""
+        if row is None:
+            return self
+        localized = copy.copy(self)
+        localized.label = row.label or self.label
+        localized.help_text = row.help_text or self.help_text
+        localized._shown_choices = [line.strip() for line in row.choices.splitlines()
+                                    if line.strip()]
+        return localized
+
+
+class RegistrationTranslation(PerLocaleValues, Orderable):
+    """The introduction, or one field's texts, in one language."""
+
+    settings = ParentalKey(RegistrationSettings, on_delete=models.CASCADE,
+                           related_name="translations")
+    field_name = models.CharField(
+        _("field"), max_length=64, blank=True,
+        help_text=_("The name of the field translated here; empty: the introduction."),
+    )
+    label = models.CharField(_("label"), max_length=255, blank=True)
+    help_text = models.CharField(_("help text"), max_length=255, blank=True)
+    choices = models.TextField(
+        _("choices"), blank=True, help_text=_("One choice per line, in the field's order.")
+    )
+    intro = models.TextField(_("introduction"), blank=True)
+
+    panels = [FieldPanel("locale"), FieldPanel("field_name"), FieldPanel("intro"),
+              FieldPanel("label"), FieldPanel("help_text"), FieldPanel("choices")]
+
+    class Meta(Orderable.Meta):
+        verbose_name = _("registration texts in another language")
+        constraints = [models.UniqueConstraint(
+            fields=["settings", "locale", "field_name"], name="guestpay_registration_text_once")]
+
+    def __str__(self):
+        return self.field_name or str(_("introduction"))

@@ -4,10 +4,8 @@ import time
 
 from django.conf import settings
 from django.contrib.auth import get_user_model, login
-from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.utils import timezone, translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -19,17 +17,15 @@ from ..buyers.forms import AccessLinkRequestForm, AccountSetupForm
 from ..conf import guestpay_settings
 from ..fulfilment.access import products_for
 from ..fulfilment.accounts import BuyerAccount, normalize_email
+from ..layout import BuyerPageResponse, private
 from ..models import AccessLink, Contact, GuestAccount, hash_token
 from ..ratelimit import allow_request
+from .account_settings import buyer_login_required
 
 SETUP_SESSION_KEY = "wagtail_guestpay_setup"
 
 
-def _private(response):
-    response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "same-origin"
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    return response
+_private = private  # (views.registration imports it from here)
 
 
 def _usable_link(token):
@@ -47,23 +43,23 @@ def access_link(request, token):
     """GET shows a button and consumes nothing (mail scanners open links); POST consumes the
     link and opens the account set-up for this browser session."""
     if request.method == "POST" and not allow_request(request, "access_link"):
-        return _private(TemplateResponse(request, "wagtail_guestpay/rate_limited.html", {},
+        return _private(BuyerPageResponse(request, "wagtail_guestpay/rate_limited.html", {},
                                          status=429))
     link = _usable_link(token)
     if link is None:
-        return _private(TemplateResponse(
+        return _private(BuyerPageResponse(
             request, "wagtail_guestpay/account/link_invalid.html",
             {"form": AccessLinkRequestForm()}, status=410,
         ))
     if request.method == "GET":
-        return _private(TemplateResponse(
+        return _private(BuyerPageResponse(
             request, "wagtail_guestpay/account/link_landing.html", {"link": link}
         ))
     consumed = AccessLink.objects.filter(pk=link.pk, used_at__isnull=True).update(
         used_at=timezone.now()
     )
     if not consumed:
-        return _private(TemplateResponse(
+        return _private(BuyerPageResponse(
             request, "wagtail_guestpay/account/link_invalid.html",
             {"form": AccessLinkRequestForm()}, status=410,
         ))
@@ -91,7 +87,7 @@ def account_setup(request):
     user = _setup_user(request)
     if user is None:
         request.session.pop(SETUP_SESSION_KEY, None)
-        return _private(TemplateResponse(
+        return _private(BuyerPageResponse(
             request, "wagtail_guestpay/account/link_invalid.html",
             {"form": AccessLinkRequestForm()}, status=410,
         ))
@@ -118,7 +114,7 @@ def account_setup(request):
             sender=type(user), user=user, registration_data=data, request=request
         )
         return redirect(get_adapter().get_personal_area_url())
-    return _private(TemplateResponse(
+    return _private(BuyerPageResponse(
         request, "wagtail_guestpay/account/setup.html", {"form": form, "account_user": user}
     ))
 
@@ -132,29 +128,32 @@ def request_link(request):
     if request.method == "POST":
         email = normalize_email(form.data.get("email", ""))  # (the suggestion, if taken)
         if not allow_request(request, "request_link", email):
-            return _private(TemplateResponse(request, "wagtail_guestpay/rate_limited.html", {},
+            return _private(BuyerPageResponse(request, "wagtail_guestpay/rate_limited.html", {},
                                              status=429))
         if form.is_valid() and email:
             # The lookup happens in a task, so that the answer takes the same time either way.
             queueing.enqueue("wagtail_guestpay.tasks.send_new_access_link", email,
                     translation.get_language() or "")
-            return _private(TemplateResponse(
+            return _private(BuyerPageResponse(
                 request, "wagtail_guestpay/account/link_requested.html", {}
             ))
-    return _private(TemplateResponse(
+    return _private(BuyerPageResponse(
         request, "wagtail_guestpay/account/link_request.html", {"form": form}
     ))
 
 
-@login_required
+@never_cache
+@buyer_login_required
 def personal_area(request):
-    """Every product the account holds, with links, and its orders."""
+    """The buyer's library: a card per product held, then the orders."""
     user = request.user
-    return TemplateResponse(
+    return _private(BuyerPageResponse(
         request,
         "wagtail_guestpay/account/personal_area.html",
         {
             "products": products_for(user),
             "orders": user.guestpay_orders.select_related("offer").order_by("-created_at")[:50],
+            "account_email": getattr(user, user.get_email_field_name(), ""),
+            "has_password": user.has_usable_password(),
         },
-    )
+    ))

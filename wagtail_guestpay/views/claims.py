@@ -7,7 +7,6 @@ confirmed), and a confirmed claim logs nobody in. The rules live in :mod:`wagtai
 
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -16,12 +15,13 @@ from django.views.decorators.http import require_POST
 
 from ..buyers import claims
 from ..buyers.forms import ClaimCodeForm, ClaimEmailForm
+from ..layout import BuyerPageResponse
 from ..ratelimit import allow, client_ip
 from .result import _order_or_404, _private, claim_panel, render_order
 
 
 def _rate_limited(request):
-    return _private(TemplateResponse(request, "wagtail_guestpay/rate_limited.html", {},
+    return _private(BuyerPageResponse(request, "wagtail_guestpay/rate_limited.html", {},
                                      status=429))
 
 

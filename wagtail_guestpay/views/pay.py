@@ -6,11 +6,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from ..fulfilment.checkout import create_order, send_to_provider
+from ..layout import BuyerPageResponse
+from ..localization import find_offer
 from ..models import Offer
 
 
 def _offer_or_404(slug):
-    offer = Offer.objects.select_related("provider_account").filter(slug=slug).first()
+    # The offer's translation in the visitor's language (localization.py), else the default's.
+    offer = find_offer(slug, Offer.objects.select_related("provider_account"))
     if offer is None or not offer.can_take_payment:
         raise Http404("No offer on sale here.")
     return offer
@@ -27,7 +30,8 @@ def pay(request, slug):
     """One click, one redirect: create the order and send the buyer to the payment system.
 
     Anonymous visitors get here only when the offer takes payment without login; otherwise the
-    link answers 404, as the source document requires. Logged-in buyers pay as themselves.
+    link answers 404, as the source document requires. Logged-in buyers pay as themselves,
+    unless they already hold everything the offer sells: then the link says so and opens it.
     """
     offer = _offer_or_404(slug)
     if not request.user.is_authenticated and not offer.takes_guest_payment:
@@ -37,6 +41,10 @@ def pay(request, slug):
         response = HttpResponse(status=204)
         response["X-Robots-Tag"] = "noindex, nofollow"
         return response
+    open_url = offer.already_yours_url(request)
+    if open_url:
+        return BuyerPageResponse(request, "wagtail_guestpay/checkout/already_yours.html",
+                                {"offer": offer, "open_url": open_url})
     user = request.user if request.user.is_authenticated else None
     _order, payment, token = create_order(request, offer, user=user)
     return send_to_provider(request, payment, token)

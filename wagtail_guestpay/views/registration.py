@@ -10,7 +10,6 @@ nothing), so a registration cannot be reached from another browser. The rules li
 from django.conf import settings
 from django.contrib.auth import login
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -24,6 +23,7 @@ from ..buyers import registrations
 from ..buyers.codes import CODE_DIGITS, CodeCheck
 from ..buyers.forms import CodeForm, RegistrationForm
 from ..fulfilment.checkout import create_order, send_to_provider
+from ..layout import BuyerPageResponse
 from ..ratelimit import allow, allow_request, client_ip
 from .accounts import _private
 from .pay import _offer_or_404
@@ -40,7 +40,7 @@ def _within(name, key):
 
 
 def _rate_limited(request):
-    return _private(TemplateResponse(request, "wagtail_guestpay/rate_limited.html", {},
+    return _private(BuyerPageResponse(request, "wagtail_guestpay/rate_limited.html", {},
                                      status=429))
 
 
@@ -81,7 +81,7 @@ def checkout(request, slug):
             )
             request.session[SESSION_KEY] = {"token": token}
             return _see_other(_code_path(offer))
-    return TemplateResponse(
+    return BuyerPageResponse(
         request,
         "wagtail_guestpay/checkout/register.html",
         {"offer": offer, "form": form, "login_url": _login_url(offer)},
@@ -106,7 +106,7 @@ def _code_page(request, offer, registration, *, form=None, message="", status=20
         message = _state_message(registration)
     if form is not None and form.is_bound and form.errors.get("code"):
         form.fields["code"].widget.attrs["aria-describedby"] = f"{form.auto_id % 'code'}_error"
-    return _private(TemplateResponse(
+    return _private(BuyerPageResponse(
         request,
         "wagtail_guestpay/checkout/code.html",
         {

@@ -5,13 +5,14 @@ the private-response headers."""
 from dataclasses import dataclass
 
 from django.http import Http404
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from wagtail.models import Site
 
 from ..buyers import claims
 from ..buyers.forms import ClaimCodeForm, ClaimEmailForm
+from ..localization import localize_page
+from ..layout import BuyerPageResponse
 from ..models import EmailClaim, MerchantContacts, Order, OrderStatus
 
 # What the buyer is shown, by order status.
@@ -65,7 +66,7 @@ def render_order(request, order, token, *, cancelled=False, payment=None, claim=
         "offer": order.offer,
         "state": state,
         "token": token,
-        "merchant": MerchantContacts.for_site(site) if site else None,
+        "merchant": MerchantContacts.for_site(site).in_language() if site else None,
         "email_shown": _email_shown(order, payment),
         "status_url": reverse("wagtail_guestpay:order_status", args=[token]),
         "retry_url": reverse("wagtail_guestpay:order_retry", args=[token]),
@@ -73,10 +74,11 @@ def render_order(request, order, token, *, cancelled=False, payment=None, claim=
         "claim": claim or (claim_panel(request, order, token) if state == "paid" else None),
     }
     page = order.offer.failure_page if state in ("failed", "cancelled") else order.offer.success_page
+    page = localize_page(page)  # the chosen page's translation in the visitor's language
     if page is not None and page.live:
         response = page.specific.serve_for_order(request, context)
     else:
-        response = TemplateResponse(request, "wagtail_guestpay/order/result.html", context)
+        response = BuyerPageResponse(request, "wagtail_guestpay/order/result.html", context)
     response.status_code = status
     return _private(response)
 

@@ -1,6 +1,7 @@
 """Load the sandbox's demo content (idempotent): a home page, two courses, the test provider,
 result pages, two offers (``demo-course`` with payment without login, ``members-only`` without),
-merchant contacts, registration fields and an admin account.
+merchant contacts, registration fields and an admin account; then their French and Ukrainian
+translations (home/demo_translations.py), made with Wagtail's localisation as an editor would.
 
 Real payment systems join when their keys are in the environment (read when used, never copied
 into the database): ``GUESTPAY_STRIPE_SECRET_KEY`` and ``GUESTPAY_STRIPE_WEBHOOK_SECRET`` add a
@@ -19,13 +20,15 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from wagtail.models import Page, Site
+from wagtail.models import Locale, Page, Site
 from wagtail.rich_text import RichText
 
+from home import demo_translations
 from home.models import CoursePage, HomePage
 from wagtail_guestpay.conf import guestpay_settings
 from wagtail_guestpay.models import (
     MerchantContacts,
+    MerchantContactsTranslation,
     Offer,
     OfferPage,
     OfferProduct,
@@ -33,6 +36,7 @@ from wagtail_guestpay.models import (
     ProviderAccount,
     RegistrationField,
     RegistrationSettings,
+    RegistrationTranslation,
 )
 
 ADMIN_USERNAME = "admin"
@@ -100,6 +104,7 @@ class Command(BaseCommand):
             ]
             home.save_revision().publish()
             self._site_settings(home)
+            self._translations(home)
             password = self._admin()
         self.stdout.write(self.style.SUCCESS("Demo content ready."))
         if stripe_account is not None:
@@ -122,7 +127,7 @@ class Command(BaseCommand):
     def _home(self):
         site = Site.objects.filter(is_default_site=True).first()
         root = Page.get_first_root_node()
-        home = HomePage.objects.first()
+        home = HomePage.objects.filter(locale=Locale.get_default()).first()
         if home is None:
             home = root.add_child(instance=HomePage(title="Guestpay Sandbox", slug="home-sandbox"))
         if site is None:
@@ -197,13 +202,14 @@ class Command(BaseCommand):
 
     def _offer(self, slug, title, price, account, product, *, guest, success, failure):
         offer, _created = Offer.objects.update_or_create(
-            slug=slug,
+            slug=slug, locale=Locale.get_default(),
             defaults={"title": title, "price": price, "currency": "EUR",
                       "provider_account": account, "guest_payment": guest,
                       "success_page": success, "failure_page": failure,
                       "description": f"Lifetime access to the {title.lower()}."},
         )
         OfferProduct.objects.get_or_create(offer=offer, page=product)
+        offer.share_with_translations()  # the product, to the translations of a previous run
         return offer
 
     def _site_settings(self, home):
@@ -223,6 +229,46 @@ class Command(BaseCommand):
             RegistrationField.objects.create(settings=registration, label="Phone", name="phone",
                                              field_type="phone", sort_order=1)
 
+    def _translations(self, home):
+        """The French and Ukrainian versions of every demo page, offer and setting text."""
+        pages = [home, *home.get_descendants().filter(locale=home.locale).order_by("path")]
+        offers = Offer.objects.filter(locale=home.locale)
+        site = Site.objects.get(is_default_site=True)
+        merchant = MerchantContacts.for_site(site)
+        registration = RegistrationSettings.for_site(site)
+        for language in demo_translations.LANGUAGES:
+            locale, _created = Locale.objects.get_or_create(language_code=language)
+            for offer in offers:
+                if offer.slug not in demo_translations.OFFERS[language]:
+                    continue  # not the demo's (bench/inproc.py adds offers, editors too)
+                title, description = demo_translations.OFFERS[language][offer.slug]
+                translated = offer.get_translation_or_none(locale) or \
+                    offer.copy_for_translation(locale)
+                translated.title, translated.description = title, description
+                translated.save()
+            for page in pages:
+                key = "home" if page.pk == home.pk else page.slug
+                if key in demo_translations.PAGES[language]:
+                    self._translate_page(page.specific, locale,
+                                         demo_translations.PAGES[language][key])
+            MerchantContactsTranslation.objects.update_or_create(
+                contacts=merchant, locale=locale, defaults=demo_translations.MERCHANT[language])
+            for name, text in demo_translations.REGISTRATION[language].items():
+                RegistrationTranslation.objects.update_or_create(
+                    settings=registration, locale=locale, field_name=name,
+                    defaults={"intro": text} if not name else {"label": text})
+
+    def _translate_page(self, page, locale, texts):
+        translated = page.get_translation_or_none(locale)
+        if translated is None:
+            translated = page.copy_for_translation(locale)
+        translated = translated.specific
+        for name, value in texts.items():
+            if name == "body":
+                value = _translated_body(page.body, value)
+            setattr(translated, name, value)
+        translated.save_revision().publish()
+
     def _admin(self):
         User = get_user_model()
         password_file = settings.VAR_DIR / "admin-password.txt"
@@ -238,3 +284,19 @@ class Command(BaseCommand):
         password_file.write_text(password + "\n")
         password_file.chmod(0o600)
         return password
+
+
+def _translated_body(body, texts):
+    """``body``'s blocks with its texts (headings, paragraphs, button labels) replaced in order."""
+    texts = iter(texts)
+    blocks = []
+    for block in body:
+        value = block.value
+        if block.block_type == "heading":
+            value = next(texts)
+        elif block.block_type == "paragraph":
+            value = RichText(next(texts))
+        elif block.block_type == "pay_button" and value["label"]:
+            value = {**dict(value), "label": next(texts)}
+        blocks.append((block.block_type, value))
+    return blocks
