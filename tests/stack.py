@@ -202,7 +202,10 @@ class Stack:
         return {"public_id": public_id, "secret": secret, "notify_path": path}
 
     def click_pay(self, client, slug="demo-course"):
-        """A buyer clicks Pay; returns the payment's (reference, amount, currency, order id)."""
+        """A buyer clicks Pay; returns the payment's (reference, amount, currency, order id).
+        Each click is a new buyer: the cookie by which a browser resumes its open order is
+        dropped."""
+        client.cookies.clear()
         response = client.get(f"{self.url}/guestpay/pay/{slug}/", follow_redirects=False)
         assert response.status_code == 303, response.text[:500]
         charge_id = uuid.UUID(response.headers["location"].rstrip("/").rsplit("/", 1)[-1])

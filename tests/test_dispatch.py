@@ -51,9 +51,9 @@ def test_a_claimed_event_is_leased_to_one_drain_until_its_lease_passes(
     offer, testpay, run_on_commit, no_wake, settings
 ):
     settings.WAGTAIL_GUESTPAY_EVENT_TASK_GRACE = 120
-    payments = [testpay.start(offer)[1] for _ in range(3)]
-    for payment in payments:
-        testpay.notify(payment, "paid", email="lease@example.com")
+    _order, payment, _charge = testpay.start(offer)
+    for index in range(3):
+        testpay.notify(payment, "pending", event_id=f"evt_lease_{index}")
     first = claim(batch=2)
     assert len(first) == 2
     second = claim(batch=2)

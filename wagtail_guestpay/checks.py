@@ -15,6 +15,8 @@ from wagtail.models import Page
 
 from .adapter import get_adapter
 from .conf import guestpay_settings
+from .providers.exceptions import VerificationUnavailable
+from .providers.paypal.webhooks import builds_sdk_example_chain
 
 # What each required app carries; without it the admin answers 500 or nothing runs.
 REQUIRED_APPS = {
@@ -39,6 +41,7 @@ def check_configuration(app_configs=None, **kwargs):
     messages += _check_products()
     messages += _check_keys()
     messages += _check_urls()
+    messages += _check_paypal_roots()
     messages += _check_buyer_urls()
     messages += _check_sqlite()
     messages += _check_from_email()
@@ -142,6 +145,28 @@ def _check_urls():
         )]
     return []
 
+
+
+def _check_paypal_roots():
+    """A trust file of one's own must still let PayPal's certificate chain be built."""
+    path = guestpay_settings.PAYPAL_CERT_TRUST_ROOTS
+    if not path:
+        return []
+    try:
+        builds = builds_sdk_example_chain()
+    except VerificationUnavailable:
+        builds = False
+    if builds:
+        return []
+    return [Error(
+        f"WAGTAIL_GUESTPAY_PAYPAL_CERT_TRUST_ROOTS ({path}) cannot be read or cannot build the "
+        "chain of PayPal's webhook certificate: PayPal notifications verified offline would all "
+        "be refused.",
+        hint="Include the 'DigiCert High Assurance EV Root CA' and 'DigiCert SHA2 Extended "
+        "Validation Server CA' certificates (wagtail_guestpay/providers/paypal/trust_roots.pem), "
+        "or leave the setting empty.",
+        id="wagtail_guestpay.E012",
+    )]
 
 
 def _check_buyer_urls():

@@ -61,9 +61,18 @@ DEFAULTS = {
     "ACCOUNT_SETUP_MAX_AGE": timedelta(hours=1),
     # Largest notification body accepted, in bytes; a larger one is answered 413.
     "MAX_NOTIFICATION_BYTES": 256 * 1024,
-    # Keep the raw body of notifications whose signature did not verify (capped in size), so staff
-    # can see forged or misconfigured deliveries. They never change an order.
+    # Keep notifications whose signature did not verify, so staff can see forged or misconfigured
+    # deliveries. They never change an order. What is kept is bounded: the first bytes of the
+    # body (with the SHA-256 and size of the whole), at most so many rows per provider account
+    # and per client per hour, (requests, seconds); the rest is only counted on the account
+    # (``rejected_dropped``). The maintenance task deletes them after the retention period.
     "STORE_REJECTED_NOTIFICATIONS": True,
+    "REJECTED_NOTIFICATION_BODY_BYTES": 2048,
+    "REJECTED_NOTIFICATION_LIMITS": {
+        "account": (100, 3600),
+        "client": (20, 3600),
+    },
+    "REJECTED_NOTIFICATION_RETENTION": timedelta(days=30),
     # Sender of the buyer e-mails; DEFAULT_FROM_EMAIL when empty.
     "FROM_EMAIL": "",
     # Addresses told about refunds, chargebacks and orders that need staff; MANAGERS when None.
@@ -73,6 +82,26 @@ DEFAULTS = {
     # Request budget of the public endpoints that send e-mail or consume links, per client IP:
     # (requests, seconds).
     "RATE_LIMIT": (10, 600),
+    # Pay links (the Pay button, "try again", the registration code that starts a payment): new
+    # orders (or new attempts) per client and offer, (requests, seconds); past it the buyer gets
+    # a 429 page. The client is the logged-in account, else the IP address (see CLIENT_IP_HEADER;
+    # buyers behind one shared NAT share the budget). Keys left out keep their default.
+    "PAY_RATE_LIMITS": {
+        "client_offer": (10, 600),
+    },
+    # The same browser clicking Pay again for the same offer within this window is sent back to
+    # its open order and payment (and to the payment system's page while it still works) instead
+    # of starting new ones. The browser is known by a signed cookie.
+    "PAY_REUSE_WINDOW": timedelta(minutes=15),
+    # Lifetime asked of the payment system's hosted page, where the provider takes one (Stripe:
+    # 30 minutes at least, Fondy, WayForPay; PayPal's approval link lasts 3 hours). A payment
+    # the buyer never started is checked once when its page has stopped working and expired
+    # then, instead of being polled for the whole confirmation window.
+    "CHECKOUT_LIFETIME": timedelta(hours=1),
+    # Paid payments of providers whose refund and reversal notifications can be lost (PayPal) are
+    # re-checked this often, for this long after the payment, as a backstop.
+    "REFUND_CHECK_INTERVAL": timedelta(hours=12),
+    "REFUND_CHECK_WINDOW": timedelta(days=10),
     # Django cache alias used for rate limits.
     "CACHE": "default",
     # Override of providers' API base URLs, e.g. {"stripe": {"api": "http://127.0.0.1:9000"}}:
@@ -83,11 +112,16 @@ DEFAULTS = {
     # A payment still pending (or approved, not captured) this long after the buyer went to the
     # payment system is listed in the admin dashboard's "Needs attention" panel.
     "ATTENTION_PENDING_AFTER": timedelta(hours=1),
-    # PayPal webhooks: seconds a PAYPAL-TRANSMISSION-TIME may differ from now (each PayPal retry
-    # is a new transmission with its own time, so a short window loses nothing).
-    "PAYPAL_WEBHOOK_TOLERANCE": 600,
-    # PayPal webhooks verified offline: PEM file of the roots PayPal's certificate must chain to;
-    # certifi's bundle when empty.
+    # PayPal webhooks: seconds a signature-verified PAYPAL-TRANSMISSION-TIME may lie in the past.
+    # PayPal retries a delivery up to 25 times over 3 days and does not document a fresh time per
+    # retry, so the default covers the whole retry period (a replay changes nothing: event ids
+    # dedupe, transitions guard). None: no limit. A time more than 10 minutes in the future is
+    # always refused.
+    "PAYPAL_WEBHOOK_TOLERANCE": 4 * 24 * 3600,
+    # PayPal webhooks verified offline: PEM file of the roots PayPal's certificate must chain to.
+    # When empty: certifi's bundle plus the DigiCert roots PayPal's SDK trusts, shipped in
+    # wagtail_guestpay/providers/paypal/trust_roots.pem. System check E012 refuses a file that
+    # cannot build the chain of PayPal's SDK example certificate.
     "PAYPAL_CERT_TRUST_ROOTS": "",
     # Header that carries the client IP behind a trusted proxy (e.g. "HTTP_X_FORWARDED_FOR");
     # REMOTE_ADDR when empty.

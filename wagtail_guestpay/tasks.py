@@ -2,8 +2,9 @@
 
 The ``run_maintenance`` schedule (every minute, created after ``migrate``) is the safety net: it
 processes stored events whose queued task never ran or failed, sends due e-mails, checks
-unconfirmed payments with back-off, expires those past the confirmation window and deletes
-registrations long expired.
+unconfirmed payments with back-off (the likely ones first), re-checks paid payments whose refund
+notifications can be lost, expires those past the confirmation window and deletes registrations
+long expired and rejected notifications past their retention.
 """
 
 import logging
@@ -20,8 +21,14 @@ from .emails import ACCESS_LINK, deliver, due_emails, queue_email
 from .fulfilment.accounts import BuyerAccount, users_with_email
 from .fulfilment.confirmation import process_event
 from .fulfilment.drain import drain
-from .fulfilment.follow_up import OPEN_STATUSES, check_payment, expire_stale_payments
-from .models import Payment, PaymentEvent
+from .fulfilment.follow_up import (
+    check_payment,
+    expire_stale_payments,
+    open_payments_due,
+    paid_payments_due,
+)
+from .fulfilment.rejected import purge_rejected
+from .models import PaymentEvent, PaymentStatus
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +81,8 @@ def send_registration_code(registration_id, number):
 
 def run_maintenance(batch=100):
     now = timezone.now()
-    done = {"events": 0, "emails": 0, "checks": 0, "expired": 0, "registrations_purged": 0}
+    done = {"events": 0, "emails": 0, "checks": 0, "paid_rechecks": 0, "expired": 0,
+            "registrations_purged": 0, "rejected_purged": 0}
     grace = guestpay_settings.as_timedelta("EVENT_TASK_GRACE")
     events = PaymentEvent.objects.filter(processed_at__isnull=True, signature_valid=True).filter(
         Q(next_attempt_at__lte=now)  # leased by a drain that died, or failed and due again
@@ -88,17 +96,21 @@ def run_maintenance(batch=100):
             logger.exception("Retrying payment event %s failed", event_id)
     for email_id in list(due_emails(batch)):
         done["emails"] += bool(deliver(email_id))
-    payments = Payment.objects.filter(
-        status__in=OPEN_STATUSES, next_check_at__lte=now
-    ).values_list("pk", flat=True)[:batch]
-    for payment_id in list(payments):
+    for payment_id in open_payments_due(now, batch):  # the likely ones first
         try:
             check_payment(payment_id)
             done["checks"] += 1
         except Exception:
             logger.exception("Status check of payment %s failed", payment_id)
+    for payment_id in paid_payments_due(now, batch):  # refunds whose notification was lost
+        try:
+            check_payment(payment_id, statuses=(PaymentStatus.PAID,))
+            done["paid_rechecks"] += 1
+        except Exception:
+            logger.exception("Re-check of paid payment %s failed", payment_id)
     done["expired"] = expire_stale_payments(batch)
     done["registrations_purged"] = purge()
+    done["rejected_purged"] = purge_rejected()
     return done
 
 

@@ -107,7 +107,7 @@ class FakeStripe:
             "customer_email": form.get("customer_email"),
             "metadata": _nested(form, "metadata"),
             "created": int(time.time()),
-            "expires_at": int(time.time()) + 24 * 3600,
+            "expires_at": int(form.get("expires_at") or time.time() + 24 * 3600),
             "livemode": self.livemode,
             "url": f"{self.base_url}/c/pay/{session_id}",
         })

@@ -16,10 +16,14 @@ import httpx
 import pytest
 from cryptography import x509
 from django.contrib.auth import get_user_model
+from django.test import Client
+from django.utils import timezone
 
 from tests.factories import OfferFactory
 from tests.providers.contract import ProviderContract, snapshot
 from tests.providers.paypal_fake import CERT_URL, FIXTURES, FakePayPal, TestPKI, fixture, pem
+from wagtail_guestpay.checks import check_configuration
+from wagtail_guestpay.conf import DEFAULTS
 from wagtail_guestpay.fulfilment.access import has_access
 from wagtail_guestpay.fulfilment.follow_up import check_payment
 from wagtail_guestpay.models import (
@@ -39,12 +43,14 @@ from wagtail_guestpay.providers.paypal.events import order_event, webhook_events
 from wagtail_guestpay.providers.paypal.provider import paypal_amount
 from wagtail_guestpay.providers.paypal.webhooks import (
     Transmission,
+    builds_sdk_example_chain,
     check_cert_url,
     crc32,
     paypal_names,
     signed_string,
     verify_rsa_sha256,
 )
+from wagtail_guestpay.tasks import run_maintenance
 
 CLIENT_ID = "AYSq3RDGsmBLJE-otTkBtM-jBRd1TCQwFf9RGfwddNXWz0uFU9ztymylOhRS"
 CLIENT_SECRET = "EGnHDxD_qRPdaLdZz8iCr8N7_MzF-YHPTkjs6NKYQvQSBngp4PTTVWkPZRbL"
@@ -531,7 +537,7 @@ class TestPayOnPayPal:
 
     def test_a_return_for_another_order_captures_nothing(self, client, offer, paypal):
         _response, payment = click_pay(client, offer)
-        _response, other = click_pay(client, offer)
+        _response, other = click_pay(Client(), offer)  # another buyer
         paypal.approve(other.provider_reference)
         provider = offer.provider_account.get_provider()
         assert provider.handle_return(payment, {"token": other.provider_reference}) == []
@@ -580,6 +586,34 @@ class TestStatusChecks:
         paypal.approve(payment.provider_reference)
         third = provider.fetch_status(payment)
         assert third.status == EventStatus.APPROVED and third.event_id != first.event_id
+
+    def test_a_refund_whose_notification_was_lost_is_found_by_the_paid_recheck(
+        self, client, offer, paypal, run_on_commit, settings
+    ):
+        """PayPal gave up on the refund notification (the site was down): the maintenance run
+        re-checks paid PayPal payments every REFUND_CHECK_INTERVAL for REFUND_CHECK_WINDOW."""
+        _response, payment = click_pay(client, offer)
+        back_on_site(client, buyer_on_paypal(f"{paypal.base_url}/checkoutnow?token="
+                                             f"{payment.provider_reference}"))
+        assert refreshed(payment).status == PaymentStatus.PAID
+        assert run_maintenance()["paid_rechecks"] == 0  # checked on the buyer's return
+        Payment.objects.filter(pk=payment.pk).update(
+            last_checked_at=timezone.now() - timedelta(hours=13))
+        assert run_maintenance()["paid_rechecks"] == 1  # nothing changed at PayPal
+        assert refreshed(payment).status == PaymentStatus.PAID
+        assert run_maintenance()["paid_rechecks"] == 0  # not due again yet
+        paypal.settle(payment.provider_reference, status="REFUNDED")
+        Payment.objects.filter(pk=payment.pk).update(
+            last_checked_at=timezone.now() - timedelta(hours=13))
+        assert run_maintenance()["paid_rechecks"] == 1
+        order = Order.objects.get(pk=payment.order_id)
+        assert refreshed(payment).status == PaymentStatus.REFUNDED
+        assert order.status == OrderStatus.REFUNDED and order.grants.active().count() == 0
+        # Past the window, paid payments are left alone.
+        settings.WAGTAIL_GUESTPAY_REFUND_CHECK_WINDOW = timedelta(0)
+        Payment.objects.filter(pk=payment.pk).update(status=PaymentStatus.PAID,
+                                                     last_checked_at=None)
+        assert run_maintenance()["paid_rechecks"] == 0
 
     def test_an_unknown_order_is_none(self, client, offer, paypal):
         _response, payment = click_pay(client, offer)
@@ -760,6 +794,32 @@ class TestOfflineVerification:
         headers = paypal.sign(body, webhook_id="8PT597110X687430LKGECATA")
         assert post(client, offer.provider_account, body, headers).status_code == 400
 
+    @pytest.mark.parametrize("age", [timedelta(minutes=11), timedelta(days=2, hours=23)])
+    def test_a_retry_with_an_old_transmission_time_and_a_valid_signature_is_accepted(
+        self, client, offer, paypal, run_on_commit, settings, age
+    ):
+        """PayPal retries for 3 days and documents no fresh time per retry: the default window
+        takes them (the 600 s window of the fixture refuses the same delivery)."""
+        _response, payment = click_pay(client, offer)
+        delivery = self.capture_webhook(paypal, payment, sent_at=datetime.now(UTC) - age)
+        assert post(client, offer.provider_account, *delivery).status_code == 400
+        settings.WAGTAIL_GUESTPAY_PAYPAL_WEBHOOK_TOLERANCE = DEFAULTS["PAYPAL_WEBHOOK_TOLERANCE"]
+        assert post(client, offer.provider_account, *delivery).status_code == 200
+        assert refreshed(payment).status == PaymentStatus.PAID
+        # and once more (PayPal's next retry): the same event, nothing new
+        assert post(client, offer.provider_account, *delivery).status_code == 200
+        assert PaymentEvent.objects.filter(signature_valid=True, source="notification").count() == 1
+
+    def test_a_delivery_older_than_paypals_retries_is_refused(self, client, offer, paypal,
+                                                              run_on_commit, settings):
+        settings.WAGTAIL_GUESTPAY_PAYPAL_WEBHOOK_TOLERANCE = DEFAULTS["PAYPAL_WEBHOOK_TOLERANCE"]
+        _response, payment = click_pay(client, offer)
+        old = datetime.now(UTC) - timedelta(days=4, minutes=1)
+        response = post(client, offer.provider_account,
+                        *self.capture_webhook(paypal, payment, sent_at=old))
+        assert response.status_code == 400
+        assert refreshed(payment).status == PaymentStatus.CREATED
+
     def test_transmission_time_in_the_future_is_refused(self, client, offer, paypal,
                                                         run_on_commit):
         _response, payment = click_pay(client, offer)
@@ -878,3 +938,30 @@ def test_the_sandbox_takes_paypal_credentials_from_the_environment(monkeypatch, 
     response, payment = click_pay(client, offer)
     assert response["Location"] == (
         f"{paypal.base_url}/checkoutnow?token={payment.provider_reference}")
+
+
+# The trust anchor -----------------------------------------------------------------------------
+def test_the_default_trust_store_builds_the_chain_of_paypals_sdk_example(settings):
+    """certifi dropped the DigiCert root PayPal's SDK chains to; the shipped trust_roots.pem
+    holds it (and the intermediate the certificate URL does not serve)."""
+    import certifi
+
+    settings.WAGTAIL_GUESTPAY_PAYPAL_CERT_TRUST_ROOTS = ""
+    assert builds_sdk_example_chain()
+    assert not [m for m in check_configuration() if m.id == "wagtail_guestpay.E012"]
+    settings.WAGTAIL_GUESTPAY_PAYPAL_CERT_TRUST_ROOTS = certifi.where()
+    assert not builds_sdk_example_chain()
+
+
+@pytest.mark.parametrize("roots", ["certifi", "missing", "shipped"])
+def test_a_trust_file_that_cannot_build_paypals_chain_fails_the_check(settings, tmp_path, roots):
+    import certifi
+
+    from wagtail_guestpay.providers.paypal.webhooks import SHIPPED_ROOTS
+
+    path = {"certifi": certifi.where(), "missing": str(tmp_path / "nothing.pem"),
+            "shipped": SHIPPED_ROOTS}[roots]
+    settings.WAGTAIL_GUESTPAY_PAYPAL_CERT_TRUST_ROOTS = path
+    errors = [m for m in check_configuration() if m.id == "wagtail_guestpay.E012"]
+    assert len(errors) == (0 if roots == "shipped" else 1)
+

@@ -17,6 +17,7 @@ import pytest
 import stripe
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
+from django.test import Client
 
 from tests.factories import OfferFactory, UserFactory
 from tests.providers.contract import ProviderContract
@@ -564,7 +565,7 @@ def test_fetch_status_follows_the_session(client, offer, fake):
     refunded = provider.fetch_status(payment)
     assert (refunded.status, refunded.refunded_amount) == (EventStatus.REFUNDED, Decimal("49.00"))
 
-    _response, other = click_pay(client, offer)
+    _response, other = click_pay(Client(), offer)  # another buyer
     fake.expire(other.provider_reference)
     assert provider.fetch_status(other).status == EventStatus.EXPIRED
     assert provider.fetch_status(Payment(account=payment.account,

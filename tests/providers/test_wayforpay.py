@@ -161,8 +161,11 @@ class FakeWayForPay:
         return json.dumps(data).replace('"__AMOUNT__"', amount)
 
     def deliver(self, client, reference, status, *, content_type=None, **kwargs):
-        """POST a callback to the serviceUrl of the order's Purchase form."""
+        """POST a callback to the serviceUrl of the order's Purchase form. WayForPay's own
+        state (what CHECK_STATUS answers) is what it tells in the callback."""
         body = self.transaction(reference, status, **kwargs)
+        if reference in self.orders and not kwargs.get("secret"):
+            self.set_state(reference, status, kwargs.get("email", ""))
         url = self.orders[reference]["form"]["serviceUrl"]
         return client.post(urlsplit(url).path, data=body.encode(),
                            content_type=content_type or "application/json")
@@ -386,7 +389,7 @@ def test_the_callback_signature_is_checked_field_by_field(db):
     [event] = provider.parse_notification(Notification(body=good, headers={}))
     assert (event.reference, event.amount, event.currency) == ("DH783023", Decimal("1547.36"),
                                                                "UAH")
-    assert event.email == "client@mail.ua"
+    assert event.email == ""  # unsigned in the callback: taken from CHECK_STATUS instead
     for name, value in (("orderReference", "DH783024"), ("amount", 1547.37), ("currency", "USD"),
                         ("authCode", "541964"), ("cardPan", "41****8218"),
                         ("transactionStatus", "Declined"), ("reasonCode", 1101)):
@@ -397,6 +400,46 @@ def test_the_callback_signature_is_checked_field_by_field(db):
     # used for a payment whose amount, currency and reference are covered
     unsigned = json.dumps({**data, "phone": "000"}).encode()
     assert provider.parse_notification(Notification(body=unsigned, headers={}))
+
+
+def test_a_signed_callback_reposted_with_another_email_sends_nothing_there(
+    client, fake, wfp_offer, run_on_commit, outbox
+):
+    """``email`` (like the dates) is outside the signature: whoever saw a genuine callback (the
+    serviceUrl is in the buyer's form) can repost it with their own address. Access goes to the
+    address WayForPay's signed CHECK_STATUS answer gives, and the repost is the same event."""
+    _response, _page, payment = start(client, wfp_offer)
+    fake.set_state(payment.reference, "Approved", email="buyer@example.com")
+    genuine = fake.transaction(payment.reference, "Approved", email="buyer@example.com")
+    reposted = json.dumps({**json.loads(genuine), "email": "attacker@example.com",
+                           "processingDate": 1900000000}).encode()
+    url = urlsplit(fake.orders[payment.reference]["form"]["serviceUrl"]).path
+    # The repost arrives first, then the genuine one.
+    assert_signed_accept(client.post(url, data=reposted, content_type="application/json"),
+                         payment.reference)
+    assert_signed_accept(client.post(url, data=genuine.encode(), content_type="application/json"),
+                         payment.reference)
+    assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.PAID
+    assert [m.to for m in outbox] == [["buyer@example.com"]]
+    assert not get_user_model().objects.filter(email="attacker@example.com").exists()
+    assert PaymentEvent.objects.filter(source=PaymentEvent.Source.NOTIFICATION).count() == 1
+    assert Order.objects.get(pk=payment.order_id).email == "buyer@example.com"
+
+
+def test_a_paid_callback_waits_for_check_status_to_confirm_it(
+    client, fake, wfp_offer, run_on_commit, outbox, httpserver
+):
+    """Should CHECK_STATUS not answer, nothing is granted yet: the event is retried."""
+    _response, _page, payment = start(client, wfp_offer)
+    body = fake.transaction(payment.reference, "Approved", email="buyer@example.com")
+    httpserver.clear()
+    httpserver.expect_request("/api").respond_with_data("down", status=502)
+    url = urlsplit(fake.orders[payment.reference]["form"]["serviceUrl"]).path
+    assert client.post(url, data=body.encode(), content_type="application/json").status_code == 200
+    assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.CREATED
+    assert outbox == []
+    event = PaymentEvent.objects.get(source=PaymentEvent.Source.NOTIFICATION)
+    assert event.processed_at is None and event.next_attempt_at is not None
 
 
 # Polling --------------------------------------------------------------------------------------
@@ -512,6 +555,9 @@ class TestWayForPayContract(ProviderContract):
             payment.reference, "Approved", email=email,
             amount=str(payment.amount if amount is None else amount), **extra)
         return body.encode(), {"Content-Type": "application/json"}
+
+    def prepare_paid(self, payment, email):
+        self.fake.set_state(payment.reference, "Approved", email)
 
     def forge(self, body, headers):
         signature = json.loads(body)["merchantSignature"]

@@ -3,11 +3,12 @@ send the buyer there (a redirect, or an auto-submitted form for providers that w
 
 import logging
 import secrets
+from datetime import timedelta
 
 from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from wagtail.models import Site
 
 from ..conf import guestpay_settings
@@ -19,6 +20,11 @@ from .confirmation import remember_references
 from .transitions import move_payment, sync_order_status
 
 logger = logging.getLogger(__name__)
+
+# A never-started payment is checked this long after its hosted page stopped working.
+UNSTARTED_GRACE = timedelta(minutes=15)
+# A page about to expire is not resumed: the buyer would not have time to pay on it.
+RESUME_MARGIN = timedelta(minutes=5)
 
 
 def absolute_url(request, path):
@@ -66,8 +72,6 @@ def new_payment(order):
 
 
 def _first_check():
-    from django.utils import timezone
-
     return timezone.now() + guestpay_settings.as_timedelta("POLL_FIRST_DELAY")
 
 
@@ -95,8 +99,16 @@ def send_to_provider(request, payment, token):
             request, "wagtail_guestpay/checkout/provider_unavailable.html",
             {"order": payment.order, "offer": payment.order.offer, "token": token}, status=503,
         )
-    fields = ["provider_data", "updated_at"]
+    fields = ["provider_data", "checkout_url", "checkout_expires_at", "next_check_at",
+              "updated_at"]
     payment.provider_data = checkout.provider_data
+    payment.checkout_url = checkout.redirect_url[:2048]
+    payment.checkout_expires_at = checkout.expires_at
+    if checkout.expires_at is not None:
+        # Until the buyer comes back or the provider says something, one check once the page
+        # has stopped working is enough (the notification brings a payment made before).
+        payment.next_check_at = max(payment.next_check_at or checkout.expires_at,
+                                    checkout.expires_at + UNSTARTED_GRACE)
     if checkout.provider_reference:
         payment.provider_reference = checkout.provider_reference
         fields.append("provider_reference")
@@ -111,6 +123,31 @@ def send_to_provider(request, payment, token):
             {"action": checkout.form_action, "fields": checkout.form_fields,
              "provider": payment.account.get_kind_display()},
         )
+    return _no_store(response)
+
+
+def _no_store(response):
     response["Cache-Control"] = "no-store"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
+
+
+def can_resume(payment):
+    """True when the buyer can be sent back to ``payment``'s hosted page: nothing happened to
+    the payment yet, its page was created and still works. A redirect goes to the page kept;
+    a form (WayForPay) is built again, the same one, without calling the provider."""
+    if payment.status != PaymentStatus.CREATED:
+        return False
+    if not payment.checkout_url and payment.checkout_expires_at is None:
+        return False  # the provider was never asked, or did not answer
+    expires = payment.checkout_expires_at
+    return expires is None or expires > timezone.now() + RESUME_MARGIN
+
+
+def resume_checkout(request, payment, token):
+    """Send the buyer back to the open payment's hosted page (see :func:`can_resume`)."""
+    if payment.checkout_url:
+        response = HttpResponseRedirect(payment.checkout_url)
+        response.status_code = 303
+        return _no_store(response)
+    return send_to_provider(request, payment, token)

@@ -2,8 +2,8 @@
 
 :func:`store_events` keeps every verified provider event as a PaymentEvent, unique per provider
 account and event id (a redelivery is a no-op), in one INSERT, and wakes a drain (dispatch.py)
-that runs :func:`~wagtail_guestpay.fulfilment.confirmation.process_event` on them;
-:func:`store_rejected` keeps a notification whose signature did not verify, for staff.
+that runs :func:`~wagtail_guestpay.fulfilment.confirmation.process_event` on them. (A
+notification whose signature did not verify is kept, within bounds, by :mod:`.rejected`.)
 """
 
 from django.db import transaction
@@ -52,24 +52,6 @@ def store_events(account, events, *, source, notification=None, enqueue_processi
         account=account, provider_event_id__in=[row.provider_event_id for row in rows],
         processed_at__isnull=True,
     ).order_by("pk").values_list("pk", flat=True))
-
-
-def store_rejected(account, notification, reason):
-    """Keep a notification that failed verification, for staff to see. It changes nothing."""
-    if not guestpay_settings.STORE_REJECTED_NOTIFICATIONS:
-        return None
-    with transaction.atomic():  # a failure here must not break the caller's transaction
-        return PaymentEvent.objects.create(
-            account=account,
-            provider_event_id=None,
-            source=PaymentEvent.Source.NOTIFICATION,
-            signature_valid=False,
-            body=_body_text(notification.body, limit=16 * 1024),
-            headers=_scrub_headers(notification.headers),
-            outcome=Outcome.REJECTED,
-            error=_no_nul(str(reason)[:500]),
-            processed_at=timezone.now(),
-        )
 
 
 def _body_text(body, limit=None):

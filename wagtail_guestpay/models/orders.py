@@ -193,6 +193,12 @@ class Payment(models.Model):
     next_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
     check_count = models.PositiveIntegerField(default=0)
     last_checked_at = models.DateTimeField(null=True, blank=True)
+    # When the buyer's browser came back to the order page: such payments are checked first.
+    returned_at = models.DateTimeField(null=True, blank=True)
+    # When the payment system's hosted page stops working (as the provider said), and the page
+    # itself, so that the same browser clicking Pay again is sent back to it.
+    checkout_expires_at = models.DateTimeField(null=True, blank=True)
+    checkout_url = models.URLField(max_length=2048, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("payment")
@@ -281,6 +287,9 @@ class PaymentEvent(models.Model):
     data = models.JSONField(default=dict, blank=True)
     headers = models.JSONField(default=dict, blank=True)
     body = models.TextField(blank=True)
+    # Rejected notifications keep only the first bytes of ``body``; these describe the whole.
+    body_size = models.PositiveIntegerField(default=0)
+    body_sha256 = models.CharField(max_length=64, blank=True)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True, default="")

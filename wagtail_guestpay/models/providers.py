@@ -43,6 +43,14 @@ class ProviderAccount(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Notifications that failed verification and were not kept (over the hourly budgets of
+    # WAGTAIL_GUESTPAY_REJECTED_NOTIFICATION_LIMITS): counted here, nothing else is stored.
+    rejected_dropped = models.PositiveBigIntegerField(
+        _("rejected notifications not kept"), default=0, editable=False
+    )
+    rejected_dropped_at = models.DateTimeField(
+        _("last rejected notification not kept"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("payment system")

@@ -180,6 +180,22 @@ class Checkout:
     provider_reference: str = ""
     related_references: tuple = ()
     provider_data: dict = field(default_factory=dict)  # kept on the Payment (no secrets)
+    # When the hosted page stops taking the payment, where the provider says or sets it (see
+    # :func:`checkout_lifetime`); None when unknown.
+    expires_at: datetime | None = None
+
+
+def checkout_lifetime(shortest=None, longest=None):
+    """How long a hosted page should take the payment (``WAGTAIL_GUESTPAY_CHECKOUT_LIFETIME``),
+    within the bounds a provider accepts (timedeltas)."""
+    from ..conf import guestpay_settings
+
+    lifetime = guestpay_settings.as_timedelta("CHECKOUT_LIFETIME")
+    if shortest is not None:
+        lifetime = max(lifetime, shortest)
+    if longest is not None:
+        lifetime = min(lifetime, longest)
+    return lifetime
 
 
 @dataclass(frozen=True)
@@ -210,6 +226,9 @@ class Provider:
     supports_guest_payment = False
     credentials = ()  # Credential objects
     can_check_credentials = False
+    # True when refunds and reversals are told only by notifications that can be lost for good
+    # (PayPal): paid payments are then re-checked with fetch_status for a while, as a backstop.
+    recheck_paid_payments = False
 
     def __init__(self, account):
         self.account = account

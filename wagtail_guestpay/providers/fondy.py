@@ -18,8 +18,10 @@ Protocol (docs.fondy.eu, docs.fondy.io and the official SDKs, summarised in PROV
 import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 from urllib.parse import parse_qsl
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..money import from_minor_units, to_minor_units
@@ -30,16 +32,16 @@ from .base import (
     EventStatus,
     Provider,
     ProviderEvent,
+    checkout_lifetime,
     load_json,
 )
 from .exceptions import InvalidSignature, MalformedNotification, ProviderError
 
 API_URL = "https://pay.fondy.eu/api"
 VERSION = "1.0.1"
-# Seconds the hosted page accepts a payment. Long enough for a buyer who pays later in the day,
-# shorter than the confirmation window (5 days by default), so that Fondy's own "expired" comes
-# before we stop asking.
-LIFETIME = 24 * 3600
+# The hosted page accepts a payment for WAGTAIL_GUESTPAY_CHECKOUT_LIFETIME (``lifetime``, in
+# seconds; Fondy's own "expired" comes after it), at most Fondy's maximum.
+MAX_LIFETIME = 69120000
 UNSIGNED = ("signature", "response_signature_string")
 # Fondy's error codes (docs.fondy.eu/en/docs/page/21).
 INVALID_SIGNATURE = "1014"
@@ -147,6 +149,7 @@ class FondyProvider(Provider):
     # Starting a payment -------------------------------------------------------------------
     def start_payment(self, payment, urls):
         order = payment.order
+        lifetime = int(checkout_lifetime(longest=timedelta(seconds=MAX_LIFETIME)).total_seconds())
         params = {
             "order_id": payment.reference,
             "merchant_id": self._merchant_id_value(),
@@ -156,7 +159,7 @@ class FondyProvider(Provider):
             "version": VERSION,
             "response_url": urls.return_url,
             "server_callback_url": urls.notify_url,
-            "lifetime": LIFETIME,
+            "lifetime": lifetime,
         }
         language = (order.language or "").split("-")[0].lower()
         if language in LANGUAGES:
@@ -169,6 +172,7 @@ class FondyProvider(Provider):
             redirect_url=str(data["checkout_url"]),
             provider_reference=payment_id,
             provider_data={"payment_id": payment_id} if payment_id else {},
+            expires_at=timezone.now() + timedelta(seconds=lifetime),
         )
 
     # Notifications ------------------------------------------------------------------------

@@ -27,13 +27,23 @@ integration on the same Stripe account), are ignored: answered 200, nothing stor
 import dataclasses
 import logging
 import re
+from datetime import timedelta
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..money import to_minor_units
-from .base import Checkout, Credential, CredentialCheck, EventStatus, Provider, ProviderEvent
+from .base import (
+    Checkout,
+    Credential,
+    CredentialCheck,
+    EventStatus,
+    Provider,
+    ProviderEvent,
+    checkout_lifetime,
+)
 from .exceptions import InvalidSignature, MalformedNotification, ProviderError
 from .stripe_objects import (
     EVENT_TRANSLATORS,
@@ -183,6 +193,9 @@ class StripeProvider(Provider):
             "client_reference_id": payment.reference,
             "metadata": metadata,
             "payment_intent_data": {"metadata": metadata, "description": offer.title[:250]},
+            # Stripe takes 30 minutes to 24 hours; a page nobody opened expires then.
+            "expires_at": int((timezone.now() + checkout_lifetime(
+                timedelta(minutes=30, seconds=30), timedelta(hours=23, minutes=59))).timestamp()),
         }
         if order.paid_as_user and order.email:
             # A logged-in buyer's account e-mail is known; a guest types it on Stripe's page.
@@ -200,6 +213,7 @@ class StripeProvider(Provider):
             related_references=tuple(_ids(session.get("payment_intent"))),
             provider_data={"checkout_session": session["id"],
                            "livemode": bool(session.get("livemode"))},
+            expires_at=_timestamp(session.get("expires_at")),
         )
 
     # Notifications ---------------------------------------------------------------------------

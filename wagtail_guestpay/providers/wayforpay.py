@@ -14,6 +14,9 @@ Protocol (wiki.wayforpay.com, the official php-sdk and WooCommerce plugin; see P
   transactionStatus;reasonCode``.
 - CHECK_STATUS on ``https://api.wayforpay.com/api`` is signed over ``merchantAccount;
   orderReference`` and answers the same fields as a callback, signed the same way.
+- The callback's ``email``, ``createdDate`` and ``processingDate`` are not signed: events are
+  built from signed fields only, and a paid callback is confirmed through CHECK_STATUS (whose
+  answer gives the e-mail) before anything is granted.
 
 Amounts are written the way WayForPay's PHP code writes a float: ``100`` rather than ``100.0``,
 ``1547.36``, ``10.5``.
@@ -23,6 +26,8 @@ import hashlib
 import hmac
 import secrets
 import time
+from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 
 from django.http import JsonResponse
@@ -36,10 +41,12 @@ from .base import (
     EventStatus,
     Provider,
     ProviderEvent,
+    checkout_lifetime,
     load_json,
 )
 from .exceptions import InvalidSignature, MalformedNotification, ProviderError
 
+CALLBACK = "callback"
 PAY_URL = "https://secure.wayforpay.com/pay"
 API_URL = "https://api.wayforpay.com/api"
 CALLBACK_FIELDS = ("merchantAccount", "orderReference", "amount", "currency", "authCode",
@@ -185,6 +192,7 @@ class WayForPayProvider(Provider):
                                 "or secret key.", retryable=False)
         order = payment.order
         amount = php_amount(quantize(payment.amount, payment.currency))
+        lifetime = int(checkout_lifetime().total_seconds())
         fields = [
             ("merchantAccount", self.merchant_account),
             ("merchantAuthType", "SimpleSignature"),
@@ -202,12 +210,15 @@ class WayForPayProvider(Provider):
             ("productName[]", order.offer.title),
             ("productPrice[]", amount),
             ("productCount[]", "1"),
+            # Seconds the order can be paid (WayForPay's default: a day).
+            ("orderLifetime", str(lifetime)),
         ]
         if order.email and not order.email_is_placeholder:
             fields.append(("clientEmail", order.email))
         signed = hmac_md5(self.secret_key, purchase_signature_values(fields))
         fields.insert(3, ("merchantSignature", signed))
-        return Checkout(form_action=self.endpoint("pay", PAY_URL), form_fields=fields)
+        return Checkout(form_action=self.endpoint("pay", PAY_URL), form_fields=fields,
+                        expires_at=payment.created_at + timedelta(seconds=lifetime))
 
     # Notifications ------------------------------------------------------------------------
     def parse_notification(self, notification):
@@ -215,7 +226,9 @@ class WayForPayProvider(Provider):
         data = notification.json(parse_float=str, parse_int=str)
         if not is_signed(self.secret_key, self.merchant_account, data):
             raise InvalidSignature("The WayForPay merchantSignature is missing or does not match.")
-        return [self._event(data, "callback")]
+        # Only what the signature covers: the callback's ``email`` (and dates) are not signed,
+        # so the e-mail comes from CHECK_STATUS when the payment is confirmed (resolve_event).
+        return [self._event(data, CALLBACK)]
 
     def acknowledge(self, notification, events):
         """The signed ``accept`` WayForPay waits for; without it the callback is repeated."""
@@ -231,7 +244,9 @@ class WayForPayProvider(Provider):
             "signature": hmac_md5(self.secret_key, [reference, "accept", now]),
         })
 
-    def _event(self, data, source):
+    def _event(self, data, source, *, email=""):
+        """The event of a signed transaction. Its id is built from signed fields only, so that
+        a signed callback reposted with other unsigned fields is the same event."""
         reference = _text(data.get("orderReference"))
         status_name = _text(data.get("transactionStatus"))
         if not reference:
@@ -242,22 +257,37 @@ class WayForPayProvider(Provider):
         if amount is None:
             raise MalformedNotification("The amount is not a number.")
         reason_code = _text(data.get("reasonCode"))
-        stamp = _text(data.get("processingDate")) or _text(data.get("createdDate"))
+        signed = hashlib.sha256(";".join(
+            [str(amount), _text(data.get("currency")), _text(data.get("authCode")),
+             _text(data.get("cardPan"))]).encode()).hexdigest()[:16]
         detail = ""
         if reason_code and reason_code != REASON_OK:
             detail = f"{reason_code} {_text(data.get('reason'))}".strip()
         return ProviderEvent(
-            event_id=f"wayforpay:{reference}:{status_name}:{reason_code}:{stamp}",
+            event_id=f"wayforpay:{reference}:{status_name}:{reason_code}:{signed}",
             status=STATUS[status_name],
             reference=reference,
             amount=amount,
             currency=_text(data.get("currency")),
-            email=_text(data.get("email")).strip(),
+            email=email,
             event_type=f"{source}:{status_name}",
             detail=detail[:255],
         )
 
     # Following a payment up ---------------------------------------------------------------
+    def resolve_event(self, payment, event):
+        """A paid callback is confirmed through CHECK_STATUS before it is applied: its answer
+        comes from WayForPay's API (over TLS, signed) with the payer's e-mail, which the
+        callback carries unsigned. Should WayForPay now say something else, that is applied."""
+        if event.status != EventStatus.PAID or not event.event_type.startswith(f"{CALLBACK}:"):
+            return event
+        confirmed = self.fetch_status(payment)
+        if confirmed is None:
+            raise ProviderError("WayForPay's status check does not know this paid order yet.")
+        if confirmed.status != event.status:
+            return confirmed
+        return replace(event, email=confirmed.email)
+
     def _check_status(self, reference):
         import httpx
 
@@ -302,7 +332,8 @@ class WayForPayProvider(Provider):
         if _text(data.get("orderReference")) != payment.reference:
             raise ProviderError("WayForPay's status answer is about another order.")
         try:
-            return self._event(data, "status")
+            # The answer of WayForPay's own API, asked over TLS: its e-mail can be trusted.
+            return self._event(data, "status", email=_text(data.get("email")).strip())
         except MalformedNotification as exc:
             raise ProviderError(f"WayForPay's status answer is unusable: {exc}") from exc
 

@@ -3,14 +3,15 @@
 from django.db import transaction
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from ..fulfilment.checkout import new_payment, send_to_provider
 from ..fulfilment.follow_up import request_status_check
 from ..fulfilment.intake import store_events
-from ..models import PaymentEvent, PaymentStatus
+from ..fulfilment.pay_limits import pay_again
+from ..models import Payment, PaymentEvent, PaymentStatus
 from .result import _can_retry, _order_or_404, _private, buyer_state, render_order
 
 
@@ -35,6 +36,10 @@ def order_page(request, token):
 
 
 def _follow_return(request, payment):
+    # A buyer who came back: this payment's status checks go before never-started ones.
+    Payment.objects.filter(pk=payment.pk, returned_at__isnull=True).update(
+        returned_at=timezone.now()
+    )
     provider = payment.account.get_provider()
     events = provider.handle_return(payment, request.GET)
     if events:
@@ -62,5 +67,4 @@ def order_retry(request, token):
     state = buyer_state(order, cancelled=last is not None and last.status == PaymentStatus.CREATED)
     if not _can_retry(order, state):
         return redirect("wagtail_guestpay:order", token=token)
-    payment = new_payment(order)
-    return send_to_provider(request, payment, token)
+    return pay_again(request, order, token, last)

@@ -5,7 +5,7 @@ from django.http import Http404, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from ..fulfilment.checkout import create_order, send_to_provider
+from ..fulfilment.pay_limits import pay_for_offer
 from ..layout import BuyerPageResponse
 from ..localization import find_offer
 from ..models import Offer
@@ -46,5 +46,6 @@ def pay(request, slug):
         return BuyerPageResponse(request, "wagtail_guestpay/checkout/already_yours.html",
                                 {"offer": offer, "open_url": open_url})
     user = request.user if request.user.is_authenticated else None
-    _order, payment, token = create_order(request, offer, user=user)
-    return send_to_provider(request, payment, token)
+    # The same browser clicking again resumes its open order; new orders are counted per client
+    # (docs/security.md, "Pay links").
+    return pay_for_offer(request, offer, user)

@@ -22,7 +22,7 @@ from ..adapter import get_adapter
 from ..buyers import registrations
 from ..buyers.codes import CODE_DIGITS, CodeCheck
 from ..buyers.forms import CodeForm, RegistrationForm
-from ..fulfilment.checkout import create_order, send_to_provider
+from ..fulfilment.pay_limits import pay_for_offer
 from ..layout import BuyerPageResponse
 from ..ratelimit import allow, allow_request, client_ip
 from .accounts import _private
@@ -153,8 +153,7 @@ def checkout_code(request, slug):
         if result == CodeCheck.ACCEPTED:
             request.session.pop(SESSION_KEY, None)
             login(request, outcome.user, backend=settings.AUTHENTICATION_BACKENDS[0])
-            _order, payment, token = create_order(request, offer, user=outcome.user)
-            return send_to_provider(request, payment, token)
+            return pay_for_offer(request, offer, outcome.user)
         registration.refresh_from_db()
         if result == CodeCheck.WRONG:
             form.add_error("code", ngettext(

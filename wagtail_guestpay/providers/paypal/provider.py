@@ -3,8 +3,10 @@
 
 import logging
 from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -26,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 # PayPal takes no decimals for these (developer.paypal.com/api/rest/reference/currency-codes).
 ZERO_DECIMAL_CURRENCIES = frozenset({"HUF", "JPY", "TWD"})
+APPROVAL_LIFETIME = timedelta(hours=3)
 VERIFY_API = "api"
 VERIFY_OFFLINE = "offline"
 
@@ -51,6 +54,9 @@ class PayPalProvider(Provider):
     verbose_name = _("PayPal")
     supports_guest_payment = True
     can_check_credentials = True
+    # A refund or reversal notification refused while the site was down for longer than
+    # PayPal's retries is lost: paid payments are re-checked (GET order) for a while.
+    recheck_paid_payments = True
     credentials = (
         Credential(
             "client_id", _("Client ID"),
@@ -127,6 +133,8 @@ class PayPalProvider(Provider):
             redirect_url=redirect_url,
             provider_reference=order_id,
             provider_data={"order_id": order_id, "order_status": str(order.get("status", ""))},
+            # "The caller has 3 hours by default to redirect the payer" (Orders v2 links).
+            expires_at=timezone.now() + APPROVAL_LIFETIME,
         )
 
     # Notifications ------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Verifying PayPal webhook deliveries, either way PayPal documents.
 
 Every delivery carries ``PAYPAL-TRANSMISSION-ID``, ``-TIME``, ``-SIG`` (base64), ``PAYPAL-CERT-URL``
-and ``PAYPAL-AUTH-ALGO``. First the transmission time must lie within a tolerance window (PayPal
-sends each retry as a new transmission with its own id and time). Then:
+and ``PAYPAL-AUTH-ALGO``. First the transmission time must lie within a tolerance window (by
+default the 3 days over which PayPal retries a delivery, whose time may be the first attempt's).
+Then:
 
 * **api**: ``POST /v1/notifications/verify-webhook-signature`` with the headers, our webhook id
   and the event; PayPal answers ``SUCCESS`` or ``FAILURE``. The raw body is embedded verbatim
@@ -12,8 +13,9 @@ sends each retry as a new transmission with its own id and time). Then:
   ``paypalrestsdk/notifications.py``, ``WebhookEvent._get_expected_sig``); the signature is RSA
   PKCS#1 v1.5 with SHA-256 (``SHA256withRSA``) by the certificate at ``PAYPAL-CERT-URL``. That
   certificate is fetched only over https from a ``*.paypal.com`` host, cached, and must chain to
-  a trusted root (certifi's bundle unless ``WAGTAIL_GUESTPAY_PAYPAL_CERT_TRUST_ROOTS`` names
-  another), be valid now and be issued to a ``*.paypal.com`` name.
+  a trusted root (certifi's bundle plus the DigiCert roots PayPal's SDK trusts, shipped in
+  ``trust_roots.pem``, unless ``WAGTAIL_GUESTPAY_PAYPAL_CERT_TRUST_ROOTS`` names another file),
+  be valid now and be issued to a ``*.paypal.com`` name.
 """
 
 import base64
@@ -56,6 +58,8 @@ HEADERS = {
 CERT_PATH_PREFIX = "/v1/notifications/certs/"
 CERT_CACHE_SECONDS = 24 * 3600
 MAX_CERT_BYTES = 64 * 1024
+# How far ahead of our clock a transmission time may be.
+FUTURE_SKEW = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,15 @@ class Transmission:
         return cls(**{name: value.strip() for name, value in values.items()})
 
     def check_time(self, now=None, tolerance=None):
-        """Refuse a transmission time outside ``now ± tolerance`` (a replayed delivery)."""
+        """Refuse a transmission time more than ``tolerance`` seconds old (None: any age), or
+        more than :data:`FUTURE_SKEW` ahead of ``now``.
+
+        The time is part of the signed string, so it cannot be changed without the signature
+        failing. PayPal retries a delivery for 3 days and does not document a fresh time per
+        retry, and a replayed delivery changes nothing anyway (event ids dedupe, transitions
+        guard), so the default window covers the retries; checked first, it spares a
+        verification call for a delivery older than that.
+        """
         if tolerance is None:
             tolerance = guestpay_settings.PAYPAL_WEBHOOK_TOLERANCE
         now = now or datetime.now(UTC)
@@ -89,7 +101,9 @@ class Transmission:
             raise InvalidSignature("Unreadable PAYPAL-TRANSMISSION-TIME.") from exc
         if sent.tzinfo is None:
             raise InvalidSignature("PAYPAL-TRANSMISSION-TIME has no time zone.")
-        if abs(now - sent) > timedelta(seconds=tolerance):
+        if sent - now > FUTURE_SKEW:
+            raise InvalidSignature("PAYPAL-TRANSMISSION-TIME is in the future.")
+        if tolerance is not None and now - sent > timedelta(seconds=tolerance):
             raise InvalidSignature("PAYPAL-TRANSMISSION-TIME is outside the tolerance window.")
 
 
@@ -262,39 +276,73 @@ def check_chain(chain, now):
         ) from exc
 
 
-def trust_store():
-    path = guestpay_settings.PAYPAL_CERT_TRUST_ROOTS
-    if not path:
-        import certifi
+HERE = os.path.dirname(os.path.abspath(__file__))
+# The DigiCert root and intermediate PayPal's SDK builds its chain from (certifi dropped the root).
+SHIPPED_ROOTS = os.path.join(HERE, "trust_roots.pem")
+# The certificate of PayPal's SDK webhook test vector, and a time within its validity: the trust
+# store must be able to build its chain (system check E012).
+SDK_EXAMPLE_CERT = os.path.join(HERE, "sdk_example_cert.pem")
+SDK_EXAMPLE_TIME = datetime(2016, 6, 1, tzinfo=UTC)
 
-        path = certifi.where()
+
+def trust_paths():
+    """The PEM files of the trust roots: the configured one, else certifi's and ours."""
+    path = guestpay_settings.PAYPAL_CERT_TRUST_ROOTS
+    if path:
+        return (path,)
+    import certifi
+
+    return (certifi.where(), SHIPPED_ROOTS)
+
+
+def trust_store():
+    paths = trust_paths()
     try:
-        mtime = os.stat(path).st_mtime
+        stamps = tuple((path, os.stat(path).st_mtime) for path in paths)
     except OSError as exc:
         raise VerificationUnavailable(
             "The trust roots for PayPal's certificate cannot be read (see "
             "WAGTAIL_GUESTPAY_PAYPAL_CERT_TRUST_ROOTS)."
         ) from exc
-    return _load_store(path, mtime)
+    return _load_store(stamps)
+
+
+def builds_sdk_example_chain():
+    """True when the trust store can build the chain of PayPal's SDK example certificate (as
+    PayPal's certificate URL serves it: the leaf alone), at a time it was valid."""
+    with open(SDK_EXAMPLE_CERT, "rb") as handle:
+        leaf = x509.load_pem_x509_certificate(handle.read())
+    names = paypal_names(leaf)
+    verifier = (
+        PolicyBuilder().store(trust_store()).time(SDK_EXAMPLE_TIME)
+        .build_server_verifier(DNSName(names[0]))
+    )
+    try:
+        verifier.verify(leaf, [])
+    except VerificationError:
+        return False
+    return True
 
 
 PEM_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
 
 
 @functools.lru_cache(maxsize=4)
-def _load_store(path, _mtime):
-    """The roots in a PEM bundle, one by one: a root that this cryptography version refuses
-    (certifi ships one with a negative serial number) is left out, not the whole bundle."""
-    with open(path, "rb") as handle:
-        data = handle.read()
+def _load_store(stamps):
+    """The roots in PEM bundles (``stamps``: (path, mtime) pairs), one by one: a root that this
+    cryptography version refuses (certifi ships one with a negative serial number) is left out,
+    not the whole bundle."""
     roots = []
-    for block in PEM_BLOCK.findall(data):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-            try:
-                roots.append(x509.load_pem_x509_certificate(block))
-            except ValueError:
-                continue
+    for path, _mtime in stamps:
+        with open(path, "rb") as handle:
+            data = handle.read()
+        for block in PEM_BLOCK.findall(data):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+                try:
+                    roots.append(x509.load_pem_x509_certificate(block))
+                except ValueError:
+                    continue
     if not roots:
         raise VerificationUnavailable("No trust roots for PayPal's certificate were found.")
     return Store(roots)

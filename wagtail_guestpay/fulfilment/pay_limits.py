@@ -1,0 +1,133 @@
+"""Pay links under abuse: what one click may create.
+
+1. The same browser clicking Pay again for the same offer within ``PAY_REUSE_WINDOW`` is sent
+   back to its open order and payment (and to the payment system's page while it still works),
+   so three clicks make one order. The browser is known by a signed cookie that names its open
+   orders (their secret tokens: the same browser holds them in the order page's URL anyway).
+2. Otherwise a new order (or a new attempt, from "try again") counts against the client's budget
+   for the offer (``PAY_RATE_LIMITS``); past it the buyer gets the 429 page and nothing is
+   created. The client is the logged-in account, else the IP address: buyers behind one shared
+   NAT share the budget, a crawler following a published link spends it in a few clicks.
+
+Cookies do not stop a client that drops them (a crawler, a script): the budget does. Payments
+made by such clicks are never started: they are checked once when their page expired and
+expired then (see :mod:`wagtail_guestpay.checkout`).
+"""
+
+import json
+import time
+
+from django.template.response import TemplateResponse
+
+from ..conf import guestpay_settings
+from ..models import Order, OrderStatus
+from ..ratelimit import allow, client_ip, configured_budget
+from .checkout import can_resume, create_order, new_payment, resume_checkout, send_to_provider
+
+COOKIE = "guestpay_orders"
+SALT = "wagtail_guestpay.pay_links"
+MAX_REMEMBERED = 5
+
+
+def _window_seconds():
+    return int(guestpay_settings.as_timedelta("PAY_REUSE_WINDOW").total_seconds())
+
+
+def client_key(request):
+    if request.user.is_authenticated:
+        return f"user:{request.user.pk}"
+    return f"ip:{client_ip(request)}"
+
+
+def within_budget(request, offer):
+    """Count one new order or attempt for this client and offer; False once spent."""
+    return allow("pay", f"{offer.pk}:{client_key(request)}",
+                 configured_budget("PAY_RATE_LIMITS", "client_offer"))
+
+
+def rate_limited(request):
+    response = TemplateResponse(request, "wagtail_guestpay/rate_limited.html", {}, status=429)
+    response["Cache-Control"] = "no-store"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Retry-After"] = str(configured_budget("PAY_RATE_LIMITS", "client_offer")[1])
+    return response
+
+
+def _remembered(request):
+    """{offer id: [order token, unix time]} from the signed cookie; {} when absent or forged."""
+    window = _window_seconds()
+    raw = request.get_signed_cookie(COOKIE, default=None, salt=SALT, max_age=window)
+    try:
+        entries = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    if not isinstance(entries, dict):
+        return {}
+    now = time.time()
+    return {
+        key: value for key, value in entries.items()
+        if isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
+        and isinstance(value[1], int) and now - value[1] <= window
+    }
+
+
+def remember(response, request, offer, token):
+    """Name the open order of ``offer`` in this browser's cookie (the newest few offers)."""
+    entries = _remembered(request)
+    entries.pop(str(offer.pk), None)
+    entries[str(offer.pk)] = [token, int(time.time())]
+    entries = dict(list(entries.items())[-MAX_REMEMBERED:])
+    response.set_signed_cookie(
+        COOKIE, json.dumps(entries, separators=(",", ":")), salt=SALT, max_age=_window_seconds(),
+        httponly=True, samesite="Lax", secure=request.is_secure(),
+    )
+    return response
+
+
+def open_order(request, offer, user):
+    """This browser's open order of ``offer`` and its payment, when it may be resumed:
+    ``(order, payment, token)`` or None."""
+    entry = _remembered(request).get(str(offer.pk))
+    if entry is None:
+        return None
+    token = entry[0]
+    order = (
+        Order.objects.by_token(token)
+        .filter(offer=offer, status=OrderStatus.CREATED, user=user, paid_as_user=user is not None)
+        .select_related("offer")
+        .first()
+    )
+    if order is None or order.amount != offer.price or order.currency != offer.currency:
+        return None
+    payment = order.payments.select_related("account").first()
+    if payment is None or payment.account_id != offer.provider_account_id or not can_resume(
+        payment
+    ):
+        return None
+    return order, payment, token
+
+
+def pay_for_offer(request, offer, user=None):
+    """Resume this browser's open order of ``offer``, else create one within the budget; the
+    response (the payment system's page, the 429 page or the "unavailable" page)."""
+    resumed = open_order(request, offer, user)
+    if resumed is not None:
+        _order, payment, token = resumed
+        return remember(resume_checkout(request, payment, token), request, offer, token)
+    if not within_budget(request, offer):
+        return rate_limited(request)
+    _order, payment, token = create_order(request, offer, user=user)
+    response = send_to_provider(request, payment, token)
+    if response.status_code < 400:
+        remember(response, request, offer, token)
+    return response
+
+
+def pay_again(request, order, token, last_payment):
+    """"Try again" on a failed or abandoned order: back to the last attempt's page while it
+    works, else a new attempt within the budget."""
+    if last_payment is not None and can_resume(last_payment):
+        return resume_checkout(request, last_payment, token)
+    if not within_budget(request, order.offer):
+        return rate_limited(request)
+    return send_to_provider(request, new_payment(order), token)
