@@ -98,10 +98,10 @@ def test_wakes_are_coalesced_per_process_and_a_rolled_back_wake_holds_nothing(
     queued, settings, django_capture_on_commit_callbacks
 ):
     settings.WAGTAIL_GUESTPAY_DRAIN_COALESCE = 60
-    with django_capture_on_commit_callbacks(execute=False):
-        with pytest.raises(RuntimeError), transaction.atomic():
-            dispatch.wake()
-            raise RuntimeError("rolled back")
+    with django_capture_on_commit_callbacks(execute=False), pytest.raises(RuntimeError), \
+            transaction.atomic():
+        dispatch.wake()
+        raise RuntimeError("rolled back")
     assert queued.call_count == 1  # queued in the transaction that was rolled back...
     with django_capture_on_commit_callbacks(execute=True):
         dispatch.wake()  # ...so it did not hold the window
