@@ -184,7 +184,7 @@ def bench_confirmation(kinds, servers_env, root):
                 offset += burst
                 emails = [f"burst{burst}-{index}@example.com" for index in range(burst)]
                 requests = [notification_for(payment, email, account["secret"])
-                            for payment, email in zip(batch, emails)]
+                            for payment, email in zip(batch, emails, strict=True)]
                 fired = fire(stack.port, account["notify_path"], requests, concurrency=16,
                              max_seconds=120)
                 accepted = {emails[index]: at for index, at in fired["accepted"]}

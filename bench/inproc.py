@@ -117,7 +117,7 @@ def measure_offer_page(counts=(1, 10, 50), repeat=100):
         urls = _pages(count)
         calls = {}
         for kind, url in urls.items():
-            def get(url=url, kind=kind):
+            def get(url=url, kind=kind, count=count):
                 response = client.get(url)
                 assert response.status_code == 200, (url, response.status_code)
                 # the page's own Pay button, plus one per pay block

@@ -24,6 +24,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 Q_CLUSTER = {**{k: v for k, v in Q_CLUSTER.items() if k != "redis"},  # noqa: F405
              "orm": "default", "sync": True, "log_level": "WARNING"}
+# docs/how-to/write-a-payment-system.md's example provider, registered as a host site would:
+# tests/providers/test_acmepay.py runs the provider contract on it.
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.acmepay"]  # noqa: F405
 WAGTAIL_GUESTPAY_BASE_URL = "http://testserver"
 WAGTAIL_GUESTPAY_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
 LOGGING = {"version": 1, "disable_existing_loggers": False}

@@ -10,7 +10,7 @@ from wagtail.rich_text import RichText
 from tests.factories import OfferFactory, UserFactory, course_page
 from wagtail_guestpay import signals
 from wagtail_guestpay.fulfilment.access import grant_access, has_access, products_for, revoke_access
-from wagtail_guestpay.models import AccessGrant, Offer, OfferPage
+from wagtail_guestpay.models import AccessGrant, Offer, OfferPage, OfferProduct
 
 pytestmark = pytest.mark.django_db
 
@@ -97,6 +97,20 @@ class TestProductPage:
 
         client.force_login(admin_user)
         assert client.get(product.url).status_code == 200
+
+    def test_the_offer_is_not_a_second_heading_when_it_has_the_page_s_title(
+        self, client, offer, account
+    ):
+        """"Demo course" twice on the locked page: an offer named like its product gets no h2;
+        with several offers, each is named."""
+        product = offer.get_products()[0]
+        Offer.objects.filter(pk=offer.pk).update(title=product.title)
+        page = client.get(product.url).content.decode()
+        assert page.count(f">{product.title}<") == 1 and "<h2>" not in page
+        other = OfferFactory(provider_account=account, slug="other", title="Gift edition")
+        OfferProduct.objects.create(offer=other, page=product)
+        page = client.get(product.url).content.decode()
+        assert f"<h2>{product.title}</h2>" in page and "<h2>Gift edition</h2>" in page
 
     def test_login_link_comes_back_to_the_page(self, client, offer):
         from urllib.parse import quote

@@ -54,6 +54,14 @@ def confirm(client, path, code, **extra):
     return client.post(path + "claim/confirm/", {"code": code}, **extra)
 
 
+def refused(client, path, code):
+    """Type a code that does not go through: the answer is a 303 back to the order page (never
+    a page answering the POST, which a reload would post again); returns that page."""
+    response = confirm(client, path, code)
+    assert response.status_code == 303 and "claim=done" not in response["Location"], response
+    return client.get(response["Location"])
+
+
 def logged(order, action):
     return ModelLogEntry.objects.for_instance(order).filter(action=f"wagtail_guestpay.{action}")
 
@@ -127,7 +135,9 @@ def test_claim_form_shows_on_editor_built_result_pages(client, buy, offer):
     _order, path = buy("")
     page = client.get(path).content.decode()
     assert "Merci" in page
-    assert '<h3 id="guestpay-claim-title">Where should we send your access?</h3>' in page
+    # The status box's heading is the page's h1 (the title is in <title>): the claim's is an h2.
+    assert '<h1 id="guestpay-status-title">Payment received, thank you!</h1>' in page
+    assert '<h2 id="guestpay-claim-title">Where should we send your access?</h2>' in page
     assert f'action="{path}claim/"' in page
 
 
@@ -252,8 +262,7 @@ def test_wrong_account_used_between_the_code_and_its_confirmation_blocks_the_cha
     send(client, path, "race@gmail.com")
     wrong.set_password("the-owner-chose-this-9")
     wrong.save()
-    response = confirm(client, path, code_in(outbox[-1]))
-    assert response.status_code == 400
+    response = refused(client, path, code_in(outbox[-1]))
     assert b"cannot be changed here any more" in response.content
     order.refresh_from_db()
     wrong.refresh_from_db()
@@ -284,7 +293,7 @@ def test_window_closing_after_the_code_was_sent_refuses_the_change(client, buy, 
     order, path = buy("edge@gmial.com")
     send(client, path, "edge@gmail.com")
     Order.objects.filter(pk=order.pk).update(paid_at=timezone.now() - timedelta(hours=25))
-    assert confirm(client, path, code_in(outbox[-1])).status_code == 400
+    refused(client, path, code_in(outbox[-1]))
     order.refresh_from_db()
     assert order.email == "edge@gmial.com"
 
@@ -329,8 +338,8 @@ def test_expired_code_changes_nothing(client, buy, outbox):
     order, path = buy("")
     send(client, path, "expired@example.com")
     EmailClaim.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    response = confirm(client, path, code_in(outbox[-1]))
-    assert response.status_code == 400 and b"This code has expired" in response.content
+    response = refused(client, path, code_in(outbox[-1]))
+    assert b"This code has expired" in response.content
     order.refresh_from_db()
     assert order.email_is_placeholder
     assert b"Where should we send your access?" in response.content  # ask again
@@ -352,16 +361,35 @@ def test_wrong_codes_count_down_then_lock_the_claim(client, buy, outbox):
     send(client, path, "guess@example.com")
     code = code_in(outbox[-1])
     for left in (4, 3, 2, 1):
-        response = confirm(client, path, other_than(code))
-        assert response.status_code == 400
+        response = refused(client, path, other_than(code))
         assert f"{left} tr".encode() in response.content
-    locked = confirm(client, path, other_than(code))
+    locked = refused(client, path, other_than(code))
     assert b"Too many wrong codes" in locked.content
     assert EmailClaim.objects.get().status == EmailClaim.Status.LOCKED
-    assert confirm(client, path, code).status_code == 400  # even the right code, now
+    refused(client, path, code)  # even the right code, now
     order.refresh_from_db()
     assert order.email_is_placeholder
     assert logged(order, "claim_locked").count() == 1
+
+
+def test_reloading_the_page_after_a_wrong_code_spends_no_other_try(client, buy, outbox):
+    """Redirect after POST: the wrong code's message is shown once, by GET."""
+    _order, path = buy("")
+    send(client, path, "reload@example.com")
+    wrong = other_than(code_in(outbox[-1]))
+    answer = confirm(client, path, wrong)
+    assert answer.status_code == 303
+    page = client.get(answer["Location"])
+    assert page.status_code == 200 and b"4 tries left" in page.content
+    assert b'name="code"' in page.content and wrong.encode() not in page.content
+    reloaded = client.get(answer["Location"])
+    assert b"tries left" not in reloaded.content
+    assert EmailClaim.objects.get().attempts == 1
+    # The message is for this order's page only.
+    _other_order, other_path = buy("")
+    confirm(client, path, wrong)
+    assert b"tries left" not in client.get(other_path).content
+    assert b"3 tries left" in client.get(path).content
 
 
 def test_malformed_code_is_refused_without_using_an_attempt(client, buy, outbox):
@@ -382,8 +410,8 @@ def test_a_new_code_replaces_the_previous_one(client, buy, outbox, monkeypatch):
     send(client, path, "new@example.com")
     new = code_in(outbox[-1])
     assert (old, new) == ("111111", "222222")
-    assert confirm(client, path, old).status_code == 400
-    assert confirm(client, path, new).status_code == 303
+    refused(client, path, old)
+    assert "claim=done" in confirm(client, path, new)["Location"]
     order.refresh_from_db()
     assert order.email == "new@example.com"
     assert list(EmailClaim.objects.order_by("pk").values_list("status", flat=True)) == [

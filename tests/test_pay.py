@@ -38,8 +38,20 @@ def test_the_provider_page_shows_the_offer(client, offer):
 
 
 def test_anonymous_direct_link_is_404_when_guest_payment_is_off(client, members_offer):
-    assert client.get("/guestpay/pay/members-only/").status_code == 404
+    response = client.get("/guestpay/pay/members-only/")
+    assert response.status_code == 404
     assert not Order.objects.exists()
+    # A page of the site that says what to do (not Django's technical 404 under DEBUG).
+    page = response.content.decode()
+    assert "<h1>Log in to buy this offer</h1>" in page and members_offer.title in page
+    from django.utils.html import escape
+
+    from wagtail_guestpay.adapter import get_adapter
+
+    login = get_adapter().get_login_url("/guestpay/pay/members-only/")
+    assert "next=%2Fguestpay%2Fpay%2Fmembers-only%2F" in login
+    assert f'href="{escape(login)}"' in page
+    assert f'href="{members_offer.get_checkout_path()}"' in page
 
 
 def test_logged_in_direct_link_reaches_the_provider_when_guest_payment_is_off(

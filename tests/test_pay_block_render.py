@@ -118,3 +118,20 @@ def test_a_page_of_pay_blocks_costs_the_same_queries_for_1_and_for_20_blocks(off
             assert {item.provider_account.pk for item in loaded} == {offer.provider_account_id}
         counts.append(len(queries))
     assert counts[0] == counts[1] <= 3  # offers, payment systems, translations
+
+
+def test_the_block_reads_well_in_the_editor_and_is_found_by_both_names():
+    """Wagtail shows a block's help text as HTML: "<price>" must be escaped to be seen. The
+    block menu searches label and description: "Pay button" and "pay without login" both work."""
+    from django.utils import translation
+
+    from wagtail_guestpay.blocks.pay_button import PayButtonBlock
+
+    block = PayButtonBlock()
+    with translation.override("en"):
+        assert str(block.child_blocks["label"].field.help_text) == (
+            "Defaults to “Pay &lt;price&gt;”.")
+        assert [str(child.label) for child in block.child_blocks.values()] == [
+            "Offer", "Button label", "Show the price beside the button"]
+        assert str(block.meta.label) == "Pay button"
+        assert "pay without login" in str(block.get_description()).lower()

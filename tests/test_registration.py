@@ -53,6 +53,19 @@ def type_code(client, offer, code, **extra):
     return response
 
 
+def refused_code(client, offer, code, **extra):
+    """Type a code that does not go through: the answer is a 303 back to the code page (never
+    a page answering the POST, which a reload would post again); returns that page."""
+    response = type_code(client, offer, code, **extra)
+    assert response.status_code == 303 and response["Location"] == code_path(offer), response
+    return client.get(response["Location"])
+
+
+def to_payment(response):
+    """The right code: a 303 to the payment system (here TestPay's hosted page)."""
+    return response.status_code == 303 and "/guestpay/test-provider/" in response["Location"]
+
+
 def new_code(client, offer, **extra):
     response = client.post(code_path(offer) + "new/", **extra)
     run_pending_on_commit()
@@ -151,7 +164,7 @@ def test_every_page_answers_the_same_for_a_taken_and_a_free_address(members_offe
         [mail] = to(outbox, email)
         wrong_code = other_than(code_in(mail)) if "Your code" in mail.body else "000000"
         page = browser.get(code_path(members_offer))
-        wrong = type_code(browser, members_offer, wrong_code)
+        wrong = refused_code(browser, members_offer, wrong_code)
         resend = new_code(browser, members_offer)
         answers.append({
             "form": (form.status_code, form["Location"]),
@@ -163,7 +176,8 @@ def test_every_page_answers_the_same_for_a_taken_and_a_free_address(members_offe
         assert len(to(outbox, email)) == 2  # the e-mail went out again, whatever it says
     assert "You already have an account" in to(outbox, user.email)[0].body
     assert "Your code" in to(outbox, "free@example.com")[0].body
-    assert answers[0]["wrong"][0] == 400 and b"Send a new code" in page.content
+    assert answers[0]["wrong"][0] == 200 and b"Send a new code" in page.content
+    assert "This is not the code we sent." in answers[0]["wrong"][1]
     assert answers[0] == answers[1]
 
 
@@ -194,8 +208,7 @@ def test_a_taken_address_gets_a_log_in_e_mail_and_no_code(client, members_offer,
 
     # No code works, and the page answers as to a wrong code: nobody is logged in.
     for guess in ("000000", "123456"):
-        answer = type_code(client, members_offer, guess)
-        assert answer.status_code == 400
+        answer = refused_code(client, members_offer, guess)
         assert b"This is not the code we sent." in answer.content
     assert logged_in_user(client) is None
     assert User.objects.count() == 1 and not Order.objects.exists()
@@ -216,7 +229,7 @@ def test_an_account_retired_for_a_typo_is_taken_back_by_its_address_s_owner(
     register(client, members_offer, "member@example.com")
     [message] = outbox
     code = code_in(message)  # a code, not "you already have an account"
-    assert type_code(client, members_offer, code).status_code == 303
+    assert to_payment(type_code(client, members_offer, code))
 
     retired.refresh_from_db()
     assert User.objects.filter(email__iexact="member@example.com").count() == 1
@@ -255,8 +268,7 @@ def test_an_address_that_got_an_account_meanwhile_is_refused(client, members_off
     register(client, members_offer, "late@example.com")
     code = code_in(outbox[0])
     UserFactory(email="late@example.com")
-    response = type_code(client, members_offer, code)
-    assert response.status_code == 400
+    response = refused_code(client, members_offer, code)
     assert b"This address has an account now: log in to continue your purchase." in response.content
     assert logged_in_user(client) is None
     assert User.objects.count() == 1 and not Order.objects.exists()
@@ -271,14 +283,14 @@ def test_wrong_codes_count_down_then_lock_the_registration(client, members_offer
     settings.WAGTAIL_GUESTPAY_REGISTRATION_CODE_MAX_ATTEMPTS = 3
     register(client, members_offer, "guess@example.com")
     code = code_in(outbox[0])
-    first = type_code(client, members_offer, other_than(code))
-    assert first.status_code == 400 and b"2 tries left" in first.content
-    assert b"1 try left" in type_code(client, members_offer, other_than(code)).content
-    locked = type_code(client, members_offer, other_than(code))
+    first = refused_code(client, members_offer, other_than(code))
+    assert b"2 tries left" in first.content
+    assert b"1 try left" in refused_code(client, members_offer, other_than(code)).content
+    locked = refused_code(client, members_offer, other_than(code))
     assert b"Too many wrong codes. Fill in the form again to get a new code." in locked.content
     assert b'name="code"' not in locked.content  # no form left to type into
-    right_too_late = type_code(client, members_offer, code)
-    assert right_too_late.status_code == 400
+    right_too_late = refused_code(client, members_offer, code)
+    assert b"Too many wrong codes." in right_too_late.content
     assert not User.objects.exists() and logged_in_user(client) is None
     pending = PendingRegistration.objects.get()
     assert pending.status == Status.LOCKED and pending.attempts == 3 and pending.password == ""
@@ -288,13 +300,29 @@ def test_wrong_codes_count_down_then_lock_the_registration(client, members_offer
     assert len(outbox) == 1
 
 
+def test_reloading_the_page_after_a_wrong_code_spends_no_other_try(client, members_offer,
+                                                                   outbox):
+    """Redirect after POST: the wrong code is answered by a 303, its message shown once by GET;
+    reloading that page posts nothing."""
+    register(client, members_offer, "reload@example.com")
+    wrong = other_than(code_in(outbox[0]))
+    answer = type_code(client, members_offer, wrong)
+    assert answer.status_code == 303 and answer["Location"] == code_path(members_offer)
+    page = client.get(answer["Location"])
+    assert page.status_code == 200 and b"4 tries left" in page.content
+    assert b'name="code"' in page.content and wrong.encode() not in page.content
+    reloaded = client.get(answer["Location"])
+    assert b"tries left" not in reloaded.content and b'name="code"' in reloaded.content
+    assert PendingRegistration.objects.get().attempts == 1
+
+
 def test_a_malformed_code_uses_no_attempt(client, members_offer, outbox):
     register(client, members_offer, "format@example.com")
     response = type_code(client, members_offer, "12ab")
     assert response.status_code == 400 and b"Enter the 6-digit code" in response.content
     assert PendingRegistration.objects.get().attempts == 0
-    assert type_code(client, members_offer, code_in(outbox[0])[:3] + " " + code_in(outbox[0])[3:]
-                     ).status_code == 303
+    assert to_payment(type_code(
+        client, members_offer, code_in(outbox[0])[:3] + " " + code_in(outbox[0])[3:]))
 
 
 def test_an_expired_code_creates_nothing_and_a_new_code_works(client, members_offer, outbox,
@@ -306,8 +334,7 @@ def test_an_expired_code_creates_nothing_and_a_new_code_works(client, members_of
     assert "It works for 5 minutes" in outbox[0].body
     PendingRegistration.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     assert b"This code has expired." in client.get(code_path(members_offer)).content
-    expired = type_code(client, members_offer, old)
-    assert expired.status_code == 400
+    expired = refused_code(client, members_offer, old)
     assert b"This code has expired. Ask for a new code below." in expired.content
     assert not User.objects.exists() and logged_in_user(client) is None
 
@@ -319,8 +346,8 @@ def test_an_expired_code_creates_nothing_and_a_new_code_works(client, members_of
     pending = PendingRegistration.objects.get()
     assert pending.expires_at > timezone.now() + timedelta(minutes=4)
     assert (old, fresh) == ("111111", "222222")
-    assert b"This is not the code we sent" in type_code(client, members_offer, old).content
-    assert type_code(client, members_offer, fresh).status_code == 303
+    assert b"This is not the code we sent" in refused_code(client, members_offer, old).content
+    assert to_payment(type_code(client, members_offer, fresh))
     assert User.objects.get().email == "slow@example.com"
 
 
@@ -329,7 +356,7 @@ def test_a_used_code_cannot_be_replayed(client, members_offer, outbox):
     code = code_in(outbox[0])
     before_login = Client()  # the same session, as it was before the code
     before_login.cookies["sessionid"] = client.cookies["sessionid"].value
-    assert type_code(client, members_offer, code).status_code == 303
+    assert to_payment(type_code(client, members_offer, code))
     replay = type_code(before_login, members_offer, code)  # login cycled that session away
     assert replay.status_code == 400
     assert b"No registration is waiting for a code in this browser." in replay.content
@@ -352,11 +379,11 @@ def test_another_browser_cannot_use_the_registration(client, members_offer, outb
     assert new_code(stranger, members_offer)["Location"] == members_offer.get_checkout_path()
     # A browser with its own registration: the other one's code is just a wrong code.
     register(stranger, members_offer, "theirs@example.com")
-    assert type_code(stranger, members_offer, code).status_code == 400
+    assert b"This is not the code we sent" in refused_code(stranger, members_offer, code).content
     assert not User.objects.exists() and logged_in_user(stranger) is None
     mine = PendingRegistration.objects.get(email="mine@example.com")
     assert mine.attempts == 0 and len(outbox) == 2
-    assert type_code(client, members_offer, code).status_code == 303
+    assert to_payment(type_code(client, members_offer, code))
     assert logged_in_user(client).email == "mine@example.com"
 
 
@@ -379,7 +406,7 @@ def test_registering_again_replaces_the_previous_registration(client, members_of
     page = client.get(code_path(members_offer)).content.decode()
     assert "second@example.com" in page and "first@example.com" not in page
     assert registrations.confirm(first, first_code).result == CodeCheck.EXPIRED
-    assert type_code(client, members_offer, code_in(outbox[1])).status_code == 303
+    assert to_payment(type_code(client, members_offer, code_in(outbox[1])))
     assert User.objects.get().email == "second@example.com"
 
 
@@ -396,7 +423,7 @@ def test_a_new_code_replaces_the_previous_one_and_there_are_few(client, members_
     assert over.status_code == 429
     assert b"No more codes can be sent for this registration." in over.content
     assert len(outbox) == 2
-    assert type_code(client, members_offer, code_in(outbox[1])).status_code == 303
+    assert to_payment(type_code(client, members_offer, code_in(outbox[1])))
 
 
 def test_the_e_mail_task_sends_each_e_mail_once(client, members_offer, outbox):
@@ -501,8 +528,7 @@ class TestRateLimits:
         type_code(browsers[1], members_offer, "000000")
         right = code_in(to(outbox, "client1@example.com")[0])
         assert type_code(browsers[1], members_offer, right).status_code == 429
-        assert type_code(browsers[1], members_offer, right,
-                         REMOTE_ADDR="10.9.9.9").status_code == 303
+        assert to_payment(type_code(browsers[1], members_offer, right, REMOTE_ADDR="10.9.9.9"))
 
     def test_new_codes_per_client(self, client, members_offer, outbox):
         register(client, members_offer, "again@example.com")

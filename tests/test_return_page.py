@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 
 def return_path(client, offer):
-    response = client.get(offer.get_pay_path())
+    client.get(offer.get_pay_path())
     from wagtail_guestpay.testprovider.models import TestCharge
 
     charge = TestCharge.objects.order_by("-pk").first()
@@ -77,7 +77,31 @@ def test_cancel_return_says_nothing_was_charged(client, offer):
     _path, charge = return_path(client, offer)
     page = client.get(charge.cancel_url.removeprefix("http://testserver"))
     assert b"not completed" in page.content
+    assert b"You left the payment page" in page.content
     assert b"Try again" in page.content
+
+
+def test_a_cancelled_order_still_says_the_buyer_left(client, offer, testpay, run_on_commit):
+    path, charge = return_path(client, offer)
+    testpay.notify(Order.objects.get().payments.get(), "cancelled")
+    for url in (path, charge.cancel_url.removeprefix("http://testserver")):
+        page = client.get(url)
+        assert b"You left the payment page" in page.content
+        assert b"did not go through" not in page.content
+    assert client.get(path + "status/").json() == {"state": "cancelled", "status": "cancelled"}
+
+
+def test_a_declined_card_is_never_described_as_leaving_the_page(
+    client, offer, testpay, run_on_commit
+):
+    """Even when the browser comes back by the cancel URL (?cancelled=1), a decline the payment
+    system reported is a decline."""
+    path, charge = return_path(client, offer)
+    testpay.notify(Order.objects.get().payments.get(), "declined")
+    for url in (path, charge.cancel_url.removeprefix("http://testserver")):
+        page = client.get(url)
+        assert b"did not go through" in page.content
+        assert b"You left the payment page" not in page.content
 
 
 def test_placeholder_email_is_not_shown_and_the_buyer_is_told_to_contact_us(
@@ -129,6 +153,14 @@ def test_editor_result_pages_are_used_with_merchant_contacts(
     assert b"Payment received" in page.content
     assert b"help@shop.example" in page.content
     assert page.content.count(b"help@shop.example") == 2  # mailto href and text, once
+    # One heading for the page: the order's state, not the page title beside a status heading
+    # saying the same (issue 13: "Payment not completed" / "The payment was not completed").
+    html = page.content.decode()
+    assert html.count("<h1") == 1 and '<h1 id="guestpay-status-title">Payment received' in html
+    assert "<title>Merci" in html
+    # Opened directly (no order), it is an ordinary page with its title.
+    direct = client.get(success.url).content.decode()
+    assert "<h1>Merci</h1>" in direct and "guestpay-status-title" not in direct
 
 
 def test_default_result_page_when_none_is_chosen_shows_merchant_contacts(client, offer):

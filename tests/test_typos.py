@@ -67,7 +67,23 @@ def test_claim_form_asks_before_sending_a_code(client, placeholder_path, outbox)
     assert 'role="alert" id="guestpay-claim-email_error"' in page
     assert 'aria-describedby="guestpay-claim-email_error"' in page
     assert 'name="use_suggestion" value="ann@gmail.com"' in page
+    # Two answers to the question, two buttons: not a third "Send me a code" that asks it again.
+    form = page[page.index('action="' + placeholder_path + 'claim/"'):]
+    form = form[:form.index("</form>")]
+    assert form.count("<button") == 2 and "Send me a code" not in form
+    assert "Use ann@gmail.com" in form and "Keep ann@gmial.com" in form
     assert outbox == [] and not EmailClaim.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_suggestion_does_not_replace_an_address_edited_since(client, placeholder_path, outbox):
+    """Enter in the edited field submits the first button, "Use ann@gmail.com": the address now
+    in the field wins."""
+    outbox.clear()
+    response = client.post(placeholder_path + "claim/",
+                           {"email": "ann@example.com", "use_suggestion": "ann@gmail.com"})
+    assert response.status_code == 303
+    assert [m.to for m in outbox] == [["ann@example.com"]]
 
 
 @pytest.mark.django_db

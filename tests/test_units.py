@@ -165,3 +165,14 @@ def test_records_stay_out_of_wagtails_usage_index():
 
     assert not any(ReferenceIndex.is_indexed(m) for m in (Order, PaymentEvent, Contact))
     assert ReferenceIndex.is_indexed(Offer)  # where an offer is used is worth knowing
+
+
+def test_adapter_contact_name_reads_the_usual_name_fields():
+    from wagtail_guestpay.adapter import GuestPayAdapter
+
+    name = GuestPayAdapter().contact_name
+    assert name({"full_name": " Ada Lovelace ", "name": "x"}) == "Ada Lovelace"
+    assert name({"name": "Grace"}) == "Grace"
+    assert name({"first_name": "Ada", "last_name": "Lovelace"}) == "Ada Lovelace"
+    assert name({"full_name": "  ", "phone": "+33", "first_name": 3}) == ""
+    assert name(None) == ""

@@ -44,8 +44,20 @@ class GuestPayAdapter:
         return username
 
     def display_name(self, user):
+        """How e-mails and pages name the account: its full name, else its e-mail address."""
         full_name = getattr(user, "get_full_name", lambda: "")()
         return full_name or getattr(user, user.get_email_field_name(), "") or str(user)
+
+    def contact_name(self, registration_data):
+        """The person's name in the registration fields they filled (the Contacts "Name"
+        column): a field named ``full_name`` or ``name``, else ``first_name`` + ``last_name``.
+        Empty when none of them was filled."""
+        data = registration_data or {}
+        for key in ("full_name", "name"):
+            if isinstance(data.get(key), str) and data[key].strip():
+                return data[key].strip()
+        parts = [data.get(key) for key in ("first_name", "last_name")]
+        return " ".join(part.strip() for part in parts if isinstance(part, str) and part.strip())
 
     # URLs -----------------------------------------------------------------------------------
     def get_base_url(self, site=None):

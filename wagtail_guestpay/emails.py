@@ -43,6 +43,7 @@ SIGNIN_CODE = "signin_code"
 EMAIL_CHANGE_CODE = "email_change_code"
 EMAIL_CHANGED = "email_changed"
 PASSWORD_RESET = "password_reset"
+REFUND = "refund"
 SEALED = "sealed"
 
 LEASE = timedelta(minutes=5)
@@ -60,6 +61,7 @@ KIND_LABELS = {
     EMAIL_CHANGE_CODE: _("Code for a new e-mail address"),
     EMAIL_CHANGED: _("E-mail address changed"),
     PASSWORD_RESET: _("Password reset"),
+    REFUND: _("Refund"),
 }
 
 # The staff notices that are not about an order's "needs attention" reason.
@@ -359,10 +361,9 @@ def _build_signin_code(outbound):
     return f"wagtail_guestpay/email/{outbound.kind}", context
 
 
-def _build_email_changed(outbound):
-    context = _base_context(outbound)
-    context["new_email"] = outbound.data.get("new_email", "")
-    return "wagtail_guestpay/email/email_changed", context
+def _build_from_data(outbound):
+    """A message whose template needs only what was queued with it (``data``)."""
+    return f"wagtail_guestpay/email/{outbound.kind}", {**_base_context(outbound), **outbound.data}
 
 
 def _build_password_reset(outbound):
@@ -390,7 +391,8 @@ BUILDERS = {
     REGISTRATION_EXISTING: _build_registration_existing,
     SIGNIN_CODE: _build_signin_code,
     EMAIL_CHANGE_CODE: _build_signin_code,
-    EMAIL_CHANGED: _build_email_changed,
+    EMAIL_CHANGED: _build_from_data,
     PASSWORD_RESET: _build_password_reset,
+    REFUND: _build_from_data,
 }
 

@@ -34,7 +34,8 @@ def allow(scope, key, budget=None):
 def allow_request(request, scope, *extra_keys, budget=None):
     """Count the request against its client IP and each extra key (e.g. an e-mail address)."""
     keys = [client_ip(request), *[key for key in extra_keys if key]]
-    return all([allow(scope, key, budget) for key in keys])
+    # A list, not a generator: every key is counted, even after one is over its budget.
+    return all([allow(scope, key, budget) for key in keys])  # noqa: C419
 
 
 def configured_budget(setting, name):

@@ -107,4 +107,6 @@ STAFF_LOG_ACTIONS = [
     ("wagtail_guestpay.hold_refused", _("Held payment refused")),
     ("wagtail_guestpay.attention_resolved", _("Marked as dealt with")),
     ("wagtail_guestpay.event_reviewed", _("Notification reviewed")),
+    ("wagtail_guestpay.refund_requested", _("Refund asked of the payment system")),
+    ("wagtail_guestpay.refund_answered", _("Refund answered by the payment system")),
 ]

@@ -34,7 +34,8 @@ PAGES = {
         "thank-you": {
             "title": "Merci",
             "body": [
-                "<p>Bienvenue ! Votre cours est à un clic, dans l'e-mail que nous avons envoyé.</p>"
+                "<p>Merci pour votre commande. Le cadre ci-dessus indique où elle en est et ce qui "
+                "suit ; si quelque chose n'est pas clair, nos coordonnées sont ci-dessous.</p>"
             ],
         },
         "payment-not-completed": {"title": "Paiement non abouti"},
@@ -84,7 +85,10 @@ PAGES = {
         },
         "thank-you": {
             "title": "Дякуємо",
-            "body": ["<p>Ласкаво просимо! Ваш курс за один клік, у листі, який ми надіслали.</p>"],
+            "body": [
+                "<p>Дякуємо за замовлення. Блок вище показує, на якому воно етапі і що буде далі; "
+                "якщо щось незрозуміло, наші контакти нижче.</p>"
+            ],
         },
         "payment-not-completed": {"title": "Оплату не завершено"},
         "demo-course": {

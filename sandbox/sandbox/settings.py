@@ -151,8 +151,16 @@ EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = "Guestpay Sandbox <shop@localhost>"
 MANAGERS = [("Sandbox staff", "staff@localhost")]
 
+# The site's public address: GUESTPAY_BASE_URL, else the one the running demo serves on
+# (`make demo PORT=8001`: rundemo writes it under VAR_DIR, so that manage.py commands run from
+# another terminal, guestpay_simulate among them, build URLs the demo answers), else port 8000.
+_RUNNING_DEMO = VAR_DIR / "base-url.txt"
+BASE_URL = os.environ.get("GUESTPAY_BASE_URL") or (
+    _RUNNING_DEMO.read_text().strip() if _RUNNING_DEMO.exists() else "http://127.0.0.1:8000"
+)
+
 WAGTAIL_SITE_NAME = "Guestpay Sandbox"
-WAGTAILADMIN_BASE_URL = os.environ.get("GUESTPAY_BASE_URL", "http://127.0.0.1:8000")
+WAGTAILADMIN_BASE_URL = BASE_URL
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 
 # guestpay: background tasks on django-q2's ORM broker (no extra server), or on Redis with
@@ -181,7 +189,7 @@ else:
 WAGTAIL_GUESTPAY_PRODUCT_MODELS = ["home.CoursePage"]
 # The header has "My purchases" / "Log out" already: the package's pages need not repeat them.
 WAGTAIL_GUESTPAY_ACCOUNT_LINKS = False
-WAGTAIL_GUESTPAY_BASE_URL = os.environ.get("GUESTPAY_BASE_URL", "http://127.0.0.1:8000")
+WAGTAIL_GUESTPAY_BASE_URL = BASE_URL
 WAGTAIL_GUESTPAY_PLACEHOLDER_EMAIL_DOMAIN = "placeholder.guestpay.invalid"
 
 def _encryption_key():

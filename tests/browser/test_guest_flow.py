@@ -105,3 +105,23 @@ def test_members_only_link_is_404_for_anonymous_visitors_and_asks_to_register(sa
     page.goto(sandbox.url + "/guestpay/pay/members-only/")
     expect(page.get_by_text("You have this:")).to_be_visible()
     expect(page.get_by_text("TestPay: a test payment system")).to_have_count(0)
+
+
+def test_a_declined_card_says_the_payment_did_not_go_through(sandbox, page):
+    """Declined is not "you left the payment page" (issue 13): the payment system's answer."""
+    page.goto(sandbox.url + "/demo-course/")
+    page.get_by_role("link", name="Pay 49.00 EUR").click()
+    pay_on_testpay(page, "Card declined")
+    expect(page.get_by_role("heading", name="The payment did not go through")).to_be_visible(
+        timeout=20_000)
+    expect(page.get_by_text("Nothing was charged for this attempt.")).to_be_visible()
+    expect(page.get_by_text("You left the payment page")).to_have_count(0)
+    expect(page.get_by_role("button", name="Try again")).to_be_visible()
+
+
+def test_leaving_the_payment_page_says_so(sandbox, page):
+    page.goto(sandbox.url + "/demo-course/")
+    page.get_by_role("link", name="Pay 49.00 EUR").click()
+    pay_on_testpay(page, "Cancel and return to the shop")
+    expect(page.get_by_role("heading", name="The payment was not completed")).to_be_visible()
+    expect(page.get_by_text("You left the payment page before paying.")).to_be_visible()

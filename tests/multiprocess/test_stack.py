@@ -47,7 +47,7 @@ def test_paid_orders_are_granted_and_mailed_once_across_processes(stack):
     emails = [f"multi{index}-{stack.broker}@example.com" for index in range(len(payments))]
     with ThreadPoolExecutor(max_workers=12) as pool:
         codes = list(pool.map(lambda pe: deliver(stack, pe[0], pe[1], times=4),
-                              zip(payments, emails)))
+                              zip(payments, emails, strict=True)))
     assert all(code == 200 for batch in codes for code in batch), codes
 
     def all_mailed():
@@ -55,7 +55,7 @@ def test_paid_orders_are_granted_and_mailed_once_across_processes(stack):
 
     wait_for(all_mailed, 60, message=f"access e-mails ({stack.label})\n"
              + stack.log("worker0")[-2000:])
-    for payment, email in zip(payments, emails):
+    for payment, email in zip(payments, emails, strict=True):
         assert stack.scalar("SELECT status FROM wagtail_guestpay_order WHERE id = %s",
                             (payment["order_id"],)) == "paid"
         assert granted(stack, payment["order_id"]) == 1

@@ -104,12 +104,35 @@ class TestHostedPage:
         assert order.status == OrderStatus.PAID and order.email_is_placeholder
         assert not [m for m in outbox if "ignored@example.com" in m.to]
 
-    def test_paid_needs_an_email_and_declined_returns_to_the_failure_url(self, client, offer):
+    def test_paid_needs_an_email_and_declined_returns_by_the_return_url(self, client, offer):
+        """Only the buyer leaving uses the cancel URL: its ?cancelled=1 would call a declined
+        card "you left the payment page"."""
         location = client.get(offer.get_pay_path())["Location"]
         assert client.post(location, {"outcome": "paid"}).status_code == 200
         assert TestCharge.objects.get().status == "created"
         response = client.post(location, {"outcome": "declined"})
-        assert response["Location"] == TestCharge.objects.get().cancel_url
+        charge = TestCharge.objects.get()
+        assert response["Location"] == charge.return_url != charge.cancel_url
+        assert charge.status == "declined"
+
+    def test_cancelling_returns_by_the_cancel_url_and_the_payment_becomes_cancelled(
+        self, client, offer, run_on_commit, monkeypatch
+    ):
+        from wagtail_guestpay.testprovider import delivery as delivery_module
+
+        monkeypatch.setattr(delivery_module, "_http_post", delivery_module.post_in_process)
+        location = client.get(offer.get_pay_path())["Location"]
+        response = client.post(location, {"outcome": "cancel", "email": "left@example.com"})
+        charge = TestCharge.objects.get()
+        assert response["Location"] == charge.cancel_url
+        assert charge.status == "cancelled" and charge.email == ""
+        assert TestDelivery.objects.get().delivered_at is not None
+        payment = Payment.objects.get()
+        assert payment.status == "cancelled" and payment.get_status_display() == "Cancelled"
+        assert Order.objects.get().status == OrderStatus.CANCELLED
+        # The charge is closed: the hosted page cannot be paid any more.
+        again = client.post(location, {"outcome": "paid", "email": "late@example.com"})
+        assert again.status_code == 200 and b"already handled" in again.content
 
     def test_a_charge_is_paid_once(self, client, offer, run_on_commit):
         location = client.get(offer.get_pay_path())["Location"]
@@ -158,6 +181,32 @@ def test_simulate_command_drives_the_flow_in_process(offer, client, outbox, run_
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
     assert [m.to for m in outbox] == [["cli@example.com"]]
+
+
+@pytest.mark.django_db
+def test_simulate_command_can_click_pay_first_on_a_fresh_site(
+    offer, members_offer, outbox, run_on_commit, settings
+):
+    """The README's example works on a fresh demo: no order exists until --offer clicks Pay."""
+    from io import StringIO
+
+    from django.core.management.base import CommandError
+
+    settings.WAGTAIL_GUESTPAY_BASE_URL = "http://testserver"
+    out = StringIO()
+    call_command("guestpay_simulate", "--offer", offer.slug, "--outcome", "paid",
+                 "--email", "fresh@example.com", "--in-process", stdout=out)
+    run_on_commit()
+    order = Order.objects.get()
+    assert order.status == OrderStatus.PAID and order.email == "fresh@example.com"
+    assert f"Order {order.number}: result page http://testserver/guestpay/order/" in out.getvalue()
+    assert [m.to for m in outbox] == [["fresh@example.com"]]
+    with pytest.raises(CommandError, match="without login"):
+        call_command("guestpay_simulate", "--offer", members_offer.slug, "--outcome", "paid",
+                     "--email", "x@example.com", "--in-process")
+    with pytest.raises(CommandError, match="not both"):
+        call_command("guestpay_simulate", order.number, "--offer", offer.slug)
+    assert Order.objects.count() == 1
 
 
 @pytest.mark.django_db

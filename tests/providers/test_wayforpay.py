@@ -113,7 +113,7 @@ class FakeWayForPay:
         if not hmac.compare_digest(expected, form.get("merchantSignature", "")):
             return Response("Invalid merchantSignature", status=400)
         self.orders[form["orderReference"]] = {
-            "form": form.to_dict(), "products": list(zip(names, counts, prices)),
+            "form": form.to_dict(), "products": list(zip(names, counts, prices, strict=False)),
             "status": "Created", "email": "",
         }
         return Response(f"<html><title>WayForPay</title><h1>{names[0]}</h1>"

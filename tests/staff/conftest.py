@@ -46,6 +46,12 @@ def granter(db):
 
 
 @pytest.fixture
+def refunder(db):
+    """May see transactions and refund orders; may not fix them otherwise."""
+    return staff_user("refunder", "view_transactions", "refund_orders")
+
+
+@pytest.fixture
 def login(db):
     """``login(user)``: a client logged in as ``user`` whose requests commit (on-commit
     callbacks run: tasks, e-mails), as in production."""

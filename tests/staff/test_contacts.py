@@ -97,3 +97,57 @@ def test_contacts_and_notifications_listings_do_not_grow_in_queries(pay, viewer,
             counts[size, url] = len(queries)
     for url in (INDEX, "/admin/guestpay/events/"):
         assert counts["many", url] == counts["few", url], url
+
+
+def _row_of(client, email):
+    """The listing's table row of ``email``, as text."""
+    html = client.get(INDEX).content.decode()
+    row = next(row for row in re.findall(r"<tr.*?</tr>", html, re.S) if email in row)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row))
+
+
+def test_name_column_is_the_name_given_to_the_payment_system(pay, viewer, login):
+    pay("named@example.com", payer_name="  Ada   Lovelace ")
+    wallet = pay("", payer_name="Grace Hopper")
+    assert Contact.objects.get(email="named@example.com").name == "Ada Lovelace"
+    assert Contact.objects.get(email=wallet.email).name == "Grace Hopper"
+    assert "Ada Lovelace" in _row_of(login(viewer), "named@example.com")
+    # A later payment with another card name does not rename the contact.
+    pay("named@example.com", payer_name="A. L.")
+    assert Contact.objects.get(email="named@example.com").name == "Ada Lovelace"
+
+
+def test_the_name_typed_on_the_set_password_page_names_the_contact(
+    offer, testpay, client, outbox, run_on_commit
+):
+    """The buyer's own name (the registration field ``full_name``) replaces the card's."""
+    from wagtail.models import Site
+
+    from tests.conftest import to
+
+    settings_row = RegistrationSettings.for_site(Site.objects.get(is_default_site=True))
+    settings_row.save()
+    RegistrationField.objects.create(settings=settings_row, label="Full name", required=True)
+    _order, payment, _charge = testpay.start(offer)
+    testpay.notify(payment, "paid", email="setup@example.com", payer_name="CARD HOLDER")
+    assert Contact.objects.get(email="setup@example.com").name == "CARD HOLDER"
+    [message] = to(outbox, "setup@example.com")
+    link = re.search(r"http://testserver(/guestpay/access/\S+)", message.body).group(1)
+    assert client.post(link)["Location"] == "/guestpay/account/setup/"
+    response = client.post("/guestpay/account/setup/", {
+        "password1": "a-long-passphrase-9", "password2": "a-long-passphrase-9",
+        "reg_full_name": " Ada  Lovelace "})
+    assert response.status_code == 302
+    assert Contact.objects.get(email="setup@example.com").name == "Ada Lovelace"
+
+
+def test_products_with_access_counts_products_not_grants(pay, offer, viewer, login):
+    from wagtail_guestpay.models import AccessGrant
+
+    first = pay("twice@example.com")
+    pay("twice@example.com")
+    assert AccessGrant.objects.filter(user=first.user, revoked_at__isnull=True).count() == 2
+    client = login(viewer)
+    row = _row_of(client, "twice@example.com")
+    # E-mail, name (none), account, 2 orders, 1 product with access.
+    assert re.search(r"twice@example\.com .*? 2 1 ", row), row

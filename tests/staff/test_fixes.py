@@ -201,12 +201,25 @@ def test_access_moves_to_another_account_of_the_buyer(pay, offer, fixer, login, 
 
 def test_access_moves_to_an_account_typed_by_username(pay, offer, fixer, login):
     order = pay("first@example.com")
+    first = Contact.objects.get(email="first@example.com")
     other = UserFactory(username="elsewhere", email="elsewhere@example.com")
-    response, _ = confirm(login(fixer), fix("move_access", order.pk), other="elsewhere",
+    client = login(fixer)
+    response, _ = confirm(client, fix("move_access", order.pk), other="elsewhere",
                           reason="same person")
     assert response.status_code == 302
     assert has_access(other, product_of(offer))
-    assert not has_access(Order.objects.get(pk=order.pk).contact.user, product_of(offer))
+    assert not has_access(first.user, product_of(offer))
+    # The order's buyer e-mail is where its access now goes; the old one is in the history and
+    # the payment keeps what the payment system returned.
+    order.refresh_from_db()
+    assert order.email == "elsewhere@example.com"
+    assert order.contact.email == "elsewhere@example.com" and order.contact.user == other
+    assert order.payments.get().payer_email == "first@example.com"
+    [entry] = logs("access_moved", order)
+    assert entry.data["from_email"] == "first@example.com"
+    assert entry.data["to_email"] == "elsewhere@example.com"
+    listing = client.get("/admin/guestpay/transactions/").content.decode()
+    assert "elsewhere@example.com" in listing
 
 
 # Grant and revoke -----------------------------------------------------------------------------

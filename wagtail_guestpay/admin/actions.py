@@ -5,10 +5,10 @@ from typing import NamedTuple
 
 from django.utils.translation import gettext as _
 
-from ..models import Attention, PaymentStatus
+from ..models import Attention, OrderStatus, PaymentStatus
 from ..staff import fixes
 from .links import fix_url
-from .permissions import can_fix, can_manage_access
+from .permissions import can_fix, can_manage_access, can_refund
 
 
 class Action(NamedTuple):
@@ -32,6 +32,9 @@ def order_actions(order, user):
     """The fixes ``user`` may carry out on ``order`` now. ``order`` carries the annotations of
     the transactions listing (``has_active_grant``, ``has_grant``)."""
     wanted = FIX_FOR_ATTENTION.get(order.attention, "")
+    if order.attention == Attention.BOUGHT_TWICE and order.status == OrderStatus.PAID \
+            and can_refund(user):
+        wanted = "refund_order"  # what a guest who paid twice is usually owed
     has_account = order.user_id is not None and not order.email_is_placeholder
     if not wanted and order.is_settled and has_account and not order.has_grant:
         wanted = "grant_order_access"  # paid, and access was never granted
@@ -47,6 +50,8 @@ def order_actions(order, user):
                         has_account and not order.has_active_grant),
                        ("revoke_order_access", _("Revoke the order's access"),
                         order.has_active_grant)]
+    if can_refund(user):
+        candidates.append(("refund_order", _("Refund"), order.status == OrderStatus.PAID))
     actions = [Action(label, fix_url(name, order.pk), name == wanted)
                for name, label, shown in candidates if shown]
     return sorted(actions, key=lambda action: not action.primary)

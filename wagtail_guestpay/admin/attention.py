@@ -25,7 +25,7 @@ from ..models import (
 )
 from ..staff import fixes
 from .links import fix_url, index_url, inspect_url
-from .permissions import can_fix, can_manage_access, can_view
+from .permissions import can_fix, can_manage_access, can_refund, can_view
 
 LINES = 5  # lines shown per section
 QUEUED_OUTCOMES = (PaymentEvent.Outcome.UNKNOWN_PAYMENT, PaymentEvent.Outcome.FAILED)
@@ -65,13 +65,21 @@ def _fix_line(text, allowed, fix, fix_pk, action, order_pk):
     return Line(text, inspect_url("transactions", order_pk), _("Inspect"))
 
 
+def _bought_twice_line(order, fix, refund):
+    """Refund in one click (to the refund's confirmation) when the user may and it is paid."""
+    if refund and order.status == OrderStatus.PAID:
+        return Line(_order_text(order), fix_url("refund_order", order.pk), _("Refund"))
+    return _fix_line(_order_text(order), fix, "resolve_attention", order.pk,
+                     _("Mark as dealt with"), order.pk)
+
+
 def _transactions(**params):
     return f"{index_url('transactions')}?{urlencode(params)}"
 
 
 def attention_sections(user):
     """The non-empty sections of the panel for ``user``."""
-    fix, grant = can_fix(user), can_manage_access(user)
+    fix, grant, refund = can_fix(user), can_manage_access(user), can_refund(user)
     orders = Order.objects.select_related("offer").order_by("created_at", "pk")
     sections = []
 
@@ -141,10 +149,9 @@ def attention_sections(user):
     items, count = _take(orders.filter(attention=Attention.BOUGHT_TWICE))
     sections.append(Section(
         "bought_twice", _("Bought twice"),
-        _("A guest paid again for what their account already had: they got it again; refund "
-          "in the payment system if they ask, then mark it as dealt with."), count,
-        [_fix_line(_order_text(o), fix, "resolve_attention", o.pk, _("Mark as dealt with"), o.pk)
-         for o in items],
+        _("A guest paid again for what their account already had: they got it again. Refund "
+          "the payment (or mark it as dealt with when the buyer wants to keep it)."), count,
+        [_bought_twice_line(o, fix, refund) for o in items],
         _transactions(bought_twice="yes"),
     ))
 

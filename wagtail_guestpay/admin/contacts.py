@@ -23,9 +23,9 @@ from .listing import (
 from .permissions import ContactPermissionHelper, can_manage_access
 
 
-def _count(queryset, group_by):
+def _count(queryset, group_by, counted="pk"):
     return Coalesce(Subquery(
-        queryset.values(group_by).annotate(n=Count("pk")).values("n")[:1],
+        queryset.values(group_by).annotate(n=Count(counted, distinct=True)).values("n")[:1],
         output_field=IntegerField(),
     ), 0)
 
@@ -33,8 +33,10 @@ def _count(queryset, group_by):
 def contacts_queryset():
     return Contact.objects.select_related("user").annotate(
         order_count=_count(Order.objects.filter(contact=OuterRef("pk")), "contact"),
+        # Products, not grants: a product bought twice (two orders, two grants) counts once.
         access_count=_count(
-            AccessGrant.objects.filter(user=OuterRef("user"), revoked_at__isnull=True), "user"
+            AccessGrant.objects.filter(user=OuterRef("user"), revoked_at__isnull=True), "user",
+            "product",
         ),
     )
 

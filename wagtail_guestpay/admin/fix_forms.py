@@ -3,10 +3,12 @@ one-time token: signed, bound to one action on one object, and used as the de-du
 what the fix sends, so that submitting the same form twice acts once."""
 
 import secrets
+from decimal import Decimal
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core import signing
+from django.core.validators import MaxValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from ..buyers.corrections import UnusedAccount
@@ -215,3 +217,28 @@ class ReviewHoldForm(FixForm):
 
 class ResolveAttentionForm(FixForm):
     attention = forms.CharField(widget=forms.HiddenInput)
+
+
+class RefundForm(FixForm):
+    """The amount to refund: the whole remaining amount unless the payment system takes parts
+    (then an amount up to it)."""
+
+    amount = forms.DecimalField(
+        label=_("Amount to refund"), max_digits=12, decimal_places=2, min_value=Decimal("0.01"),
+    )
+    field_order = ["amount", "reason"]
+
+    def __init__(self, *args, refundable, partial, currency, **kwargs):
+        super().__init__(*args, **kwargs)
+        if refundable <= 0:  # nothing left: the fix says so (no amount to check)
+            del self.fields["amount"]
+            return
+        field = self.fields["amount"]
+        field.max_value = refundable
+        field.validators.append(MaxValueValidator(refundable))
+        field.help_text = _("In %(currency)s, at most %(amount)s.") % {
+            "currency": currency, "amount": refundable}
+        self.initial.setdefault("amount", refundable)
+        if not partial:  # the whole amount only: nothing to choose
+            field.disabled = True
+            field.help_text = _("This payment system refunds the whole amount only.")

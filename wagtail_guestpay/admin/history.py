@@ -15,6 +15,8 @@ SHOWN = [
     ("to", pgettext_lazy("value after a change", "to")),
     ("payment", _("payment")),
     ("email", _("account e-mail")),
+    ("from_email", _("buyer e-mail before")),
+    ("to_email", _("buyer e-mail after")),
     ("product_titles", _("products")),
     ("previous_account_action", _("wrong account")),
     ("attention", _("was waiting for")),

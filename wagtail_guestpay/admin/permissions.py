@@ -5,7 +5,8 @@ to groups in Settings > Groups:
 - ``view_transactions``: see Transactions, Contacts, payment events and the dashboard panel;
 - ``fix_orders``: correct an e-mail, move access to another account, resend the access e-mail,
   re-check a payment, accept or refuse a held payment, settle an order or a notification;
-- ``manage_access``: grant access manually and revoke access.
+- ``manage_access``: grant access manually and revoke access;
+- ``refund_orders``: refund a paid order at its payment system (the money goes back).
 
 Every fix also needs ``view_transactions``.
 """
@@ -17,7 +18,8 @@ APP = "wagtail_guestpay"
 VIEW = "view_transactions"
 FIX = "fix_orders"
 ACCESS = "manage_access"
-CODENAMES = (VIEW, FIX, ACCESS)
+REFUND = "refund_orders"
+CODENAMES = (VIEW, FIX, ACCESS, REFUND)
 
 
 def can_view(user):
@@ -30,6 +32,10 @@ def can_fix(user):
 
 def can_manage_access(user):
     return can_view(user) and user.has_perm(f"{APP}.{ACCESS}")
+
+
+def can_refund(user):
+    return can_view(user) and user.has_perm(f"{APP}.{REFUND}")
 
 
 def staff_permissions():

@@ -109,6 +109,7 @@ class TransactionInspectView(InspectView):
             payments=payments,
             events=events,
             grants=grants,
+            refunds=list(order.refunds.select_related("payment", "requested_by")),
             contact_url=inspect_url("contacts", order.contact_id) if order.contact_id else "",
             emails=emails,
             history=history_for(order),

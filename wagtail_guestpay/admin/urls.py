@@ -17,6 +17,7 @@ from .fixes import (
 )
 from .links import NAMESPACE
 from .payment_fixes import CheckPaymentView, EventReviewedView, ReviewHoldView
+from .refund_fixes import RefundView
 
 app_name = NAMESPACE
 
@@ -31,6 +32,7 @@ urlpatterns = [
          name="resend_access_email"),
     path("orders/<int:order_pk>/resolve/", ResolveAttentionView.as_view(),
          name="resolve_attention"),
+    path("orders/<int:order_pk>/refund/", RefundView.as_view(), name="refund_order"),
     path("payments/<int:payment_pk>/check/", CheckPaymentView.as_view(), name="check_payment"),
     path("payments/<int:payment_pk>/review/", ReviewHoldView.as_view(), name="review_hold"),
     path("grants/<int:grant_pk>/revoke/", RevokeGrantView.as_view(), name="revoke_grant"),

@@ -1,3 +1,5 @@
+from django.utils.functional import lazy
+from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
 from wagtail.snippets.blocks import SnippetChooserBlock
@@ -6,6 +8,7 @@ from ..localization import i18n_enabled, localize_many, remember_translations
 from .button_html import render_pay_button
 
 DEFAULT_TEMPLATE = "wagtail_guestpay/blocks/pay_button.html"
+escape_lazy = lazy(escape, str)
 
 
 class OfferChooserBlock(SnippetChooserBlock):
@@ -51,18 +54,23 @@ class PayButtonBlock(blocks.StructBlock):
     visitor is asked to log in or register first.
     """
 
-    offer = OfferChooserBlock(label=_("offer"))
+    offer = OfferChooserBlock(label=_("Offer"))
     label = blocks.CharBlock(
-        label=_("button label"),
+        label=_("Button label"),
         required=False,
         max_length=80,
-        help_text=_("Defaults to “Pay <price>”."),
+        # Wagtail shows a block's help text as HTML: escaped, "<price>" is shown, not eaten.
+        help_text=escape_lazy(_("Defaults to “Pay <price>”.")),
     )
-    show_price = blocks.BooleanBlock(label=_("show the price beside the button"), required=False)
+    show_price = blocks.BooleanBlock(label=_("Show the price beside the button"), required=False)
 
     class Meta:
         icon = "pick"
         label = _("Pay button")
+        # The block menu searches labels and descriptions: "pay without login" (the README's
+        # and the gear's name for it) finds the block as well as "Pay button" does.
+        description = _("Pay without login: a button that takes the visitor straight to the "
+                        "payment system to buy an offer.")
         template = DEFAULT_TEMPLATE
 
     def render(self, value, context=None):

@@ -121,17 +121,30 @@ def move_order_access(order, to_user, *, by=None, reason=""):
         if previous_user is not None and previous_user.pk == to_user.pk:
             return order
         _move_grants(order, previous_user, to_user, by=by, note="moved to another account")
+        previous_email = order.email
         order.user = to_user
         order.paid_as_user = False
+        # The order's buyer e-mail is where its access and e-mails go: the new account's address
+        # (and its contact). What the payment system returned stays on the payment, and the old
+        # address in the audit log below.
+        new_email = normalize_email(getattr(to_user, to_user.get_email_field_name(), ""))
+        if new_email and new_email != order.email:
+            order.email = new_email
+            order.email_is_placeholder = False
+            order.contact = contact_for(new_email, source=Contact.Source.STAFF)
+            if order.contact.user_id is None:
+                order.contact.user = to_user
+                order.contact.save(update_fields=["user", "updated_at"])
         if order.attention in SETTLED_BY_CORRECTION:
             order.attention = ""
-        order.save(update_fields=["user", "paid_as_user", "attention", "updated_at"])
+        order.save(update_fields=["user", "paid_as_user", "email", "email_is_placeholder",
+                                  "contact", "attention", "updated_at"])
         if order.status == OrderStatus.PAID:
             _grant_order(order, to_user, by=by)
             _queue_access_email(order, to_user)
         log(order, "wagtail_guestpay.access_moved", user=by, data={
             "from": previous_user.pk if previous_user else None, "to": to_user.pk,
-            "reason": reason,
+            "from_email": previous_email, "to_email": order.email, "reason": reason,
         })
     return order
 

@@ -124,6 +124,12 @@ class EmailTypoCheckMixin:
         if not self.is_bound:
             return
         suggestion = self.data.get(self.add_prefix("use_suggestion"), "")
+        # The suggestion replaces the address it was made for, not one typed since (Enter in an
+        # edited field submits the form's first button, "Use ...").
+        if suggestion and suggestion != typos.suggest_email(
+            normalize_email(self.data.get(name, ""))
+        ):
+            suggestion = ""
         if suggestion:
             self.data = self.data.copy()
             self.data[name] = suggestion

@@ -33,7 +33,12 @@ from .. import queueing, signals
 from ..adapter import get_adapter
 from ..conf import guestpay_settings
 from ..emails import REGISTRATION_CODE, REGISTRATION_EXISTING, queue_code_email, queue_email
-from ..fulfilment.accounts import accounts_holding, contact_for, take_back_retired
+from ..fulfilment.accounts import (
+    accounts_holding,
+    add_registration_data,
+    contact_for,
+    take_back_retired,
+)
 from ..models import Contact, PendingRegistration, hash_token
 from ..ratelimit import configured_budget
 from .codes import CodeCheck, check_code, code_hash, new_code, new_salt
@@ -207,9 +212,7 @@ def _create_account(registration):
             user.password = registration.password
             user.save(update_fields=["password"])
         contact.user = user
-        contact.registration_data = {**contact.registration_data,
-                                     **registration.registration_data}
-        contact.save()
+        add_registration_data(contact, registration.registration_data)
         transaction.on_commit(
             lambda: signals.account_activated.send(
                 sender=User, user=user, registration_data=contact.registration_data, request=None

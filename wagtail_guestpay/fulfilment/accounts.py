@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from ..adapter import get_adapter
 from ..conf import guestpay_settings
 from ..models import Contact, GuestAccount
 
@@ -58,16 +59,34 @@ def is_placeholder(email):
     return (email or "").lower().endswith("@" + placeholder_domain())
 
 
-def contact_for(email, *, source, is_placeholder=False):
-    """The Contact for ``email``, created if needed, locked for the current transaction."""
+def contact_for(email, *, source, is_placeholder=False, name=""):
+    """The Contact for ``email``, created if needed, locked for the current transaction.
+    ``name`` (the payer's name the payment system returned) fills a contact that has none."""
     contact = Contact.objects.select_for_update().filter(email=email).first()
-    if contact is not None:
-        return contact
-    try:
-        with transaction.atomic():
-            return Contact.objects.create(email=email, source=source, is_placeholder=is_placeholder)
-    except IntegrityError:
-        return Contact.objects.select_for_update().get(email=email)
+    if contact is None:
+        try:
+            with transaction.atomic():
+                contact = Contact.objects.create(
+                    email=email, source=source, is_placeholder=is_placeholder
+                )
+        except IntegrityError:
+            contact = Contact.objects.select_for_update().get(email=email)
+    name = " ".join((name or "").split())[:255]
+    if name and not contact.name:
+        contact.name = name
+        contact.save(update_fields=["name", "updated_at"])
+    return contact
+
+
+def add_registration_data(contact, data, user=None):
+    """Keep what the buyer typed in the registration fields on their contact (saved). The name
+    they gave (``adapter.contact_name``) replaces the payment system's: it is their own."""
+    contact.registration_data = {**contact.registration_data, **data}
+    contact.user = contact.user or user
+    name = " ".join(get_adapter().contact_name(data).split())[:255]
+    if name:
+        contact.name = name
+    contact.save()
 
 
 @dataclass
@@ -130,8 +149,6 @@ def take_back_retired(email, *, password=None):
 def find_or_create_user(email):
     """The account for a normalized e-mail: the only one, the most recently used of several, or a
     new one with no usable password. Call it while holding the e-mail's Contact lock."""
-    from ..adapter import get_adapter
-
     candidates = list(
         users_with_email(email).order_by("-is_active", F("last_login").desc(nulls_last=True), "pk")
     )

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from .. import signals
 from ..conf import guestpay_settings
-from ..emails import queue_access_email, queue_staff_notice
+from ..emails import REFUND, queue_access_email, queue_email, queue_staff_notice
 from ..models import (
     AccessGrant,
     Attention,
@@ -37,8 +37,10 @@ from ..models import (
     PaymentEvent,
     PaymentStatus,
     ProviderReference,
+    Refund,
+    RefundStatus,
 )
-from ..money import same_amount
+from ..money import quantize, same_amount
 from ..providers.base import EventStatus, ProviderEvent
 from .access import grant_access, holds_every, revoke_order_access
 from .accounts import contact_for, find_or_create_user, make_placeholder_email, normalize_email
@@ -164,7 +166,7 @@ def apply_event(payment, event, *, source=""):
     reason = f"{source}: {event.event_type or event.status}".strip(": ")
 
     if event.status == EventStatus.PARTIALLY_REFUNDED:
-        flag(order, Attention.PARTIAL_REFUND, f"{event.refunded_amount} {event.currency}")
+        _after_partial_refund(order, payment, event)
         return Outcome.APPLIED
 
     target = STATUS_FOR_EVENT[event.status]
@@ -231,14 +233,15 @@ def fulfil_order(order, payment, event):
     email = normalize_email(event.email) or payment.payer_email or normalize_email(order.email)
     if not email:
         placeholder = make_placeholder_email()
-        contact = contact_for(placeholder, source=Contact.Source.GUEST_PAYMENT, is_placeholder=True)
+        contact = contact_for(placeholder, source=Contact.Source.GUEST_PAYMENT, is_placeholder=True,
+                              name=payment.payer_name)
         order.email_is_placeholder = True
         _link(order, contact, None, placeholder)
         flag(order, Attention.PLACEHOLDER_EMAIL,
              f"{payment.account.get_kind_display()} returned no e-mail ({payment.reference}).")
         return
 
-    contact = contact_for(email, source=Contact.Source.GUEST_PAYMENT)
+    contact = contact_for(email, source=Contact.Source.GUEST_PAYMENT, name=payment.payer_name)
     buyer = find_or_create_user(email)
     if buyer.created:
         user = buyer.user
@@ -282,16 +285,39 @@ def _grant_and_tell(order, user):
     queue_access_email(order, user)
 
 
+def _after_partial_refund(order, payment, event):
+    """A partial refund staff made here is expected: the buyer is told. Any other one (made at
+    the payment system) waits for staff."""
+    refunded = event.refunded_amount
+    done = Refund.objects.filter(payment=payment, status=RefundStatus.DONE).total()
+    if refunded is None or refunded <= 0 or done < refunded:
+        flag(order, Attention.PARTIAL_REFUND, f"{refunded} {event.currency}")
+        return
+    _queue_refund_email(order, refunded, access_revoked=False,
+                        dedupe_key=f"order:{order.pk}:refund:{payment.pk}:{refunded}")
+
+
 def _after_refund(order, payment, event):
     order.refresh_from_db(fields=["status"])
     revoked = 0
     if order.status == OrderStatus.REFUNDED and order.offer.revoke_on_refund:
         revoked = revoke_order_access(order, note=f"{event.event_type or 'refund'}")
     kind = "reversed" if event.status == EventStatus.REVERSED else "refunded"
+    if kind == "refunded":  # a chargeback is the bank's doing, not a refund to announce
+        _queue_refund_email(order, event.refunded_amount or payment.amount,
+                            access_revoked=bool(revoked),
+                            dedupe_key=f"order:{order.pk}:refund:{payment.pk}")
     queue_staff_notice(
         Attention.REFUNDED, order=order,
         detail=f"Payment {payment.reference} {kind}; {revoked} access grant(s) revoked.",
     )
+
+
+def _queue_refund_email(order, amount, *, access_revoked, dedupe_key):
+    """Tell the buyer that ``amount`` of their payment for ``order`` is on its way back."""
+    queue_email(REFUND, order.email, user=order.user, order=order, dedupe_key=dedupe_key,
+                data={"amount": str(quantize(amount, order.currency)), "currency": order.currency,
+                      "access_revoked": access_revoked})
 
 
 def poll_delay(attempts):

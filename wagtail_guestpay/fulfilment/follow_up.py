@@ -34,11 +34,11 @@ from ..models import (
 from ..providers.base import EventStatus
 from ..providers.exceptions import ProviderError
 from ..providers.registry import get_provider_class, registered_kinds
+from .confirmation import poll_delay, process_event
+from .intake import _enqueue_after_commit, store_events
 from .transitions import move_payment
 
 logger = logging.getLogger(__name__)
-from .confirmation import poll_delay, process_event
-from .intake import _enqueue_after_commit, store_events
 
 OPEN_STATUSES = (PaymentStatus.CREATED, PaymentStatus.PENDING, PaymentStatus.APPROVED)
 

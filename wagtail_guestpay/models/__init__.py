@@ -15,6 +15,7 @@ from .orders import (
 )
 from .pages import OfferPage, PaymentResultPage
 from .providers import ProviderAccount
+from .refunds import Refund, RefundStatus
 from .registrations import PendingRegistration
 from .signin import SignInCode
 from .site_settings import (
@@ -48,6 +49,8 @@ __all__ = [
     "PendingRegistration",
     "ProviderAccount",
     "ProviderReference",
+    "Refund",
+    "RefundStatus",
     "RegistrationField",
     "RegistrationSettings",
     "RegistrationTranslation",

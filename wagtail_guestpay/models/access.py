@@ -105,6 +105,9 @@ class GuestAccount(models.Model):
         verbose_name = _("account created by a payment")
         verbose_name_plural = _("accounts created by a payment")
 
+    def __str__(self):
+        return f"GuestAccount(user={self.user_id})"
+
     @property
     def is_unused(self):
         user = self.user
@@ -136,6 +139,9 @@ class AccessLink(models.Model):
     class Meta:
         verbose_name = _("access link")
         verbose_name_plural = _("access links")
+
+    def __str__(self):  # never the token: only its hash is stored anyway
+        return f"AccessLink(user={self.user_id}, expires={self.expires_at})"
 
     @classmethod
     def issue(cls, user, max_age):

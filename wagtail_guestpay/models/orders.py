@@ -113,6 +113,7 @@ class Order(models.Model):
             ("view_transactions", _("Can see transactions and contacts")),
             ("fix_orders", _("Can fix orders: e-mail, account, resend, re-check, review")),
             ("manage_access", _("Can grant and revoke access manually")),
+            ("refund_orders", _("Can refund orders at the payment system")),
         ]
 
     def __str__(self):
@@ -264,6 +265,7 @@ class PaymentEvent(models.Model):
         STATUS_CHECK = "status_check", _("Status check")
         RETURN = "return", _("Buyer's return")
         FOLLOW_UP = "follow_up", _("Follow-up call")
+        REFUND = "refund", _("Refund by staff")
 
     class Outcome(models.TextChoices):
         WAITING = "", _("Waiting to be processed")
@@ -277,7 +279,8 @@ class PaymentEvent(models.Model):
     account = models.ForeignKey(
         "wagtail_guestpay.ProviderAccount", on_delete=models.PROTECT, related_name="events"
     )
-    provider_event_id = models.CharField(max_length=255, null=True, blank=True)
+    # NULL, not "": events without an id stay outside the unique constraint below.
+    provider_event_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     source = models.CharField(max_length=16, choices=Source.choices)
     signature_valid = models.BooleanField(default=True)
     event_type = models.CharField(max_length=100, blank=True)

@@ -96,6 +96,9 @@ class MerchantContactsTranslation(PerLocaleValues, Orderable):
         constraints = [models.UniqueConstraint(fields=["contacts", "locale"],
                                                name="guestpay_merchant_contacts_locale_once")]
 
+    def __str__(self):
+        return f"{self.name or self.contacts_id} (locale {self.locale_id})"
+
 
 @register_setting(icon="form")
 class RegistrationSettings(ClusterableModel, BaseSiteSetting):

@@ -198,6 +198,26 @@ def checkout_lifetime(shortest=None, longest=None):
     return lifetime
 
 
+class RefundStatus(StrEnum):
+    """What a provider answered to a refund request, in provider-neutral terms."""
+
+    DONE = "done"  # the money is on its way back
+    PENDING = "pending"  # accepted, to be completed later (a notification will say so)
+    FAILED = "failed"  # refused: nothing was refunded
+
+
+@dataclass(frozen=True)
+class RefundAnswer:
+    """The provider's answer to :meth:`Provider.refund`. ``refund_id`` is the provider's id of
+    the refund (empty when it has none); ``detail`` says why a refund failed or waits."""
+
+    status: RefundStatus
+    refund_id: str = ""
+    amount: Decimal | None = None
+    currency: str = ""
+    detail: str = ""
+
+
 @dataclass(frozen=True)
 class Credential:
     """One field of a provider account's configuration, as shown in the CMS."""
@@ -226,6 +246,8 @@ class Provider:
     supports_guest_payment = False
     credentials = ()  # Credential objects
     can_check_credentials = False
+    can_refund = False  # implements refund()
+    can_refund_partially = False  # refund() takes an amount below the payment's
     # True when refunds and reversals are told only by notifications that can be lost for good
     # (PayPal): paid payments are then re-checked with fetch_status for a while, as a backstop.
     recheck_paid_payments = False
@@ -303,6 +325,17 @@ class Provider:
         """Events to record from the buyer's return (query parameters); most providers: none,
         since the browser is not trusted and the status is fetched instead."""
         return []
+
+    # Refunds -------------------------------------------------------------------------------
+    def refund(self, payment, amount, *, key, note=""):
+        """Ask the provider to refund ``amount`` (a Decimal in the payment's currency) of the paid
+        ``payment``; a :class:`RefundAnswer`. ``key`` is stable for one refund request: sent as
+        the provider's idempotency key where it has one, so a repeated call refunds once.
+
+        Raise :class:`~.exceptions.ProviderError` when the provider cannot be reached or gives
+        an answer that cannot be read (nothing is known to have been refunded then).
+        """
+        raise NotImplementedError
 
     def check_credentials(self):
         """Call the provider's cheapest authenticated endpoint; a CredentialCheck."""

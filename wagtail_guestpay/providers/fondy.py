@@ -32,6 +32,8 @@ from .base import (
     EventStatus,
     Provider,
     ProviderEvent,
+    RefundAnswer,
+    RefundStatus,
     checkout_lifetime,
     load_json,
 )
@@ -47,6 +49,13 @@ UNSIGNED = ("signature", "response_signature_string")
 INVALID_SIGNATURE = "1014"
 MERCHANT_NOT_FOUND = "1016"
 ORDER_NOT_FOUND = "1018"
+# reverse_status of a reverse/order_id answer (docs.fondy.eu, "Reversal").
+REVERSE_STATUS = {
+    "approved": RefundStatus.DONE,
+    "created": RefundStatus.PENDING,
+    "processing": RefundStatus.PENDING,
+    "declined": RefundStatus.FAILED,
+}
 # Languages of the hosted page (``lang``); others get Fondy's default.
 LANGUAGES = frozenset("cs de en es fr hu it lv pl ro ru sk uk".split())
 
@@ -92,6 +101,8 @@ class FondyProvider(Provider):
     verbose_name = _("Fondy")
     supports_guest_payment = True
     can_check_credentials = True
+    can_refund = True
+    can_refund_partially = True
     credentials = (
         Credential(
             "merchant_id", _("Merchant ID"),
@@ -260,6 +271,34 @@ class FondyProvider(Provider):
             return self._event(data, "status")
         except MalformedNotification as exc:
             raise ProviderError(f"Fondy's status answer is unusable: {exc}") from exc
+
+    # Refunds -------------------------------------------------------------------------------
+    def refund(self, payment, amount, *, key, note=""):
+        """POST reverse/order_id (full or partial). Fondy takes no idempotency key: the caller
+        calls once per refund request (its row is unique per staff form)."""
+        data = self._call("/reverse/order_id/", {
+            "order_id": payment.reference, "merchant_id": self._merchant_id_value(),
+            "amount": to_minor_units(amount, payment.currency), "currency": payment.currency,
+            "comment": f"refund {key}"[:1024],
+        })
+        if data.get("response_status") != "success":
+            return RefundAnswer(status=RefundStatus.FAILED,
+                                detail=_error_text("Fondy refused the refund", data)[:255])
+        if not is_signed(self.payment_key, data):
+            raise ProviderError("Fondy's refund answer is not correctly signed.")
+        if data.get("order_id") != payment.reference:
+            raise ProviderError("Fondy's refund answer is about another order.")
+        reverse_status = str(data.get("reverse_status") or "")
+        try:
+            refunded = from_minor_units(data.get("reversal_amount") or 0, payment.currency)
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            raise ProviderError("Fondy's refund answer has no usable amount.") from exc
+        return RefundAnswer(
+            status=REVERSE_STATUS.get(reverse_status, RefundStatus.PENDING),
+            refund_id=str(data.get("transaction_id") or ""),
+            amount=refunded or amount, currency=payment.currency,
+            detail=f"reverse {reverse_status or '?'}",
+        )
 
     def check_credentials(self):
         """A signed status request for an order that cannot exist: "order not found" proves the

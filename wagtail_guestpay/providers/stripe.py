@@ -42,6 +42,8 @@ from .base import (
     EventStatus,
     Provider,
     ProviderEvent,
+    RefundAnswer,
+    RefundStatus,
     checkout_lifetime,
 )
 from .exceptions import InvalidSignature, MalformedNotification, ProviderError
@@ -67,6 +69,15 @@ DEFAULT_API_BASE = "https://api.stripe.com"
 # The session with what a status check and a missing e-mail need, in one call.
 SESSION_EXPAND = ["payment_intent", "payment_intent.latest_charge"]
 _KEYLIKE = re.compile(r"\b(sk|rk|pk|whsec)_[A-Za-z0-9_*.]+")
+
+
+# Refund.status: pending, requires_action, succeeded, failed or canceled (stripe-python
+# _refund.py).
+REFUND_STATUS = {
+    "succeeded": RefundStatus.DONE,
+    "failed": RefundStatus.FAILED,
+    "canceled": RefundStatus.FAILED,
+}
 
 
 def load_sdk():
@@ -107,6 +118,8 @@ class StripeProvider(Provider):
     verbose_name = _("Stripe")
     supports_guest_payment = True
     can_check_credentials = True
+    can_refund = True
+    can_refund_partially = True
     credentials = (
         Credential(
             "secret_key", _("Secret key"), secret=True,
@@ -275,6 +288,40 @@ class StripeProvider(Provider):
         return ProviderEvent(
             event_id=f"{session_id}:{status}", status=status, event_type="checkout.session",
             detail=detail, **fields,
+        )
+
+    # Refunds ---------------------------------------------------------------------------------
+    def intent_id(self, payment):
+        """The PaymentIntent of ``payment``: one its events named, else its session's."""
+        known = payment.references.filter(value__startswith="pi_").values_list("value", flat=True)
+        for value in known:
+            return value
+        if payment.provider_reference:
+            for value in _ids(self.retrieve_session(payment.provider_reference)
+                              .get("payment_intent")):
+                if value.startswith("pi_"):
+                    return value
+        raise ProviderError(gettext("Stripe has no PaymentIntent for this payment yet."),
+                            retryable=False)
+
+    def refund(self, payment, amount, *, key, note=""):
+        """POST /v1/refunds on the payment's PaymentIntent, with ``key`` as the
+        Idempotency-Key (the SDK sends it again on its own retry)."""
+        params = {"payment_intent": self.intent_id(payment),
+                  "amount": to_minor_units(amount, payment.currency),
+                  "metadata": {"guestpay_reference": payment.reference}}
+        refund = self.call(lambda client: client.v1.refunds.create(
+            params=params, options={"idempotency_key": key})).to_dict()
+        status = REFUND_STATUS.get(str(refund.get("status") or ""), RefundStatus.PENDING)
+        currency = str(refund.get("currency") or payment.currency).upper()
+        try:
+            refunded = _money(refund.get("amount"), currency)
+        except MalformedNotification as exc:
+            raise ProviderError(f"Stripe answered an unusable refund: {exc}") from exc
+        return RefundAnswer(
+            status=status, refund_id=str(refund.get("id") or ""),
+            amount=refunded, currency=currency,
+            detail=str(refund.get("failure_reason") or refund.get("status") or "")[:255],
         )
 
     def check_credentials(self):

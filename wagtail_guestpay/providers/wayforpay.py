@@ -41,6 +41,8 @@ from .base import (
     EventStatus,
     Provider,
     ProviderEvent,
+    RefundAnswer,
+    RefundStatus,
     checkout_lifetime,
     load_json,
 )
@@ -74,6 +76,9 @@ STATUS = {
     "Refunded": EventStatus.REFUNDED,
     "Voided": EventStatus.REFUNDED,
 }
+# transactionStatus of a REFUND answer (wiki.wayforpay.com/en/view/852115).
+REFUND_STATUS = {"Refunded": RefundStatus.DONE, "Voided": RefundStatus.DONE,
+                 "RefundInProcessing": RefundStatus.PENDING, "Declined": RefundStatus.FAILED}
 # Languages of the payment page (``language``); AUTO follows the browser.
 LANGUAGES = {"uk": "UA", "ru": "RU", "en": "EN", "de": "DE", "es": "ES", "it": "IT", "pl": "PL",
              "fr": "FR", "ro": "RO", "lv": "LV", "sk": "SK", "cs": "CS"}
@@ -156,6 +161,8 @@ class WayForPayProvider(Provider):
     verbose_name = _("WayForPay")
     supports_guest_payment = True
     can_check_credentials = True
+    can_refund = True
+    can_refund_partially = True
     credentials = (
         Credential(
             "merchant_account", _("Merchant account"),
@@ -289,18 +296,21 @@ class WayForPayProvider(Provider):
         return replace(event, email=confirmed.email)
 
     def _check_status(self, reference):
-        import httpx
-
-        if not (self.merchant_account and self.secret_key):
-            raise ProviderError("The WayForPay account has no merchant account or secret key.",
-                                retryable=False)
-        request = {
+        return self._post({
             "transactionType": "CHECK_STATUS",
             "merchantAccount": self.merchant_account,
             "orderReference": reference,
             "merchantSignature": hmac_md5(self.secret_key, [self.merchant_account, reference]),
             "apiVersion": 1,
-        }
+        })
+
+    def _post(self, request):
+        """POST one API request (JSON); the answer's JSON object, lexemes kept."""
+        import httpx
+
+        if not (self.merchant_account and self.secret_key):
+            raise ProviderError("The WayForPay account has no merchant account or secret key.",
+                                retryable=False)
         try:
             with self.http_client() as client:
                 response = client.post(self.endpoint("api", API_URL), json=request)
@@ -336,6 +346,31 @@ class WayForPayProvider(Provider):
             return self._event(data, "status", email=_text(data.get("email")).strip())
         except MalformedNotification as exc:
             raise ProviderError(f"WayForPay's status answer is unusable: {exc}") from exc
+
+    # Refunds -------------------------------------------------------------------------------
+    def refund(self, payment, amount, *, key, note=""):
+        """REFUND, full or partial. WayForPay takes no idempotency key: the caller sends each
+        refund request once at a time."""
+        amount_text = php_amount(amount)
+        signed = [self.merchant_account, payment.reference, amount_text, payment.currency]
+        data = self._post({
+            "transactionType": "REFUND", "merchantAccount": self.merchant_account,
+            "orderReference": payment.reference, "amount": amount_text,
+            "currency": payment.currency, "comment": f"refund {key}"[:250], "apiVersion": 1,
+            "merchantSignature": hmac_md5(self.secret_key, signed)})
+        status_name = _text(data.get("transactionStatus"))
+        if not status_name:
+            return RefundAnswer(status=RefundStatus.FAILED, detail=_reason(data))
+        answer = [self.merchant_account, _text(data.get("orderReference")), status_name,
+                  _text(data.get("reasonCode"))]
+        if not hmac.compare_digest(hmac_md5(self.secret_key, answer).encode(),
+                                   _text(data.get("merchantSignature")).lower().encode()):
+            raise ProviderError("WayForPay's refund answer is not correctly signed.")
+        if answer[1] != payment.reference:
+            raise ProviderError("WayForPay's refund answer is about another order.")
+        return RefundAnswer(status=REFUND_STATUS.get(status_name, RefundStatus.FAILED),
+                            amount=amount, currency=payment.currency,
+                            detail=f"{status_name}: {_reason(data)}"[:255])
 
     def check_credentials(self):
         """CHECK_STATUS of an order that cannot exist: "order not found" proves the account and

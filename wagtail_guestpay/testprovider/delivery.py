@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from . import signing
 from .models import TestDelivery
-from .provider import charge_payload
+from .payloads import charge_payload
 
 logger = logging.getLogger(__name__)
 

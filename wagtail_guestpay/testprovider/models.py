@@ -15,6 +15,7 @@ class TestCharge(models.Model):
         PENDING = "pending", pgettext_lazy("test charge status", "Pending (bank confirms later)")
         PAID = "paid", pgettext_lazy("test charge status", "Paid")
         DECLINED = "declined", pgettext_lazy("test charge status", "Declined")
+        CANCELLED = "cancelled", pgettext_lazy("test charge status", "Cancelled by the buyer")
         REFUNDED = "refunded", pgettext_lazy("test charge status", "Refunded")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -57,3 +58,6 @@ class TestDelivery(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.event_id} ({self.attempts} attempts)"

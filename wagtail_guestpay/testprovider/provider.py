@@ -9,16 +9,23 @@ from ..providers.base import (
     EventStatus,
     Provider,
     ProviderEvent,
+    RefundAnswer,
+    RefundStatus,
 )
 from ..providers.exceptions import InvalidSignature, MalformedNotification
 from . import signing
+from .dashboard import refund_charge
 from .models import TestCharge
+from .payloads import charge_payload, charge_reference
+
+__all__ = ["TestProvider", "charge_payload", "charge_reference"]
 
 STATUS = {
     TestCharge.Status.CREATED: EventStatus.CREATED,
     TestCharge.Status.PENDING: EventStatus.PENDING,
     TestCharge.Status.PAID: EventStatus.PAID,
     TestCharge.Status.DECLINED: EventStatus.FAILED,
+    TestCharge.Status.CANCELLED: EventStatus.CANCELLED,
     TestCharge.Status.REFUNDED: EventStatus.REFUNDED,
 }
 
@@ -32,6 +39,7 @@ class TestProvider(Provider):
     verbose_name = _("Test provider (offline)")
     supports_guest_payment = True
     can_check_credentials = True
+    can_refund = True  # in full only, like the dashboard's "Refund"
     credentials = (
         Credential(
             "signing_secret", _("Signing secret"), secret=True,
@@ -90,23 +98,21 @@ class TestProvider(Provider):
             f"{charge_reference(charge)}:{charge.status}", "status", charge_payload(charge)
         )
 
+    def refund(self, payment, amount, *, key, note=""):
+        """The dashboard's "Refund", in process: the charge becomes refunded and its
+        notification is sent, as a real provider's would be. A refunded charge stays so (the
+        same request again changes nothing)."""
+        charge = TestCharge.objects.filter(account=self.account, reference=payment.reference).first()
+        if charge is None:
+            return RefundAnswer(status=RefundStatus.FAILED, detail="no such charge")
+        charge = refund_charge(charge.public_id)
+        if charge.status != TestCharge.Status.REFUNDED:
+            return RefundAnswer(status=RefundStatus.FAILED,
+                                detail=f"the charge is {charge.status}, not paid")
+        return RefundAnswer(status=RefundStatus.DONE, refund_id=f"re_{charge.public_id.hex}",
+                            amount=charge.amount, currency=charge.currency, detail="refunded")
+
     def check_credentials(self):
         if self.secret("signing_secret"):
             return CredentialCheck(True, _("The signing secret is set."))
         return CredentialCheck(False, _("Set a signing secret."))
-
-
-def charge_reference(charge):
-    return f"ch_{charge.public_id.hex}"
-
-
-def charge_payload(charge):
-    return {
-        "id": charge_reference(charge),
-        "reference": charge.reference,
-        "status": charge.status,
-        "amount": str(charge.amount),
-        "currency": charge.currency,
-        "email": charge.email,
-        "payer_name": charge.payer_name,
-    }

@@ -9,6 +9,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from .dashboard import DASHBOARD_ACTIONS, apply_action
 from .delivery import notify
 from .models import TestCharge
 
@@ -19,13 +20,14 @@ OUTCOMES = {
     "paid_no_email": TestCharge.Status.PAID,
     "pending": TestCharge.Status.PENDING,
     "declined": TestCharge.Status.DECLINED,
+    "cancel": TestCharge.Status.CANCELLED,
 }
 
 
 class HostedPageForm(forms.Form):
     email = forms.EmailField(label=_("E-mail for the receipt"), required=False, max_length=254)
     name = forms.CharField(label=_("Name on the card"), required=False, max_length=120)
-    outcome = forms.ChoiceField(choices=[(key, key) for key in [*OUTCOMES, "cancel"]])
+    outcome = forms.ChoiceField(choices=[(key, key) for key in OUTCOMES])
 
     def clean(self):
         cleaned = super().clean()
@@ -44,18 +46,22 @@ def hosted(request, charge_id):
     form = HostedPageForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         outcome = form.cleaned_data["outcome"]
-        if outcome == "cancel":
-            return HttpResponseRedirect(charge.cancel_url)
         with transaction.atomic():
             locked = TestCharge.objects.select_for_update().get(pk=charge.pk)
             if locked.status != TestCharge.Status.CREATED:
                 raise Http404
             locked.status = OUTCOMES[outcome]
-            locked.email = "" if outcome == "paid_no_email" else form.cleaned_data["email"]
-            locked.payer_name = form.cleaned_data["name"]
+            if outcome != "cancel":
+                locked.email = "" if outcome == "paid_no_email" else form.cleaned_data["email"]
+                locked.payer_name = form.cleaned_data["name"]
             locked.save()
+            # A cancelled checkout is notified too (as PayPal and Stripe's expiry are), so that
+            # staff see the payment "Cancelled" rather than forever "Sent to the payment system".
             notify(locked)
-        url = charge.cancel_url if outcome == "declined" else charge.return_url
+        # Only the buyer leaving uses the cancel URL (its ?cancelled=1 says "you left the payment
+        # page"); a declined card comes back like any answer of the payment system, by the
+        # return URL, and the result page shows what the notification said.
+        url = charge.cancel_url if outcome == "cancel" else charge.return_url
         return HttpResponseRedirect(url)
     return TemplateResponse(
         request, "wagtail_guestpay_testprovider/hosted.html", {"charge": charge, "form": form}
@@ -70,23 +76,13 @@ def dashboard(request):
     )
 
 
-DASHBOARD_ACTIONS = {
-    "confirm": ({TestCharge.Status.PENDING}, TestCharge.Status.PAID),
-    "decline": ({TestCharge.Status.PENDING}, TestCharge.Status.DECLINED),
-    "refund": ({TestCharge.Status.PAID}, TestCharge.Status.REFUNDED),
-}
-
-
 @staff_member_required
 @require_POST
 def dashboard_action(request, charge_id, action):
     if action not in DASHBOARD_ACTIONS:
         raise Http404
-    allowed_from, to_status = DASHBOARD_ACTIONS[action]
-    with transaction.atomic():
-        charge = get_object_or_404(TestCharge.objects.select_for_update(), public_id=charge_id)
-        if charge.status in allowed_from:
-            charge.status = to_status
-            charge.save()
-            notify(charge)
+    try:
+        apply_action(charge_id, action)
+    except TestCharge.DoesNotExist as exc:
+        raise Http404 from exc
     return redirect("wagtail_guestpay:testprovider:dashboard")

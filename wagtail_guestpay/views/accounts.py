@@ -16,7 +16,7 @@ from ..adapter import get_adapter
 from ..buyers.forms import AccessLinkRequestForm, AccountSetupForm
 from ..conf import guestpay_settings
 from ..fulfilment.access import products_for
-from ..fulfilment.accounts import BuyerAccount, normalize_email
+from ..fulfilment.accounts import BuyerAccount, add_registration_data, normalize_email
 from ..layout import BuyerPageResponse, private
 from ..models import AccessLink, Contact, GuestAccount, hash_token
 from ..ratelimit import allow_request
@@ -105,9 +105,7 @@ def account_setup(request):
             email = normalize_email(getattr(user, user.get_email_field_name(), ""))
             contact = Contact.objects.select_for_update().filter(email=email).first()
             if contact is not None:
-                contact.registration_data = {**contact.registration_data, **data}
-                contact.user = contact.user or user
-                contact.save()
+                add_registration_data(contact, data, user)
         request.session.pop(SETUP_SESSION_KEY, None)
         login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
         signals.account_activated.send(

@@ -8,8 +8,6 @@ confirmed), and a confirmed claim logs nobody in. The rules live in :mod:`wagtai
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -17,6 +15,7 @@ from ..buyers import claims
 from ..buyers.forms import ClaimCodeForm, ClaimEmailForm
 from ..layout import BuyerPageResponse
 from ..ratelimit import allow, client_ip
+from . import code_results
 from .result import _order_or_404, _private, claim_panel, render_order
 
 
@@ -70,26 +69,12 @@ def claim_confirm(request, token):
     if not _within("verify_client", client_ip(request)):
         return _rate_limited(request)
     form = ClaimCodeForm(request.POST, digits=claims.CODE_DIGITS)
-    message = ""
-    if form.is_valid():
-        outcome = claims.confirm_code(order, form.cleaned_data["code"])
-        result = outcome.result
-        if result == claims.CodeCheck.ACCEPTED:
-            return _back_to_order(token, done=True)
-        if result == claims.CodeCheck.WRONG:
-            form.add_error("code", ngettext(
-                "This is not the code we sent. %(count)s try left.",
-                "This is not the code we sent. %(count)s tries left.",
-                outcome.attempts_left,
-            ) % {"count": outcome.attempts_left})
-        elif result == claims.CodeCheck.LOCKED:
-            message = _("Too many wrong codes. Ask for a new code below.")
-        elif result == claims.CodeCheck.EXPIRED:
-            message = _("This code has expired or was replaced by a newer one. "
-                        "Ask for a new code below.")
-        else:
-            message = _("The address of this order cannot be changed here any more. "
-                        "Contact us with your order number.")
-    order.refresh_from_db()
-    panel = claim_panel(request, order, token, code_form=form, message=message)
-    return render_order(request, order, token, claim=panel, status=400)
+    if not form.is_valid():  # not a code at all: no try was spent, the form says why
+        panel = claim_panel(request, order, token, code_form=form)
+        return render_order(request, order, token, claim=panel, status=400)
+    outcome = claims.confirm_code(order, form.cleaned_data["code"])
+    if outcome.result == claims.CodeCheck.ACCEPTED:
+        return _back_to_order(token, done=True)
+    # A try was spent: the page is shown by GET (reloading it must not spend another).
+    code_results.remember(request, f"claim:{order.pk}", outcome)
+    return _back_to_order(token)

@@ -5,6 +5,7 @@ from django.http import Http404, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from ..adapter import get_adapter
 from ..fulfilment.pay_limits import pay_for_offer
 from ..layout import BuyerPageResponse
 from ..localization import find_offer
@@ -30,12 +31,21 @@ def pay(request, slug):
     """One click, one redirect: create the order and send the buyer to the payment system.
 
     Anonymous visitors get here only when the offer takes payment without login; otherwise the
-    link answers 404, as the source document requires. Logged-in buyers pay as themselves,
-    unless they already hold everything the offer sells: then the link says so and opens it.
+    link answers 404, as the source document requires (with a page saying to log in first).
+    Logged-in buyers pay as themselves, unless they already hold everything the offer sells:
+    then the link says so and opens it.
     """
     offer = _offer_or_404(slug)
     if not request.user.is_authenticated and not offer.takes_guest_payment:
-        raise Http404("Log in to buy this offer.")
+        # Still a 404 (nothing is sold to anonymous visitors here), but a page of the site that
+        # says what to do, rather than the host's bare "not found" (or, with DEBUG, Django's
+        # technical page).
+        response = BuyerPageResponse(request, "wagtail_guestpay/checkout/login_required.html", {
+            "offer": offer,
+            "login_url": get_adapter().get_login_url(offer.get_pay_path()),
+        }, status=404)
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        return response
     if request.method == "HEAD" or _is_prefetch(request):
         # Link checkers and browser prefetches must not create orders or provider sessions.
         response = HttpResponse(status=204)

@@ -13,7 +13,6 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from wagtail.models import Site
@@ -25,6 +24,7 @@ from ..buyers.forms import CodeForm, RegistrationForm
 from ..fulfilment.pay_limits import pay_for_offer
 from ..layout import BuyerPageResponse
 from ..ratelimit import allow, allow_request, client_ip
+from . import code_results
 from .accounts import _private
 from .pay import _offer_or_404
 
@@ -136,7 +136,7 @@ def checkout_code(request, slug):
     if request.method == "GET":
         if registration is None:  # nothing waits in this browser: the form
             return redirect(offer.get_checkout_path())
-        return _code_page(request, offer, registration)
+        return _code_page_after_check(request, offer, registration)
     if not _within("verify_client", client_ip(request)):
         return _rate_limited(request)
     if registration is None:
@@ -146,27 +146,31 @@ def checkout_code(request, slug):
     if not _within("verify_registration", str(registration.pk)):
         return _rate_limited(request)
     form = CodeForm(request.POST, digits=CODE_DIGITS)
-    message = ""
-    if form.is_valid():
-        outcome = registrations.confirm(registration, form.cleaned_data["code"])
-        result = outcome.result
-        if result == CodeCheck.ACCEPTED:
-            request.session.pop(SESSION_KEY, None)
-            login(request, outcome.user, backend=settings.AUTHENTICATION_BACKENDS[0])
-            return pay_for_offer(request, offer, outcome.user)
-        registration.refresh_from_db()
-        if result == CodeCheck.WRONG:
-            form.add_error("code", ngettext(
-                "This is not the code we sent. %(count)s try left.",
-                "This is not the code we sent. %(count)s tries left.",
-                outcome.attempts_left,
-            ) % {"count": outcome.attempts_left})
-        elif result == CodeCheck.LOCKED:  # (also when a concurrent request ended it)
-            message = (_state_message(registration) or
-                       _("Too many wrong codes. Fill in the form again to get a new code."))
-        else:  # expired, over, or the address got an account meanwhile
-            message = _state_message(registration)
-    return _code_page(request, offer, registration, form=form, message=message, status=400)
+    if not form.is_valid():  # not a code at all: no try was spent, the form says why
+        return _code_page(request, offer, registration, form=form, status=400)
+    outcome = registrations.confirm(registration, form.cleaned_data["code"])
+    if outcome.result == CodeCheck.ACCEPTED:
+        request.session.pop(SESSION_KEY, None)
+        login(request, outcome.user, backend=settings.AUTHENTICATION_BACKENDS[0])
+        return pay_for_offer(request, offer, outcome.user)
+    # A try was spent: the page is shown by GET (reloading it must not spend another).
+    code_results.remember(request, f"registration:{registration.pk}", outcome)
+    return _see_other(_code_path(offer))
+
+
+def _code_page_after_check(request, offer, registration):
+    """The code page, saying what the code typed just before was found to be."""
+    result, attempts_left = code_results.take(request, f"registration:{registration.pk}")
+    if result == CodeCheck.WRONG:
+        form = code_results.form_with_code_error(
+            CodeForm, code_results.wrong_code_message(attempts_left), digits=CODE_DIGITS)
+        return _code_page(request, offer, registration, form=form)
+    if result == CodeCheck.LOCKED:  # (also when a concurrent request ended it)
+        return _code_page(request, offer, registration, message=(
+            _state_message(registration)
+            or _("Too many wrong codes. Fill in the form again to get a new code.")))
+    # Expired, over, or the address got an account meanwhile: the registration's state says.
+    return _code_page(request, offer, registration)
 
 
 @never_cache

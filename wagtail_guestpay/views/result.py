@@ -14,6 +14,7 @@ from ..buyers.forms import ClaimCodeForm, ClaimEmailForm
 from ..localization import localize_page
 from ..layout import BuyerPageResponse
 from ..models import EmailClaim, MerchantContacts, Order, OrderStatus
+from . import code_results
 
 # What the buyer is shown, by order status.
 STATE = {
@@ -23,7 +24,7 @@ STATE = {
     OrderStatus.ON_HOLD: "on_hold",
     OrderStatus.FAILED: "failed",
     OrderStatus.EXPIRED: "failed",
-    OrderStatus.CANCELLED: "failed",
+    OrderStatus.CANCELLED: "cancelled",
     OrderStatus.REFUNDED: "refunded",
 }
 
@@ -125,6 +126,8 @@ def claim_panel(request, order, token, *, email_form=None, code_form=None, messa
     kind = claims.claim_kind(order)
     done = (request.GET.get("claim") == "done"
             and order.email_claims.filter(status=EmailClaim.Status.USED).exists())
+    if code_form is None and not message:
+        code_form, message = _after_code_check(request, order, kind)
     if kind is None and not done and not message:
         return None
     email_form = email_form or ClaimEmailForm()
@@ -142,6 +145,27 @@ def claim_panel(request, order, token, *, email_form=None, code_form=None, messa
         message=message,
         done=done,
     )
+
+
+def _after_code_check(request, order, kind):
+    """(code form, message) saying what the code typed just before was found to be (the claim's
+    code POST answers with a redirect here: views/code_results.py)."""
+    result, attempts_left = code_results.take(request, f"claim:{order.pk}")
+    if kind is None and result != claims.CodeCheck.NOT_ALLOWED:
+        return None, ""  # nothing can be asked for any more: the status box says what to do
+    if result == claims.CodeCheck.WRONG:
+        return code_results.form_with_code_error(
+            ClaimCodeForm, code_results.wrong_code_message(attempts_left),
+            digits=claims.CODE_DIGITS), ""
+    if result == claims.CodeCheck.LOCKED:
+        return None, _("Too many wrong codes. Ask for a new code below.")
+    if result == claims.CodeCheck.EXPIRED:
+        return None, _("This code has expired or was replaced by a newer one. "
+                       "Ask for a new code below.")
+    if result == claims.CodeCheck.NOT_ALLOWED:
+        return None, _("The address of this order cannot be changed here any more. "
+                       "Contact us with your order number.")
+    return None, ""
 
 
 def _describe_errors(form, name):

@@ -200,6 +200,18 @@ class PayPalAPI:
             return None
         raise error_from("POST", path, status, data, retryable=False)
 
+    def refund_capture(self, capture_id, body, *, request_id):
+        """POST /v2/payments/captures/{id}/refund; returns the Refund. ``request_id`` is the
+        PayPal-Request-Id: the same one again returns the first refund instead of a second."""
+        path = f"/v2/payments/captures/{_path_id(capture_id)}/refund"
+        status, data = self.call(
+            "POST", path, body=body,
+            headers={"PayPal-Request-Id": request_id, "Prefer": "return=representation"},
+        )
+        if status not in (200, 201):
+            raise error_from("POST", path, status, data, retryable=False)
+        return data
+
     def verify_webhook_signature(self, payload):
         """POST /v1/notifications/verify-webhook-signature; ``payload`` is the JSON text."""
         path = "/v1/notifications/verify-webhook-signature"

@@ -284,3 +284,9 @@ def _approval_reversed(event_id, resource):
         "provider_reference": order_id, "amount": amount, "currency": currency,
         "detail": "approval reversed before capture",
     }
+
+
+# The readers the provider's refunds use.
+capture_of = _capture_of
+money = _money
+reason = _reason

@@ -17,6 +17,8 @@ from ..base import (
     EventStatus,
     Provider,
     ProviderEvent,
+    RefundAnswer,
+    RefundStatus,
 )
 from ..exceptions import InvalidSignature, MalformedNotification, ProviderError
 from . import events as paypal_events
@@ -28,6 +30,13 @@ logger = logging.getLogger(__name__)
 
 # PayPal takes no decimals for these (developer.paypal.com/api/rest/reference/currency-codes).
 ZERO_DECIMAL_CURRENCIES = frozenset({"HUF", "JPY", "TWD"})
+# Refund.status (Payments v2): CANCELLED, FAILED, PENDING, COMPLETED.
+REFUND_STATUS = {
+    "COMPLETED": RefundStatus.DONE,
+    "PENDING": RefundStatus.PENDING,
+    "CANCELLED": RefundStatus.FAILED,
+    "FAILED": RefundStatus.FAILED,
+}
 APPROVAL_LIFETIME = timedelta(hours=3)
 VERIFY_API = "api"
 VERIFY_OFFLINE = "offline"
@@ -54,6 +63,8 @@ class PayPalProvider(Provider):
     verbose_name = _("PayPal")
     supports_guest_payment = True
     can_check_credentials = True
+    can_refund = True
+    can_refund_partially = True
     # A refund or reversal notification refused while the site was down for longer than
     # PayPal's retries is lost: paid payments are re-checked (GET order) for a while.
     recheck_paid_payments = True
@@ -244,6 +255,36 @@ class PayPalProvider(Provider):
         # Stored with source "return"; the same capture seen again (a reload, the approval
         # notification) has the same event id.
         return [] if event is None else [event]
+
+    # Refunds -------------------------------------------------------------------------------
+    def capture_id(self, payment):
+        """The capture of ``payment``: an id its events named besides the order's, else the
+        one in the order as PayPal has it now."""
+        order_id = self._order_id(payment)
+        known = (payment.references.exclude(value=order_id).order_by("pk")
+                 .values_list("value", flat=True))  # the capture came before any refund
+        for value in known:
+            return value
+        order = self.api.get_order(order_id) if order_id else None
+        unit = paypal_events.purchase_unit(order or {}, payment.reference)
+        capture = paypal_events.capture_of(unit)
+        if not capture or not capture.get("id"):
+            raise PayPalAPIError("PayPal has no capture for this payment.", retryable=False)
+        return str(capture["id"])
+
+    def refund(self, payment, amount, *, key, note=""):
+        body = {"amount": {"value": paypal_amount(amount, payment.currency),
+                           "currency_code": payment.currency},
+                "custom_id": payment.reference[:127]}
+        data = self.api.refund_capture(self.capture_id(payment), body, request_id=key)
+        refunded = paypal_events.money(data.get("amount"))
+        detail = paypal_events.reason(data) or str(data.get("status") or "")
+        return RefundAnswer(
+            status=REFUND_STATUS.get(str(data.get("status") or ""), RefundStatus.PENDING),
+            refund_id=str(data.get("id") or ""),
+            amount=refunded[0] if refunded[0] is not None else amount,
+            currency=refunded[1] or payment.currency, detail=detail[:255],
+        )
 
     def check_credentials(self):
         api = self.api

@@ -73,8 +73,13 @@ class Command(BaseCommand):
             success = self._child(home, PaymentResultPage, "thank-you", title="Thank you",
                                   kind="success", show_in_menus=False,
                                   body=[("order_status", None),
-                                        ("paragraph", RichText("<p>Welcome aboard! Your course is one "
-                                                      "click away in the e-mail we sent.</p>")),
+                                        # True in every state the page shows (being confirmed,
+                                        # paid without an e-mail, refunded): the status box above
+                                        # says which, and what comes next.
+                                        ("paragraph", RichText(
+                                            "<p>Thank you for your order. The box above shows "
+                                            "where it stands and what happens next; if anything "
+                                            "is unclear, our contacts are below.</p>")),
                                         ("merchant_contacts", None)])
             failure = self._child(home, PaymentResultPage, "payment-not-completed",
                                   title="Payment not completed", kind="failure",

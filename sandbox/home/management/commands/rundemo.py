@@ -22,6 +22,9 @@ class Command(BaseCommand):
         base = f"http://{addr}:{port}"
         env = {**os.environ, "GUESTPAY_BASE_URL": os.environ.get("GUESTPAY_BASE_URL", base),
                "PYTHONUNBUFFERED": "1"}
+        # For manage.py commands run from another terminal while the demo runs (settings.py).
+        running = settings.VAR_DIR / "base-url.txt"
+        running.write_text(env["GUESTPAY_BASE_URL"] + "\n")
         password_file = settings.VAR_DIR / "admin-password.txt"
         password = password_file.read_text().strip() if password_file.exists() else "?"
         worker = subprocess.Popen([*manage, "qcluster"], env=env)
@@ -57,3 +60,4 @@ class Command(BaseCommand):
                     process.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     process.kill()
+            running.unlink(missing_ok=True)
