@@ -5,6 +5,8 @@
    HMAC, insert one row) on the same server, per database/broker.
 2. Confirmation to access: bursts of 10, 100 and 1,000 paid notifications; from the callback's
    answer to the access e-mail handed to the e-mail backend, with the site's workers running.
+   Then, with one qcluster running: the same callback idle and while a burst of paid
+   notifications drains (alternated), and the pay-link flood (orders per 600 clicks).
 3. Pay click: server time and SQL queries of the direct payment link (test provider).
 4. Offer page: SQL queries and render time with 1/10/50 pay blocks against plain text blocks.
 5. A profile of the slowest path (pyinstrument).
@@ -14,7 +16,8 @@
 
 Load stays on loopback, bounded in requests and seconds. Environment: BENCH_QUICK=1 for a short
 run (fewer levels and requests, 100,000 orders for section 6),
-BENCH_ONLY=ingestion,confirmation,pay,offer,profile,staff; BENCH_STAFF_ORDERS overrides the count.
+BENCH_ONLY=ingestion,drain,confirmation,pay,offer,profile,staff; BENCH_STAFF_ORDERS overrides
+the count.
 """
 
 import json
@@ -29,10 +32,21 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bench.ingest import drain_rounds, ingestion_rounds, pay_flood
 from bench.report import write_report
-from bench.sizes import BURSTS, LEVEL_REQUESTS, LEVEL_SECONDS, LEVELS, QUICK
+from bench.sizes import (
+    BURSTS,
+    DRAIN_BURST,
+    DRAIN_LEVEL,
+    LEVEL_REQUESTS,
+    LEVEL_SECONDS,
+    LEVELS,
+    QUICK,
+    ROUNDS,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
+FLOOD_BUDGET = 10  # WAGTAIL_GUESTPAY_PAY_RATE_LIMITS' default: new orders per client and offer
 RESULTS = ROOT / "bench" / "results"
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
 
@@ -54,7 +68,7 @@ def log(message):
 
 # Stacks ----------------------------------------------------------------------------------
 def make_stack(kind, servers_env, root, *, floor_secret="", web_workers=2, q_workers=2,
-               phase=""):
+               phase="", env=None):
     """A fresh stack: its own directory and database, its own queue (a cluster name of its own
     on the shared Redis): nothing left over from another benchmark."""
     from tests.stack import Stack
@@ -71,7 +85,7 @@ def make_stack(kind, servers_env, root, *, floor_secret="", web_workers=2, q_wor
         redis_url = servers_env["REDIS_URL"]
     stack = Stack(Path(root) / f"{phase}{kind}", database_url=database_url, redis_url=redis_url,
                   web_workers=web_workers, q_workers=q_workers, settings="bench.settings",
-                  env={"BENCH_FLOOR_SECRET": floor_secret})
+                  env={"BENCH_FLOOR_SECRET": floor_secret, **(env or {})})
     stack.kind = kind
     stack.setup()
     return stack
@@ -101,8 +115,9 @@ def create_payments(stack, count):
 
 # 1. Ingestion -------------------------------------------------------------------------------
 def bench_ingestion(kinds, servers_env, root):
+    """Floor and guestpay alternated (A/B/A/B) at each concurrency, web processes only; every
+    run is kept, the report takes medians over the rounds."""
     from bench.floor import TABLE_SQL
-    from bench.load import fire
 
     rows = []
     for kind in kinds:
@@ -113,42 +128,46 @@ def bench_ingestion(kinds, servers_env, root):
         try:
             stack.execute(TABLE_SQL[stack.vendor])
             stack.start_web()  # the web processes only: what the callback's request costs
-            secret = stack.secrets["secret"] if hasattr(stack, "secrets") else None
-            secret = stack.account()["secret"]
-            notify_path = stack.account()["notify_path"]
-            serial = 0
+            account = stack.account()
             for level in LEVELS:
-                for target in ("floor", "guestpay", "floor", "guestpay"):
-                    requests = []
-                    for _ in range(LEVEL_REQUESTS):
-                        serial += 1
-                        payment = {"reference": f"GPBENCH{serial:09d}", "amount": "49.00",
-                                   "currency": "EUR", "provider_reference": f"ch_bench{serial}"}
-                        requests.append(notification_for(
-                            payment, f"ingest{serial}@example.com",
-                            floor_secret if target == "floor" else secret,
-                            event_id=f"evt_bench_{serial}"))
-                    path = "/bench/floor/" if target == "floor" else notify_path
-                    result = fire(stack.port, path, requests, concurrency=level,
-                                  max_seconds=LEVEL_SECONDS)
-                    result.pop("accepted")
-                    rows.append({"setup": kind, "target": target, **result})
-                    log(f"  {kind} {target:8} c={level:<3} {result['rps']:7.1f} req/s "
-                        f"p50 {result['p50_ms']:6.1f} ms p99 {result['p99_ms']:6.1f} ms "
-                        f"errors {result['errors']}")
+                rows += ingestion_rounds(
+                    stack, secret=account["secret"], floor_secret=floor_secret,
+                    notify_path=account["notify_path"], level=level, rounds=ROUNDS,
+                    requests=LEVEL_REQUESTS, seconds=LEVEL_SECONDS, log=log)
         finally:
             stack.stop()
-    return merge_runs(rows)
+    return rows
 
 
-def merge_runs(rows):
-    """Two alternating runs per level and target: keep the better one (less noise)."""
-    best = {}
-    for row in rows:
-        key = (row["setup"], row["target"], row["concurrency"])
-        if key not in best or row["rps"] > best[key]["rps"]:
-            best[key] = row
-    return list(best.values())
+def bench_drain(kinds, servers_env, root):
+    """Ingestion with one qcluster (2 workers) running: idle, and while a burst drains,
+    alternated; then the pay-link flood on the same site."""
+    drain_rows, floods = [], []
+    for kind in kinds:
+        log(f"ingestion while workers drain: {kind}")
+        stack = make_stack(kind, servers_env, root, phase="drain-")
+        try:
+            stack.start(clusters=1)
+            account = stack.account()
+            drain_rows += drain_rounds(
+                stack, secret=account["secret"], notify_path=account["notify_path"],
+                burst=DRAIN_BURST, level=DRAIN_LEVEL, rounds=ROUNDS, requests=LEVEL_REQUESTS * 2,
+                seconds=LEVEL_SECONDS, log=log)
+        finally:
+            stack.stop()
+        # The flood on a site of its own with the default pay-link budget (the other stacks
+        # lift it: all their buyers click from 127.0.0.1; tests/stack_settings.py).
+        stack = make_stack(kind, servers_env, root, phase="flood-",
+                           env={"GUESTPAY_PAY_BUDGET": str(FLOOD_BUDGET)})
+        try:
+            stack.start_web()
+            flood = {"setup": kind, "budget": FLOOD_BUDGET, **pay_flood(stack)}
+            floods.append(flood)
+            log(f"  {kind} pay-link flood: {flood['orders']} orders from {flood['clicks']} "
+                f"clicks, answers {flood['statuses']}")
+        finally:
+            stack.stop()
+    return drain_rows, floods
 
 
 # 2. Confirmation to access -----------------------------------------------------------------
@@ -249,12 +268,15 @@ def bench_staff(kinds, servers_env, root):
     return results
 
 
+PER_SETUP = ("ingestion", "confirmation", "drain", "flood", "staff")
+
+
 def merge_partial(old, new):
     """A partial run (BENCH_ONLY / BENCH_SETUPS) replaces only what it measured: the rows of its
     setups in the per-setup tables, and the sections it ran."""
-    per_setup = ("ingestion", "confirmation", "staff")
-    merged = {**old, **{key: value for key, value in new.items() if key not in per_setup}}
-    for key in per_setup:
+    merged = {**old, **{key: value for key, value in new.items()
+                        if key not in PER_SETUP}}
+    for key in PER_SETUP:
         if key in new:
             setups = {row["setup"] for row in new[key]}
             merged[key] = [row for row in old.get(key, []) if row["setup"] not in setups]
@@ -313,6 +335,8 @@ def main():
             data["setups"] = kinds
             if wanted("ingestion"):
                 data["ingestion"] = bench_ingestion(kinds, servers_env, root)
+            if wanted("drain"):
+                data["drain"], data["flood"] = bench_drain(kinds, servers_env, root)
             if wanted("confirmation"):
                 data["confirmation"] = bench_confirmation(kinds, servers_env, root)
             if wanted("pay") or wanted("offer") or wanted("profile"):

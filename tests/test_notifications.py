@@ -103,7 +103,7 @@ def test_database_error_while_storing_is_503_and_the_retry_is_processed_once(
     started, testpay, run_on_commit, outbox
 ):
     body = testpay.body(started, "paid", email="retry@example.com")
-    with mock.patch("wagtail_guestpay.fulfilment.intake.PaymentEvent.objects.create",
+    with mock.patch("wagtail_guestpay.fulfilment.intake.insert_ignoring_conflicts",
                     side_effect=DatabaseError("disk I/O error")):
         response = testpay.post(started, body)
     assert response.status_code == 503

@@ -42,6 +42,15 @@ DEFAULTS = {
     # A stored event is left to its queued task for this long before the maintenance sweeper
     # processes it itself (the task was lost: a worker killed, the Redis broker restarted...).
     "EVENT_TASK_GRACE": timedelta(minutes=2),
+    # Stored events are the queue: a notification's request wakes a "drain" task that takes every
+    # waiting event in turn. A web process queues at most one drain per this many seconds (the
+    # drain it queued keeps looking for events until then); 0 queues one per notification.
+    "DRAIN_COALESCE": 0.25,
+    # Seconds a web process keeps a payment system (and its decrypted credentials) in memory for
+    # its notifications. A save in the admin forgets it at once in that process; the other
+    # processes re-read it when a notification fails to verify with what they hold, else after
+    # this many seconds. 0 reads it on every notification.
+    "ACCOUNT_CACHE_SECONDS": 60,
     # A notification that failed to process is retried with the same back-off, this many times.
     "EVENT_MAX_ATTEMPTS": 12,
     # An e-mail that failed to send is retried, this many times.

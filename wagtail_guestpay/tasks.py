@@ -10,14 +10,17 @@ long expired and rejected notifications past their retention.
 import logging
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .buyers.passwords import send_reset_links
 from .buyers.registrations import purge, send_code
 from .buyers.signin import request_signin_code
+from .conf import guestpay_settings
 from .emails import ACCESS_LINK, deliver, due_emails, queue_email
 from .fulfilment.accounts import BuyerAccount, users_with_email
 from .fulfilment.confirmation import process_event
+from .fulfilment.drain import drain
 from .fulfilment.follow_up import (
     check_payment,
     expire_stale_payments,
@@ -34,6 +37,7 @@ MAINTENANCE_SCHEDULE = "wagtail_guestpay.maintenance"
 
 
 def process_payment_event(event_id):
+    """One event (tasks queued before events were drained; a drain does the same)."""
     return process_event(event_id)
 
 
@@ -41,6 +45,11 @@ def export_listing(admin_path, params, spreadsheet_format, user_id, language, ba
     """A staff listing's export too large for a request (staff/exports.py)."""
     return write_listing_export(admin_path, params, spreadsheet_format, user_id, language,
                                 base_url)
+
+
+def drain_events(woken_at=None):
+    """Process the stored events that wait (wagtail_guestpay.fulfilment.drain)."""
+    return drain(woken_at)
 
 
 def send_email(email_id):
@@ -81,8 +90,10 @@ def run_maintenance(batch=100):
     now = timezone.now()
     done = {"events": 0, "emails": 0, "checks": 0, "paid_rechecks": 0, "expired": 0,
             "registrations_purged": 0, "rejected_purged": 0}
-    events = PaymentEvent.objects.filter(
-        processed_at__isnull=True, signature_valid=True, next_attempt_at__lte=now
+    grace = guestpay_settings.as_timedelta("EVENT_TASK_GRACE")
+    events = PaymentEvent.objects.filter(processed_at__isnull=True, signature_valid=True).filter(
+        Q(next_attempt_at__lte=now)  # leased by a drain that died, or failed and due again
+        | Q(next_attempt_at__isnull=True, received_at__lte=now - grace)  # no drain took it
     ).values_list("pk", flat=True)[:batch]
     for event_id in list(events):
         try:

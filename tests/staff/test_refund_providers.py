@@ -195,13 +195,13 @@ def test_stripe_refund_notification_after_the_answer_changes_nothing(
     confirm(login(refunder), refund_url(order), amount="49.00", reason="x")
     payment = order.payments.get()
 
-    [row] = store_events(stripe_account, [ProviderEvent(
+    [event_pk] = store_events(stripe_account, [ProviderEvent(
         event_id="evt_charge_refunded", status=EventStatus.REFUNDED,
         provider_reference="ch_3Mtw", related_references=("pi_3Mtw",), amount=Decimal("49.00"),
         currency="EUR", refunded_amount=Decimal("49.00"), event_type="charge.refunded",
     )], source=PaymentEvent.Source.NOTIFICATION, enqueue_processing=False)
 
-    assert process_event(row.pk) == PaymentEvent.Outcome.NO_CHANGE
+    assert process_event(event_pk) == PaymentEvent.Outcome.NO_CHANGE
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.REFUNDED
     assert order.refunds.count() == 1
@@ -210,13 +210,13 @@ def test_stripe_refund_notification_after_the_answer_changes_nothing(
 
 def test_a_partial_refund_made_elsewhere_still_needs_attention(stripe_account):
     order = paid_order(stripe_account, provider_reference="cs_test_a7", references=("pi_3Mtw",))
-    [row] = store_events(stripe_account, [ProviderEvent(
+    [event_pk] = store_events(stripe_account, [ProviderEvent(
         event_id="evt_partial", status=EventStatus.PARTIALLY_REFUNDED,
         related_references=("pi_3Mtw",), amount=Decimal("49.00"), currency="EUR",
         refunded_amount=Decimal("5.00"), event_type="charge.refunded",
     )], source=PaymentEvent.Source.NOTIFICATION, enqueue_processing=False)
 
-    process_event(row.pk)
+    process_event(event_pk)
 
     order.refresh_from_db()
     assert order.attention == Attention.PARTIAL_REFUND

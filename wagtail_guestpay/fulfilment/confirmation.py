@@ -1,8 +1,8 @@
 """The confirmation pipeline: from what a provider said to access and e-mail.
 
 1. :func:`~.intake.store_events` (intake.py) keeps every verified provider event as a
-   PaymentEvent, unique per provider account and event id (a redelivery is a no-op), and queues
-   :func:`process_event` after commit.
+   PaymentEvent, unique per provider account and event id (a redelivery is a no-op), and wakes
+   a drain (dispatch.py, drain.py) that runs :func:`process_event` on it.
 2. :func:`process_event` (here; a task) lets the provider complete the event (e.g. a PayPal
    capture), then, in one transaction holding the order's lock, checks amount and currency,
    moves the status through :func:`~.transitions.move_payment` and, when the payment became

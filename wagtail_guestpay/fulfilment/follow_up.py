@@ -71,10 +71,10 @@ def check_payment(payment_id, *, statuses=OPEN_STATUSES, raise_errors=False):
     if event is None:
         return expire_if_page_expired(payment, now)
     outcome = None
-    for row in store_events(
+    for event_pk in store_events(
         payment.account, [event], source=PaymentEvent.Source.STATUS_CHECK, enqueue_processing=False
     ):
-        outcome = process_event(row.pk)
+        outcome = process_event(event_pk)
     if event.status == EventStatus.CREATED:
         return expire_if_page_expired(payment, now) or outcome
     return outcome

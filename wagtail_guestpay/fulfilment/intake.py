@@ -1,58 +1,57 @@
 """Step 1 of the confirmation pipeline: storing what a provider said.
 
 :func:`store_events` keeps every verified provider event as a PaymentEvent, unique per provider
-account and event id (a redelivery is a no-op), and queues the processing task
-(:func:`~wagtail_guestpay.fulfilment.confirmation.process_event`) after commit. (A notification
-whose signature did not verify is kept, within bounds, by :mod:`.rejected`.)
+account and event id (a redelivery is a no-op), in one INSERT, and wakes a drain (dispatch.py)
+that runs :func:`~wagtail_guestpay.fulfilment.confirmation.process_event` on them. (A
+notification whose signature did not verify is kept, within bounds, by :mod:`.rejected`.)
 """
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from .. import queueing
 from ..conf import guestpay_settings
-from ..models import (
-    PaymentEvent,
-)
+from ..models import PaymentEvent
+from .dispatch import wake
+from .storing import insert_ignoring_conflicts
 
 Outcome = PaymentEvent.Outcome
 SCRUBBED_HEADERS = {"cookie", "authorization", "proxy-authorization"}
 
 
 def store_events(account, events, *, source, notification=None, enqueue_processing=True):
-    """Store verified ``events``; returns the PaymentEvents that are new (redeliveries are
-    skipped). Processing is queued after commit."""
-    stored = []
+    """Store verified ``events`` in one INSERT (a redelivery inserts nothing: unique per account
+    and event id, ON CONFLICT DO NOTHING, no savepoint). A drain takes them after commit.
+
+    Without ``enqueue_processing`` the caller processes them itself: they are stored leased (no
+    drain takes them meanwhile), and the ids of those not processed yet are returned.
+    """
+    lease = None if enqueue_processing else (
+        timezone.now() + guestpay_settings.as_timedelta("EVENT_TASK_GRACE"))
     body = headers = None
     if notification is not None:
         body = _body_text(notification.body)
         headers = _scrub_headers(notification.headers)
+    rows = []
     for event in events:
         event_id = event.event_id
         if source == PaymentEvent.Source.STATUS_CHECK:
             event_id = f"check:{event_id}"
-        event_id = _no_nul(event_id[:255])
-        try:
-            with transaction.atomic():
-                row = PaymentEvent.objects.create(
-                    account=account,
-                    provider_event_id=event_id,
-                    source=source,
-                    event_type=_no_nul(event.event_type[:100]),
-                    data=_no_nul(event.to_dict()),
-                    headers=headers or {},
-                    body=body or "",
-                    next_attempt_at=timezone.now()
-                    + guestpay_settings.as_timedelta("EVENT_TASK_GRACE"),
-                )
-        except IntegrityError:
-            if PaymentEvent.objects.filter(account=account, provider_event_id=event_id).exists():
-                continue  # delivered before: nothing to do
-            raise  # another constraint failed: not stored, so the provider must retry (5xx)
-        stored.append(row)
-        if enqueue_processing:
-            _enqueue_after_commit("wagtail_guestpay.tasks.process_payment_event", row.pk)
-    return stored
+        rows.append(PaymentEvent(
+            account=account, provider_event_id=_no_nul(event_id[:255]), source=source,
+            event_type=_no_nul(event.event_type[:100]), data=_no_nul(event.to_dict()),
+            headers=headers or {}, body=body or "", next_attempt_at=lease,
+        ))
+    if not rows:
+        return []
+    insert_ignoring_conflicts(PaymentEvent, rows)
+    if enqueue_processing:
+        wake()
+        return []
+    return list(PaymentEvent.objects.filter(
+        account=account, provider_event_id__in=[row.provider_event_id for row in rows],
+        processed_at__isnull=True,
+    ).order_by("pk").values_list("pk", flat=True))
 
 
 def _body_text(body, limit=None):

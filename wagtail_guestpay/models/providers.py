@@ -81,7 +81,15 @@ class ProviderAccount(models.Model):
         env_name = (self.secrets_from_env or {}).get(name)
         if env_name:
             return credential_from_env(env_name)
-        return decrypt_json(self.secrets_encrypted).get(name, "")
+        return self._stored_secrets().get(name, "")
+
+    def _stored_secrets(self):
+        """The decrypted ``secrets_encrypted``, decrypted once per instance, value and keys."""
+        stamp = (self.secrets_encrypted, tuple(guestpay_settings.ENCRYPTION_KEYS or ()))
+        memo = self.__dict__.get("_secrets_memo")
+        if memo is None or memo[0] != stamp:
+            memo = self._secrets_memo = (stamp, decrypt_json(self.secrets_encrypted))
+        return memo[1]
 
     def has_secret(self, name):
         return bool(self.get_secret(name))

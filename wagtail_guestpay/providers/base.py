@@ -7,7 +7,7 @@ says about a payment (a notification, a status answer, a buyer's return) into
 """
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -88,7 +88,9 @@ class ProviderEvent:
         return [ref for ref in (self.provider_reference, *self.related_references) if ref]
 
     def to_dict(self):
-        data = asdict(self)
+        # by hand, not dataclasses.asdict (a deep copy): the fields are flat (measured: a tenth
+        # of the stored notification's time)
+        data = {name: getattr(self, name) for name in _EVENT_FIELDS}
         data["related_references"] = list(self.related_references)
         data["status"] = str(self.status)
         for name in ("amount", "refunded_amount"):
@@ -110,6 +112,9 @@ class ProviderEvent:
             values["occurred_at"] = datetime.fromisoformat(values["occurred_at"])
         values["related_references"] = tuple(values.get("related_references") or ())
         return cls(**values)
+
+
+_EVENT_FIELDS = tuple(f.name for f in fields(ProviderEvent))
 
 
 @dataclass(frozen=True)

@@ -185,10 +185,10 @@ def _apply(order, refund):
                           enqueue_processing=False)
     if not stored:
         return PaymentEvent.Outcome.NO_CHANGE  # this refund was applied before
-    row = stored[0]
+    event_pk = stored[0]  # the id of the stored event, not processed yet
     payment.order = order
     outcome = apply_event(payment, event, source=PaymentEvent.Source.REFUND)
-    PaymentEvent.objects.filter(pk=row.pk).update(
+    PaymentEvent.objects.filter(pk=event_pk).update(
         payment=payment, outcome=outcome, processed_at=timezone.now(), next_attempt_at=None,
         attempts=1,
     )

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from ..conf import guestpay_settings
 from ..crypto import CredentialDecryptionError
 from ..fulfilment.intake import store_events
+from ..fulfilment.payment_systems import NotifiedAccount
 from ..fulfilment.rejected import store_rejected
 from ..models import ProviderAccount
 from ..providers.base import Notification
@@ -53,9 +54,10 @@ def notify(request, account_id):
 
 def _notify(request, account_id):
     try:
-        account = ProviderAccount.objects.get(public_id=account_id)
+        notified = NotifiedAccount(account_id)  # kept in memory by the process
     except ProviderAccount.DoesNotExist:
         raise Http404("Unknown payment system.") from None
+    account = notified.account
     limit = guestpay_settings.MAX_NOTIFICATION_BYTES
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -74,8 +76,8 @@ def _notify(request, account_id):
         remote_addr=request.META.get("REMOTE_ADDR", ""),
     )
     try:
-        provider = account.get_provider()
-        events = provider.parse_notification(notification)
+        events = notified.parse_notification(notification)
+        account, provider = notified.account, notified.provider
     except VerificationUnavailable as exc:
         logger.warning("Could not verify a notification for %s now: %s", account.public_id, exc)
         return _plain("Cannot verify now, deliver again.", exc.status_code)
