@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('wagtail_guestpay', '0009_newcomer'),
+        ('wagtail_guestpay', '0007_newcomer'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -41,7 +41,7 @@ def drop_trigram_indexes(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("wagtail_guestpay", "0010_refunds"),
+        ("wagtail_guestpay", "0008_refunds"),
     ]
 
     operations = [
