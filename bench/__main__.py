@@ -22,17 +22,16 @@ the count.
 
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.ingest import drain_rounds, ingestion_rounds, pay_flood
+from bench.machine import machine
 from bench.report import write_report
 from bench.sizes import (
     BURSTS,
@@ -67,8 +66,9 @@ def log(message):
 
 
 # Stacks ----------------------------------------------------------------------------------
-def make_stack(kind, servers_env, root, *, floor_secret="", web_workers=2, q_workers=2,
-               phase="", env=None):
+def make_stack(
+    kind, servers_env, root, *, floor_secret="", web_workers=2, q_workers=2, phase="", env=None
+):
     """A fresh stack: its own directory and database, its own queue (a cluster name of its own
     on the shared Redis): nothing left over from another benchmark."""
     from tests.stack import Stack
@@ -83,9 +83,15 @@ def make_stack(kind, servers_env, root, *, floor_secret="", web_workers=2, q_wor
         database_url = servers_env["DATABASE_URL"].rsplit("/", 1)[0] + "/" + name
     if kind.startswith("redis"):
         redis_url = servers_env["REDIS_URL"]
-    stack = Stack(Path(root) / f"{phase}{kind}", database_url=database_url, redis_url=redis_url,
-                  web_workers=web_workers, q_workers=q_workers, settings="bench.settings",
-                  env={"BENCH_FLOOR_SECRET": floor_secret, **(env or {})})
+    stack = Stack(
+        Path(root) / f"{phase}{kind}",
+        database_url=database_url,
+        redis_url=redis_url,
+        web_workers=web_workers,
+        q_workers=q_workers,
+        settings="bench.settings",
+        env={"BENCH_FLOOR_SECRET": floor_secret, **(env or {})},
+    )
     stack.kind = kind
     stack.setup()
     return stack
@@ -123,17 +129,23 @@ def bench_ingestion(kinds, servers_env, root):
     for kind in kinds:
         log(f"ingestion: {kind}")
         floor_secret = "bench-floor-" + os.urandom(8).hex()
-        stack = make_stack(kind, servers_env, root, floor_secret=floor_secret,
-                           phase="ingestion-")
+        stack = make_stack(kind, servers_env, root, floor_secret=floor_secret, phase="ingestion-")
         try:
             stack.execute(TABLE_SQL[stack.vendor])
             stack.start_web()  # the web processes only: what the callback's request costs
             account = stack.account()
             for level in LEVELS:
                 rows += ingestion_rounds(
-                    stack, secret=account["secret"], floor_secret=floor_secret,
-                    notify_path=account["notify_path"], level=level, rounds=ROUNDS,
-                    requests=LEVEL_REQUESTS, seconds=LEVEL_SECONDS, log=log)
+                    stack,
+                    secret=account["secret"],
+                    floor_secret=floor_secret,
+                    notify_path=account["notify_path"],
+                    level=level,
+                    rounds=ROUNDS,
+                    requests=LEVEL_REQUESTS,
+                    seconds=LEVEL_SECONDS,
+                    log=log,
+                )
         finally:
             stack.stop()
     return rows
@@ -150,21 +162,31 @@ def bench_drain(kinds, servers_env, root):
             stack.start(clusters=1)
             account = stack.account()
             drain_rows += drain_rounds(
-                stack, secret=account["secret"], notify_path=account["notify_path"],
-                burst=DRAIN_BURST, level=DRAIN_LEVEL, rounds=ROUNDS, requests=LEVEL_REQUESTS * 2,
-                seconds=LEVEL_SECONDS, log=log)
+                stack,
+                secret=account["secret"],
+                notify_path=account["notify_path"],
+                burst=DRAIN_BURST,
+                level=DRAIN_LEVEL,
+                rounds=ROUNDS,
+                requests=LEVEL_REQUESTS * 2,
+                seconds=LEVEL_SECONDS,
+                log=log,
+            )
         finally:
             stack.stop()
         # The flood on a site of its own with the default pay-link budget (the other stacks
         # lift it: all their buyers click from 127.0.0.1; tests/stack_settings.py).
-        stack = make_stack(kind, servers_env, root, phase="flood-",
-                           env={"GUESTPAY_PAY_BUDGET": str(FLOOD_BUDGET)})
+        stack = make_stack(
+            kind, servers_env, root, phase="flood-", env={"GUESTPAY_PAY_BUDGET": str(FLOOD_BUDGET)}
+        )
         try:
             stack.start_web()
             flood = {"setup": kind, "budget": FLOOD_BUDGET, **pay_flood(stack)}
             floods.append(flood)
-            log(f"  {kind} pay-link flood: {flood['orders']} orders from {flood['clicks']} "
-                f"clicks, answers {flood['statuses']}")
+            log(
+                f"  {kind} pay-link flood: {flood['orders']} orders from {flood['clicks']} "
+                f"clicks, answers {flood['statuses']}"
+            )
         finally:
             stack.stop()
     return drain_rows, floods
@@ -185,13 +207,16 @@ def bench_confirmation(kinds, servers_env, root):
             payments = create_payments(stack, sum(BURSTS))
             offset = 0
             for burst in BURSTS:
-                batch = payments[offset:offset + burst]
+                batch = payments[offset : offset + burst]
                 offset += burst
                 emails = [f"burst{burst}-{index}@example.com" for index in range(burst)]
-                requests = [notification_for(payment, email, account["secret"])
-                            for payment, email in zip(batch, emails, strict=True)]
-                fired = fire(stack.port, account["notify_path"], requests, concurrency=16,
-                             max_seconds=120)
+                requests = [
+                    notification_for(payment, email, account["secret"])
+                    for payment, email in zip(batch, emails, strict=True)
+                ]
+                fired = fire(
+                    stack.port, account["notify_path"], requests, concurrency=16, max_seconds=120
+                )
                 accepted = {emails[index]: at for index, at in fired["accepted"]}
                 deadline = time.monotonic() + 180
                 mails = {}
@@ -203,15 +228,21 @@ def bench_confirmation(kinds, servers_env, root):
                 latencies = [mails[email] - accepted[email] for email in accepted if email in mails]
                 first = min(accepted.values())
                 row = {
-                    "setup": kind, "burst": burst, "accepted": len(accepted),
-                    "mailed": len(latencies), "errors": fired["errors"],
-                    "p50_s": percentile(latencies, 0.5), "p99_s": percentile(latencies, 0.99),
+                    "setup": kind,
+                    "burst": burst,
+                    "accepted": len(accepted),
+                    "mailed": len(latencies),
+                    "errors": fired["errors"],
+                    "p50_s": percentile(latencies, 0.5),
+                    "p99_s": percentile(latencies, 0.99),
                     "drain_s": (max(mails.values()) - first) if mails else float("nan"),
                     "duplicates": count_duplicate_mails(stack, burst),
                 }
                 results.append(row)
-                log(f"  {kind} burst {burst}: p50 {row['p50_s']:.2f}s p99 {row['p99_s']:.2f}s "
-                    f"drain {row['drain_s']:.1f}s mailed {row['mailed']}/{burst}")
+                log(
+                    f"  {kind} burst {burst}: p50 {row['p50_s']:.2f}s p99 {row['p99_s']:.2f}s "
+                    f"drain {row['drain_s']:.1f}s mailed {row['mailed']}/{burst}"
+                )
         finally:
             stack.stop()
     return results
@@ -224,13 +255,19 @@ def count_duplicate_mails(stack, burst):
 
 # 3-5. In-process ----------------------------------------------------------------------------
 def inproc(stack, what):
-    done = subprocess.run([sys.executable, "-m", "bench.inproc", what], env=stack.env,
-                          cwd=ROOT, capture_output=True, text=True, timeout=900)
-    line = next((line for line in done.stdout.splitlines() if line.startswith("BENCH-JSON ")),
-                None)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.inproc", what],
+        env=stack.env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    line = next((line for line in done.stdout.splitlines() if line.startswith("BENCH-JSON ")), None)
     if line is None:
-        raise RuntimeError(f"bench.inproc {what} failed:\n{done.stdout[-2000:]}\n"
-                           f"{done.stderr[-4000:]}")
+        raise RuntimeError(
+            f"bench.inproc {what} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
+        )
     return json.loads(line.removeprefix("BENCH-JSON "))
 
 
@@ -245,26 +282,35 @@ def bench_staff(kinds, servers_env, root):
             continue
         log(f"staff at scale: {kind}, {count:,} orders")
         if kind == "orm-sqlite":  # kept between runs: seeding a file takes minutes
-            stack = Stack(ROOT / "bench" / "work" / f"staff-sqlite-{count}",
-                          settings="bench.settings")
+            stack = Stack(
+                ROOT / "bench" / "work" / f"staff-sqlite-{count}", settings="bench.settings"
+            )
             stack.setup()
         else:
             stack = make_stack(kind, servers_env, root, phase="staff-")
         try:
-            done = subprocess.run([sys.executable, "-m", "bench.staff", str(count)],
-                                  env=stack.env, cwd=ROOT, capture_output=True, text=True,
-                                  timeout=3600)
+            done = subprocess.run(
+                [sys.executable, "-m", "bench.staff", str(count)],
+                env=stack.env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=3600,
+            )
         finally:
             stack.stop()
-        line = next((line for line in done.stdout.splitlines()
-                     if line.startswith("BENCH-JSON ")), None)
+        line = next(
+            (line for line in done.stdout.splitlines() if line.startswith("BENCH-JSON ")), None
+        )
         if line is None:
-            raise RuntimeError(f"bench.staff failed:\n{done.stdout[-2000:]}\n"
-                               f"{done.stderr[-4000:]}")
+            raise RuntimeError(f"bench.staff failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
         result = json.loads(line.removeprefix("BENCH-JSON "))
         results.append({"setup": kind, **result})
-        log(f"  seeded in {result['seed_s']:.0f}s; " + ", ".join(
-            f"{row['action']} {row['p50_ms']:.0f} ms" for row in result["rows"][:4]) + " ...")
+        log(
+            f"  seeded in {result['seed_s']:.0f}s; "
+            + ", ".join(f"{row['action']} {row['p50_ms']:.0f} ms" for row in result["rows"][:4])
+            + " ..."
+        )
     return results
 
 
@@ -274,52 +320,21 @@ PER_SETUP = ("ingestion", "confirmation", "drain", "flood", "staff")
 def merge_partial(old, new):
     """A partial run (BENCH_ONLY / BENCH_SETUPS) replaces only what it measured: the rows of its
     setups in the per-setup tables, and the sections it ran."""
-    merged = {**old, **{key: value for key, value in new.items()
-                        if key not in PER_SETUP}}
+    merged = {**old, **{key: value for key, value in new.items() if key not in PER_SETUP}}
     for key in PER_SETUP:
         if key in new:
             setups = {row["setup"] for row in new[key]}
             merged[key] = [row for row in old.get(key, []) if row["setup"] not in setups]
             merged[key] += new[key]
     merged["setups"] = sorted(set(old.get("setups", [])) | set(new.get("setups", [])))
-    merged["partial_reruns"] = [*old.get("partial_reruns", []),
-                                {"date": new["machine"]["date"], "only": sorted(ONLY),
-                                 "setups": new.get("setups")}]
+    merged["partial_reruns"] = [
+        *old.get("partial_reruns", []),
+        {"date": new["machine"]["date"], "only": sorted(ONLY), "setups": new.get("setups")},
+    ]
     return merged
 
 
 # Report ---------------------------------------------------------------------------------------
-def machine():
-    cpu = next((line.split(":", 1)[1].strip() for line in
-                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
-               platform.processor())
-    memory = next((line.split(":", 1)[1].strip() for line in
-                   Path("/proc/meminfo").read_text().splitlines()
-                   if line.startswith("MemTotal")), "?")
-    from importlib.metadata import PackageNotFoundError, version
-
-    versions = {}
-    for key, distribution in (("django", "Django"), ("wagtail", "wagtail"),
-                              ("django_q", "django-q2"), ("gunicorn", "gunicorn"),
-                              ("psycopg", "psycopg"), ("redis", "redis")):
-        try:
-            versions[key] = version(distribution)
-        except PackageNotFoundError:
-            versions[key] = "?"
-    for name, command in (("postgresql", ["psql", "--version"]),
-                          ("redis-server", ["redis-server", "--version"]),
-                          ("sqlite", [sys.executable, "-c",
-                                      "import sqlite3; print(sqlite3.sqlite_version)"])):
-        try:
-            versions[name] = subprocess.run(command, capture_output=True, text=True,
-                                            timeout=10).stdout.strip().split("\n")[0]
-        except OSError:
-            versions[name] = "?"
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory": memory,
-            "python": platform.python_version(), "os": platform.platform(), **versions,
-            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
-
-
 def main():
     from tests.servers import servers, shout
 

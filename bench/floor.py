@@ -12,9 +12,9 @@ from wagtail_guestpay.testprovider import signing
 
 TABLE_SQL = {
     "sqlite": "CREATE TABLE IF NOT EXISTS bench_floor (id INTEGER PRIMARY KEY AUTOINCREMENT, "
-              "body TEXT NOT NULL, received_at TEXT NOT NULL)",
+    "body TEXT NOT NULL, received_at TEXT NOT NULL)",
     "postgresql": "CREATE TABLE IF NOT EXISTS bench_floor (id BIGSERIAL PRIMARY KEY, "
-                  "body TEXT NOT NULL, received_at TIMESTAMPTZ NOT NULL)",
+    "body TEXT NOT NULL, received_at TIMESTAMPTZ NOT NULL)",
 }
 
 
@@ -27,6 +27,8 @@ def floor(request):
         return HttpResponse("Rejected", status=400)
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("INSERT INTO bench_floor (body, received_at) VALUES (%s, %s)",
-                           [body.decode(), timezone.now()])
+            cursor.execute(
+                "INSERT INTO bench_floor (body, received_at) VALUES (%s, %s)",
+                [body.decode(), timezone.now()],
+            )
     return HttpResponse("OK", content_type="text/plain")

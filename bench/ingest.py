@@ -26,8 +26,12 @@ def notifications(secret, count, prefix):
     requests = []
     for _ in range(count):
         serial = next(_serials)
-        payment = {"reference": f"GPBENCH{prefix}{serial:09d}", "amount": "49.00",
-                   "currency": "EUR", "provider_reference": f"ch_bench{prefix}{serial}"}
+        payment = {
+            "reference": f"GPBENCH{prefix}{serial:09d}",
+            "amount": "49.00",
+            "currency": "EUR",
+            "provider_reference": f"ch_bench{prefix}{serial}",
+        }
         body = paid_body(payment, f"ingest{serial}@example.com", event_id=f"evt_{prefix}{serial}")
         requests.append((body, signed_headers(secret, body)))
     return requests
@@ -39,19 +43,33 @@ def _run(stack, path, requests, level, seconds, **labels):
     return {**labels, **result}
 
 
-def ingestion_rounds(stack, *, secret, floor_secret, notify_path, level, rounds, requests,
-                     seconds, log):
+def ingestion_rounds(
+    stack, *, secret, floor_secret, notify_path, level, rounds, requests, seconds, log
+):
     """``rounds`` pairs of (floor, guestpay) runs at ``level`` clients; every run as a row."""
     rows = []
     for index in range(rounds):
         for target in ("floor", "guestpay"):
-            batch = notifications(floor_secret if target == "floor" else secret, requests,
-                                  "f" if target == "floor" else "g")
-            row = _run(stack, FLOOR_PATH if target == "floor" else notify_path, batch, level,
-                       seconds, setup=stack.kind, target=target, round=index)
+            batch = notifications(
+                floor_secret if target == "floor" else secret,
+                requests,
+                "f" if target == "floor" else "g",
+            )
+            row = _run(
+                stack,
+                FLOOR_PATH if target == "floor" else notify_path,
+                batch,
+                level,
+                seconds,
+                setup=stack.kind,
+                target=target,
+                round=index,
+            )
             rows.append(row)
-            log(f"  {stack.kind} {target:8} c={level:<3} round {index}: {row['rps']:7.1f} "
-                f"req/s p99 {row['p99_ms']:6.1f} ms errors {row['errors']}")
+            log(
+                f"  {stack.kind} {target:8} c={level:<3} round {index}: {row['rps']:7.1f} "
+                f"req/s p99 {row['p99_ms']:6.1f} ms errors {row['errors']}"
+            )
     return rows
 
 
@@ -67,8 +85,16 @@ def drain_rounds(stack, *, secret, notify_path, burst, level, rounds, requests, 
 
     rows = []
     for index in range(rounds):
-        idle = _run(stack, notify_path, notifications(secret, requests, "i"), level, seconds,
-                    setup=stack.kind, target="idle", round=index)
+        idle = _run(
+            stack,
+            notify_path,
+            notifications(secret, requests, "i"),
+            level,
+            seconds,
+            setup=stack.kind,
+            target="idle",
+            round=index,
+        )
         rows.append(idle)
         with ThreadPoolExecutor(max_workers=4) as pool:
             payments = list(pool.map(click, range(burst)))
@@ -78,22 +104,40 @@ def drain_rounds(stack, *, secret, notify_path, burst, level, rounds, requests, 
             body = paid_body(payment, f"drain{payment['reference'].lower()}@example.com")
             paid.append((body, signed_headers(secret, body)))
         fired = fire(stack.port, notify_path, paid, concurrency=16, max_seconds=120)
-        draining = _run(stack, notify_path, notifications(secret, requests, "d"), level, seconds,
-                        setup=stack.kind, target="draining", round=index,
-                        burst_accepted=fired["ok"], backlog_after=_backlog(stack))
+        draining = _run(
+            stack,
+            notify_path,
+            notifications(secret, requests, "d"),
+            level,
+            seconds,
+            setup=stack.kind,
+            target="draining",
+            round=index,
+            burst_accepted=fired["ok"],
+            backlog_after=_backlog(stack),
+        )
         rows.append(draining)
         for row in (idle, draining):
-            log(f"  {stack.kind} {row['target']:8} c={level} round {index}: {row['rps']:7.1f} "
+            log(
+                f"  {stack.kind} {row['target']:8} c={level} round {index}: {row['rps']:7.1f} "
                 f"req/s p99 {row['p99_ms']:6.1f} ms errors {row['errors']}"
-                + (f" (burst accepted {row['burst_accepted']}, still waiting after the run: "
-                   f"{row['backlog_after']})" if row["target"] == "draining" else ""))
+                + (
+                    f" (burst accepted {row['burst_accepted']}, still waiting after the run: "
+                    f"{row['backlog_after']})"
+                    if row["target"] == "draining"
+                    else ""
+                )
+            )
         _wait_drained(stack, 180)
     return rows
 
 
 def _backlog(stack):
-    return stack.scalar("SELECT COUNT(*) FROM wagtail_guestpay_paymentevent WHERE "
-                        "processed_at IS NULL AND signature_valid = %s", (True,))
+    return stack.scalar(
+        "SELECT COUNT(*) FROM wagtail_guestpay_paymentevent WHERE "
+        "processed_at IS NULL AND signature_valid = %s",
+        (True,),
+    )
 
 
 def _wait_drained(stack, timeout):
@@ -129,6 +173,10 @@ def pay_flood(stack, *, clicks=600, concurrency=32, slug="demo-course"):
         thread.start()
     for thread in threads:
         thread.join()
-    return {"clicks": clicks, "concurrency": concurrency, "statuses": statuses,
-            "seconds": time.perf_counter() - started,
-            "orders": stack.scalar("SELECT COUNT(*) FROM wagtail_guestpay_order") - before}
+    return {
+        "clicks": clicks,
+        "concurrency": concurrency,
+        "statuses": statuses,
+        "seconds": time.perf_counter() - started,
+        "orders": stack.scalar("SELECT COUNT(*) FROM wagtail_guestpay_order") - before,
+    }

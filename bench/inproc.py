@@ -31,8 +31,11 @@ def timed(call, repeat):
 
 def summary(times):
     ordered = sorted(times)
-    return {"p50_ms": statistics.median(ordered),
-            "p90_ms": ordered[int(0.9 * len(ordered)) - 1], "n": len(ordered)}
+    return {
+        "p50_ms": statistics.median(ordered),
+        "p90_ms": ordered[int(0.9 * len(ordered)) - 1],
+        "n": len(ordered),
+    }
 
 
 def queries_of(call):
@@ -64,8 +67,7 @@ def measure_pay(repeat=300):
         timed(click, 20)  # warm-up
         times = timed(click, repeat)
         sql = queries_of(click)
-    return {**summary(times), "queries": len(data_queries(sql)), "statements": len(sql),
-            "sql": sql}
+    return {**summary(times), "queries": len(data_queries(sql)), "statements": len(sql), "sql": sql}
 
 
 def _pages(count):
@@ -84,9 +86,15 @@ def _pages(count):
     for index in range(count):
         offer, _created = Offer.objects.get_or_create(
             slug=f"bench-offer-{index}",
-            defaults={"title": f"Bench offer {index}", "price": base.price,
-                      "currency": base.currency, "provider_account": base.provider_account,
-                      "guest_payment": True, "payment_method": base.payment_method})
+            defaults={
+                "title": f"Bench offer {index}",
+                "price": base.price,
+                "currency": base.currency,
+                "provider_account": base.provider_account,
+                "guest_payment": True,
+                "payment_method": base.payment_method,
+            },
+        )
         offers.append(offer)
     made = {}
     for kind in ("pay", "text"):
@@ -94,14 +102,24 @@ def _pages(count):
         page = Page.objects.filter(slug=slug).first()
         if page is None:
             if kind == "pay":
-                body = [("pay_button", {"offer": offer, "label": "", "show_price": True})
-                        for offer in offers]
+                body = [
+                    ("pay_button", {"offer": offer, "label": "", "show_price": True})
+                    for offer in offers
+                ]
             else:
-                body = [("paragraph", RichText(f"<p>Paragraph {i} of the plain page, about as "
-                                               f"long as a pay button's markup.</p>"))
-                        for i in range(count)]
-            page = home.add_child(instance=OfferPage(title=f"Bench {kind} {count}", slug=slug,
-                                                     offer=base, body=body))
+                body = [
+                    (
+                        "paragraph",
+                        RichText(
+                            f"<p>Paragraph {i} of the plain page, about as "
+                            f"long as a pay button's markup.</p>"
+                        ),
+                    )
+                    for i in range(count)
+                ]
+            page = home.add_child(
+                instance=OfferPage(title=f"Bench {kind} {count}", slug=slug, offer=base, body=body)
+            )
         made[kind] = page.url
     return made
 
@@ -117,6 +135,7 @@ def measure_offer_page(counts=(1, 10, 50), repeat=100):
         urls = _pages(count)
         calls = {}
         for kind, url in urls.items():
+
             def get(url=url, kind=kind, count=count):
                 response = client.get(url)
                 assert response.status_code == 200, (url, response.status_code)
@@ -169,21 +188,37 @@ def profile(orders=150):
     profiler.start()
     for index, payment in enumerate(payments):
         body, headers = notification_for(
-            {"reference": payment.reference, "amount": str(payment.amount),
-             "currency": payment.currency, "provider_reference": payment.provider_reference},
-            f"profile{index}@example.com", secret)
-        response = client.post(account.notification_path(), data=body,
-                               content_type="application/json",
-                               HTTP_X_TESTPAY_SIGNATURE=headers["X-Testpay-Signature"])
+            {
+                "reference": payment.reference,
+                "amount": str(payment.amount),
+                "currency": payment.currency,
+                "provider_reference": payment.provider_reference,
+            },
+            f"profile{index}@example.com",
+            secret,
+        )
+        response = client.post(
+            account.notification_path(),
+            data=body,
+            content_type="application/json",
+            HTTP_X_TESTPAY_SIGNATURE=headers["X-Testpay-Signature"],
+        )
         assert response.status_code == 200
-        event = PaymentEvent.objects.filter(payment__isnull=True, signature_valid=True,
-                                            processed_at__isnull=True).order_by("-pk").first()
+        event = (
+            PaymentEvent.objects.filter(
+                payment__isnull=True, signature_valid=True, processed_at__isnull=True
+            )
+            .order_by("-pk")
+            .first()
+        )
         process_event(event.pk)
         for outbound in OutboundEmail.objects.filter(order_id=payment.order_id, sent_at=None):
             deliver(outbound.pk)
     profiler.stop()
-    return {"orders": orders, "text": profiler.output_text(unicode=True, color=False,
-                                                             show_all=False)}
+    return {
+        "orders": orders,
+        "text": profiler.output_text(unicode=True, color=False, show_all=False),
+    }
 
 
 def profile_notify(count=400):
@@ -201,12 +236,21 @@ def profile_notify(count=400):
     path = account.notification_path()
 
     def post(index):
-        payment = {"reference": f"GPPROF{index:08d}", "amount": "49.00", "currency": "EUR",
-                   "provider_reference": f"ch_prof{index}"}
-        body, headers = notification_for(payment, f"p{index}@example.com", secret,
-                                          event_id=f"evt_prof_{index}")
-        response = client.post(path, data=body, content_type="application/json",
-                               HTTP_X_TESTPAY_SIGNATURE=headers["X-Testpay-Signature"])
+        payment = {
+            "reference": f"GPPROF{index:08d}",
+            "amount": "49.00",
+            "currency": "EUR",
+            "provider_reference": f"ch_prof{index}",
+        }
+        body, headers = notification_for(
+            payment, f"p{index}@example.com", secret, event_id=f"evt_prof_{index}"
+        )
+        response = client.post(
+            path,
+            data=body,
+            content_type="application/json",
+            HTTP_X_TESTPAY_SIGNATURE=headers["X-Testpay-Signature"],
+        )
         assert response.status_code == 200, response.status_code
 
     for index in range(20):
@@ -220,13 +264,20 @@ def profile_notify(count=400):
     for index in range(100000, 100000 + count):
         post(index)
     profiler.stop()
-    return {"requests": count, "mean_ms": mean,
-            "text": profiler.output_text(unicode=True, color=False, show_all=False)}
+    return {
+        "requests": count,
+        "mean_ms": mean,
+        "text": profiler.output_text(unicode=True, color=False, show_all=False),
+    }
 
 
 if __name__ == "__main__":
     setup()
     what = sys.argv[1]
-    result = {"pay": measure_pay, "offer_page": measure_offer_page, "profile": profile,
-              "profile_notify": profile_notify}[what]()
+    result = {
+        "pay": measure_pay,
+        "offer_page": measure_offer_page,
+        "profile": profile,
+        "profile_notify": profile_notify,
+    }[what]()
     print("BENCH-JSON " + json.dumps(result))

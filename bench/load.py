@@ -56,9 +56,13 @@ def fire(port, path, requests, *, concurrency, max_seconds):
         thread.join()
     duration = time.perf_counter() - began
     return {
-        "concurrency": concurrency, "requests": len(latencies) + sum(errors.values()),
-        "ok": len(latencies), "errors": errors, "seconds": duration,
+        "concurrency": concurrency,
+        "requests": len(latencies) + sum(errors.values()),
+        "ok": len(latencies),
+        "errors": errors,
+        "seconds": duration,
         "rps": len(latencies) / duration if duration else 0.0,
-        "p50_ms": percentile(latencies, 0.50), "p99_ms": percentile(latencies, 0.99),
+        "p50_ms": percentile(latencies, 0.50),
+        "p99_ms": percentile(latencies, 0.99),
         "accepted": accepted,
     }

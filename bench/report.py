@@ -1,25 +1,11 @@
 """bench/results/README.md and its plots, from results.json."""
 
-import math
-import statistics
 from pathlib import Path
 
+from bench.report_sections import LABELS, drain_section, fmt, verdict
 from bench.sizes import LEVEL_REQUESTS, LEVEL_SECONDS, ROUNDS
 from bench.staff_report import staff_section
-from bench.summary import TARGETS, ingestion_summary, median_ratio, medians
-
-LABELS = {"orm-sqlite": "SQLite, ORM broker (default)", "orm-postgresql": "PostgreSQL, ORM broker",
-          "redis-postgresql": "PostgreSQL, Redis broker"}
-
-
-def fmt(value, digits=1):
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    return f"{value:.{digits}f}"
-
-
-def verdict(ok):
-    return "**met**" if ok else "**not met**"
+from bench.summary import TARGETS, ingestion_summary, medians
 
 
 def plot_ingestion(rows, results):
@@ -33,18 +19,30 @@ def plot_ingestion(rows, results):
     figure, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     for setup in setups:
         for target, style in (("floor", "--"), ("guestpay", "-")):
-            points = sorted((r["concurrency"], r["rps"], r["p99_ms"]) for r in rows
-                            if r["setup"] == setup and r["target"] == target)
+            points = sorted(
+                (r["concurrency"], r["rps"], r["p99_ms"])
+                for r in rows
+                if r["setup"] == setup and r["target"] == target
+            )
             if not points:
                 continue
             xs = [p[0] for p in points]
             label = f"{target} · {LABELS.get(setup, setup)}"
             axes[0].plot(xs, [p[1] for p in points], style, marker="o", label=label)
             axes[1].plot(xs, [p[2] for p in points], style, marker="o", label=label)
-    axes[0].set(title="Notification ingestion: throughput", xlabel="concurrent clients",
-                ylabel="accepted notifications / s", xscale="log")
-    axes[1].set(title="Notification ingestion: p99 latency", xlabel="concurrent clients",
-                ylabel="p99 (ms)", xscale="log", yscale="log")
+    axes[0].set(
+        title="Notification ingestion: throughput",
+        xlabel="concurrent clients",
+        ylabel="accepted notifications / s",
+        xscale="log",
+    )
+    axes[1].set(
+        title="Notification ingestion: p99 latency",
+        xlabel="concurrent clients",
+        ylabel="p99 (ms)",
+        xscale="log",
+        yscale="log",
+    )
     axes[1].axhline(TARGETS["ingestion_p99_ms"], color="grey", linewidth=0.8)
     for axis in axes:
         axis.set_xticks(sorted({r["concurrency"] for r in rows}))
@@ -69,14 +67,25 @@ def plot_confirmation(rows, results):
     for index, setup in enumerate(setups):
         by_burst = {r["burst"]: r for r in rows if r["setup"] == setup}
         xs = [i + index * width for i in range(len(bursts))]
-        axis.bar(xs, [by_burst.get(b, {}).get("p99_s", 0) for b in bursts], width,
-                 label=f"p99 · {LABELS.get(setup, setup)}", alpha=0.85)
-        axis.scatter(xs, [by_burst.get(b, {}).get("p50_s", 0) for b in bursts], color="black",
-                     s=12, zorder=3)
-    axis.set_xticks([i + width * (len(setups) - 1) / 2 for i in range(len(bursts))],
-                    [f"burst of {b}" for b in bursts])
-    axis.set(ylabel="seconds from acceptance to e-mail (bar p99, dot p50)", yscale="log",
-             title="Confirmation to access")
+        axis.bar(
+            xs,
+            [by_burst.get(b, {}).get("p99_s", 0) for b in bursts],
+            width,
+            label=f"p99 · {LABELS.get(setup, setup)}",
+            alpha=0.85,
+        )
+        axis.scatter(
+            xs, [by_burst.get(b, {}).get("p50_s", 0) for b in bursts], color="black", s=12, zorder=3
+        )
+    axis.set_xticks(
+        [i + width * (len(setups) - 1) / 2 for i in range(len(bursts))],
+        [f"burst of {b}" for b in bursts],
+    )
+    axis.set(
+        ylabel="seconds from acceptance to e-mail (bar p99, dot p50)",
+        yscale="log",
+        title="Confirmation to access",
+    )
     axis.axhline(TARGETS["confirmation_p99_s_100"], color="grey", linewidth=0.8)
     axis.legend(fontsize=7)
     axis.grid(alpha=0.3, axis="y")
@@ -94,10 +103,12 @@ def plot_offer(rows, results):
     figure, axes = plt.subplots(1, 2, figsize=(10, 4))
     blocks = [r["blocks"] for r in rows]
     for kind, style in (("text", "--"), ("pay", "-")):
-        axes[0].plot(blocks, [r[kind]["p50_ms"] for r in rows], style, marker="o",
-                     label=f"{kind} blocks")
-        axes[1].plot(blocks, [r[kind]["queries"] for r in rows], style, marker="o",
-                     label=f"{kind} blocks")
+        axes[0].plot(
+            blocks, [r[kind]["p50_ms"] for r in rows], style, marker="o", label=f"{kind} blocks"
+        )
+        axes[1].plot(
+            blocks, [r[kind]["queries"] for r in rows], style, marker="o", label=f"{kind} blocks"
+        )
     axes[0].set(title="Offer page: render time (p50)", xlabel="blocks", ylabel="ms")
     axes[1].set(title="Offer page: SQL queries", xlabel="blocks", ylabel="queries")
     for axis in axes:
@@ -152,30 +163,45 @@ def write_report(data, results):
             "| setup | target | clients | rounds | req/s | p50 ms | p99 ms | errors |",
             "|---|---|---:|---:|---:|---:|---:|---:|",
         ]
-        for row in sorted(medians(data["ingestion"]),
-                          key=lambda r: (r["setup"], r["concurrency"], r["target"])):
-            lines.append(f"| {LABELS.get(row['setup'], row['setup'])} | {row['target']} | "
-                         f"{row['concurrency']} | {row['rounds']} | {fmt(row['rps'])} | "
-                         f"{fmt(row['p50_ms'])} | {fmt(row['p99_ms'])} | "
-                         f"{sum(row['errors'].values())} |")
-        lines += ["", f"At {TARGETS['ingestion_level']} clients (target: ≥ "
-                  f"{TARGETS['ingestion_ratio']} of the floor's throughput, "
-                  f"{TARGETS['ingestion_ratio_goal']} the goal; p99 < "
-                  f"{TARGETS['ingestion_p99_ms']} ms):", "",
-                  "| setup | clients | floor req/s | guestpay req/s | ratio (median of rounds) "
-                  "| guestpay p99 ms | throughput | p99 |", "|---|---:|---:|---:|---:|---:|---|---|"]
+        for row in sorted(
+            medians(data["ingestion"]), key=lambda r: (r["setup"], r["concurrency"], r["target"])
+        ):
+            lines.append(
+                f"| {LABELS.get(row['setup'], row['setup'])} | {row['target']} | "
+                f"{row['concurrency']} | {row['rounds']} | {fmt(row['rps'])} | "
+                f"{fmt(row['p50_ms'])} | {fmt(row['p99_ms'])} | "
+                f"{sum(row['errors'].values())} |"
+            )
+        lines += [
+            "",
+            f"At {TARGETS['ingestion_level']} clients (target: ≥ "
+            f"{TARGETS['ingestion_ratio']} of the floor's throughput, "
+            f"{TARGETS['ingestion_ratio_goal']} the goal; p99 < "
+            f"{TARGETS['ingestion_p99_ms']} ms):",
+            "",
+            "| setup | clients | floor req/s | guestpay req/s | ratio (median of rounds) "
+            "| guestpay p99 ms | throughput | p99 |",
+            "|---|---:|---:|---:|---:|---:|---|---|",
+        ]
         for setup, s in summary.items():
             ok_ratio = s["ratio"] >= TARGETS["ingestion_ratio"]
             ok_p99 = s["p99_ms"] < TARGETS["ingestion_p99_ms"]
             goal = " (goal met)" if s["ratio"] >= TARGETS["ingestion_ratio_goal"] else ""
-            verdicts.append((f"ingestion ratio at {s['level']} clients "
-                             f"({LABELS.get(setup, setup)})", ok_ratio,
-                             f"{fmt(s['ratio'], 2)} of the floor{goal}"))
-            verdicts.append((f"ingestion p99 ({LABELS.get(setup, setup)})", ok_p99,
-                             f"{fmt(s['p99_ms'])} ms"))
-            lines.append(f"| {LABELS.get(setup, setup)} | {s['level']} | "
-                         f"{fmt(s['floor_rps'])} | {fmt(s['rps'])} | {fmt(s['ratio'], 2)} | "
-                         f"{fmt(s['p99_ms'])} | {verdict(ok_ratio)} | {verdict(ok_p99)} |")
+            verdicts.append(
+                (
+                    f"ingestion ratio at {s['level']} clients ({LABELS.get(setup, setup)})",
+                    ok_ratio,
+                    f"{fmt(s['ratio'], 2)} of the floor{goal}",
+                )
+            )
+            verdicts.append(
+                (f"ingestion p99 ({LABELS.get(setup, setup)})", ok_p99, f"{fmt(s['p99_ms'])} ms")
+            )
+            lines.append(
+                f"| {LABELS.get(setup, setup)} | {s['level']} | "
+                f"{fmt(s['floor_rps'])} | {fmt(s['rps'])} | {fmt(s['ratio'], 2)} | "
+                f"{fmt(s['p99_ms'])} | {verdict(ok_ratio)} | {verdict(ok_p99)} |"
+            )
         lines += ["", "![ingestion](ingestion.png)", ""]
     if data.get("drain"):
         lines += drain_section(data["drain"], data.get("flood") or [], verdicts)
@@ -196,25 +222,37 @@ def write_report(data, results):
             "|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for row in data["confirmation"]:
-            lines.append(f"| {LABELS.get(row['setup'], row['setup'])} | {row['burst']} | "
-                         f"{row['accepted']} | {row['mailed']} | {row['duplicates']} | "
-                         f"{fmt(row['p50_s'], 2)} | {fmt(row['p99_s'], 2)} | "
-                         f"{fmt(row['drain_s'])} |")
+            lines.append(
+                f"| {LABELS.get(row['setup'], row['setup'])} | {row['burst']} | "
+                f"{row['accepted']} | {row['mailed']} | {row['duplicates']} | "
+                f"{fmt(row['p50_s'], 2)} | {fmt(row['p99_s'], 2)} | "
+                f"{fmt(row['drain_s'])} |"
+            )
             if row["setup"] == "orm-sqlite" and row["burst"] == 100:
-                verdicts.append(("p99 at the 100 burst, default setup",
-                                 row["p99_s"] < TARGETS["confirmation_p99_s_100"]
-                                 and row["mailed"] == 100, f"{fmt(row['p99_s'], 2)} s"))
+                verdicts.append(
+                    (
+                        "p99 at the 100 burst, default setup",
+                        row["p99_s"] < TARGETS["confirmation_p99_s_100"] and row["mailed"] == 100,
+                        f"{fmt(row['p99_s'], 2)} s",
+                    )
+                )
             if row["burst"] == 1000:
-                verdicts.append((f"1,000 drained ({LABELS.get(row['setup'], row['setup'])})",
-                                 row["drain_s"] < TARGETS["drain_1000_s"]
-                                 and row["mailed"] == 1000, f"{fmt(row['drain_s'])} s"))
+                verdicts.append(
+                    (
+                        f"1,000 drained ({LABELS.get(row['setup'], row['setup'])})",
+                        row["drain_s"] < TARGETS["drain_1000_s"] and row["mailed"] == 1000,
+                        f"{fmt(row['drain_s'])} s",
+                    )
+                )
         lines += ["", "![confirmation](confirmation.png)", ""]
     if data.get("pay"):
         pay = data["pay"]
-        verdicts.append(("pay click queries", pay["queries"] <= TARGETS["pay_queries"],
-                         str(pay["queries"])))
-        verdicts.append(("pay click p50", pay["p50_ms"] < TARGETS["pay_p50_ms"],
-                         f"{fmt(pay['p50_ms'])} ms"))
+        verdicts.append(
+            ("pay click queries", pay["queries"] <= TARGETS["pay_queries"], str(pay["queries"]))
+        )
+        verdicts.append(
+            ("pay click p50", pay["p50_ms"] < TARGETS["pay_p50_ms"], f"{fmt(pay['p50_ms'])} ms")
+        )
         lines += [
             "## 3. Pay click",
             "",
@@ -229,18 +267,29 @@ def write_report(data, results):
             f"the transaction control statements SQLite's IMMEDIATE mode issues (BEGIN "
             f"IMMEDIATE, COMMIT): {pay.get('statements', '?')} statements",
             "",
-            "<details><summary>The queries</summary>", "", "```sql",
-            *[query[:300] for query in pay["sql"]], "```", "</details>", "",
+            "<details><summary>The queries</summary>",
+            "",
+            "```sql",
+            *[query[:300] for query in pay["sql"]],
+            "```",
+            "</details>",
+            "",
         ]
     if data.get("offer_page"):
         rows = data["offer_page"]
         plot_offer(rows, results)
         constant = len({r["pay"]["queries"] for r in rows}) == 1
         worst = max(r["pay"]["p50_ms"] / r["text"]["p50_ms"] for r in rows)
-        verdicts.append(("offer page queries independent of pay blocks", constant,
-                         ", ".join(str(r["pay"]["queries"]) for r in rows)))
-        verdicts.append(("offer page render within 1.2x of plain", worst <= 1.2,
-                         f"worst {fmt(worst, 2)}x"))
+        verdicts.append(
+            (
+                "offer page queries independent of pay blocks",
+                constant,
+                ", ".join(str(r["pay"]["queries"]) for r in rows),
+            )
+        )
+        verdicts.append(
+            ("offer page render within 1.2x of plain", worst <= 1.2, f"worst {fmt(worst, 2)}x")
+        )
         lines += [
             "## 4. Offer page",
             "",
@@ -251,10 +300,15 @@ def write_report(data, results):
             "",
             "| blocks | pay: queries | text: queries | pay: p50 ms | text: p50 ms | ratio |",
             "|---:|---:|---:|---:|---:|---:|",
-            *[f"| {r['blocks']} | {r['pay']['queries']} | {r['text']['queries']} | "
-              f"{fmt(r['pay']['p50_ms'])} | {fmt(r['text']['p50_ms'])} | "
-              f"{fmt(r['pay']['p50_ms'] / r['text']['p50_ms'], 2)} |" for r in rows],
-            "", "![offer page](offer_page.png)", "",
+            *[
+                f"| {r['blocks']} | {r['pay']['queries']} | {r['text']['queries']} | "
+                f"{fmt(r['pay']['p50_ms'])} | {fmt(r['text']['p50_ms'])} | "
+                f"{fmt(r['pay']['p50_ms'] / r['text']['p50_ms'], 2)} |"
+                for r in rows
+            ],
+            "",
+            "![offer page](offer_page.png)",
+            "",
         ]
     if data.get("profile"):
         (results / "profile.txt").write_text(data["profile"]["text"])
@@ -266,7 +320,10 @@ def write_report(data, results):
             "task, called one after the other: the slowest path per order. Full tree: "
             "[profile.txt](profile.txt).",
             "",
-            "```", *_top(data["profile"]["text"], 45), "```", "",
+            "```",
+            *_top(data["profile"]["text"], 45),
+            "```",
+            "",
         ]
     if data.get("profile_notify"):
         (results / "profile-notify.txt").write_text(data["profile_notify"]["text"])
@@ -275,7 +332,10 @@ def write_report(data, results):
             f"in-process, mean {fmt(data['profile_notify']['mean_ms'], 2)} ms without the "
             "profiler; full tree: [profile-notify.txt](profile-notify.txt)):",
             "",
-            "```", *_top(data["profile_notify"]["text"], 30), "```", "",
+            "```",
+            *_top(data["profile_notify"]["text"], 30),
+            "```",
+            "",
         ]
     lines += staff_section(data.get("staff"), verdicts)
     lines += ["## Targets", "", "| figure | measured | target |", "|---|---|---|"]
@@ -286,71 +346,15 @@ def write_report(data, results):
     (results / "README.md").write_text("\n".join(lines) + "\n")
 
 
-def drain_section(rows, floods, verdicts):
-    """Ingestion while the workers drain a burst, and the pay-link flood."""
-    burst = next((row["burst_accepted"] for row in rows if "burst_accepted" in row), "?")
-    lines = [
-        "### Ingestion while the workers drain",
-        "",
-        f"The same callback at {rows[0]['concurrency']} clients with one `qcluster` (2 workers) "
-        "running: **idle** (nothing else to do) and **draining** (started right after a burst "
-        f"of {burst} paid notifications for real orders was "
-        "accepted, while the workers create the accounts, grant and send the e-mails), "
-        "alternated; medians over the rounds. Target: draining ≥ "
-        f"{TARGETS['drain_ratio']} of idle, p99 < {TARGETS['ingestion_p99_ms']} ms in both.",
-        "",
-        "| setup | idle req/s | idle p99 ms | draining req/s | draining p99 ms | ratio "
-        "| events still waiting after the run | verdict |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    for setup in sorted({row["setup"] for row in rows}):
-        mine = [row for row in rows if row["setup"] == setup]
-        table = {row["target"]: row for row in medians(mine)}
-        if "idle" not in table or "draining" not in table:
-            continue
-        ratio = median_ratio(mine, "draining", "idle")
-        idle, draining = table["idle"], table["draining"]
-        ok = (ratio >= TARGETS["drain_ratio"] and idle["p99_ms"] < TARGETS["ingestion_p99_ms"]
-              and draining["p99_ms"] < TARGETS["ingestion_p99_ms"])
-        backlog = statistics.median(row.get("backlog_after", 0) for row in mine
-                                    if row["target"] == "draining")
-        verdicts.append((f"ingestion while draining ({LABELS.get(setup, setup)})", ok,
-                         f"{fmt(ratio, 2)} of idle, p99 {fmt(idle['p99_ms'])} / "
-                         f"{fmt(draining['p99_ms'])} ms"))
-        lines.append(f"| {LABELS.get(setup, setup)} | {fmt(idle['rps'])} | "
-                     f"{fmt(idle['p99_ms'])} | {fmt(draining['rps'])} | "
-                     f"{fmt(draining['p99_ms'])} | {fmt(ratio, 2)} | {fmt(backlog, 0)} | "
-                     f"{verdict(ok)} |")
-    if floods:
-        lines += [
-            "", "### Pay-link flood", "",
-            f"{floods[0]['clicks']} cookieless GETs of `/guestpay/pay/demo-course/` from one "
-            f"client, {floods[0]['concurrency']} at once (a crawler or a script following a "
-            "published link): the orders (and payments, and provider checkouts) they created. "
-            f"Target: at most the per-client budget (issue 12: {TARGETS['flood_orders']}).", "",
-            "| setup | clicks | orders created | answers | seconds |", "|---|---:|---:|---|---:|",
-        ]
-        for flood in floods:
-            answers = ", ".join(f"{count} × {status}"
-                                for status, count in sorted(flood["statuses"].items()))
-            verdicts.append((f"pay-link flood, orders per {flood['clicks']} clicks "
-                             f"({LABELS.get(flood['setup'], flood['setup'])})",
-                             flood["orders"] <= TARGETS["flood_orders"], str(flood["orders"])))
-            lines.append(f"| {LABELS.get(flood['setup'], flood['setup'])} | {flood['clicks']} "
-                         f"| {flood['orders']} | {answers} | {fmt(flood['seconds'])} |")
-    return [*lines, ""]
-
-
 def _top(text, count):
     """The profile's first lines, without the banner."""
     lines = [line for line in text.splitlines() if line.strip()]
     start = next((i for i, line in enumerate(lines) if line.startswith("Profile at")), 0)
-    return lines[start + 1:start + 1 + count]
+    return lines[start + 1 : start + 1 + count]
 
 
 def LEVEL_DESC(data):  # noqa: N802
-    return (f"Each run: up to {LEVEL_REQUESTS} requests or {LEVEL_SECONDS} s, whichever comes "
-            "first.")
+    return f"Each run: up to {LEVEL_REQUESTS} requests or {LEVEL_SECONDS} s, whichever comes first."
 
 
 if __name__ == "__main__":  # re-render README.md from results.json (e.g. after editing NOTES.md)

@@ -3,9 +3,17 @@
 import statistics
 
 TARGETS = {
-    "ingestion_ratio": 0.6, "ingestion_ratio_goal": 0.7, "ingestion_level": 8,
-    "ingestion_p99_ms": 50, "drain_ratio": 0.5, "flood_orders": 10, "confirmation_p99_s_100": 2.0,
-    "drain_1000_s": 60, "pay_queries": 6, "pay_p50_ms": 15, "offer_render_ratio": 1.2,
+    "ingestion_ratio": 0.6,
+    "ingestion_ratio_goal": 0.7,
+    "ingestion_level": 8,
+    "ingestion_p99_ms": 50,
+    "drain_ratio": 0.5,
+    "flood_orders": 10,
+    "confirmation_p99_s_100": 2.0,
+    "drain_1000_s": 60,
+    "pay_queries": 6,
+    "pay_p50_ms": 15,
+    "offer_render_ratio": 1.2,
 }
 
 
@@ -20,10 +28,19 @@ def medians(rows):
         for row in group:
             for key, count in row["errors"].items():
                 errors[key] = errors.get(key, 0) + count
-        merged.append({"setup": setup, "target": target, "concurrency": level,
-                       "rounds": len(group), "errors": errors,
-                       **{key: statistics.median(row[key] for row in group)
-                          for key in ("rps", "p50_ms", "p99_ms")}})
+        merged.append(
+            {
+                "setup": setup,
+                "target": target,
+                "concurrency": level,
+                "rounds": len(group),
+                "errors": errors,
+                **{
+                    key: statistics.median(row[key] for row in group)
+                    for key in ("rps", "p50_ms", "p99_ms")
+                },
+            }
+        )
     return merged
 
 
@@ -33,21 +50,28 @@ def ingestion_summary(rows):
     summary = {}
     table = medians(rows)
     for setup in sorted({row["setup"] for row in rows}):
-        floor = {r["concurrency"]: r for r in table if r["setup"] == setup
-                 and r["target"] == "floor"}
+        floor = {
+            r["concurrency"]: r for r in table if r["setup"] == setup and r["target"] == "floor"
+        }
         if not floor:
             continue
         level = TARGETS["ingestion_level"]
         if level not in floor:
             level = max(floor.values(), key=lambda r: r["rps"])["concurrency"]
         at = [r for r in rows if r["setup"] == setup and r["concurrency"] == level]
-        ours = [r for r in table if r["setup"] == setup and r["target"] == "guestpay"
-                and r["concurrency"] == level]
+        ours = [
+            r
+            for r in table
+            if r["setup"] == setup and r["target"] == "guestpay" and r["concurrency"] == level
+        ]
         if not ours:
             continue
         summary[setup] = {
-            "level": level, "floor_rps": floor[level]["rps"], "rps": ours[0]["rps"],
-            "p99_ms": ours[0]["p99_ms"], "ratio": median_ratio(at, "guestpay", "floor"),
+            "level": level,
+            "floor_rps": floor[level]["rps"],
+            "rps": ours[0]["rps"],
+            "p99_ms": ours[0]["p99_ms"],
+            "ratio": median_ratio(at, "guestpay", "floor"),
             "rounds": ours[0]["rounds"],
         }
     return summary
@@ -58,6 +82,9 @@ def median_ratio(rows, numerator, denominator):
     by_round = {}
     for row in rows:
         by_round.setdefault(row.get("round", 0), {})[row["target"]] = row
-    ratios = [pair[numerator]["rps"] / pair[denominator]["rps"] for pair in by_round.values()
-              if numerator in pair and denominator in pair and pair[denominator]["rps"]]
+    ratios = [
+        pair[numerator]["rps"] / pair[denominator]["rps"]
+        for pair in by_round.values()
+        if numerator in pair and denominator in pair and pair[denominator]["rps"]
+    ]
     return statistics.median(ratios) if ratios else float("nan")

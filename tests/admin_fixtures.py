@@ -22,8 +22,7 @@ class ConfigurableProvider(Provider):
     can_check_credentials = False
     credentials = (
         Credential("merchant_id", _("Merchant ID")),
-        Credential("region", _("Region"), choices=(("eu", "Europe"), ("us", "USA")),
-                   default="eu"),
+        Credential("region", _("Region"), choices=(("eu", "Europe"), ("us", "USA")), default="eu"),
         Credential("api_key", _("API key"), secret=True),
         Credential("webhook_secret", _("Webhook secret"), secret=True, required=False),
     )
@@ -46,7 +45,8 @@ def staff_user(*permissions):
     for code in codes:
         app_label, codename = code.split(".")
         group.permissions.add(
-            Permission.objects.get(content_type__app_label=app_label, codename=codename))
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
     user = UserFactory()
     user.groups.add(group)
     return user
@@ -69,8 +69,10 @@ class RemoteCheckProvider(Provider):
 
         try:
             with self.http_client() as client:
-                response = client.get(self.endpoint("api", "https://api.invalid") + "/v1/me",
-                                      headers={"Authorization": f"Bearer {self.secret('api_key')}"})
+                response = client.get(
+                    self.endpoint("api", "https://api.invalid") + "/v1/me",
+                    headers={"Authorization": f"Bearer {self.secret('api_key')}"},
+                )
         except httpx.HTTPError as exc:
             raise ProviderError(f"connection failed ({type(exc).__name__})") from exc
         if response.status_code == 401:

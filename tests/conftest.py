@@ -80,21 +80,24 @@ class TestPay:
         charge = TestCharge.objects.get(reference=payment.reference)
         return payment.order, payment, charge
 
-    def body(self, payment, status, *, email="", amount=None, currency=None, event_id=None,
-             payer_name=""):
-        return json.dumps({
-            "id": event_id or f"evt_{payment.reference}_{status}",
-            "type": f"charge.{status}",
-            "data": {
-                "id": payment.provider_reference or f"ch_{payment.reference}",
-                "reference": payment.reference,
-                "status": status,
-                "amount": str(payment.amount if amount is None else amount),
-                "currency": currency or payment.currency,
-                "email": email,
-                "payer_name": payer_name,
-            },
-        }).encode()
+    def body(
+        self, payment, status, *, email="", amount=None, currency=None, event_id=None, payer_name=""
+    ):
+        return json.dumps(
+            {
+                "id": event_id or f"evt_{payment.reference}_{status}",
+                "type": f"charge.{status}",
+                "data": {
+                    "id": payment.provider_reference or f"ch_{payment.reference}",
+                    "reference": payment.reference,
+                    "status": status,
+                    "amount": str(payment.amount if amount is None else amount),
+                    "currency": currency or payment.currency,
+                    "email": email,
+                    "payer_name": payer_name,
+                },
+            }
+        ).encode()
 
     def post(self, payment, body, *, secret=None, timestamp=None, headers=None):
         secret = secret or payment.account.get_secret("signing_secret")
@@ -102,13 +105,13 @@ class TestPay:
         extra = {"HTTP_X_TESTPAY_SIGNATURE": signature}
         extra.update(headers or {})
         return self.client.post(
-            payment.account.notification_path(), data=body, content_type="application/json",
-            **extra,
+            payment.account.notification_path(), data=body, content_type="application/json", **extra
         )
 
     def notify(self, payment, status, **kwargs):
-        post_kwargs = {key: kwargs.pop(key) for key in ("secret", "timestamp", "headers")
-                       if key in kwargs}
+        post_kwargs = {
+            key: kwargs.pop(key) for key in ("secret", "timestamp", "headers") if key in kwargs
+        }
         return self.post(payment, self.body(payment, status, **kwargs), **post_kwargs)
 
 
@@ -138,7 +141,7 @@ def code_in(message):
 
 def other_than(code):
     """A well-formed code that is not ``code``."""
-    return f"{(int(code) + 1) % 10 ** 6:06d}"
+    return f"{(int(code) + 1) % 10**6:06d}"
 
 
 def to(outbox, address):

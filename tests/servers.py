@@ -40,10 +40,14 @@ def shout(message):
 
 
 def postgres_bindir():
-    for candidate in [os.environ.get("GUESTPAY_PG_BINDIR", ""),
-                      *sorted(glob.glob("/usr/lib/postgresql/*/bin"),
-                              key=lambda p: int(p.split("/")[-2]) if p.split("/")[-2].isdigit()
-                              else 0, reverse=True)]:
+    for candidate in [
+        os.environ.get("GUESTPAY_PG_BINDIR", ""),
+        *sorted(
+            glob.glob("/usr/lib/postgresql/*/bin"),
+            key=lambda p: int(p.split("/")[-2]) if p.split("/")[-2].isdigit() else 0,
+            reverse=True,
+        ),
+    ]:
         if candidate and Path(candidate, "initdb").exists():
             return Path(candidate)
     initdb = shutil.which("initdb")
@@ -83,23 +87,52 @@ class Postgres:
         self.directory.mkdir(parents=True, exist_ok=True)
         if self.as_user:
             shutil.chown(self.directory, self.as_user)
-        done = self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "guestpay",
-                         "-E", "UTF8", "--no-sync", "--locale=C")
+        done = self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            "guestpay",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--locale=C",
+        )
         if done.returncode:
             raise Unavailable(f"initdb failed: {done.stderr.strip()[-500:]}")
-        options = [f"-p {self.port}", "-c listen_addresses=127.0.0.1",
-                   f"-c unix_socket_directories={self.directory}", "-c max_connections=200",
-                   "-c shared_buffers=128MB"]
+        options = [
+            f"-p {self.port}",
+            "-c listen_addresses=127.0.0.1",
+            f"-c unix_socket_directories={self.directory}",
+            "-c max_connections=200",
+            "-c shared_buffers=128MB",
+        ]
         if not self.durable:  # tests: nothing to keep, so skip the disk flushes
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
-        done = self._run("pg_ctl", "-D", str(self.data), "-l", str(self.directory / "log"),
-                         "-w", "-t", "60", "-o", " ".join(options), "start")
+        done = self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.directory / "log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            " ".join(options),
+            "start",
+        )
         if done.returncode:
-            log = (self.directory / "log")
-            raise Unavailable(f"PostgreSQL did not start: {done.stderr.strip()[-300:]} "
-                              f"{log.read_text()[-500:] if log.exists() else ''}")
-        done = self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "guestpay",
-                         "guestpay")
+            log = self.directory / "log"
+            raise Unavailable(
+                f"PostgreSQL did not start: {done.stderr.strip()[-300:]} "
+                f"{log.read_text()[-500:] if log.exists() else ''}"
+            )
+        done = self._run(
+            "createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "guestpay", "guestpay"
+        )
         if done.returncode:
             self.stop()
             raise Unavailable(f"createdb failed: {done.stderr.strip()[-300:]}")
@@ -126,14 +159,31 @@ class Redis:
         self.directory.mkdir(parents=True, exist_ok=True)
         log = open(self.directory / "redis.log", "wb")
         self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.directory), "--protected-mode", "yes"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+                "--protected-mode",
+                "yes",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise Unavailable("redis-server exited: "
-                                  + (self.directory / "redis.log").read_text()[-300:])
+                raise Unavailable(
+                    "redis-server exited: " + (self.directory / "redis.log").read_text()[-300:]
+                )
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
                     sock.sendall(b"PING\r\n")
@@ -182,7 +232,7 @@ def servers(*, durable=False, want=("postgres", "redis")):
 
 def main(argv):
     if "--" in argv:
-        argv = argv[argv.index("--") + 1:]
+        argv = argv[argv.index("--") + 1 :]
     if not argv:
         sys.exit("usage: python -m tests.servers -- COMMAND...")
     in_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -195,8 +245,11 @@ def main(argv):
         if "DATABASE_URL" not in env:
             shout("The PostgreSQL/Redis run is skipped: no PostgreSQL server could be started.")
             return 0
-        print(f"tests.servers: PostgreSQL at {env['DATABASE_URL']}, "
-              f"Redis at {env.get('REDIS_URL', '(none)')}", flush=True)
+        print(
+            f"tests.servers: PostgreSQL at {env['DATABASE_URL']}, "
+            f"Redis at {env.get('REDIS_URL', '(none)')}",
+            flush=True,
+        )
         return subprocess.call(argv, env={**os.environ, **env})
 
 

@@ -22,8 +22,12 @@ else:
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-Q_CLUSTER = {**{k: v for k, v in Q_CLUSTER.items() if k != "redis"},  # noqa: F405
-             "orm": "default", "sync": True, "log_level": "WARNING"}
+Q_CLUSTER = {
+    **{k: v for k, v in Q_CLUSTER.items() if k != "redis"},  # noqa: F405
+    "orm": "default",
+    "sync": True,
+    "log_level": "WARNING",
+}
 # docs/how-to/write-a-payment-system.md's example provider, registered as a host site would:
 # tests/providers/test_acmepay.py runs the provider contract on it.
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.acmepay"]  # noqa: F405

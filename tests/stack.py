@@ -11,8 +11,8 @@ import os
 import signal
 import sqlite3
 import subprocess
-import threading
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -26,8 +26,17 @@ MANAGE = ROOT / "sandbox" / "manage.py"
 
 
 class Stack:
-    def __init__(self, var_dir, *, database_url="", redis_url="", web_workers=2,
-                 q_workers=2, settings="tests.stack_settings", env=None):
+    def __init__(
+        self,
+        var_dir,
+        *,
+        database_url="",
+        redis_url="",
+        web_workers=2,
+        q_workers=2,
+        settings="tests.stack_settings",
+        env=None,
+    ):
         self.var_dir = Path(var_dir)
         self.var_dir.mkdir(parents=True, exist_ok=True)
         self.database_url = database_url
@@ -70,15 +79,24 @@ class Stack:
 
     @property
     def label(self):
-        return f"{self.broker} broker on {'PostgreSQL' if self.vendor == 'postgresql' else 'SQLite'}"
+        return (
+            f"{self.broker} broker on {'PostgreSQL' if self.vendor == 'postgresql' else 'SQLite'}"
+        )
 
     # Life cycle ----------------------------------------------------------------------------
     def manage(self, *args, timeout=600):
-        done = subprocess.run([sys.executable, str(MANAGE), *args], env=self.env, cwd=ROOT,
-                              capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            [sys.executable, str(MANAGE), *args],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if done.returncode:
-            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout[-2000:]}\n"
-                               f"{done.stderr[-4000:]}")
+            raise RuntimeError(
+                f"manage.py {' '.join(args)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
+            )
         return done.stdout
 
     def setup(self):
@@ -94,12 +112,32 @@ class Stack:
 
     def start_web(self):
         self.web = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "sandbox.wsgi:application",
-             "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.web_workers),
-             "--worker-class", "sync", "--backlog", "2048", "--timeout", "60",
-             "--graceful-timeout", "5", "--log-level", "warning"],
-            env=self.env, cwd=ROOT, stdout=self._log("web"), stderr=subprocess.STDOUT,
-            start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "sandbox.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(self.web_workers),
+                "--worker-class",
+                "sync",
+                "--backlog",
+                "2048",
+                "--timeout",
+                "60",
+                "--graceful-timeout",
+                "5",
+                "--log-level",
+                "warning",
+            ],
+            env=self.env,
+            cwd=ROOT,
+            stdout=self._log("web"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.web.poll() is not None:
@@ -115,8 +153,13 @@ class Stack:
         """One ``qcluster`` (a sentinel with ``q_workers`` worker processes)."""
         name = f"worker{len(self.workers)}"
         process = subprocess.Popen(
-            [sys.executable, str(MANAGE), "qcluster"], env=self.env, cwd=ROOT,
-            stdout=self._log(name), stderr=subprocess.STDOUT, start_new_session=True)
+            [sys.executable, str(MANAGE), "qcluster"],
+            env=self.env,
+            cwd=ROOT,
+            stdout=self._log(name),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.workers.append(process)
         return process
 
@@ -163,8 +206,12 @@ class Stack:
     def _sql(self, query, params):
         if self.vendor == "sqlite":
             if self._sqlite is None:
-                self._sqlite = sqlite3.connect(self.var_dir / "db.sqlite3", timeout=30,
-                                               isolation_level=None, check_same_thread=False)
+                self._sqlite = sqlite3.connect(
+                    self.var_dir / "db.sqlite3",
+                    timeout=30,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
             return self._sqlite.execute(query.replace("%s", "?"), params).fetchall()
         if self._pg is None:
             import psycopg
@@ -193,11 +240,16 @@ class Stack:
     # Driving it ------------------------------------------------------------------------------
     def account(self):
         """The demo's TestPay account: (public id, signing secret, notify path)."""
-        out = self.manage("shell", "-c", (
-            "import json; from wagtail_guestpay.models import ProviderAccount; "
-            "a = ProviderAccount.objects.get(kind='test'); "
-            "print(json.dumps([str(a.public_id), a.get_secret('signing_secret'), "
-            "a.notification_path()]))"))
+        out = self.manage(
+            "shell",
+            "-c",
+            (
+                "import json; from wagtail_guestpay.models import ProviderAccount; "
+                "a = ProviderAccount.objects.get(kind='test'); "
+                "print(json.dumps([str(a.public_id), a.get_secret('signing_secret'), "
+                "a.notification_path()]))"
+            ),
+        )
         public_id, secret, path = json.loads(out.strip().splitlines()[-1])
         return {"public_id": public_id, "secret": secret, "notify_path": path}
 
@@ -211,28 +263,45 @@ class Stack:
         charge_id = uuid.UUID(response.headers["location"].rstrip("/").rsplit("/", 1)[-1])
         reference = self.scalar(
             "SELECT reference FROM wagtail_guestpay_testprovider_testcharge WHERE public_id = %s",
-            (charge_id.hex if self.vendor == "sqlite" else charge_id,))
-        row = self.sql("SELECT reference, amount, currency, order_id, provider_reference "
-                       "FROM wagtail_guestpay_payment WHERE reference = %s", (reference,))[0]
-        return {"reference": row[0], "amount": str(row[1]), "currency": row[2],
-                "order_id": row[3], "provider_reference": row[4]}
+            (charge_id.hex if self.vendor == "sqlite" else charge_id,),
+        )
+        row = self.sql(
+            "SELECT reference, amount, currency, order_id, provider_reference "
+            "FROM wagtail_guestpay_payment WHERE reference = %s",
+            (reference,),
+        )[0]
+        return {
+            "reference": row[0],
+            "amount": str(row[1]),
+            "currency": row[2],
+            "order_id": row[3],
+            "provider_reference": row[4],
+        }
 
 
 def paid_body(payment, email, status="paid", event_id=None):
-    return json.dumps({
-        "id": event_id or f"evt_{payment['reference']}_{status}",
-        "type": f"charge.{status}",
-        "data": {"id": payment["provider_reference"], "reference": payment["reference"],
-                 "status": status, "amount": payment["amount"], "currency": payment["currency"],
-                 "email": email, "payer_name": ""},
-    }, separators=(",", ":")).encode()
+    return json.dumps(
+        {
+            "id": event_id or f"evt_{payment['reference']}_{status}",
+            "type": f"charge.{status}",
+            "data": {
+                "id": payment["provider_reference"],
+                "reference": payment["reference"],
+                "status": status,
+                "amount": payment["amount"],
+                "currency": payment["currency"],
+                "email": email,
+                "payer_name": "",
+            },
+        },
+        separators=(",", ":"),
+    ).encode()
 
 
 def signed_headers(secret, body):
     from wagtail_guestpay.testprovider import signing
 
-    return {"Content-Type": "application/json",
-            signing.HEADER: signing.header_value(secret, body)}
+    return {"Content-Type": "application/json", signing.HEADER: signing.header_value(secret, body)}
 
 
 def wait_for(predicate, timeout, interval=0.2, message="condition"):

@@ -40,7 +40,8 @@ class FileEmailBackend(BaseEmailBackend):
             to = re.sub(r"[^A-Za-z0-9@._-]", "_", ",".join(message.to))[:80]
             stamp = f"{time.time():.6f}"
             (directory / f"{stamp}-{os.getpid()}-{to}.eml").write_bytes(
-                message.message().as_bytes())
+                message.message().as_bytes()
+            )
         return len(email_messages)
 
 

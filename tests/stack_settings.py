@@ -20,7 +20,7 @@ WAGTAIL_GUESTPAY_ADAPTER = "tests.stack_adapter.PausingAdapter"
 # per client and offer is set by GUESTPAY_PAY_BUDGET (per 10 minutes; the pay-link flood
 # measurement sets the real default, 10).
 WAGTAIL_GUESTPAY_PAY_RATE_LIMITS = {
-    "client_offer": (int(os.environ.get("GUESTPAY_PAY_BUDGET", "1000000")), 600),
+    "client_offer": (int(os.environ.get("GUESTPAY_PAY_BUDGET", "1000000")), 600)
 }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = os.environ.get("GUESTPAY_EMAIL_BACKEND", "tests.stack_adapter.FileEmailBackend")

@@ -71,7 +71,8 @@ class TestAccessApi:
     def test_order_status_signal(self, offer, testpay, run_on_commit):
         seen = []
         handler = lambda sender, order, old_status, new_status, **kw: seen.append(  # noqa: E731
-            (old_status, new_status))
+            (old_status, new_status)
+        )
         signals.order_status_changed.connect(handler)
         try:
             _order, payment, _charge = testpay.start(offer)
@@ -101,7 +102,7 @@ class TestProductPage:
     def test_the_offer_is_not_a_second_heading_when_it_has_the_page_s_title(
         self, client, offer, account
     ):
-        """"Demo course" twice on the locked page: an offer named like its product gets no h2;
+        """ "Demo course" twice on the locked page: an offer named like its product gets no h2;
         with several offers, each is named."""
         product = offer.get_products()[0]
         Offer.objects.filter(pk=offer.pk).update(title=product.title)
@@ -117,8 +118,9 @@ class TestProductPage:
 
         product = offer.get_products()[0]
         locked = client.get(product.url)
-        assert f'href="/guestpay/login/?next={quote(product.url, safe="")}"'.encode() in \
-            locked.content
+        assert (
+            f'href="/guestpay/login/?next={quote(product.url, safe="")}"'.encode() in locked.content
+        )
 
 
 class TestOffers:
@@ -146,9 +148,14 @@ class TestOffers:
         merchant = MerchantContacts.for_site(site)
         merchant.email = "sales@shop.example"
         merchant.save()
-        page = site.root_page.add_child(instance=OfferPage(
-            title="Buy it", slug="buy-it", offer=offer,
-            body=[("paragraph", RichText("<p>Great course</p>"))]))
+        page = site.root_page.add_child(
+            instance=OfferPage(
+                title="Buy it",
+                slug="buy-it",
+                offer=offer,
+                body=[("paragraph", RichText("<p>Great course</p>"))],
+            )
+        )
         response = client.get(page.url)
         assert response.status_code == 200
         assert b"Great course" in response.content
@@ -161,10 +168,13 @@ def test_pay_blocks_load_offers_in_a_constant_number_of_queries(client, account)
     offers = [OfferFactory(provider_account=account) for _ in range(12)]
 
     def page_with(count, slug):
-        body = [("pay_button", {"offer": offers[i % len(offers)], "label": "", "show_price": True})
-                for i in range(count)]
-        return site.root_page.add_child(instance=OfferPage(
-            title=slug, slug=slug, offer=offers[0], body=body))
+        body = [
+            ("pay_button", {"offer": offers[i % len(offers)], "label": "", "show_price": True})
+            for i in range(count)
+        ]
+        return site.root_page.add_child(
+            instance=OfferPage(title=slug, slug=slug, offer=offers[0], body=body)
+        )
 
     counts = {}
     for count in (1, 10, 40):

@@ -34,9 +34,7 @@ def test_get_shows_a_button_and_consumes_nothing(client, paid):
     assert "_auth_user_id" not in client.session
 
 
-def test_full_first_visit_sets_password_fields_logs_in_and_lists_the_course(
-    client, paid, offer
-):
+def test_full_first_visit_sets_password_fields_logs_in_and_lists_the_course(client, paid, offer):
     from wagtail.models import Site
 
     from wagtail_guestpay.models import RegistrationField, RegistrationSettings
@@ -53,20 +51,28 @@ def test_full_first_visit_sets_password_fields_logs_in_and_lists_the_course(
 
     form = client.get("/guestpay/account/setup/")
     assert b'name="reg_full_name"' in form.content
-    missing = client.post("/guestpay/account/setup/", {
-        "password1": "a-long-passphrase-9", "password2": "a-long-passphrase-9"})
+    missing = client.post(
+        "/guestpay/account/setup/",
+        {"password1": "a-long-passphrase-9", "password2": "a-long-passphrase-9"},
+    )
     assert missing.status_code == 200 and "_auth_user_id" not in client.session
 
-    done = client.post("/guestpay/account/setup/", {
-        "password1": "a-long-passphrase-9", "password2": "a-long-passphrase-9",
-        "reg_full_name": "Fresh Buyer"})
+    done = client.post(
+        "/guestpay/account/setup/",
+        {
+            "password1": "a-long-passphrase-9",
+            "password2": "a-long-passphrase-9",
+            "reg_full_name": "Fresh Buyer",
+        },
+    )
     assert done.status_code == 302 and done["Location"] == "/guestpay/account/"
     user = User.objects.get(email="fresh@example.com")
     assert user.check_password("a-long-passphrase-9")
     assert int(client.session["_auth_user_id"]) == user.pk
     assert GuestAccount.objects.get(user=user).activated_at is not None
     assert Contact.objects.get(email="fresh@example.com").registration_data == {
-        "full_name": "Fresh Buyer"}
+        "full_name": "Fresh Buyer"
+    }
     area = client.get("/guestpay/account/")
     product = offer.get_products()[0]
     assert product.title.encode() in area.content
@@ -126,15 +132,20 @@ def test_link_request_answers_the_same_for_known_and_unknown_addresses(
     # The same page but for the (masked, per-response) CSRF token of the site header's forms.
     assert _without_csrf_tokens(known.content) == _without_csrf_tokens(unknown.content)
     assert [m.to for m in outbox[sent_before:]] == [["fresh@example.com"]]
-    new_path = next(line for line in outbox[-1].body.splitlines()
-                    if "/guestpay/access/" in line).strip().removeprefix("http://testserver")
+    new_path = (
+        next(line for line in outbox[-1].body.splitlines() if "/guestpay/access/" in line)
+        .strip()
+        .removeprefix("http://testserver")
+    )
     assert client.get(new_path).status_code == 200
 
 
 def test_link_request_is_rate_limited(client, db, settings):
     settings.WAGTAIL_GUESTPAY_RATE_LIMIT = (3, 600)
-    codes = [client.post("/guestpay/access/new-link/", {"email": f"x{i}@example.com"}).status_code
-             for i in range(5)]
+    codes = [
+        client.post("/guestpay/access/new-link/", {"email": f"x{i}@example.com"}).status_code
+        for i in range(5)
+    ]
     assert codes == [200, 200, 200, 429, 429]
 
 
@@ -148,8 +159,10 @@ def test_buyers_log_in_with_their_email(client, paid):
     user = User.objects.get(email="fresh@example.com")
     user.set_password("a-long-passphrase-9")
     user.save()
-    response = client.post("/guestpay/login/", {"action": "password", "email": "FRESH@example.com",
-                                                "password": "a-long-passphrase-9"})
+    response = client.post(
+        "/guestpay/login/",
+        {"action": "password", "email": "FRESH@example.com", "password": "a-long-passphrase-9"},
+    )
     assert response.status_code == 302
     assert int(client.session["_auth_user_id"]) == user.pk
 
@@ -186,14 +199,17 @@ def test_order_links_contact_and_user(paid):
     assert order.contact.user == order.user
 
 
-@pytest.mark.parametrize("typed", [
-    "x@exa\u200bmple.com",  # a zero-width space: mail goes to x@example.com
-    "x@fa\u00df.de",  # IDNA 2003 maps ß to ss: mail goes to x@fass.de
-    "x@\uff45xample.com",  # a full-width letter: mail goes to x@example.com
-    "x@exa\u00admple.com",  # a soft hyphen
-    '"ann"@example.com',  # quoted: mail goes to ann@example.com
-    '"\x01"@example.com',  # quoted control character: mail goes to \x01@example.com
-])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "x@exa\u200bmple.com",  # a zero-width space: mail goes to x@example.com
+        "x@fa\u00df.de",  # IDNA 2003 maps ß to ss: mail goes to x@fass.de
+        "x@\uff45xample.com",  # a full-width letter: mail goes to x@example.com
+        "x@exa\u00admple.com",  # a soft hyphen
+        '"ann"@example.com',  # quoted: mail goes to ann@example.com
+        '"\x01"@example.com',  # quoted control character: mail goes to \x01@example.com
+    ],
+)
 def test_addresses_the_mail_would_deliver_elsewhere_are_not_addresses(typed):
     """Django sends mail to the IDNA form of the domain, and unquotes quoted local parts: an
     address that this changes would reach another mailbox than the string kept (a second

@@ -49,18 +49,18 @@ def modal(response):
 
 
 # The panel ----------------------------------------------------------------------------------
-def test_edit_form_has_the_gear_button_and_its_dialog(admin_client, members,
-                                                      unsupported_account):
+def test_edit_form_has_the_gear_button_and_its_dialog(admin_client, members, unsupported_account):
     html = admin_client.get(edit_url(members)).content.decode()
-    assert re.search(r'<button type="button"[^>]*data-a11y-dialog-show="guestpay-gear-dialog"',
-                     html)
+    assert re.search(
+        r'<button type="button"[^>]*data-a11y-dialog-show="guestpay-gear-dialog"', html
+    )
     assert "Payment settings" in html
     assert f'data-url="{gear_url(members)}"' in html  # the Wagtail dialog loads the view
     assert "wagtail_guestpay/admin/gear.js" in html
-    support = json.loads(html_lib.unescape(
-        re.search(r'data-guestpay-gear-support-value="([^"]*)"', html).group(1)))
-    assert support == {str(members.provider_account_id): True,
-                       str(unsupported_account.pk): False}
+    support = json.loads(
+        html_lib.unescape(re.search(r'data-guestpay-gear-support-value="([^"]*)"', html).group(1))
+    )
+    assert support == {str(members.provider_account_id): True, str(unsupported_account.pk): False}
     assert 'data-guestpay-gear-account-field-value="id_provider_account"' in html
     # The gear settings are edited in the dialog only, not in the main form.
     assert 'name="guest_payment"' not in html
@@ -101,8 +101,9 @@ def test_create_a_new_result_page_leads_to_its_editor(admin_client):
     """The dialog's link (Wagtail's choose_parent, or the same view of our own before 7.4)."""
     response = admin_client.get(new_result_page_url(), follow=True)
     assert response.status_code == 200
-    add_prefix = reverse("wagtailadmin_pages:add",
-                         args=["wagtail_guestpay", "paymentresultpage", 1])[:-len("1/")]
+    add_prefix = reverse(
+        "wagtailadmin_pages:add", args=["wagtail_guestpay", "paymentresultpage", 1]
+    )[: -len("1/")]
     if response.redirect_chain:  # a single possible parent: straight to the editor
         assert response.redirect_chain[-1][0].startswith(add_prefix)
     else:
@@ -114,18 +115,22 @@ def test_dialog_asks_to_save_first_when_the_form_chose_another_account(admin_cli
     data = modal(admin_client.get(gear_url(members), {"provider_account": other.pk}))
     assert "Save the offer first" in data["html"]
     assert "<form" not in data["html"]
-    same = modal(admin_client.get(gear_url(members),
-                                  {"provider_account": members.provider_account_id}))
+    same = modal(
+        admin_client.get(gear_url(members), {"provider_account": members.provider_account_id})
+    )
     assert "<form" in same["html"]
 
 
 # The dialog: POST ---------------------------------------------------------------------------
-def test_saving_switches_guest_payment_on_with_pages_and_logs_it(admin_client, members,
-                                                                 admin_user):
+def test_saving_switches_guest_payment_on_with_pages_and_logs_it(admin_client, members, admin_user):
     success = result_page("Welcome buyer", "success")
     failure = result_page("Try again", "failure")
-    data = modal(admin_client.post(gear_url(members), {
-        "guest_payment": "on", "success_page": success.pk, "failure_page": failure.pk}))
+    data = modal(
+        admin_client.post(
+            gear_url(members),
+            {"guest_payment": "on", "success_page": success.pk, "failure_page": failure.pk},
+        )
+    )
     assert data["step"] == "gear_settings_done"
     assert "Payment without login:" in data["summary_html"] and "On" in data["summary_html"]
     assert "Welcome buyer" in data["summary_html"]
@@ -138,8 +143,9 @@ def test_saving_switches_guest_payment_on_with_pages_and_logs_it(admin_client, m
     assert entry.data["changed"] == ["guest_payment", "success_page", "failure_page"]
     assert entry.data["success_page"] == {"id": success.pk, "title": "Welcome buyer"}
 
-    history = admin_client.get(reverse("wagtailsnippets_wagtail_guestpay_offer:history",
-                                       args=[members.pk])).content.decode()
+    history = admin_client.get(
+        reverse("wagtailsnippets_wagtail_guestpay_offer:history", args=[members.pk])
+    ).content.decode()
     assert "Payment without login: on" in history
     assert "page after a successful payment: Welcome buyer" in history
 
@@ -163,8 +169,9 @@ def test_saving_unchanged_settings_logs_nothing(admin_client, members):
 
 def test_a_failure_page_cannot_be_the_success_page(admin_client, members):
     failure = result_page("Payment failed", "failure")
-    data = modal(admin_client.post(gear_url(members), {
-        "guest_payment": "on", "success_page": failure.pk}))
+    data = modal(
+        admin_client.post(gear_url(members), {"guest_payment": "on", "success_page": failure.pk})
+    )
     assert data["step"] == "gear_settings"
     assert "choose a page made for this case" in data["html"]
     members.refresh_from_db()
@@ -181,8 +188,9 @@ def test_only_payment_result_pages_can_be_chosen(admin_client, members):
 
 @pytest.mark.parametrize("value", ["abc", "1.5", "\x00", "-1", "99999999999999999999999"])
 def test_a_forged_page_id_is_a_form_error(admin_client, members, value):
-    data = modal(admin_client.post(gear_url(members), {"guest_payment": "on",
-                                                       "success_page": value}))
+    data = modal(
+        admin_client.post(gear_url(members), {"guest_payment": "on", "success_page": value})
+    )
     assert data["step"] == "gear_settings"
     assert "Select a valid choice" in data["html"]
     members.refresh_from_db()
@@ -211,17 +219,29 @@ def test_switching_guest_payment_off(admin_client, offer):
 def offer_form_data(offer, **overrides):
     products = list(offer.products.all())
     data = {
-        "title": offer.title, "slug": offer.slug, "description": offer.description,
-        "price": str(offer.price), "currency": offer.currency,
+        "title": offer.title,
+        "slug": offer.slug,
+        "description": offer.description,
+        "price": str(offer.price),
+        "currency": offer.currency,
         "payment_method": offer.payment_method,
         "provider_account": offer.provider_account_id or "",
-        "revoke_on_refund": "on", "is_active": "on",
-        "products-TOTAL_FORMS": str(len(products)), "products-INITIAL_FORMS": str(len(products)),
-        "products-MIN_NUM_FORMS": "1", "products-MAX_NUM_FORMS": "1000",
+        "revoke_on_refund": "on",
+        "is_active": "on",
+        "products-TOTAL_FORMS": str(len(products)),
+        "products-INITIAL_FORMS": str(len(products)),
+        "products-MIN_NUM_FORMS": "1",
+        "products-MAX_NUM_FORMS": "1000",
     }
     for index, item in enumerate(products):
-        data.update({f"products-{index}-id": item.pk, f"products-{index}-page": item.page_id,
-                     f"products-{index}-ORDER": index + 1, f"products-{index}-DELETE": ""})
+        data.update(
+            {
+                f"products-{index}-id": item.pk,
+                f"products-{index}-page": item.page_id,
+                f"products-{index}-ORDER": index + 1,
+                f"products-{index}-DELETE": "",
+            }
+        )
     data.update(overrides)
     return data
 
@@ -237,9 +257,11 @@ def test_saving_the_offer_form_keeps_the_gear_settings(admin_client, offer):
 
 
 def test_changing_to_a_provider_that_cannot_is_refused_while_guest_payment_is_on(
-        admin_client, offer, unsupported_account):
-    response = admin_client.post(edit_url(offer), offer_form_data(
-        offer, provider_account=unsupported_account.pk))
+    admin_client, offer, unsupported_account
+):
+    response = admin_client.post(
+        edit_url(offer), offer_form_data(offer, provider_account=unsupported_account.pk)
+    )
     assert response.status_code == 200
     assert "switch payment without login off" in response.content.decode()
     offer.refresh_from_db()
@@ -247,26 +269,33 @@ def test_changing_to_a_provider_that_cannot_is_refused_while_guest_payment_is_on
 
 
 def test_changing_to_a_provider_that_cannot_is_allowed_with_guest_payment_off(
-        admin_client, members, unsupported_account):
-    response = admin_client.post(edit_url(members), offer_form_data(
-        members, provider_account=unsupported_account.pk))
+    admin_client, members, unsupported_account
+):
+    response = admin_client.post(
+        edit_url(members), offer_form_data(members, provider_account=unsupported_account.pk)
+    )
     assert response.status_code == 302
     members.refresh_from_db()
     assert members.provider_account_id == unsupported_account.pk
 
 
 # The listing --------------------------------------------------------------------------------
-def test_listing_shows_which_offers_take_guest_payment(admin_client, offer, members,
-                                                       unsupported_account):
-    OfferFactory(title="Register-only offer", provider_account=unsupported_account,
-                 guest_payment=False)
+def test_listing_shows_which_offers_take_guest_payment(
+    admin_client, offer, members, unsupported_account
+):
+    OfferFactory(
+        title="Register-only offer", provider_account=unsupported_account, guest_payment=False
+    )
     html = admin_client.get(reverse("wagtailsnippets_wagtail_guestpay_offer:list")).content
     html = html.decode()
     assert "Payment without login" in html
 
     def status_of(title):
-        [row] = [chunk for chunk in html.split("</tr>") if f">{title}<" in chunk
-                 or f"{title}\n" in chunk or f" {title} " in chunk]
+        [row] = [
+            chunk
+            for chunk in html.split("</tr>")
+            if f">{title}<" in chunk or f"{title}\n" in chunk or f" {title} " in chunk
+        ]
         return re.search(r'class="w-status[^"]*">\s*([^<]+?)\s*<', row).group(1)
 
     assert status_of(offer.title) == "On"

@@ -40,14 +40,14 @@ def account_data(**overrides):
 
 
 def configurable_data(**overrides):
-    data = account_data(**{
-        "option__merchant_id": "M-1001",
-        "option__region": "us",
-        "secret__api_key": SECRET,
-        "secret__api_key__env": "",
-        "secret__webhook_secret": "",
-        "secret__webhook_secret__env": "",
-    })
+    data = account_data(
+        option__merchant_id="M-1001",
+        option__region="us",
+        secret__api_key=SECRET,
+        secret__api_key__env="",
+        secret__webhook_secret="",
+        secret__webhook_secret__env="",
+    )
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
 
@@ -63,14 +63,19 @@ def followed_text(response):
 # Menu and listing ---------------------------------------------------------------------------
 def payments_menu(response):
     """The items of the "Payments" submenu, from Wagtail's sidebar props: [(name, url)]."""
-    props = re.search(r'<script id="wagtail-sidebar-props" type="application/json">(.*?)</script>',
-                      response.content.decode(), re.S)
+    props = re.search(
+        r'<script id="wagtail-sidebar-props" type="application/json">(.*?)</script>',
+        response.content.decode(),
+        re.S,
+    )
 
     def find(node):
         if isinstance(node, dict):
             args = node.get("_args")
-            if (node.get("_type") == "wagtail.sidebar.SubMenuItem"
-                    and args[0]["name"] == "guestpay_menu"):
+            if (
+                node.get("_type") == "wagtail.sidebar.SubMenuItem"
+                and args[0]["name"] == "guestpay_menu"
+            ):
                 return [(item["_args"][0]["name"], item["_args"][0]["url"]) for item in args[1]]
             nodes = node.values()
         elif isinstance(node, list):
@@ -98,9 +103,11 @@ def test_payments_menu_holds_payment_systems_and_offers(admin_client):
 def test_other_admin_pages_join_the_payments_menu_through_its_hook(rf, admin_user):
     """How Transactions and Contacts (or a host site's pages) join the menu. (Wagtail builds the
     menu once per process, after every wagtail_hooks module is loaded; hence a fresh one here.)"""
+
     def menu_item():
-        return MenuItem("Transactions", "/admin/guestpay-transactions/", name="transactions",
-                        order=300)
+        return MenuItem(
+            "Transactions", "/admin/guestpay-transactions/", name="transactions", order=300
+        )
 
     request = rf.get("/admin/")
     request.user = admin_user
@@ -139,18 +146,24 @@ def test_unknown_kind_is_404(admin_client):
 
 def test_form_fields_come_from_the_providers_credentials(admin_client, configurable_kind):
     html = admin_client.get(add_url("configurable")).content.decode()
-    for name in ("option__merchant_id", "option__region", "secret__api_key",
-                 "secret__api_key__env", "secret__webhook_secret"):
+    for name in (
+        "option__merchant_id",
+        "option__region",
+        "secret__api_key",
+        "secret__api_key__env",
+        "secret__webhook_secret",
+    ):
         assert f'name="{name}"' in html
     assert 'type="password"' in html
     assert '<option value="us">USA</option>' in html
 
 
 def test_add_stores_options_and_encrypted_secrets(admin_client, configurable_kind):
-    token = re.search(r'name="public_id_token" value="([^"]+)"',
-                      admin_client.get(add_url("configurable")).content.decode()).group(1)
-    response = admin_client.post(add_url("configurable"),
-                                 configurable_data(public_id_token=token))
+    token = re.search(
+        r'name="public_id_token" value="([^"]+)"',
+        admin_client.get(add_url("configurable")).content.decode(),
+    ).group(1)
+    response = admin_client.post(add_url("configurable"), configurable_data(public_id_token=token))
     account = ProviderAccount.objects.get()
     assert response.status_code == 302 and response.url == edit_url(account)
     assert account.kind == "configurable"
@@ -163,8 +176,9 @@ def test_add_stores_options_and_encrypted_secrets(admin_client, configurable_kin
 
 
 def shown_webhook_url(response):
-    return re.search(r'id="guestpay-webhook-url" readonly value="([^"]+)"',
-                     response.content.decode()).group(1)
+    return re.search(
+        r'id="guestpay-webhook-url" readonly value="([^"]+)"', response.content.decode()
+    ).group(1)
 
 
 def test_the_webhook_url_is_shown_before_the_account_exists(admin_client, configurable_kind):
@@ -184,8 +198,9 @@ def test_a_tampered_webhook_token_is_refused_and_replaced(admin_client, configur
     from django.core import signing
 
     chosen = uuid.uuid4()
-    response = admin_client.post(add_url("configurable"), configurable_data(
-        public_id_token=str(chosen)))
+    response = admin_client.post(
+        add_url("configurable"), configurable_data(public_id_token=str(chosen))
+    )
     assert response.status_code == 200
     assert "webhook URL expired and was replaced" in response.content.decode()
     assert not ProviderAccount.objects.exists()
@@ -194,16 +209,14 @@ def test_a_tampered_webhook_token_is_refused_and_replaced(admin_client, configur
     # An id already taken (a replayed form) is replaced too, never a 500.
     TestProviderAccountFactory(public_id=chosen)
     token = signing.dumps(str(chosen), salt="wagtail_guestpay.admin.provideraccount.public_id")
-    response = admin_client.post(add_url("configurable"), configurable_data(
-        public_id_token=token))
+    response = admin_client.post(add_url("configurable"), configurable_data(public_id_token=token))
     assert response.status_code == 200
     assert "webhook URL expired and was replaced" in response.content.decode()
     assert ProviderAccount.objects.count() == 1
 
 
 def test_a_required_secret_is_required(admin_client, configurable_kind):
-    response = admin_client.post(add_url("configurable"),
-                                 configurable_data(**{"secret__api_key": ""}))
+    response = admin_client.post(add_url("configurable"), configurable_data(secret__api_key=""))
     assert response.status_code == 200
     assert "API key is required" in response.content.decode()
     assert not ProviderAccount.objects.exists()
@@ -220,8 +233,9 @@ def test_a_typed_secret_is_not_echoed_when_the_form_has_errors(admin_client, con
 # Editing: write-only secrets ----------------------------------------------------------------
 @pytest.fixture
 def configured(configurable_kind):
-    account = ProviderAccount(name="Gateway", kind="configurable",
-                              options={"merchant_id": "M-1", "region": "eu"})
+    account = ProviderAccount(
+        name="Gateway", kind="configurable", options={"merchant_id": "M-1", "region": "eu"}
+    )
     account.set_secrets({"api_key": SECRET, "webhook_secret": "whsec_also-hidden"})
     account.save()
     return account
@@ -238,8 +252,9 @@ def test_edit_form_says_set_or_not_set_and_never_shows_a_secret(admin_client, co
 
 
 def test_empty_secret_keeps_the_stored_value(admin_client, configured):
-    response = admin_client.post(edit_url(configured), configurable_data(
-        name="Gateway renamed", **{"secret__api_key": ""}))
+    response = admin_client.post(
+        edit_url(configured), configurable_data(name="Gateway renamed", secret__api_key="")
+    )
     assert response.status_code == 302
     configured.refresh_from_db()
     assert configured.name == "Gateway renamed"
@@ -248,9 +263,15 @@ def test_empty_secret_keeps_the_stored_value(admin_client, configured):
 
 
 def test_a_new_secret_replaces_and_clear_removes(admin_client, configured):
-    response = admin_client.post(edit_url(configured), configurable_data(**{
-        "option__merchant_id": "M-1", "option__region": "eu",
-        "secret__api_key": "sk_new_value", "secret__webhook_secret__clear": "on"}))
+    response = admin_client.post(
+        edit_url(configured),
+        configurable_data(
+            option__merchant_id="M-1",
+            option__region="eu",
+            secret__api_key="sk_new_value",
+            secret__webhook_secret__clear="on",
+        ),
+    )
     assert response.status_code == 302
     configured.refresh_from_db()
     assert configured.get_secret("api_key") == "sk_new_value"
@@ -261,8 +282,9 @@ def test_a_new_secret_replaces_and_clear_removes(admin_client, configured):
 
 
 def test_clearing_a_required_secret_is_refused(admin_client, configured):
-    response = admin_client.post(edit_url(configured), configurable_data(**{
-        "secret__api_key": "", "secret__api_key__clear": "on"}))
+    response = admin_client.post(
+        edit_url(configured), configurable_data(secret__api_key="", secret__api_key__clear="on")
+    )
     assert response.status_code == 200
     assert "API key is required" in response.content.decode()
     configured.refresh_from_db()
@@ -270,8 +292,10 @@ def test_clearing_a_required_secret_is_refused(admin_client, configured):
 
 
 def test_typing_and_clearing_at_once_is_refused(admin_client, configured):
-    response = admin_client.post(edit_url(configured), configurable_data(**{
-        "secret__webhook_secret": "whsec_new", "secret__webhook_secret__clear": "on"}))
+    response = admin_client.post(
+        edit_url(configured),
+        configurable_data(secret__webhook_secret="whsec_new", secret__webhook_secret__clear="on"),
+    )
     assert response.status_code == 200
     assert "not both" in response.content.decode()
     assert "whsec_new" not in response.content.decode()
@@ -293,8 +317,9 @@ def test_no_response_of_the_screens_contains_a_secret(admin_client, configured):
 
 
 def test_options_are_saved(admin_client, configured):
-    admin_client.post(edit_url(configured), configurable_data(**{
-        "option__merchant_id": "M-2002", "option__region": "eu"}))
+    admin_client.post(
+        edit_url(configured), configurable_data(option__merchant_id="M-2002", option__region="eu")
+    )
     configured.refresh_from_db()
     assert configured.options == {"merchant_id": "M-2002", "region": "eu"}
 
@@ -308,11 +333,12 @@ def test_the_kind_of_a_saved_account_cannot_change(admin_client, configured):
 
 
 # Environment variables ----------------------------------------------------------------------
-def test_a_secret_can_be_read_from_an_environment_variable(admin_client, configured,
-                                                           monkeypatch):
+def test_a_secret_can_be_read_from_an_environment_variable(admin_client, configured, monkeypatch):
     monkeypatch.setenv("GUESTPAY_GATEWAY_KEY", "sk_from_env")
-    response = admin_client.post(edit_url(configured), configurable_data(**{
-        "secret__api_key": "", "secret__api_key__env": "GUESTPAY_GATEWAY_KEY"}))
+    response = admin_client.post(
+        edit_url(configured),
+        configurable_data(secret__api_key="", secret__api_key__env="GUESTPAY_GATEWAY_KEY"),
+    )
     assert response.status_code == 302
     configured.refresh_from_db()
     assert configured.secrets_from_env == {"api_key": "GUESTPAY_GATEWAY_KEY"}
@@ -330,26 +356,32 @@ def test_a_secret_can_be_read_from_an_environment_variable(admin_client, configu
 
 def test_an_unset_environment_variable_is_reported(admin_client, configured, monkeypatch):
     monkeypatch.delenv("GUESTPAY_GATEWAY_MISSING", raising=False)
-    admin_client.post(edit_url(configured), configurable_data(**{
-        "secret__api_key": "", "secret__api_key__env": "GUESTPAY_GATEWAY_MISSING"}))
+    admin_client.post(
+        edit_url(configured),
+        configurable_data(secret__api_key="", secret__api_key__env="GUESTPAY_GATEWAY_MISSING"),
+    )
     html = admin_client.get(edit_url(configured)).content.decode()
     assert "GUESTPAY_GATEWAY_MISSING, which is not set on this server" in html
 
 
 def test_environment_variable_names_are_validated(admin_client, configured):
-    response = admin_client.post(edit_url(configured), configurable_data(**{
-        "secret__api_key": "", "secret__api_key__env": "NOT A NAME; rm -rf"}))
+    response = admin_client.post(
+        edit_url(configured),
+        configurable_data(secret__api_key="", secret__api_key__env="NOT A NAME; rm -rf"),
+    )
     assert response.status_code == 200
     assert "letters, digits and underscores" in response.content.decode()
     configured.refresh_from_db()
     assert configured.secrets_from_env == {}
 
 
-def test_a_secret_pasted_into_the_environment_variable_box_is_not_shown_back(admin_client,
-                                                                               configured):
+def test_a_secret_pasted_into_the_environment_variable_box_is_not_shown_back(
+    admin_client, configured
+):
     pasted = "sk_live_pasted-in-the-wrong-box-77"
-    response = admin_client.post(edit_url(configured), configurable_data(**{
-        "secret__api_key": "", "secret__api_key__env": pasted}))
+    response = admin_client.post(
+        edit_url(configured), configurable_data(secret__api_key="", secret__api_key__env=pasted)
+    )
     assert response.status_code == 200
     assert "letters, digits and underscores" in response.content.decode()
     assert pasted not in response.content.decode()
@@ -358,12 +390,14 @@ def test_a_secret_pasted_into_the_environment_variable_box_is_not_shown_back(adm
 
 
 @pytest.mark.parametrize("name", ["DATABASE_URL", "PATH", "XGUESTPAY_KEY"])
-def test_only_variables_with_the_credential_prefix_can_be_named(admin_client, configured,
-                                                                monkeypatch, name):
+def test_only_variables_with_the_credential_prefix_can_be_named(
+    admin_client, configured, monkeypatch, name
+):
     """An editor cannot point a credential at the server's other variables."""
     monkeypatch.setenv(name, "postgres://user:db-password@db/site")
-    response = admin_client.post(edit_url(configured), configurable_data(**{
-        "secret__api_key": "", "secret__api_key__env": name}))
+    response = admin_client.post(
+        edit_url(configured), configurable_data(secret__api_key="", secret__api_key__env=name)
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert "Name a variable starting with GUESTPAY_" in html
@@ -372,8 +406,9 @@ def test_only_variables_with_the_credential_prefix_can_be_named(admin_client, co
     assert configured.secrets_from_env == {} and configured.get_secret("api_key") == SECRET
 
 
-def test_a_disallowed_variable_named_outside_the_form_is_not_read(admin_client, configured,
-                                                                  monkeypatch, settings):
+def test_a_disallowed_variable_named_outside_the_form_is_not_read(
+    admin_client, configured, monkeypatch, settings
+):
     monkeypatch.setenv("DATABASE_URL", "postgres://user:db-password@db/site")
     configured.secrets_from_env = {"api_key": "DATABASE_URL"}  # e.g. set from a shell
     configured.save()
@@ -385,13 +420,15 @@ def test_a_disallowed_variable_named_outside_the_form_is_not_read(admin_client, 
     assert configured.get_secret("api_key") == "postgres://user:db-password@db/site"
 
 
-def test_a_variable_holding_a_site_key_is_refused_and_never_read(admin_client, configured,
-                                                                 monkeypatch, settings):
+def test_a_variable_holding_a_site_key_is_refused_and_never_read(
+    admin_client, configured, monkeypatch, settings
+):
     monkeypatch.setenv("GUESTPAY_DJANGO_KEY", settings.SECRET_KEY)
     monkeypatch.setenv("GUESTPAY_FERNET", settings.WAGTAIL_GUESTPAY_ENCRYPTION_KEYS[0])
     for name in ("GUESTPAY_DJANGO_KEY", "GUESTPAY_FERNET"):
-        response = admin_client.post(edit_url(configured), configurable_data(**{
-            "secret__api_key": "", "secret__api_key__env": name}))
+        response = admin_client.post(
+            edit_url(configured), configurable_data(secret__api_key="", secret__api_key__env=name)
+        )
         assert response.status_code == 200
         assert "holds one of the site&#x27;s own keys" in response.content.decode()
         configured.refresh_from_db()
@@ -401,8 +438,10 @@ def test_a_variable_holding_a_site_key_is_refused_and_never_read(admin_client, c
 
 
 def test_value_and_environment_variable_together_are_refused(admin_client, configured):
-    response = admin_client.post(edit_url(configured), configurable_data(**{
-        "secret__api_key": "sk_typed", "secret__api_key__env": "GUESTPAY_SHOP_KEY"}))
+    response = admin_client.post(
+        edit_url(configured),
+        configurable_data(secret__api_key="sk_typed", secret__api_key__env="GUESTPAY_SHOP_KEY"),
+    )
     assert response.status_code == 200
     assert "not both" in response.content.decode()
     configured.refresh_from_db()
@@ -413,16 +452,21 @@ def test_value_and_environment_variable_together_are_refused(admin_client, confi
 def test_disabling_stops_new_payments(admin_client, account):
     offer = OfferFactory(provider_account=account)
     assert offer.can_take_payment
-    response = admin_client.post(edit_url(account), {
-        "name": account.name, "mode": "test", "secret__signing_secret": "",
-        "secret__signing_secret__env": ""})  # "active" unticked
+    response = admin_client.post(
+        edit_url(account),
+        {
+            "name": account.name,
+            "mode": "test",
+            "secret__signing_secret": "",
+            "secret__signing_secret__env": "",
+        },
+    )  # "active" unticked
     assert response.status_code == 302
     account.refresh_from_db()
     assert not account.is_active
     offer.refresh_from_db()
     assert not offer.can_take_payment
-    assert ModelLogEntry.objects.filter(action="wagtail.edit",
-                                        object_id=str(account.pk)).exists()
+    assert ModelLogEntry.objects.filter(action="wagtail.edit", object_id=str(account.pk)).exists()
 
 
 def test_an_account_in_use_cannot_be_deleted(admin_client, account):
@@ -469,8 +513,9 @@ def test_check_credentials_failing(admin_client, account, monkeypatch):
     account.save()
     response = admin_client.post(check_url(account), follow=True)
     assert "Credentials do not work: Set a signing secret." in messages_of(response)
-    assert ModelLogEntry.objects.get(
-        action="wagtail_guestpay.credentials_checked").data == {"ok": False}
+    assert ModelLogEntry.objects.get(action="wagtail_guestpay.credentials_checked").data == {
+        "ok": False
+    }
 
 
 def test_check_credentials_is_post_only_and_csrf_protected(account, admin_user):
@@ -478,11 +523,9 @@ def test_check_credentials_is_post_only_and_csrf_protected(account, admin_user):
     client.force_login(admin_user)
     assert client.get(check_url(account)).status_code == 405
     assert client.post(check_url(account)).status_code == 403
-    assert not ModelLogEntry.objects.filter(
-        action="wagtail_guestpay.credentials_checked").exists()
+    assert not ModelLogEntry.objects.filter(action="wagtail_guestpay.credentials_checked").exists()
     html = client.get(edit_url(account)).content.decode()
-    form = re.search(rf'<form action="{check_url(account)}" method="post">(.*?)</form>', html,
-                     re.S)
+    form = re.search(rf'<form action="{check_url(account)}" method="post">(.*?)</form>', html, re.S)
     assert form and 'name="csrfmiddlewaretoken"' in form.group(1)
 
 
@@ -510,8 +553,7 @@ def test_an_editor_without_permissions_sees_and_does_nothing(client, account):
     assert_denied(client.get(reverse(INDEX)))
     assert_denied(client.get(reverse("guestpay_payment_systems:add")))
     assert_denied(client.get(add_url("test")))
-    assert_denied(client.post(add_url("test"), account_data(**{
-        "secret__signing_secret": "s"})))
+    assert_denied(client.post(add_url("test"), account_data(secret__signing_secret="s")))
     assert_denied(client.get(edit_url(account)))
     assert_denied(client.post(edit_url(account), account_data(name="Hijacked")))
     assert_denied(client.post(check_url(account)))
@@ -525,7 +567,8 @@ def test_change_permission_allows_editing_but_not_adding(client, account):
     editor = staff_user("wagtail_guestpay.change_provideraccount")
     client.force_login(editor)
     assert payments_menu(client.get(reverse("wagtailadmin_home"))) == [
-        ("payment-systems", reverse(INDEX))]
+        ("payment-systems", reverse(INDEX))
+    ]
     assert client.get(edit_url(account)).status_code == 200
     assert_denied(client.get(reverse("guestpay_payment_systems:add")))
     assert_denied(client.get(add_url("test")))
@@ -545,8 +588,9 @@ def remote_account(remote_kind, httpserver, settings):
 
 
 def test_check_credentials_calls_the_provider_api(admin_client, remote_account, httpserver):
-    httpserver.expect_request("/v1/me", headers={"Authorization": f"Bearer {SECRET}"}) \
-        .respond_with_json({"account": "acct_42"})
+    httpserver.expect_request(
+        "/v1/me", headers={"Authorization": f"Bearer {SECRET}"}
+    ).respond_with_json({"account": "acct_42"})
     response = admin_client.post(check_url(remote_account), follow=True)
     assert "Credentials work: Connected as acct_42." in messages_of(response)
     assert SECRET not in response.content.decode()
@@ -556,16 +600,20 @@ def test_check_credentials_refused_by_the_provider(admin_client, remote_account,
     httpserver.expect_request("/v1/me").respond_with_json({"error": "bad key"}, status=401)
     response = admin_client.post(check_url(remote_account), follow=True)
     assert "Credentials do not work: The API key was refused." in messages_of(response)
-    assert ModelLogEntry.objects.get(
-        action="wagtail_guestpay.credentials_checked").data == {"ok": False}
+    assert ModelLogEntry.objects.get(action="wagtail_guestpay.credentials_checked").data == {
+        "ok": False
+    }
 
 
-def test_check_credentials_when_the_provider_cannot_be_reached(admin_client, remote_account,
-                                                               httpserver, settings):
+def test_check_credentials_when_the_provider_cannot_be_reached(
+    admin_client, remote_account, httpserver, settings
+):
     httpserver.expect_request("/v1/me").respond_with_data("oops", status=502)
     response = admin_client.post(check_url(remote_account), follow=True)
-    assert ("Credentials do not work: the payment system could not be reached (HTTP 502)."
-            in messages_of(response))
+    assert (
+        "Credentials do not work: the payment system could not be reached (HTTP 502)."
+        in messages_of(response)
+    )
     httpserver.stop()  # nothing listens any more
     response = admin_client.post(check_url(remote_account), follow=True)
     assert any("could not be reached (connection failed" in m for m in messages_of(response))
@@ -574,7 +622,8 @@ def test_check_credentials_when_the_provider_cannot_be_reached(admin_client, rem
 
 
 def test_an_unexpected_failure_of_the_check_says_little_and_logs_no_secret(
-        admin_client, remote_account, httpserver):
+    admin_client, remote_account, httpserver
+):
     import logging
 
     records = []
@@ -588,8 +637,10 @@ def test_an_unexpected_failure_of_the_check_says_little_and_logs_no_secret(
         response = admin_client.post(check_url(remote_account), follow=True)
     finally:
         logger.removeHandler(handler)
-    assert ("Credentials do not work: the check failed unexpectedly; see the server log."
-            in messages_of(response))
+    assert (
+        "Credentials do not work: the check failed unexpectedly; see the server log."
+        in messages_of(response)
+    )
     assert records and all(SECRET not in handler.format(r) for r in records)
     assert all(r.exc_info is None for r in records)
 

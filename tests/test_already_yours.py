@@ -26,7 +26,8 @@ def button(offer, user):
     request = RequestFactory().get("/")
     request.user = user
     return Template("{% load guestpay_tags %}{% guestpay_pay_button offer %}").render(
-        Context({"offer": offer, "request": request}))
+        Context({"offer": offer, "request": request})
+    )
 
 
 # The pipeline ----------------------------------------------------------------------------------
@@ -106,9 +107,14 @@ def test_an_offer_of_several_products_opens_the_personal_area(account, user):
 
 def test_the_offer_page_and_its_pay_blocks_say_you_have_this(client, offer, user):
     site = Site.objects.get(is_default_site=True)
-    page = site.root_page.add_child(instance=OfferPage(
-        title="Buy it", slug="buy-it", offer=offer,
-        body=[("pay_button", {"offer": offer, "label": "", "show_price": True})]))
+    page = site.root_page.add_child(
+        instance=OfferPage(
+            title="Buy it",
+            slug="buy-it",
+            offer=offer,
+            body=[("pay_button", {"offer": offer, "label": "", "show_price": True})],
+        )
+    )
     client.force_login(user)
     assert client.get(page.url).content.decode().count("/guestpay/pay/demo-course/") == 2
     give(user, *offer.get_products())
@@ -143,4 +149,5 @@ def test_the_pay_blocks_direct_rendering_is_the_templates_markup(offer, user):
     html = block.render(value, {"request": request})
     assert "You have this:" in html
     assert html == get_template("wagtail_guestpay/includes/pay_button.html").render(
-        pay_button_context(request, value["offer"], "", True))
+        pay_button_context(request, value["offer"], "", True)
+    )

@@ -44,8 +44,14 @@ def test_reset_answers_the_same_for_known_and_unknown_addresses(buyer, run_on_co
         client = committing(Client())
         response = client.post(RESET, {"email": email})
         done = client.get(response["Location"])
-        answers.append((response.status_code, response["Location"], done.status_code,
-                        without_tokens(done.content)))
+        answers.append(
+            (
+                response.status_code,
+                response["Location"],
+                done.status_code,
+                without_tokens(done.content),
+            )
+        )
     assert answers[0] == answers[1]
     assert [m.to for m in outbox] == [["buyer@example.com"]]
 
@@ -56,13 +62,17 @@ def test_reset_flow_sets_a_new_password_once(client, buyer, run_on_commit, outbo
     form = client.get(path, follow=True)
     assert form.status_code == 200 and b'name="new_password1"' in form.content
     set_url = form.redirect_chain[-1][0]
-    done = client.post(set_url, {"new_password1": "brand-new-passphrase-7",
-                                 "new_password2": "brand-new-passphrase-7"})
+    done = client.post(
+        set_url,
+        {"new_password1": "brand-new-passphrase-7", "new_password2": "brand-new-passphrase-7"},
+    )
     assert done.status_code == 302 and done["Location"] == "/guestpay/password-reset/done/"
     complete = client.get(done["Location"])
     assert b'href="/guestpay/login/"' in complete.content and not signed_in(client)
-    login = client.post("/guestpay/login/", {"action": "password", "email": buyer.email,
-                                             "password": "brand-new-passphrase-7"})
+    login = client.post(
+        "/guestpay/login/",
+        {"action": "password", "email": buyer.email, "password": "brand-new-passphrase-7"},
+    )
     assert login.status_code == 302 and int(signed_in(client)) == buyer.pk
     again = Client().get(path, follow=True)
     assert b"This link cannot be used any more" in again.content
@@ -81,13 +91,16 @@ def test_reset_skips_inactive_accounts_and_lets_a_payment_account_set_a_first_pa
     client.post(RESET, {"email": "fresh@example.com"})
     assert [m.to for m in outbox] == [["fresh@example.com"]]
     set_url = client.get(reset_path(outbox[0]), follow=True).redirect_chain[-1][0]
-    client.post(set_url, {"new_password1": "brand-new-passphrase-7",
-                          "new_password2": "brand-new-passphrase-7"})
+    client.post(
+        set_url,
+        {"new_password1": "brand-new-passphrase-7", "new_password2": "brand-new-passphrase-7"},
+    )
     assert GuestAccount.objects.get(user=fresh).activated_at is not None
 
 
-def test_a_reset_link_for_an_account_deactivated_since_is_refused(client, buyer, run_on_commit,
-                                                                  outbox):
+def test_a_reset_link_for_an_account_deactivated_since_is_refused(
+    client, buyer, run_on_commit, outbox
+):
     client.post(RESET, {"email": buyer.email})
     User.objects.filter(pk=buyer.pk).update(is_active=False)
     page = client.get(reset_path(outbox[0]), follow=True)
@@ -97,13 +110,23 @@ def test_a_reset_link_for_an_account_deactivated_since_is_refused(client, buyer,
 # Password change -------------------------------------------------------------------------------
 def test_change_password_needs_the_old_one(client, buyer):
     client.force_login(buyer)
-    wrong = client.post("/guestpay/account/password/", {
-        "old_password": "nope", "new_password1": "another-passphrase-8",
-        "new_password2": "another-passphrase-8"})
+    wrong = client.post(
+        "/guestpay/account/password/",
+        {
+            "old_password": "nope",
+            "new_password1": "another-passphrase-8",
+            "new_password2": "another-passphrase-8",
+        },
+    )
     assert wrong.status_code == 200
-    done = client.post("/guestpay/account/password/", {
-        "old_password": "correct-horse-battery", "new_password1": "another-passphrase-8",
-        "new_password2": "another-passphrase-8"})
+    done = client.post(
+        "/guestpay/account/password/",
+        {
+            "old_password": "correct-horse-battery",
+            "new_password1": "another-passphrase-8",
+            "new_password2": "another-passphrase-8",
+        },
+    )
     assert done.status_code == 302 and done["Location"] == "/guestpay/account/"
     assert signed_in(client)  # the session survives its own password change
     buyer.refresh_from_db()
@@ -116,29 +139,37 @@ def test_a_buyer_without_a_password_sets_one(client, buyer):
     client.force_login(buyer)
     page = client.get("/guestpay/account/password/")
     assert b"old_password" not in page.content
-    client.post("/guestpay/account/password/", {"new_password1": "another-passphrase-8",
-                                                "new_password2": "another-passphrase-8"})
+    client.post(
+        "/guestpay/account/password/",
+        {"new_password1": "another-passphrase-8", "new_password2": "another-passphrase-8"},
+    )
     buyer.refresh_from_db()
     assert buyer.check_password("another-passphrase-8")
 
 
 def test_account_settings_need_a_sign_in(client):
-    for path in ("/guestpay/account/password/", "/guestpay/account/email/",
-                 "/guestpay/account/email/confirm/"):
+    for path in (
+        "/guestpay/account/password/",
+        "/guestpay/account/email/",
+        "/guestpay/account/email/confirm/",
+    ):
         response = client.get(path)
         assert response.status_code == 302 and response["Location"].startswith(
-            "/guestpay/login/?next=")
+            "/guestpay/login/?next="
+        )
 
 
 # E-mail change ---------------------------------------------------------------------------------
-def test_change_email_confirmed_by_a_code_to_the_new_address(client, buyer, run_on_commit,
-                                                            outbox):
+def test_change_email_confirmed_by_a_code_to_the_new_address(client, buyer, run_on_commit, outbox):
     client.force_login(buyer)
-    wrong_password = client.post("/guestpay/account/email/", {"email": "new@example.com",
-                                                              "password": "nope"})
+    wrong_password = client.post(
+        "/guestpay/account/email/", {"email": "new@example.com", "password": "nope"}
+    )
     assert wrong_password.status_code == 200 and outbox == []
-    response = client.post("/guestpay/account/email/", {"email": "New@Example.com",
-                                                        "password": "correct-horse-battery"})
+    response = client.post(
+        "/guestpay/account/email/",
+        {"email": "New@Example.com", "password": "correct-horse-battery"},
+    )
     assert response["Location"] == "/guestpay/account/email/confirm/"
     code = code_in(to(outbox, "new@example.com")[0])
     client.post("/guestpay/account/email/confirm/", {"code": other_than(code)})
@@ -153,16 +184,20 @@ def test_change_email_confirmed_by_a_code_to_the_new_address(client, buyer, run_
     # The new address signs in; the old one does not.
     other = Client()
     for email, expected in (("buyer@example.com", False), ("new@example.com", True)):
-        other.post("/guestpay/login/", {"action": "password", "email": email,
-                                        "password": "correct-horse-battery"})
+        other.post(
+            "/guestpay/login/",
+            {"action": "password", "email": email, "password": "correct-horse-battery"},
+        )
         assert bool(signed_in(other)) is expected
 
 
 def test_an_address_another_account_holds_is_refused(client, buyer, run_on_commit, outbox):
     UserFactory(email="taken@example.com")
     client.force_login(buyer)
-    client.post("/guestpay/account/email/", {"email": "taken@example.com",
-                                             "password": "correct-horse-battery"})
+    client.post(
+        "/guestpay/account/email/",
+        {"email": "taken@example.com", "password": "correct-horse-battery"},
+    )
     code = code_in(to(outbox, "taken@example.com")[0])
     client.post("/guestpay/account/email/confirm/", {"code": code})
     page = client.get("/guestpay/account/email/confirm/")
@@ -184,7 +219,9 @@ def test_personal_area_reads_as_a_library(client, offer, testpay, run_on_commit,
     assert 'class="guestpay-card guestpay-product"' in page
     assert "Twelve lessons, at your pace." in page
     assert f'href="{product.url}" aria-label="Open {product.title}">Open</a>' in page
-    assert 'href="/guestpay/account/email/"' in page and 'href="/guestpay/account/password/"' in page
+    assert (
+        'href="/guestpay/account/email/"' in page and 'href="/guestpay/account/password/"' in page
+    )
 
 
 def test_buyer_pages_extend_the_site_base_and_keep_the_css(client, settings):
@@ -206,10 +243,13 @@ def test_account_links_show_sign_in_or_my_purchases(client, buyer, settings):
     assert 'action="/guestpay/logout/"' in page and "My purchases" in page
 
 
-def test_the_login_url_setting_reaches_pages_and_emails(client, settings, offer, testpay,
-                                                        run_on_commit, outbox, buyer):
+def test_the_login_url_setting_reaches_pages_and_emails(
+    client, settings, offer, testpay, run_on_commit, outbox, buyer
+):
     settings.WAGTAIL_GUESTPAY_LOGIN_URL = "/sso/login/"
-    assert client.get("/guestpay/account/")["Location"] == "/sso/login/?next=%2Fguestpay%2Faccount%2F"
+    assert (
+        client.get("/guestpay/account/")["Location"] == "/sso/login/?next=%2Fguestpay%2Faccount%2F"
+    )
     _order, payment, _charge = testpay.start(offer)
     testpay.notify(payment, "paid", email=buyer.email)
     assert "http://testserver/sso/login/?next=" in outbox[0].body

@@ -67,10 +67,17 @@ def test_known_and_unknown_addresses_get_the_same_answers(buyer, run_on_commit, 
         page = client.get(CODE)
         wrong = type_code(client, "123456")
         after = client.get(CODE)
-        answers.append((asked.status_code, asked["Location"], page.status_code,
-                        without_tokens(page.content).replace(email.encode(), b"EMAIL"),
-                        wrong.status_code, wrong["Location"],
-                        without_tokens(after.content).replace(email.encode(), b"EMAIL")))
+        answers.append(
+            (
+                asked.status_code,
+                asked["Location"],
+                page.status_code,
+                without_tokens(page.content).replace(email.encode(), b"EMAIL"),
+                wrong.status_code,
+                wrong["Location"],
+                without_tokens(after.content).replace(email.encode(), b"EMAIL"),
+            )
+        )
     assert answers[0] == answers[1]
     assert b"This code is not right" in answers[0][-1]
     assert [m.to for m in outbox] == [["buyer@example.com"]]
@@ -141,10 +148,11 @@ def test_codes_typed_are_limited_per_address(buyer, run_on_commit, outbox, setti
     assert type_code(clients[2], code).status_code == 429
 
 
-def test_codes_sent_are_limited_per_address_and_per_client(buyer, run_on_commit, outbox,
-                                                          settings):
-    settings.WAGTAIL_GUESTPAY_SIGNIN_RATE_LIMITS = {"send_email": (2, 3600),
-                                                    "send_client": (3, 3600)}
+def test_codes_sent_are_limited_per_address_and_per_client(buyer, run_on_commit, outbox, settings):
+    settings.WAGTAIL_GUESTPAY_SIGNIN_RATE_LIMITS = {
+        "send_email": (2, 3600),
+        "send_client": (3, 3600),
+    }
     for n in range(2):
         assert ask_code(Client(REMOTE_ADDR=f"10.0.1.{n}"), buyer.email).status_code == 302
     assert ask_code(Client(REMOTE_ADDR="10.0.1.9"), buyer.email).status_code == 429
@@ -168,8 +176,9 @@ def test_staff_and_inactive_accounts_get_no_code(client, run_on_commit, outbox, 
     assert [m.to for m in outbox] == [["staff@example.com"]]
 
 
-def test_an_account_made_staff_after_the_code_was_sent_is_refused(client, buyer, run_on_commit,
-                                                                   outbox):
+def test_an_account_made_staff_after_the_code_was_sent_is_refused(
+    client, buyer, run_on_commit, outbox
+):
     ask_code(client, buyer.email)
     User.objects.filter(pk=buyer.pk).update(is_staff=True)
     type_code(client, code_in(outbox[0]))
@@ -193,7 +202,7 @@ def test_the_link_signs_in_only_by_the_button(client, buyer, run_on_commit, outb
     browser = Client()
     for _ in range(2):
         page = browser.get(path)
-        assert page.status_code == 200 and b"<form method=\"post\"" in page.content
+        assert page.status_code == 200 and b'<form method="post"' in page.content
     assert not signed_in(browser) and SignInCode.objects.get().used_at is None
     response = browser.post(path)
     assert response.status_code == 302 and response["Location"] == "/some/page/"
@@ -221,8 +230,16 @@ def test_password_sign_in_and_same_site_next(client, buyer):
     assert int(signed_in(client)) == buyer.pk
 
 
-@pytest.mark.parametrize("evil", ["https://evil.example/", "//evil.example/", "/\\evil.example",
-                                  "http:evil.example", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "evil",
+    [
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example",
+        "http:evil.example",
+        "javascript:alert(1)",
+    ],
+)
 def test_next_never_leaves_the_site(buyer, run_on_commit, outbox, evil):
     client = Client()
     data = {"action": "password", "email": buyer.email, "password": "correct-horse-battery"}
@@ -237,8 +254,7 @@ def test_next_never_leaves_the_site(buyer, run_on_commit, outbox, evil):
 def test_a_wrong_password_and_an_unknown_address_get_one_answer(client, buyer):
     pages = []
     for email, password in (("buyer@example.com", "wrong"), ("nobody@example.com", "x")):
-        response = client.post(LOGIN, {"action": "password", "email": email,
-                                        "password": password})
+        response = client.post(LOGIN, {"action": "password", "email": email, "password": password})
         pages.append((response.status_code, b"Wrong e-mail or password." in response.content))
     assert pages == [(200, True), (200, True)] and not signed_in(client)
 

@@ -59,8 +59,11 @@ def test_a_required_app_missing_from_installed_apps(monkeypatch):
     for label in ("wagtail_modeladmin", "wagtail.contrib.settings", "django_q"):
         # What the check asks the registry, not the registry itself: changing INSTALLED_APPS
         # would reload every app (and Wagtail's API routers refuse to mount twice).
-        monkeypatch.setattr(apps, "is_installed", lambda name, left_out=label: (
-            name != left_out and is_installed(name)))
+        monkeypatch.setattr(
+            apps,
+            "is_installed",
+            lambda name, left_out=label: name != left_out and is_installed(name),
+        )
         messages = [m for m in check_configuration() if m.id == "wagtail_guestpay.E001"]
         assert [label in m.msg for m in messages] == [True], label
 
@@ -77,10 +80,7 @@ def test_a_product_model_whose_app_is_not_installed_is_named_not_a_traceback(set
 
 # A URLconf as a fresh `wagtail start` site has it: the package's URLs and Wagtail's catch-all,
 # no login page. ``ROOT_URLCONF = __name__`` in the tests below.
-urlpatterns = [
-    path("guestpay/", include("wagtail_guestpay.urls")),
-    path("", include(wagtail_urls)),
-]
+urlpatterns = [path("guestpay/", include("wagtail_guestpay.urls")), path("", include(wagtail_urls))]
 
 
 def test_a_login_url_that_only_wagtails_catch_all_matches(settings):
@@ -97,7 +97,9 @@ def test_a_login_url_that_only_wagtails_catch_all_matches(settings):
 def test_a_login_url_name_that_does_not_exist(settings):
     settings.WAGTAIL_GUESTPAY_LOGIN_URL = "no-such-login"
     assert "wagtail_guestpay.E006" in ids()
-    settings.WAGTAIL_GUESTPAY_LOGIN_URL = "https://sso.example.com/login/"  # another site's sign-in is taken as is
+    settings.WAGTAIL_GUESTPAY_LOGIN_URL = (
+        "https://sso.example.com/login/"  # another site's sign-in is taken as is
+    )
     assert [m.msg for m in check_configuration() if m.id == "wagtail_guestpay.E006"] == []
 
 
@@ -110,8 +112,11 @@ def test_sqlite_without_wal_immediate_transactions_and_busy_timeout(settings):
     messages = [m for m in check_configuration() if m.id == "wagtail_guestpay.W007"]
     assert len(messages) == 1
     assert all(word in messages[0].msg for word in ("WAL", "IMMEDIATE", "timeout"))
-    sqlite["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                         "transaction_mode": "IMMEDIATE", "timeout": 20}
+    sqlite["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
     assert "wagtail_guestpay.W007" not in ids()
     sqlite["OPTIONS"] = {**sqlite["OPTIONS"], "timeout": 0}
     assert "wagtail_guestpay.W007" in ids()

@@ -128,9 +128,11 @@ def test_placeholder_orders_are_claimable_after_the_correction_window(client, bu
 
 def test_claim_form_shows_on_editor_built_result_pages(client, buy, offer):
     site = Site.objects.get(is_default_site=True)
-    offer.success_page = site.root_page.add_child(instance=PaymentResultPage(
-        title="Merci", slug="merci-claims", kind="success",
-        body=[("order_status", None)]))
+    offer.success_page = site.root_page.add_child(
+        instance=PaymentResultPage(
+            title="Merci", slug="merci-claims", kind="success", body=[("order_status", None)]
+        )
+    )
     offer.save()
     _order, path = buy("")
     page = client.get(path).content.decode()
@@ -330,8 +332,15 @@ def test_an_order_is_claimed_once(client, buy, outbox):
     order.refresh_from_db()
     assert order.email == "first@example.com"
     with pytest.raises(IntegrityError):
-        EmailClaim.objects.create(order=order, kind="claim", email="x@example.com", salt="s",
-                                  code_hash="h", status="used", expires_at=timezone.now())
+        EmailClaim.objects.create(
+            order=order,
+            kind="claim",
+            email="x@example.com",
+            salt="s",
+            code_hash="h",
+            status="used",
+            expires_at=timezone.now(),
+        )
 
 
 def test_expired_code_changes_nothing(client, buy, outbox):
@@ -398,8 +407,12 @@ def test_malformed_code_is_refused_without_using_an_attempt(client, buy, outbox)
     response = confirm(client, path, "12ab")
     assert response.status_code == 400 and b"6-digit code" in response.content
     assert EmailClaim.objects.get().attempts == 0
-    assert confirm(client, path, " " + code_in(outbox[-1])[:3] + " " + code_in(outbox[-1])[3:]
-                   ).status_code == 303  # spaces are forgiven
+    assert (
+        confirm(
+            client, path, " " + code_in(outbox[-1])[:3] + " " + code_in(outbox[-1])[3:]
+        ).status_code
+        == 303
+    )  # spaces are forgiven
 
 
 def test_a_new_code_replaces_the_previous_one(client, buy, outbox, monkeypatch):
@@ -415,7 +428,9 @@ def test_a_new_code_replaces_the_previous_one(client, buy, outbox, monkeypatch):
     order.refresh_from_db()
     assert order.email == "new@example.com"
     assert list(EmailClaim.objects.order_by("pk").values_list("status", flat=True)) == [
-        "replaced", "used"]
+        "replaced",
+        "used",
+    ]
 
 
 def test_codes_are_stored_hashed_and_the_outbox_keeps_them_sealed(client, buy, outbox):
@@ -430,7 +445,8 @@ def test_codes_are_stored_hashed_and_the_outbox_keeps_them_sealed(client, buy, o
     assert stored["code_hash"] == claims.code_hash(claim, code=code)
     assert stored["code_hash"] != hashlib.sha256(code.encode()).hexdigest()
     assert claims.code_hash(claim, code=code) != claims.code_hash(
-        claim.salt + "0", claim.order_id, claim.email, code)  # salted per claim
+        claim.salt + "0", claim.order_id, claim.email, code
+    )  # salted per claim
 
     from tests.conftest import run_pending_on_commit
 
@@ -447,8 +463,10 @@ def test_enumeration_same_answers_for_addresses_with_and_without_an_account(
     def normalized(response, order, token, email):
         text = response.content.decode()
         text = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "CSRF", text)
-        return (response.status_code, text.replace(token, "TOKEN").replace(email, "EMAIL")
-                .replace(order.number, "NUMBER"))
+        return (
+            response.status_code,
+            text.replace(token, "TOKEN").replace(email, "EMAIL").replace(order.number, "NUMBER"),
+        )
 
     answers = []
     for email in (user.email, "nobody@example.com"):
@@ -458,14 +476,18 @@ def test_enumeration_same_answers_for_addresses_with_and_without_an_account(
         step = client.get(path)
         mail = to(outbox, email)[-1]
         done = confirm(client, path, code_in(mail))
-        answers.append({
-            "sent": (sent.status_code, sent["Location"].replace(token, "TOKEN")),
-            "step": normalized(step, order, token, email),
-            "mail": (mail.subject, mail.body.replace(code_in(mail), "CODE")
-                     .replace(order.number, "NUMBER")),
-            "done": (done.status_code, done["Location"].replace(token, "TOKEN")),
-            "page": normalized(client.get(done["Location"]), order, token, email),
-        })
+        answers.append(
+            {
+                "sent": (sent.status_code, sent["Location"].replace(token, "TOKEN")),
+                "step": normalized(step, order, token, email),
+                "mail": (
+                    mail.subject,
+                    mail.body.replace(code_in(mail), "CODE").replace(order.number, "NUMBER"),
+                ),
+                "done": (done.status_code, done["Location"].replace(token, "TOKEN")),
+                "page": normalized(client.get(done["Location"]), order, token, email),
+            }
+        )
     assert answers[0] == answers[1]
 
 
@@ -477,8 +499,9 @@ def test_csrf_is_enforced_on_both_steps(buy, outbox):
     assert not EmailClaim.objects.exists()
     page = browser.get(path).content.decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-    sent = browser.post(path + "claim/", {"email": "csrf@example.com",
-                                          "csrfmiddlewaretoken": token})
+    sent = browser.post(
+        path + "claim/", {"email": "csrf@example.com", "csrfmiddlewaretoken": token}
+    )
     assert sent.status_code == 303
 
 
@@ -497,7 +520,9 @@ class TestRateLimits:
     @pytest.fixture(autouse=True)
     def small_budgets(self, settings):
         settings.WAGTAIL_GUESTPAY_CLAIM_RATE_LIMITS = {
-            "send_order": (2, 3600), "send_email": (2, 3600), "send_client": (2, 3600),
+            "send_order": (2, 3600),
+            "send_email": (2, 3600),
+            "send_client": (2, 3600),
             "verify_client": (2, 600),
         }
 
@@ -539,9 +564,7 @@ class TestRateLimits:
         assert confirm(client, path, code, REMOTE_ADDR="10.9.9.9").status_code == 303
 
 
-def test_claim_for_an_address_whose_account_is_deactivated_goes_back_to_staff(
-    client, buy, outbox
-):
+def test_claim_for_an_address_whose_account_is_deactivated_goes_back_to_staff(client, buy, outbox):
     UserFactory(email="gone@example.com", is_active=False)
     order, path = buy("")
     send(client, path, "gone@example.com")

@@ -36,8 +36,9 @@ def test_placeholder_order_gets_the_real_email_account_access_and_mail(
     placeholder = order.email
     outbox.clear()
 
-    correction = correct_order_email(order, "Real@Example.com", by=admin_user,
-                                     reason="found in the provider's dashboard")
+    correction = correct_order_email(
+        order, "Real@Example.com", by=admin_user, reason="found in the provider's dashboard"
+    )
     run_on_commit()
 
     order.refresh_from_db()
@@ -59,8 +60,9 @@ def test_typo_moves_access_and_retires_the_unused_wrong_account(
     wrong = order.user
     outbox.clear()
 
-    correction = correct_order_email(order, "buyer@gmail.com", via="claim",
-                                     unused_account=UnusedAccount.DEACTIVATE)
+    correction = correct_order_email(
+        order, "buyer@gmail.com", via="claim", unused_account=UnusedAccount.DEACTIVATE
+    )
     run_on_commit()
 
     wrong.refresh_from_db()
@@ -77,8 +79,9 @@ def test_wrong_account_that_was_used_is_kept(paid_order, run_on_commit):
     wrong = order.user
     wrong.set_password("owner-chose-this-1")
     wrong.save()
-    correction = correct_order_email(order, "right@example.com",
-                                     unused_account=UnusedAccount.DELETE)
+    correction = correct_order_email(
+        order, "right@example.com", unused_account=UnusedAccount.DELETE
+    )
     assert correction.previous_account == "kept"
     assert User.objects.filter(pk=wrong.pk, is_active=True).exists()
 
@@ -86,8 +89,9 @@ def test_wrong_account_that_was_used_is_kept(paid_order, run_on_commit):
 def test_unused_wrong_account_can_be_deleted(paid_order, run_on_commit):
     order = paid_order("delete.me@example.com")
     wrong_pk = order.user.pk
-    correction = correct_order_email(order, "keep.me@example.com",
-                                     unused_account=UnusedAccount.DELETE)
+    correction = correct_order_email(
+        order, "keep.me@example.com", unused_account=UnusedAccount.DELETE
+    )
     assert correction.previous_account == "deleted"
     assert not User.objects.filter(pk=wrong_pk).exists()
 

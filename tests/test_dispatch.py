@@ -22,8 +22,10 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def no_wake():
-    with mock.patch("wagtail_guestpay.fulfilment.dispatch.wake") as wake, \
-            mock.patch("wagtail_guestpay.fulfilment.intake.wake", wake):
+    with (
+        mock.patch("wagtail_guestpay.fulfilment.dispatch.wake") as wake,
+        mock.patch("wagtail_guestpay.fulfilment.intake.wake", wake),
+    ):
         yield wake
 
 
@@ -87,9 +89,11 @@ def test_the_sweeper_takes_an_event_no_drain_took_after_the_grace(
 def queued():
     """A queue whose tasks are rows of the database (the ORM broker), not run in place."""
     dispatch._window["until"] = 0.0
-    with mock.patch.object(Conf, "SYNC", False), \
-            mock.patch("wagtail_guestpay.queueing.queue_shares_transaction", return_value=True), \
-            mock.patch("wagtail_guestpay.queueing.enqueue") as enqueue:
+    with (
+        mock.patch.object(Conf, "SYNC", False),
+        mock.patch("wagtail_guestpay.queueing.queue_shares_transaction", return_value=True),
+        mock.patch("wagtail_guestpay.queueing.enqueue") as enqueue,
+    ):
         yield enqueue
     dispatch._window["until"] = 0.0
 
@@ -98,8 +102,11 @@ def test_wakes_are_coalesced_per_process_and_a_rolled_back_wake_holds_nothing(
     queued, settings, django_capture_on_commit_callbacks
 ):
     settings.WAGTAIL_GUESTPAY_DRAIN_COALESCE = 60
-    with django_capture_on_commit_callbacks(execute=False), pytest.raises(RuntimeError), \
-            transaction.atomic():
+    with (
+        django_capture_on_commit_callbacks(execute=False),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
         dispatch.wake()
         raise RuntimeError("rolled back")
     assert queued.call_count == 1  # queued in the transaction that was rolled back...
@@ -124,8 +131,9 @@ def test_a_coalesced_drain_looks_until_its_window_has_passed(settings, monkeypat
 
     settings.WAGTAIL_GUESTPAY_DRAIN_COALESCE = 0.2
     looks = []
-    monkeypatch.setattr("wagtail_guestpay.fulfilment.drain.claim",
-                        lambda: looks.append(time.time()) or [])
+    monkeypatch.setattr(
+        "wagtail_guestpay.fulfilment.drain.claim", lambda: looks.append(time.time()) or []
+    )
     woken_at = time.time()
     assert drain(woken_at, budget=10) == 0
     assert len(looks) > 1 and looks[-1] >= woken_at + 0.2  # the last look after the window
@@ -134,9 +142,7 @@ def test_a_coalesced_drain_looks_until_its_window_has_passed(settings, monkeypat
 
 
 # The payment systems kept in memory -------------------------------------------------------------
-def test_a_payment_system_is_read_once_and_forgotten_when_saved(
-    account, django_assert_num_queries
-):
+def test_a_payment_system_is_read_once_and_forgotten_when_saved(account, django_assert_num_queries):
     payment_systems.forget()
     with django_assert_num_queries(1):
         payment_systems.NotifiedAccount(account.public_id)
@@ -159,8 +165,7 @@ def test_a_secret_changed_in_another_process_counts_from_its_first_notification(
     assert testpay.notify(payment, "pending").status_code == 200  # now held in memory
     # another process stores a new secret (no signal reaches this one)
     account.set_secrets({"signing_secret": "rotated-secret"})
-    type(account).objects.filter(pk=account.pk).update(
-        secrets_encrypted=account.secrets_encrypted)
+    type(account).objects.filter(pk=account.pk).update(secrets_encrypted=account.secrets_encrypted)
     body = testpay.body(payment, "paid", email="rotated@example.com")
     assert testpay.post(payment, body, secret="rotated-secret").status_code == 200
     assert PaymentEvent.objects.filter(signature_valid=True).count() == 2
@@ -176,6 +181,8 @@ def test_new_encryption_keys_forget_what_was_held(account, settings):
     payment_systems.forget()
     payment_systems.NotifiedAccount(account.public_id)
     assert payment_systems.NotifiedAccount(account.public_id).cached
-    settings.WAGTAIL_GUESTPAY_ENCRYPTION_KEYS = [Fernet.generate_key().decode(),
-                                                *settings.WAGTAIL_GUESTPAY_ENCRYPTION_KEYS]
+    settings.WAGTAIL_GUESTPAY_ENCRYPTION_KEYS = [
+        Fernet.generate_key().decode(),
+        *settings.WAGTAIL_GUESTPAY_ENCRYPTION_KEYS,
+    ]
     assert not payment_systems.NotifiedAccount(account.public_id).cached

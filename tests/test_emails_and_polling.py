@@ -27,8 +27,10 @@ class TestOutbox:
         self, offer, testpay, run_on_commit, outbox
     ):
         _order, payment, _charge = testpay.start(offer)
-        with mock.patch("django.core.mail.backends.locmem.EmailBackend.send_messages",
-                        side_effect=ConnectionRefusedError("smtp down")):
+        with mock.patch(
+            "django.core.mail.backends.locmem.EmailBackend.send_messages",
+            side_effect=ConnectionRefusedError("smtp down"),
+        ):
             testpay.notify(payment, "paid", email="retry.mail@example.com")
         assert order_of(payment).status == OrderStatus.PAID
         assert AccessGrant.objects.count() == 1
@@ -48,8 +50,10 @@ class TestOutbox:
     def test_gives_up_after_the_configured_attempts(self, offer, testpay, run_on_commit, settings):
         settings.WAGTAIL_GUESTPAY_EMAIL_MAX_ATTEMPTS = 2
         _order, payment, _charge = testpay.start(offer)
-        with mock.patch("django.core.mail.backends.locmem.EmailBackend.send_messages",
-                        side_effect=OSError("down")):
+        with mock.patch(
+            "django.core.mail.backends.locmem.EmailBackend.send_messages",
+            side_effect=OSError("down"),
+        ):
             testpay.notify(payment, "paid", email="give.up@example.com")
             OutboundEmail.objects.update(next_attempt_at=timezone.now())
             run_maintenance()
@@ -66,7 +70,8 @@ class TestOutbox:
         # Claimed by another worker (leased, not sent yet): this one leaves it alone.
         leased_until = timezone.now() + emails.LEASE
         OutboundEmail.objects.filter(pk=queued.pk).update(
-            sent_at=None, attempts=1, next_attempt_at=leased_until)
+            sent_at=None, attempts=1, next_attempt_at=leased_until
+        )
         assert emails.deliver(queued.pk) is False
         assert len(outbox) == 1
         queued.refresh_from_db()
@@ -119,8 +124,10 @@ class TestPolling:
         from wagtail_guestpay.providers.exceptions import ProviderError
 
         _order, payment, charge = testpay.start(offer)
-        with mock.patch("wagtail_guestpay.testprovider.provider.TestProvider.fetch_status",
-                        side_effect=ProviderError("read timeout")):
+        with mock.patch(
+            "wagtail_guestpay.testprovider.provider.TestProvider.fetch_status",
+            side_effect=ProviderError("read timeout"),
+        ):
             check_payment(payment.pk)
         payment = refreshed(payment)
         assert payment.status == PaymentStatus.CREATED
@@ -146,7 +153,8 @@ class TestPolling:
     ):
         _order, payment, _charge = testpay.start(offer)
         payment.__class__.objects.filter(pk=payment.pk).update(
-            created_at=timezone.now() - timedelta(days=6))
+            created_at=timezone.now() - timedelta(days=6)
+        )
         assert expire_stale_payments() == 1
         assert order_of(payment).status == OrderStatus.EXPIRED
         assert expire_stale_payments() == 0
@@ -179,8 +187,9 @@ class TestSweeper:
     ):
         settings.WAGTAIL_GUESTPAY_EVENT_MAX_ATTEMPTS = 2
         _order, payment, _charge = testpay.start(offer)
-        with mock.patch("wagtail_guestpay.fulfilment.confirmation.fulfil_order",
-                        side_effect=RuntimeError("bug")):
+        with mock.patch(
+            "wagtail_guestpay.fulfilment.confirmation.fulfil_order", side_effect=RuntimeError("bug")
+        ):
             testpay.notify(payment, "paid", email="fails@example.com")
             event = PaymentEvent.objects.get()
             assert event.processed_at is None and event.attempts == 1

@@ -36,8 +36,11 @@ SOURCES = {
     "wagtail_guestpay/testprovider": [],
     "sandbox": ["var/*", "static/*"],
 }
-CATALOGS = [ROOT / source / "locale" / lang / "LC_MESSAGES" / "django.po"
-            for source in SOURCES for lang in LANGUAGES]
+CATALOGS = [
+    ROOT / source / "locale" / lang / "LC_MESSAGES" / "django.po"
+    for source in SOURCES
+    for lang in LANGUAGES
+]
 NPLURALS = {"fr": 2, "uk": 3}
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sdif]|%[sdif]")
 TAG = re.compile(r"</?[a-z][a-z0-9]*(?:\s[^<>]*)?>")
@@ -58,15 +61,17 @@ def entries(po):
     return {
         (entry.msgctxt, entry.msgid): (
             tuple(entry.msgstr_plural[i] for i in sorted(entry.msgstr_plural))
-            if entry.msgid_plural else entry.msgstr
+            if entry.msgid_plural
+            else entry.msgstr
         )
         for entry in po.translated_entries()
     }
 
 
 def html_tags(text):
-    return sorted(tag for tag in TAG.findall(text)
-                  if re.match(r"</?([a-z0-9]+)", tag).group(1) in HTML_TAGS)
+    return sorted(
+        tag for tag in TAG.findall(text) if re.match(r"</?([a-z0-9]+)", tag).group(1) in HTML_TAGS
+    )
 
 
 # The catalogs ---------------------------------------------------------------------------------
@@ -100,8 +105,23 @@ def test_plural_forms(path):
     plural = gettext.c2py(re.search(r"plural=(.*?);?$", header).group(1))
     expected = {
         "fr": {0: 0, 1: 0, 2: 1, 5: 1, 21: 1, 100: 1},
-        "uk": {1: 0, 21: 0, 101: 0, 2: 1, 4: 1, 22: 1, 34: 1, 0: 2, 5: 2, 11: 2, 12: 2, 14: 2,
-               25: 2, 111: 2, 112: 2},
+        "uk": {
+            1: 0,
+            21: 0,
+            101: 0,
+            2: 1,
+            4: 1,
+            22: 1,
+            34: 1,
+            0: 2,
+            5: 2,
+            11: 2,
+            12: 2,
+            14: 2,
+            25: 2,
+            111: 2,
+            112: 2,
+        },
     }[lang]
     assert {n: plural(n) for n in expected} == expected
     for entry in po:
@@ -166,19 +186,25 @@ def test_a_text_shared_by_several_catalogs_reads_the_same_in_each(lang):
     assert {key: texts for key, texts in seen.items() if len(texts) > 1} == {}
 
 
-@pytest.mark.skipif(not shutil.which("xgettext"),
-                    reason="GNU gettext is not installed (scripts/system-deps.sh installs it)")
+@pytest.mark.skipif(
+    not shutil.which("xgettext"),
+    reason="GNU gettext is not installed (scripts/system-deps.sh installs it)",
+)
 @pytest.mark.parametrize("source", list(SOURCES))
 def test_catalogs_hold_every_marked_string(source, tmp_path):
     """makemessages on a copy of the sources finds no string the committed catalogs lack (and
     none they hold in vain): `make messages` was run after the last change."""
     copy = tmp_path / "src"
-    shutil.copytree(ROOT / source, copy,
-                    ignore=shutil.ignore_patterns("__pycache__", "var", "*.mo"))
+    shutil.copytree(
+        ROOT / source, copy, ignore=shutil.ignore_patterns("__pycache__", "var", "*.mo")
+    )
     command = [sys.executable, "-m", "django", "makemessages", "-l", "fr", "--no-obsolete"]
     command += [f"--ignore={pattern}" for pattern in SOURCES[source]]
-    env = {key: value for key, value in __import__("os").environ.items()
-           if key != "DJANGO_SETTINGS_MODULE"}
+    env = {
+        key: value
+        for key, value in __import__("os").environ.items()
+        if key != "DJANGO_SETTINGS_MODULE"
+    }
     subprocess.run(command, cwd=copy, env=env, check=True, capture_output=True, timeout=120)
     fresh = polib.pofile(str(copy / "locale/fr/LC_MESSAGES/django.po"))
     committed = polib.pofile(str(ROOT / source / "locale/fr/LC_MESSAGES/django.po"))
@@ -188,15 +214,22 @@ def test_catalogs_hold_every_marked_string(source, tmp_path):
     assert keys - fresh_keys == set(), "strings no longer used: run make messages"
 
 
-@pytest.mark.parametrize("count, expected", [
-    (1, "1 година"), (21, "21 година"), (2, "2 години"), (24, "24 години"), (5, "5 годин"),
-    (11, "11 годин"), (12, "12 годин"),
-])
+@pytest.mark.parametrize(
+    "count, expected",
+    [
+        (1, "1 година"),
+        (21, "21 година"),
+        (2, "2 години"),
+        (24, "24 години"),
+        (5, "5 годин"),
+        (11, "11 годин"),
+        (12, "12 годин"),
+    ],
+)
 def test_ukrainian_plurals_at_run_time(count, expected):
     """Django's own uk catalogs use another plural rule; ours must still pick the right form."""
     with translation.override("uk"):
-        assert translation.ngettext("%(n)s hour", "%(n)s hours", count) % {"n": count} \
-            == expected
+        assert translation.ngettext("%(n)s hour", "%(n)s hours", count) % {"n": count} == expected
 
 
 def test_contexts_tell_the_genders_apart():
@@ -225,10 +258,17 @@ def text_of(response):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("lang, words, amount", [
-    ("fr", ["Payer 49,00 EUR", "Une question sur votre paiement ?", "Téléphone :"], "49,00 EUR"),
-    ("uk", ["Оплатити 49,00 EUR", "Маєте запитання щодо оплати?", "Телефон:"], "49,00 EUR"),
-])
+@pytest.mark.parametrize(
+    "lang, words, amount",
+    [
+        (
+            "fr",
+            ["Payer 49,00 EUR", "Une question sur votre paiement ?", "Téléphone :"],
+            "49,00 EUR",
+        ),
+        ("uk", ["Оплатити 49,00 EUR", "Маєте запитання щодо оплати?", "Телефон:"], "49,00 EUR"),
+    ],
+)
 def test_offer_page(offer, lang, words, amount):
     site = Site.objects.get(is_default_site=True)
     merchant = MerchantContacts.for_site(site)
@@ -256,13 +296,16 @@ def test_testpay_pages_and_the_return_page(offer, testpay, run_on_commit):
     return_path = charge.return_url.removeprefix("http://testserver")
     confirming = text_of(buyer.get(return_path))
     assert "Votre paiement est en cours de confirmation" in confirming
-    assert buyer.post(hosted_url, {"outcome": "paid", "email": "acheteur@example.com"}) \
-        .status_code == 302
+    assert (
+        buyer.post(hosted_url, {"outcome": "paid", "email": "acheteur@example.com"}).status_code
+        == 302
+    )
     run_pending_on_commit()  # TestPay's signed notification reaches the shop
     paid = text_of(buyer.get(return_path))
     assert "Paiement reçu, merci !" in paid
-    assert "Nous avons envoyé un lien vers votre achat à <strong>acheteur@example.com</strong>" \
-        in paid
+    assert (
+        "Nous avons envoyé un lien vers votre achat à <strong>acheteur@example.com</strong>" in paid
+    )
     assert "<dt>Commande</dt>" in paid and "<dt>Montant</dt><dd>49,00 EUR</dd>" in paid
     assert "Payment received" not in paid
     done = text_of(buyer.get(hosted_url))
@@ -293,19 +336,22 @@ def test_access_email_link_setup_and_personal_area_in_the_order_language(
     link = next(line.strip() for line in message.body.splitlines() if "/guestpay/access/" in line)
     path = link.removeprefix("http://testserver")
     landing = text_of(buyer.get(path))
-    assert "Відкрийте свій обліковий запис" in landing and "Перейти до мого облікового запису" \
-        in landing
+    assert (
+        "Відкрийте свій обліковий запис" in landing
+        and "Перейти до мого облікового запису" in landing
+    )
     setup = buyer.post(path)
     assert setup.status_code == 302
     form = text_of(buyer.get(setup["Location"]))
     assert "Вітаємо! Встановіть пароль" in form
     assert ">Пароль</label>" in form and ">Повторіть пароль</label>" in form
-    done = buyer.post(setup["Location"], {"password1": "Kyiv-kashtan-2024",
-                                          "password2": "Kyiv-kashtan-2024"})
+    done = buyer.post(
+        setup["Location"], {"password1": "Kyiv-kashtan-2024", "password2": "Kyiv-kashtan-2024"}
+    )
     assert done.status_code == 302
     area = text_of(buyer.get(done["Location"]))
     assert "<h1>Мої покупки</h1>" in area
-    assert '<th scope="col">Замовлення</th>' in area and '>Оплачено</td>' in area
+    assert '<th scope="col">Замовлення</th>' in area and ">Оплачено</td>" in area
     assert ">Відкрити</a>" in area and "Змінити пошту" in area
 
     french = text_of(speaking("fr").get(path))  # the link is used: the page says so, in French
@@ -363,8 +409,10 @@ def test_registration_code_page_and_both_of_its_emails(members_offer, outbox):
     assert code_mail.subject == "Ваш код для створення облікового запису на Guestpay demo"
     assert "Він дійсний 15 хвилин." in code_mail.body
     assert account_mail.subject == "Vous avez déjà un compte sur Guestpay demo"
-    assert "Vous avez déjà un compte\u00a0: connectez-vous pour poursuivre votre achat." in \
-        account_mail.body
+    assert (
+        "Vous avez déjà un compte\u00a0: connectez-vous pour poursuivre votre achat."
+        in account_mail.body
+    )
 
 
 @pytest.mark.django_db
@@ -390,8 +438,7 @@ def test_new_access_link_is_asked_and_sent_in_the_visitor_language(
 
 
 @pytest.mark.django_db
-def test_staff_notices_go_out_in_the_site_language(offer, testpay, run_on_commit, outbox,
-                                                   settings):
+def test_staff_notices_go_out_in_the_site_language(offer, testpay, run_on_commit, outbox, settings):
     settings.LANGUAGE_CODE = "fr"
     _order, payment, _charge = testpay.start(offer)
     testpay.notify(payment, "paid", email="")
@@ -409,8 +456,10 @@ def test_sandbox_header_switches_the_language():
     assert '<label for="site-language">Language</label>' in page
     assert '<select name="language" id="site-language">' in page
     assert '<option value="uk" lang="uk">Українська</option>' in page
-    switched = visitor.post(reverse("set_language"),
-                            {"language": "uk", "next": reverse("wagtail_guestpay:request_link")})
+    switched = visitor.post(
+        reverse("set_language"),
+        {"language": "uk", "next": reverse("wagtail_guestpay:request_link")},
+    )
     assert switched.status_code == 302
     page = text_of(visitor.get(switched["Location"]))
     assert '<label for="site-language">Мова</label>' in page
@@ -430,13 +479,29 @@ def admin_speaking(lang, user=None):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("lang, words", [
-    ("fr", ["<td class=\"field-status_col", "Payée", "accès :", "Accordé",
-            "adresse provisoire", "Action requise :"]),
-    ("uk", ["Транзакції", "Оплачено", "доступ:", "Надано", "тимчасова адреса", "Потребує дій:"]),
-])
-def test_transactions_listing_for_a_staff_user_who_prefers(lang, words, offer, testpay,
-                                                            run_on_commit):
+@pytest.mark.parametrize(
+    "lang, words",
+    [
+        (
+            "fr",
+            [
+                '<td class="field-status_col',
+                "Payée",
+                "accès :",
+                "Accordé",
+                "adresse provisoire",
+                "Action requise :",
+            ],
+        ),
+        (
+            "uk",
+            ["Транзакції", "Оплачено", "доступ:", "Надано", "тимчасова адреса", "Потребує дій:"],
+        ),
+    ],
+)
+def test_transactions_listing_for_a_staff_user_who_prefers(
+    lang, words, offer, testpay, run_on_commit
+):
     for email in ("paid@example.com", ""):
         _order, payment, _charge = testpay.start(offer)
         testpay.notify(payment, "paid", email=email)
@@ -448,16 +513,36 @@ def test_transactions_listing_for_a_staff_user_who_prefers(lang, words, offer, t
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("lang, words", [
-    ("fr", ["Paiement sans connexion", "Lien de paiement direct", "Copier le lien", "Copié",
-            "Enregistrer les paramètres de paiement"]),
-    ("uk", ["Оплата без входу", "Пряме посилання на оплату", "Скопіювати посилання",
-            "Скопійовано", "Зберегти налаштування оплати"]),
-])
+@pytest.mark.parametrize(
+    "lang, words",
+    [
+        (
+            "fr",
+            [
+                "Paiement sans connexion",
+                "Lien de paiement direct",
+                "Copier le lien",
+                "Copié",
+                "Enregistrer les paramètres de paiement",
+            ],
+        ),
+        (
+            "uk",
+            [
+                "Оплата без входу",
+                "Пряме посилання на оплату",
+                "Скопіювати посилання",
+                "Скопійовано",
+                "Зберегти налаштування оплати",
+            ],
+        ),
+    ],
+)
 def test_gear_dialog_for_a_staff_user_who_prefers(lang, words, account):
     offer = OfferFactory(provider_account=account, guest_payment=False)
     response = admin_speaking(lang).get(
-        reverse("wagtailsnippets_wagtail_guestpay_offer:gear", args=[offer.pk]))
+        reverse("wagtailsnippets_wagtail_guestpay_offer:gear", args=[offer.pk])
+    )
     assert response.status_code == 200
     html = response.json()["html"].replace("\u00a0", " ")
     for word in words:
@@ -492,9 +577,13 @@ def test_payments_menu_item_names_do_not_depend_on_the_language(rf, admin_user):
     request.user = admin_user
     with translation.override("fr"):
         submenu = PaymentsMenu().get_menu_item()
-        items = {item.name: str(item.label) for item in submenu.menu.menu_items_for_request(request)}
+        items = {
+            item.name: str(item.label) for item in submenu.menu.menu_items_for_request(request)
+        }
     assert items == {
-        "offers": "Offres", "payment-systems": "Moyens de paiement",
-        "transactions": "Transactions", "contacts": "Contacts",
+        "offers": "Offres",
+        "payment-systems": "Moyens de paiement",
+        "transactions": "Transactions",
+        "contacts": "Contacts",
         "payment-notifications": "Notifications de paiement",
     }

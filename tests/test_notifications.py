@@ -42,8 +42,9 @@ def test_bad_signature_is_400_and_changes_nothing(started, testpay, run_on_commi
 def test_missing_signature_is_400(started, testpay, run_on_commit):
     before = state()
     body = testpay.body(started, "paid", email="x@example.com")
-    response = testpay.client.post(started.account.notification_path(), data=body,
-                                   content_type="application/json")
+    response = testpay.client.post(
+        started.account.notification_path(), data=body, content_type="application/json"
+    )
     assert response.status_code == 400
     assert state() == before
 
@@ -55,17 +56,19 @@ def test_tampered_body_is_400(started, testpay, run_on_commit):
     header = signing.header_value(started.account.get_secret("signing_secret"), body)
     tampered = body.replace(b'"49.00"', b'"0.01"')
     assert tampered != body
-    response = testpay.client.post(started.account.notification_path(), data=tampered,
-                                   content_type="application/json",
-                                   HTTP_X_TESTPAY_SIGNATURE=header)
+    response = testpay.client.post(
+        started.account.notification_path(),
+        data=tampered,
+        content_type="application/json",
+        HTTP_X_TESTPAY_SIGNATURE=header,
+    )
     assert response.status_code == 400
     assert order_of(started).status == OrderStatus.CREATED
 
 
 def test_replay_outside_the_tolerance_window_is_400(started, testpay, run_on_commit):
     before = state()
-    response = testpay.notify(started, "paid", email="x@example.com",
-                              timestamp=time.time() - 3600)
+    response = testpay.notify(started, "paid", email="x@example.com", timestamp=time.time() - 3600)
     assert response.status_code == 400
     assert state() == before
 
@@ -76,7 +79,7 @@ def test_verified_but_malformed_body_is_400(started, testpay, run_on_commit):
     assert response.status_code == 400
     response = testpay.post(started, b"not json at all")
     assert response.status_code == 400
-    response = testpay.post(started, b'[1, 2, 3]')
+    response = testpay.post(started, b"[1, 2, 3]")
     assert response.status_code == 400
     assert state() == before
 
@@ -90,8 +93,11 @@ def test_oversized_body_is_413(started, testpay, run_on_commit, settings):
 
 
 def test_unknown_account_is_404(testpay, db):
-    response = testpay.client.post("/guestpay/notify/00000000-0000-0000-0000-000000000000/",
-                                   data=b"{}", content_type="application/json")
+    response = testpay.client.post(
+        "/guestpay/notify/00000000-0000-0000-0000-000000000000/",
+        data=b"{}",
+        content_type="application/json",
+    )
     assert response.status_code == 404
 
 
@@ -103,8 +109,10 @@ def test_database_error_while_storing_is_503_and_the_retry_is_processed_once(
     started, testpay, run_on_commit, outbox
 ):
     body = testpay.body(started, "paid", email="retry@example.com")
-    with mock.patch("wagtail_guestpay.fulfilment.intake.insert_ignoring_conflicts",
-                    side_effect=DatabaseError("disk I/O error")):
+    with mock.patch(
+        "wagtail_guestpay.fulfilment.intake.insert_ignoring_conflicts",
+        side_effect=DatabaseError("disk I/O error"),
+    ):
         response = testpay.post(started, body)
     assert response.status_code == 503
     assert order_of(started).status == OrderStatus.CREATED
@@ -116,9 +124,7 @@ def test_database_error_while_storing_is_503_and_the_retry_is_processed_once(
     assert len(outbox) == 1
 
 
-def test_notification_for_an_inactive_account_is_still_processed(
-    started, testpay, run_on_commit
-):
+def test_notification_for_an_inactive_account_is_still_processed(started, testpay, run_on_commit):
     """Payments in flight must be confirmed even after the merchant disables the system."""
     started.account.is_active = False
     started.account.save()

@@ -17,19 +17,18 @@ from wagtail_guestpay.tasks import run_maintenance
 
 pytestmark = pytest.mark.django_db
 
-BODY = json.dumps({"id": "evt_forged", "type": "charge.paid",
-                   "padding": "x" * 15 * 1024}).encode()
+BODY = json.dumps({"id": "evt_forged", "type": "charge.paid", "padding": "x" * 15 * 1024}).encode()
 
 
 def forged(account, *, ip="198.51.100.1", body=BODY, client=None):
-    return (client or Client()).post(account.notification_path(), data=body,
-                                     content_type="application/json", REMOTE_ADDR=ip)
+    return (client or Client()).post(
+        account.notification_path(), data=body, content_type="application/json", REMOTE_ADDR=ip
+    )
 
 
 def test_five_hundred_unsigned_notifications_store_at_most_the_cap(account):
     """From many addresses (the per-client cap alone would stop one address sooner)."""
-    statuses = {forged(account, ip=f"198.51.{n // 250}.{n % 250}").status_code
-                for n in range(500)}
+    statuses = {forged(account, ip=f"198.51.{n // 250}.{n % 250}").status_code for n in range(500)}
     assert statuses == {400}
     rows = PaymentEvent.objects.filter(signature_valid=False)
     assert rows.count() == 100
@@ -61,8 +60,7 @@ def test_the_caps_and_the_prefix_are_settings(account, settings):
 
 def test_huge_or_many_headers_are_cut(account):
     many = {f"HTTP_X_JUNK_{n}": "v" * 5000 for n in range(200)}
-    Client().post(account.notification_path(), data=BODY, content_type="application/json",
-                  **many)
+    Client().post(account.notification_path(), data=BODY, content_type="application/json", **many)
     row = PaymentEvent.objects.get(signature_valid=False)
     assert len(json.dumps(row.headers)) <= 3 * 1024
 
@@ -73,7 +71,8 @@ def test_rejected_notifications_are_purged_after_the_retention_period(account, s
         forged(account, ip=f"198.51.100.{n}")
     old = PaymentEvent.objects.filter(signature_valid=False)[:2]
     PaymentEvent.objects.filter(pk__in=[row.pk for row in old]).update(
-        received_at=timezone.now() - timedelta(days=31))
+        received_at=timezone.now() - timedelta(days=31)
+    )
     assert run_maintenance()["rejected_purged"] == 2
     assert PaymentEvent.objects.filter(signature_valid=False).count() == 1
     assert purge_rejected() == 0

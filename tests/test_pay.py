@@ -1,6 +1,5 @@
 """Pay button, direct payment link and the registration step of guest-off offers."""
 
-
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -23,7 +22,11 @@ def test_guest_link_creates_order_and_payment_and_redirects_once_to_the_provider
     assert "no-store" in response["Cache-Control"]
     order = payment.order
     assert (order.amount, order.currency, order.user, order.paid_as_user) == (
-        offer.price, offer.currency, None, False)
+        offer.price,
+        offer.currency,
+        None,
+        False,
+    )
     assert payment.reference.startswith("GP") and payment.provider_reference.startswith("ch_")
     assert charge.notify_url == f"http://testserver{payment.account.notification_path()}"
     assert charge.return_url.startswith("http://testserver/guestpay/order/")
@@ -108,13 +111,16 @@ def test_pay_button_block_links_by_visitor_and_offer(client, offer, members_offe
     from django.contrib.auth.models import AnonymousUser
 
     request.user = AnonymousUser()
-    assert "/guestpay/pay/demo-course/" in template.render(Context({"offer": offer,
-                                                                    "request": request}))
+    assert "/guestpay/pay/demo-course/" in template.render(
+        Context({"offer": offer, "request": request})
+    )
     assert "/guestpay/checkout/members-only/" in template.render(
-        Context({"offer": members_offer, "request": request}))
+        Context({"offer": members_offer, "request": request})
+    )
     request.user = user
     assert "/guestpay/pay/members-only/" in template.render(
-        Context({"offer": members_offer, "request": request}))
+        Context({"offer": members_offer, "request": request})
+    )
 
 
 class TestRegistrationFirst:
@@ -135,10 +141,14 @@ class TestRegistrationFirst:
         self, client, members_offer, run_on_commit, outbox
     ):
         """The whole flow is in tests/test_registration.py; here, its two steps in order."""
-        response = client.post(members_offer.get_checkout_path(), {
-            "email": "Member@Example.com", "password1": "a-long-passphrase-9",
-            "password2": "a-long-passphrase-9",
-        })
+        response = client.post(
+            members_offer.get_checkout_path(),
+            {
+                "email": "Member@Example.com",
+                "password1": "a-long-passphrase-9",
+                "password2": "a-long-passphrase-9",
+            },
+        )
         assert response.status_code == 303
         assert response["Location"] == "/guestpay/checkout/members-only/code/"
         assert not User.objects.exists() and not Order.objects.exists()
@@ -155,10 +165,14 @@ class TestRegistrationFirst:
     def test_an_address_with_an_account_is_answered_alike_and_told_to_log_in_by_e_mail(
         self, client, members_offer, user, run_on_commit, outbox
     ):
-        response = client.post(members_offer.get_checkout_path(), {
-            "email": user.email, "password1": "a-long-passphrase-9",
-            "password2": "a-long-passphrase-9",
-        })
+        response = client.post(
+            members_offer.get_checkout_path(),
+            {
+                "email": user.email,
+                "password1": "a-long-passphrase-9",
+                "password2": "a-long-passphrase-9",
+            },
+        )
         assert response.status_code == 303
         assert response["Location"] == "/guestpay/checkout/members-only/code/"
         page = client.get(response["Location"]).content.decode()
@@ -169,12 +183,19 @@ class TestRegistrationFirst:
         assert not Order.objects.exists() and User.objects.count() == 1
 
     def test_weak_or_mismatched_passwords_are_refused(self, client, members_offer):
-        response = client.post(members_offer.get_checkout_path(), {
-            "email": "weak@example.com", "password1": "123", "password2": "123"})
+        response = client.post(
+            members_offer.get_checkout_path(),
+            {"email": "weak@example.com", "password1": "123", "password2": "123"},
+        )
         assert response.status_code == 200 and not User.objects.exists()
-        response = client.post(members_offer.get_checkout_path(), {
-            "email": "weak@example.com", "password1": "a-long-passphrase-9",
-            "password2": "another-long-passphrase"})
+        response = client.post(
+            members_offer.get_checkout_path(),
+            {
+                "email": "weak@example.com",
+                "password1": "a-long-passphrase-9",
+                "password2": "another-long-passphrase",
+            },
+        )
         assert b"The two passwords differ" in response.content
         assert not User.objects.exists() and not PendingRegistration.objects.exists()
 
@@ -185,8 +206,13 @@ class TestRegistrationFirst:
     def test_csrf_is_enforced(self, members_offer):
         from django.test import Client
 
-        response = Client(enforce_csrf_checks=True).post(members_offer.get_checkout_path(), {
-            "email": "csrf@example.com", "password1": "a-long-passphrase-9",
-            "password2": "a-long-passphrase-9"})
+        response = Client(enforce_csrf_checks=True).post(
+            members_offer.get_checkout_path(),
+            {
+                "email": "csrf@example.com",
+                "password1": "a-long-passphrase-9",
+                "password2": "a-long-passphrase-9",
+            },
+        )
         assert response.status_code == 403
         assert not User.objects.exists() and not PendingRegistration.objects.exists()

@@ -31,10 +31,15 @@ def test_direct_rendering_is_the_template_s_markup(offer, members_offer, user, l
         for request in (anonymous, logged_in):
             for current in (offer, members_offer):
                 current = Offer.objects.select_related("provider_account").get(pk=current.pk)
-                for label, show_price in (("", True), ("Buy <now> & save", True),
-                                          ("Buy", False), ("", False)):
-                    value = block.to_python({"offer": current.pk, "label": label,
-                                             "show_price": show_price})
+                for label, show_price in (
+                    ("", True),
+                    ("Buy <now> & save", True),
+                    ("Buy", False),
+                    ("", False),
+                ):
+                    value = block.to_python(
+                        {"offer": current.pk, "label": label, "show_price": show_price}
+                    )
                     html = block.render(value, {"request": request})
                     assert html == by_template(request, current, label, show_price)
                     assert "&lt;now&gt;" in html or "<now>" not in label
@@ -42,7 +47,8 @@ def test_direct_rendering_is_the_template_s_markup(offer, members_offer, user, l
                 value = block.to_python({"offer": current.pk, "label": "", "show_price": False})
                 value["offer"].is_active = False
                 assert block.render(value, {"request": request}) == by_template(
-                    request, value["offer"])
+                    request, value["offer"]
+                )
 
 
 def test_a_site_template_overrides_the_direct_rendering(offer, settings, tmp_path):
@@ -105,9 +111,15 @@ def test_a_page_of_pay_blocks_costs_the_same_queries_for_1_and_for_20_blocks(off
     block = PayButtonBlock()
     chooser = block.child_blocks["offer"]
     offers = [offer] + [
-        Offer.objects.create(title=f"More {index}", slug=f"more-{index}", price=offer.price,
-                             currency=offer.currency, provider_account=offer.provider_account,
-                             guest_payment=True, payment_method=offer.payment_method)
+        Offer.objects.create(
+            title=f"More {index}",
+            slug=f"more-{index}",
+            price=offer.price,
+            currency=offer.currency,
+            provider_account=offer.provider_account,
+            guest_payment=True,
+            payment_method=offer.payment_method,
+        )
         for index in range(19)
     ]
     counts = []
@@ -130,8 +142,12 @@ def test_the_block_reads_well_in_the_editor_and_is_found_by_both_names():
     block = PayButtonBlock()
     with translation.override("en"):
         assert str(block.child_blocks["label"].field.help_text) == (
-            "Defaults to “Pay &lt;price&gt;”.")
+            "Defaults to “Pay &lt;price&gt;”."
+        )
         assert [str(child.label) for child in block.child_blocks.values()] == [
-            "Offer", "Button label", "Show the price beside the button"]
+            "Offer",
+            "Button label",
+            "Show the price beside the button",
+        ]
         assert str(block.meta.label) == "Pay button"
         assert "pay without login" in str(block.get_description()).lower()

@@ -90,7 +90,9 @@ def test_an_order_that_cannot_be_resumed_gives_a_new_one(offer, change, settings
         settings.WAGTAIL_GUESTPAY_PAY_REUSE_WINDOW = timedelta(seconds=-1)
     elif change == "forged_cookie":
         value = browser.cookies["guestpay_orders"].value
-        browser.cookies["guestpay_orders"] = value.replace(value[2], "x" if value[2] != "x" else "y")
+        browser.cookies["guestpay_orders"] = value.replace(
+            value[2], "x" if value[2] != "x" else "y"
+        )
     elif change == "price":
         offer.price += 1
         offer.save()
@@ -133,7 +135,7 @@ def test_try_again_goes_back_to_the_abandoned_page_then_counts_new_attempts(offe
         Payment.objects.filter(order=order).update(status=PaymentStatus.FAILED)
         Order.objects.filter(pk=order.pk).update(status=OrderStatus.FAILED)
         statuses.append(browser.post(retry_url, REMOTE_ADDR="203.0.113.7").status_code)
-    assert statuses.count(429) >= 2 and statuses[:BUDGET - 1] == [303] * (BUDGET - 1)
+    assert statuses.count(429) >= 2 and statuses[: BUDGET - 1] == [303] * (BUDGET - 1)
     assert Payment.objects.count() <= BUDGET + 1
 
 
@@ -154,8 +156,14 @@ def test_the_same_browser_gets_the_same_wayforpay_form_again(db):
     offer = OfferFactory(provider_account=wfp_account(), slug="wfp")
     browser = Client()
     first, second = click(offer, client=browser), click(offer, client=browser)
-    fields = [[field for field in PostForm(page.content.decode()).fields
-               if field[0] != "csrfmiddlewaretoken"] for page in (first, second)]
+    fields = [
+        [
+            field
+            for field in PostForm(page.content.decode()).fields
+            if field[0] != "csrfmiddlewaretoken"
+        ]
+        for page in (first, second)
+    ]
     assert fields[0] == fields[1]  # same orderReference, orderDate and signature
     assert Payment.objects.count() == 1
 
@@ -170,9 +178,11 @@ def test_likely_payments_are_checked_before_never_started_ones(offer):
     Payment.objects.filter(pk=pending.pk).update(status=PaymentStatus.PENDING)
     # The junk ones have been due the longest.
     Payment.objects.filter(pk__in=[p.pk for p in junk[:3]]).update(
-        next_check_at=now - timedelta(hours=1))
+        next_check_at=now - timedelta(hours=1)
+    )
     Payment.objects.filter(pk__in=[returned.pk, pending.pk]).update(
-        next_check_at=now - timedelta(minutes=1))
+        next_check_at=now - timedelta(minutes=1)
+    )
     assert set(open_payments_due(now, 2)) == {returned.pk, pending.pk}
     assert open_payments_due(now, 5)[2:] == [p.pk for p in junk[:3]]
 

@@ -128,9 +128,7 @@ def test_no_email_from_the_wallet_leaves_a_flagged_placeholder_and_sends_nothing
     assert order.number in outbox[0].subject
 
 
-def test_pending_then_confirmed_grants_only_on_confirmation(
-    offer, testpay, run_on_commit, outbox
-):
+def test_pending_then_confirmed_grants_only_on_confirmation(offer, testpay, run_on_commit, outbox):
     _order, payment, _charge = testpay.start(offer)
     testpay.notify(payment, "pending", email="later@example.com")
 

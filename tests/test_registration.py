@@ -37,8 +37,10 @@ Status = PendingRegistration.Status
 
 
 def register(client, offer, email, password=PASSWORD, **data):
-    response = client.post(offer.get_checkout_path(), {
-        "email": email, "password1": password, "password2": password, **data})
+    response = client.post(
+        offer.get_checkout_path(),
+        {"email": email, "password1": password, "password2": password, **data},
+    )
     run_pending_on_commit()
     return response
 
@@ -111,7 +113,7 @@ def test_a_free_address_gets_a_code_and_the_right_code_creates_the_account_and_p
     assert page.status_code == 200 and "no-store" in page["Cache-Control"]
     text = page.content.decode()
     assert "Enter the code we e-mailed to member@example.com" in text
-    login = f'/guestpay/login/?next={quote(members_offer.get_pay_path(), safe="")}'
+    login = f"/guestpay/login/?next={quote(members_offer.get_pay_path(), safe='')}"
     assert f'href="{login}"' in text.replace("&amp;", "&")
     assert 'autocomplete="one-time-code"' in text and "Send a new code" in text
 
@@ -136,8 +138,10 @@ def test_the_form_answers_before_any_account_is_looked_at(members_offer, outbox,
     """The request only records the registration; which e-mail goes out (code or log-in) is
     decided by the task queued after commit."""
     browser = Client()
-    response = browser.post(members_offer.get_checkout_path(), {
-        "email": user.email, "password1": PASSWORD, "password2": PASSWORD})
+    response = browser.post(
+        members_offer.get_checkout_path(),
+        {"email": user.email, "password1": PASSWORD, "password2": PASSWORD},
+    )
     assert response.status_code == 303
     pending = PendingRegistration.objects.get()
     assert (pending.codes_sent, pending.code_hash, OutboundEmail.objects.count()) == (0, "", 0)
@@ -151,8 +155,9 @@ def test_every_page_answers_the_same_for_a_taken_and_a_free_address(members_offe
     address's owner, says which."""
 
     def normalized(response, email, typed=None):
-        text = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "CSRF",
-                      response.content.decode())
+        text = re.sub(
+            r'name="csrfmiddlewaretoken" value="[^"]+"', "CSRF", response.content.decode()
+        )
         if typed:
             text = text.replace(f'value="{typed}"', 'value="TYPED"')
         return response.status_code, text.replace(email, "EMAIL")
@@ -166,13 +171,15 @@ def test_every_page_answers_the_same_for_a_taken_and_a_free_address(members_offe
         page = browser.get(code_path(members_offer))
         wrong = refused_code(browser, members_offer, wrong_code)
         resend = new_code(browser, members_offer)
-        answers.append({
-            "form": (form.status_code, form["Location"]),
-            "page": normalized(page, email),
-            "wrong": normalized(wrong, email, typed=wrong_code),
-            "resend": (resend.status_code, resend["Location"]),
-            "after": normalized(browser.get(resend["Location"]), email),
-        })
+        answers.append(
+            {
+                "form": (form.status_code, form["Location"]),
+                "page": normalized(page, email),
+                "wrong": normalized(wrong, email, typed=wrong_code),
+                "resend": (resend.status_code, resend["Location"]),
+                "after": normalized(browser.get(resend["Location"]), email),
+            }
+        )
         assert len(to(outbox, email)) == 2  # the e-mail went out again, whatever it says
     assert "You already have an account" in to(outbox, user.email)[0].body
     assert "Your code" in to(outbox, "free@example.com")[0].body
@@ -195,8 +202,7 @@ def test_a_taken_address_gets_a_log_in_e_mail_and_no_code(client, members_offer,
     [message] = outbox
     assert message.to == [user.email]
     assert "You already have an account: log in to continue your purchase." in message.body
-    login = "http://testserver/guestpay/login/?next=" + quote(members_offer.get_pay_path(),
-                                                             safe="")
+    login = "http://testserver/guestpay/login/?next=" + quote(members_offer.get_pay_path(), safe="")
     assert login in message.body
     assert "http://testserver/guestpay/password-reset/" in message.body
     assert "/guestpay/access/new-link/" not in message.body  # the account has a password
@@ -252,8 +258,9 @@ def test_a_deactivated_account_still_holds_its_address(client, members_offer, ou
     assert not re.search(r"\b\d{6}\b", message.body)
 
 
-def test_an_account_a_payment_made_is_told_how_to_open_it(client, members_offer, offer, testpay,
-                                                          run_on_commit, outbox):
+def test_an_account_a_payment_made_is_told_how_to_open_it(
+    client, members_offer, offer, testpay, run_on_commit, outbox
+):
     _order, payment, _charge = testpay.start(offer)
     testpay.notify(payment, "paid", email="guest@example.com")
     outbox.clear()
@@ -278,8 +285,7 @@ def test_an_address_that_got_an_account_meanwhile_is_refused(client, members_off
 
 
 # Wrong codes, expiry, replay, other sessions ---------------------------------------------------
-def test_wrong_codes_count_down_then_lock_the_registration(client, members_offer, outbox,
-                                                           settings):
+def test_wrong_codes_count_down_then_lock_the_registration(client, members_offer, outbox, settings):
     settings.WAGTAIL_GUESTPAY_REGISTRATION_CODE_MAX_ATTEMPTS = 3
     register(client, members_offer, "guess@example.com")
     code = code_in(outbox[0])
@@ -300,8 +306,7 @@ def test_wrong_codes_count_down_then_lock_the_registration(client, members_offer
     assert len(outbox) == 1
 
 
-def test_reloading_the_page_after_a_wrong_code_spends_no_other_try(client, members_offer,
-                                                                   outbox):
+def test_reloading_the_page_after_a_wrong_code_spends_no_other_try(client, members_offer, outbox):
     """Redirect after POST: the wrong code is answered by a 303, its message shown once by GET;
     reloading that page posts nothing."""
     register(client, members_offer, "reload@example.com")
@@ -321,12 +326,14 @@ def test_a_malformed_code_uses_no_attempt(client, members_offer, outbox):
     response = type_code(client, members_offer, "12ab")
     assert response.status_code == 400 and b"Enter the 6-digit code" in response.content
     assert PendingRegistration.objects.get().attempts == 0
-    assert to_payment(type_code(
-        client, members_offer, code_in(outbox[0])[:3] + " " + code_in(outbox[0])[3:]))
+    assert to_payment(
+        type_code(client, members_offer, code_in(outbox[0])[:3] + " " + code_in(outbox[0])[3:])
+    )
 
 
-def test_an_expired_code_creates_nothing_and_a_new_code_works(client, members_offer, outbox,
-                                                            settings, monkeypatch):
+def test_an_expired_code_creates_nothing_and_a_new_code_works(
+    client, members_offer, outbox, settings, monkeypatch
+):
     monkeypatch.setattr(registrations, "new_code", iter(["111111", "222222"]).__next__)
     settings.WAGTAIL_GUESTPAY_REGISTRATION_CODE_MAX_AGE = timedelta(minutes=5)
     register(client, members_offer, "slow@example.com")
@@ -410,8 +417,9 @@ def test_registering_again_replaces_the_previous_registration(client, members_of
     assert User.objects.get().email == "second@example.com"
 
 
-def test_a_new_code_replaces_the_previous_one_and_there_are_few(client, members_offer, outbox,
-                                                               settings):
+def test_a_new_code_replaces_the_previous_one_and_there_are_few(
+    client, members_offer, outbox, settings
+):
     settings.WAGTAIL_GUESTPAY_REGISTRATION_MAX_CODES = 2
     register(client, members_offer, "resend@example.com")
     first = PendingRegistration.objects.get()
@@ -435,8 +443,9 @@ def test_the_e_mail_task_sends_each_e_mail_once(client, members_offer, outbox):
 
 
 # The rest of the page ------------------------------------------------------------------------
-def test_the_code_page_keeps_the_log_in_link_and_the_merchant_contacts(client, members_offer,
-                                                                       outbox):
+def test_the_code_page_keeps_the_log_in_link_and_the_merchant_contacts(
+    client, members_offer, outbox
+):
     from wagtail_guestpay.models import MerchantContacts
 
     contacts = MerchantContacts.for_site(Site.objects.get(is_default_site=True))
@@ -449,8 +458,7 @@ def test_the_code_page_keeps_the_log_in_link_and_the_merchant_contacts(client, m
     assert "no-store" in page["Cache-Control"] and page["X-Robots-Tag"] == "noindex, nofollow"
 
 
-def test_logged_in_visitors_and_guest_offers_skip_the_code_page(client, members_offer, offer,
-                                                                user):
+def test_logged_in_visitors_and_guest_offers_skip_the_code_page(client, members_offer, offer, user):
     assert client.get(code_path(offer))["Location"] == offer.get_pay_path()
     client.force_login(user)
     assert client.get(code_path(members_offer))["Location"] == members_offer.get_pay_path()
@@ -464,8 +472,12 @@ def test_csrf_is_enforced_on_every_step(members_offer, outbox):
     assert not PendingRegistration.objects.exists()
     page = browser.get(members_offer.get_checkout_path()).content.decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-    assert browser.post(members_offer.get_checkout_path(),
-                        {**data, "csrfmiddlewaretoken": token}).status_code == 303
+    assert (
+        browser.post(
+            members_offer.get_checkout_path(), {**data, "csrfmiddlewaretoken": token}
+        ).status_code
+        == 303
+    )
     run_pending_on_commit()
     code = code_in(outbox[0])
     assert browser.post(code_path(members_offer), {"code": code}).status_code == 403
@@ -477,9 +489,11 @@ def test_csrf_is_enforced_on_every_step(members_offer, outbox):
 
 def test_the_e_mails_follow_the_buyer_s_language(client, members_offer, outbox, user):
     with translation.override("fr"):
-        client.post(members_offer.get_checkout_path(), {
-            "email": "fr@example.com", "password1": PASSWORD, "password2": PASSWORD},
-            HTTP_ACCEPT_LANGUAGE="fr")
+        client.post(
+            members_offer.get_checkout_path(),
+            {"email": "fr@example.com", "password1": PASSWORD, "password2": PASSWORD},
+            HTTP_ACCEPT_LANGUAGE="fr",
+        )
     run_pending_on_commit()
     assert PendingRegistration.objects.get().language == "fr"
     assert "Votre code" in outbox[0].body
@@ -489,10 +503,12 @@ def test_maintenance_deletes_long_expired_registrations(client, members_offer, o
     register(client, members_offer, "old@example.com")
     register(Client(), members_offer, "recent@example.com")
     PendingRegistration.objects.filter(email="old@example.com").update(
-        expires_at=timezone.now() - timedelta(days=2))
+        expires_at=timezone.now() - timedelta(days=2)
+    )
     assert run_maintenance()["registrations_purged"] == 1
     assert list(PendingRegistration.objects.values_list("email", flat=True)) == [
-        "recent@example.com"]
+        "recent@example.com"
+    ]
 
 
 # Rate limits -----------------------------------------------------------------------------------
@@ -500,13 +516,19 @@ class TestRateLimits:
     @pytest.fixture(autouse=True)
     def small_budgets(self, settings):
         settings.WAGTAIL_GUESTPAY_REGISTRATION_RATE_LIMITS = {
-            "register_email": (2, 3600), "verify_client": (3, 600),
-            "verify_registration": (2, 600), "resend_client": (1, 3600),
+            "register_email": (2, 3600),
+            "verify_client": (3, 600),
+            "verify_registration": (2, 600),
+            "resend_client": (1, 3600),
         }
 
     def test_registrations_per_address_across_clients(self, members_offer, outbox):
-        codes = [register(Client(REMOTE_ADDR=f"10.0.0.{i}"), members_offer,
-                          "target@example.com").status_code for i in range(1, 4)]
+        codes = [
+            register(
+                Client(REMOTE_ADDR=f"10.0.0.{i}"), members_offer, "target@example.com"
+            ).status_code
+            for i in range(1, 4)
+        ]
         assert codes == [303, 303, 429]
         assert PendingRegistration.objects.count() == 2 and len(outbox) == 2
 

@@ -114,9 +114,7 @@ def test_placeholder_email_is_not_shown_and_the_buyer_is_told_to_contact_us(
     assert Order.objects.get().email.encode() not in page.content
 
 
-def test_return_page_asks_the_provider_when_still_unconfirmed(
-    client, offer, run_on_commit, outbox
-):
+def test_return_page_asks_the_provider_when_still_unconfirmed(client, offer, run_on_commit, outbox):
     """The buyer's return races the notification: the status check converges on one grant."""
     path, charge = return_path(client, offer)
     charge.status = "paid"
@@ -132,18 +130,21 @@ def test_return_page_asks_the_provider_when_still_unconfirmed(
     assert len(outbox) == 1
 
 
-def test_editor_result_pages_are_used_with_merchant_contacts(
-    client, offer, testpay, run_on_commit
-):
+def test_editor_result_pages_are_used_with_merchant_contacts(client, offer, testpay, run_on_commit):
     site = Site.objects.get(is_default_site=True)
     merchant = MerchantContacts.for_site(site)
     merchant.email = "help@shop.example"
     merchant.save()
     from wagtail.rich_text import RichText
 
-    success = site.root_page.add_child(instance=PaymentResultPage(
-        title="Merci", slug="merci", kind="success",
-        body=[("paragraph", RichText("<p>Editor text</p>"))]))
+    success = site.root_page.add_child(
+        instance=PaymentResultPage(
+            title="Merci",
+            slug="merci",
+            kind="success",
+            body=[("paragraph", RichText("<p>Editor text</p>"))],
+        )
+    )
     offer.success_page = success
     offer.save()
     path, _charge = return_path(client, offer)

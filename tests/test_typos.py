@@ -8,31 +8,44 @@ from wagtail_guestpay.buyers.typos import distance, suggest_email
 from wagtail_guestpay.models import EmailClaim, PendingRegistration
 
 
-@pytest.mark.parametrize("typed, expected", [
-    ("ann@gmial.com", "ann@gmail.com"),
-    ("ann@gamil.com", "ann@gmail.com"),
-    ("ann@gmail.co", "ann@gmail.com"),
-    ("ann@gmail.con", "ann@gmail.com"),
-    ("ann@gmaill.com", "ann@gmail.com"),
-    ("ann@hotmial.com", "ann@hotmail.com"),
-    ("ann@hotamil.com", "ann@hotmail.com"),
-    ("ann@yaho.com", "ann@yahoo.com"),
-    ("ann@outlok.com", "ann@outlook.com"),
-    ("ann@iclod.com", "ann@icloud.com"),
-    ("ann@hotmial.fr", "ann@hotmail.fr"),
-    ("ann@example.con", "ann@example.com"),  # a top-level domain that does not exist
-    ("ann@aol.con", "ann@aol.com"),
-])
+@pytest.mark.parametrize(
+    "typed, expected",
+    [
+        ("ann@gmial.com", "ann@gmail.com"),
+        ("ann@gamil.com", "ann@gmail.com"),
+        ("ann@gmail.co", "ann@gmail.com"),
+        ("ann@gmail.con", "ann@gmail.com"),
+        ("ann@gmaill.com", "ann@gmail.com"),
+        ("ann@hotmial.com", "ann@hotmail.com"),
+        ("ann@hotamil.com", "ann@hotmail.com"),
+        ("ann@yaho.com", "ann@yahoo.com"),
+        ("ann@outlok.com", "ann@outlook.com"),
+        ("ann@iclod.com", "ann@icloud.com"),
+        ("ann@hotmial.fr", "ann@hotmail.fr"),
+        ("ann@example.con", "ann@example.com"),  # a top-level domain that does not exist
+        ("ann@aol.con", "ann@aol.com"),
+    ],
+)
 def test_likely_typos_get_a_suggestion(typed, expected):
     assert suggest_email(typed) == expected
 
 
-@pytest.mark.parametrize("typed", [
-    "ann@gmail.com", "ann@mail.com", "ann@ymail.com", "ann@email.com",  # real, close to gmail
-    "ann@hotmail.ca", "ann@yahoo.co.jp",  # another country's domain of the same provider
-    "ann@example.org", "ann@company.de", "ann@aon.com",  # short domains need an exact match
-    "not-an-address", "",
-])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "ann@gmail.com",
+        "ann@mail.com",
+        "ann@ymail.com",
+        "ann@email.com",  # real, close to gmail
+        "ann@hotmail.ca",
+        "ann@yahoo.co.jp",  # another country's domain of the same provider
+        "ann@example.org",
+        "ann@company.de",
+        "ann@aon.com",  # short domains need an exact match
+        "not-an-address",
+        "",
+    ],
+)
 def test_real_or_unknown_domains_are_left_alone(typed):
     assert suggest_email(typed) == ""
 
@@ -68,8 +81,8 @@ def test_claim_form_asks_before_sending_a_code(client, placeholder_path, outbox)
     assert 'aria-describedby="guestpay-claim-email_error"' in page
     assert 'name="use_suggestion" value="ann@gmail.com"' in page
     # Two answers to the question, two buttons: not a third "Send me a code" that asks it again.
-    form = page[page.index('action="' + placeholder_path + 'claim/"'):]
-    form = form[:form.index("</form>")]
+    form = page[page.index('action="' + placeholder_path + 'claim/"') :]
+    form = form[: form.index("</form>")]
     assert form.count("<button") == 2 and "Send me a code" not in form
     assert "Use ann@gmail.com" in form and "Keep ann@gmial.com" in form
     assert outbox == [] and not EmailClaim.objects.exists()
@@ -80,8 +93,9 @@ def test_a_suggestion_does_not_replace_an_address_edited_since(client, placehold
     """Enter in the edited field submits the first button, "Use ann@gmail.com": the address now
     in the field wins."""
     outbox.clear()
-    response = client.post(placeholder_path + "claim/",
-                           {"email": "ann@example.com", "use_suggestion": "ann@gmail.com"})
+    response = client.post(
+        placeholder_path + "claim/", {"email": "ann@example.com", "use_suggestion": "ann@gmail.com"}
+    )
     assert response.status_code == 303
     assert [m.to for m in outbox] == [["ann@example.com"]]
 
@@ -89,8 +103,9 @@ def test_a_suggestion_does_not_replace_an_address_edited_since(client, placehold
 @pytest.mark.django_db
 def test_claim_form_takes_the_suggestion_in_one_click(client, placeholder_path, outbox):
     outbox.clear()
-    response = client.post(placeholder_path + "claim/",
-                           {"email": "ann@gmial.com", "use_suggestion": "ann@gmail.com"})
+    response = client.post(
+        placeholder_path + "claim/", {"email": "ann@gmial.com", "use_suggestion": "ann@gmail.com"}
+    )
     assert response.status_code == 303
     assert [m.to for m in outbox] == [["ann@gmail.com"]]
 
@@ -98,8 +113,9 @@ def test_claim_form_takes_the_suggestion_in_one_click(client, placeholder_path, 
 @pytest.mark.django_db
 def test_claim_form_keeps_the_address_as_typed_when_confirmed(client, placeholder_path, outbox):
     outbox.clear()
-    response = client.post(placeholder_path + "claim/",
-                           {"email": "ann@gmial.com", "email_as_typed": "1"})
+    response = client.post(
+        placeholder_path + "claim/", {"email": "ann@gmial.com", "email_as_typed": "1"}
+    )
     assert response.status_code == 303
     assert [m.to for m in outbox] == [["ann@gmial.com"]]
 
@@ -114,8 +130,11 @@ def test_claim_form_carries_the_progressive_hint(client, placeholder_path):
 @pytest.mark.django_db
 def test_registration_form_asks_then_accepts_the_address_as_typed(client, members_offer):
     path = members_offer.get_checkout_path()
-    data = {"email": "member@hotmial.com", "password1": "a-long-passphrase-9",
-            "password2": "a-long-passphrase-9"}
+    data = {
+        "email": "member@hotmial.com",
+        "password1": "a-long-passphrase-9",
+        "password2": "a-long-passphrase-9",
+    }
     asked = client.post(path, data)
     assert asked.status_code == 200
     assert "Did you mean member@hotmail.com?" in asked.content.decode()
@@ -141,8 +160,9 @@ def test_new_link_form_asks_about_a_likely_typo(client, offer, testpay, run_on_c
     assert b"Check your e-mail" not in asked.content
     assert outbox == []  # nothing goes out while the question is open
 
-    kept = client.post("/guestpay/access/new-link/",
-                       {"email": "someone@outlok.com", "email_as_typed": "on"})
+    kept = client.post(
+        "/guestpay/access/new-link/", {"email": "someone@outlok.com", "email_as_typed": "on"}
+    )
     assert b"Check your e-mail" in kept.content
     assert [m.to for m in outbox] == [["someone@outlok.com"]]
     assert "/guestpay/access/" in outbox[0].body
@@ -153,14 +173,17 @@ def test_new_link_form_asks_about_a_likely_typo(client, offer, testpay, run_on_c
 
 
 @pytest.mark.django_db
-def test_new_link_form_takes_the_suggestion_in_one_click(client, offer, testpay, run_on_commit,
-                                                         outbox):
-    """"Use someone@outlook.com" sends the link there, not to the address as first typed."""
+def test_new_link_form_takes_the_suggestion_in_one_click(
+    client, offer, testpay, run_on_commit, outbox
+):
+    """ "Use someone@outlook.com" sends the link there, not to the address as first typed."""
     _order, payment, _charge = testpay.start(offer)
     testpay.notify(payment, "paid", email="someone@outlook.com")  # a new, unused account
     outbox.clear()
-    response = client.post("/guestpay/access/new-link/",
-                           {"email": "someone@outlok.com", "use_suggestion": "someone@outlook.com"})
+    response = client.post(
+        "/guestpay/access/new-link/",
+        {"email": "someone@outlok.com", "use_suggestion": "someone@outlook.com"},
+    )
     run_on_commit()
     assert b"Check your e-mail" in response.content
     assert [m.to for m in outbox] == [["someone@outlook.com"]]

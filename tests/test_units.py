@@ -28,10 +28,16 @@ P = PaymentStatus
 
 
 class TestMoney:
-    @pytest.mark.parametrize("amount,currency,minor", [
-        ("10.20", "EUR", 1020), ("49", "USD", 4900), ("500", "JPY", 500), ("1.234", "KWD", 1234),
-        ("0.005", "EUR", 1),
-    ])
+    @pytest.mark.parametrize(
+        "amount,currency,minor",
+        [
+            ("10.20", "EUR", 1020),
+            ("49", "USD", 4900),
+            ("500", "JPY", 500),
+            ("1.234", "KWD", 1234),
+            ("0.005", "EUR", 1),
+        ],
+    )
     def test_minor_units_round_trip(self, amount, currency, minor):
         assert money.to_minor_units(Decimal(amount), currency) == minor
         assert money.from_minor_units(minor, currency) == money.quantize(Decimal(amount), currency)
@@ -43,10 +49,20 @@ class TestMoney:
         assert not money.same_amount(Decimal("49.00"), "EUR", None, "EUR")
         assert not money.same_amount(Decimal("49.00"), "EUR", Decimal("49.00"), "")
 
-    @pytest.mark.parametrize("value,expected", [
-        ("49.00", Decimal("49.00")), (49, Decimal(49)), ("1e2", Decimal(100)), (" 3.5 ", Decimal("3.5")),
-        ("abc", None), (None, None), (True, None), ("NaN", None), ("Infinity", None),
-    ])
+    @pytest.mark.parametrize(
+        "value,expected",
+        [
+            ("49.00", Decimal("49.00")),
+            (49, Decimal(49)),
+            ("1e2", Decimal(100)),
+            (" 3.5 ", Decimal("3.5")),
+            ("abc", None),
+            (None, None),
+            (True, None),
+            ("NaN", None),
+            ("Infinity", None),
+        ],
+    )
     def test_parse_amount(self, value, expected):
         assert money.parse_amount(value) == expected
 
@@ -73,17 +89,20 @@ class TestTransitions:
     def test_nothing_moves_to_created(self):
         assert not any(can_move(s, P.CREATED) for s in P)
 
-    @pytest.mark.parametrize("statuses,expected", [
-        ([], OrderStatus.CREATED),
-        ([P.CREATED], OrderStatus.CREATED),
-        ([P.FAILED, P.CREATED], OrderStatus.CREATED),
-        ([P.FAILED, P.PAID], OrderStatus.PAID),
-        ([P.REFUNDED, P.PAID], OrderStatus.PAID),
-        ([P.REFUNDED], OrderStatus.REFUNDED),
-        ([P.APPROVED], OrderStatus.PENDING),
-        ([P.ON_HOLD, P.FAILED], OrderStatus.ON_HOLD),
-        ([P.EXPIRED, P.CANCELLED], OrderStatus.EXPIRED),
-    ])
+    @pytest.mark.parametrize(
+        "statuses,expected",
+        [
+            ([], OrderStatus.CREATED),
+            ([P.CREATED], OrderStatus.CREATED),
+            ([P.FAILED, P.CREATED], OrderStatus.CREATED),
+            ([P.FAILED, P.PAID], OrderStatus.PAID),
+            ([P.REFUNDED, P.PAID], OrderStatus.PAID),
+            ([P.REFUNDED], OrderStatus.REFUNDED),
+            ([P.APPROVED], OrderStatus.PENDING),
+            ([P.ON_HOLD, P.FAILED], OrderStatus.ON_HOLD),
+            ([P.EXPIRED, P.CANCELLED], OrderStatus.EXPIRED),
+        ],
+    )
     def test_order_status_follows_its_best_payment(self, statuses, expected):
         assert derive_order_status(statuses) == expected
 
@@ -123,9 +142,15 @@ def test_settings_are_read_when_used(settings):
 
 def test_provider_event_survives_json_storage():
     event = ProviderEvent(
-        event_id="evt_1", status=EventStatus.PAID, reference="GP1", provider_reference="ch_1",
-        amount=Decimal("49.00"), currency="EUR", email="a@example.com",
-        occurred_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), refunded_amount=Decimal("1.50"),
+        event_id="evt_1",
+        status=EventStatus.PAID,
+        reference="GP1",
+        provider_reference="ch_1",
+        amount=Decimal("49.00"),
+        currency="EUR",
+        email="a@example.com",
+        occurred_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        refunded_amount=Decimal("1.50"),
         related_references=("pi_1", "ch_2"),
     )
     import json

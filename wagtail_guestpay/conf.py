@@ -68,10 +68,7 @@ DEFAULTS = {
     # (``rejected_dropped``). The maintenance task deletes them after the retention period.
     "STORE_REJECTED_NOTIFICATIONS": True,
     "REJECTED_NOTIFICATION_BODY_BYTES": 2048,
-    "REJECTED_NOTIFICATION_LIMITS": {
-        "account": (100, 3600),
-        "client": (20, 3600),
-    },
+    "REJECTED_NOTIFICATION_LIMITS": {"account": (100, 3600), "client": (20, 3600)},
     "REJECTED_NOTIFICATION_RETENTION": timedelta(days=30),
     # Sender of the buyer e-mails; DEFAULT_FROM_EMAIL when empty.
     "FROM_EMAIL": "",
@@ -86,9 +83,7 @@ DEFAULTS = {
     # orders (or new attempts) per client and offer, (requests, seconds); past it the buyer gets
     # a 429 page. The client is the logged-in account, else the IP address (see CLIENT_IP_HEADER;
     # buyers behind one shared NAT share the budget). Keys left out keep their default.
-    "PAY_RATE_LIMITS": {
-        "client_offer": (10, 600),
-    },
+    "PAY_RATE_LIMITS": {"client_offer": (10, 600)},
     # The same browser clicking Pay again for the same offer within this window is sent back to
     # its open order and payment (and to the payment system's page while it still works) instead
     # of starting new ones. The browser is known by a signed cookie.

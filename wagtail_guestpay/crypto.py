@@ -22,7 +22,9 @@ class CredentialDecryptionError(Exception):
 
 
 def derived_debug_key():
-    digest = hashlib.sha256(b"wagtail_guestpay.credentials:" + settings.SECRET_KEY.encode()).digest()
+    digest = hashlib.sha256(
+        b"wagtail_guestpay.credentials:" + settings.SECRET_KEY.encode()
+    ).digest()
     return base64.urlsafe_b64encode(digest)
 
 

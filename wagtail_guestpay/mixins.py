@@ -1,8 +1,8 @@
 """A mixin for product pages: serve the content only to holders of a grant."""
 
 from .fulfilment.access import has_access
-from .localization import one_per_translation, same_page_ids
 from .layout import BuyerPageResponse
+from .localization import one_per_translation, same_page_ids
 
 
 class GuestPayProductMixin:

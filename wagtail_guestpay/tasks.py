@@ -43,8 +43,7 @@ def process_payment_event(event_id):
 
 def export_listing(admin_path, params, spreadsheet_format, user_id, language, base_url):
     """A staff listing's export too large for a request (staff/exports.py)."""
-    return write_listing_export(admin_path, params, spreadsheet_format, user_id, language,
-                                base_url)
+    return write_listing_export(admin_path, params, spreadsheet_format, user_id, language, base_url)
 
 
 def drain_events(woken_at=None):
@@ -88,13 +87,24 @@ def send_registration_code(registration_id, number):
 
 def run_maintenance(batch=100):
     now = timezone.now()
-    done = {"events": 0, "emails": 0, "checks": 0, "paid_rechecks": 0, "expired": 0,
-            "registrations_purged": 0, "rejected_purged": 0}
+    done = {
+        "events": 0,
+        "emails": 0,
+        "checks": 0,
+        "paid_rechecks": 0,
+        "expired": 0,
+        "registrations_purged": 0,
+        "rejected_purged": 0,
+    }
     grace = guestpay_settings.as_timedelta("EVENT_TASK_GRACE")
-    events = PaymentEvent.objects.filter(processed_at__isnull=True, signature_valid=True).filter(
-        Q(next_attempt_at__lte=now)  # leased by a drain that died, or failed and due again
-        | Q(next_attempt_at__isnull=True, received_at__lte=now - grace)  # no drain took it
-    ).values_list("pk", flat=True)[:batch]
+    events = (
+        PaymentEvent.objects.filter(processed_at__isnull=True, signature_valid=True)
+        .filter(
+            Q(next_attempt_at__lte=now)  # leased by a drain that died, or failed and due again
+            | Q(next_attempt_at__isnull=True, received_at__lte=now - grace)  # no drain took it
+        )
+        .values_list("pk", flat=True)[:batch]
+    )
     for event_id in list(events):
         try:
             process_event(event_id)

@@ -22,8 +22,11 @@ urlpatterns = [
     path("pay/<slug:slug>/", pay.pay, name="pay"),
     path("checkout/<slug:slug>/", registration.checkout, name="checkout"),
     path("checkout/<slug:slug>/code/", registration.checkout_code, name="checkout_code"),
-    path("checkout/<slug:slug>/code/new/", registration.checkout_code_resend,
-         name="checkout_code_resend"),
+    path(
+        "checkout/<slug:slug>/code/new/",
+        registration.checkout_code_resend,
+        name="checkout_code_resend",
+    ),
     path("notify/<uuid:account_id>/", notifications.notify, name="notify"),
     path("order/<str:token>/", orders.order_page, name="order"),
     path("order/<str:token>/status/", orders.order_status, name="order_status"),
@@ -36,19 +39,25 @@ urlpatterns = [
     path("account/", accounts.personal_area, name="account"),
     path("account/password/", account_settings.password_change, name="password_change"),
     path("account/email/", account_settings.email_change, name="email_change"),
-    path("account/email/confirm/", account_settings.email_change_confirm,
-         name="email_change_confirm"),
+    path(
+        "account/email/confirm/", account_settings.email_change_confirm, name="email_change_confirm"
+    ),
     path("login/", signin.login_view, name="login"),
     path("login/code/", signin.login_code, name="login_code"),
     path("login/link/<str:token>/", signin.login_link, name="login_link"),
     path("logout/", signin.logout_view, name="logout"),
     path("password-reset/", password_reset.password_reset, name="password_reset"),
-    path("password-reset/sent/", password_reset.password_reset_done,
-         name="password_reset_done"),
-    path("password-reset/<uidb64>/<token>/", password_reset.PasswordResetConfirmView.as_view(),
-         name="password_reset_confirm"),
-    path("password-reset/done/", password_reset.password_reset_complete,
-         name="password_reset_complete"),
+    path("password-reset/sent/", password_reset.password_reset_done, name="password_reset_done"),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        password_reset.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password-reset/done/",
+        password_reset.password_reset_complete,
+        name="password_reset_complete",
+    ),
 ]
 
 if apps.is_installed("wagtail_guestpay.testprovider"):

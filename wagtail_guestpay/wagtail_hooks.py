@@ -70,28 +70,34 @@ def register_log_actions(actions):
         "wagtail_guestpay.email_corrected", _("E-mail corrected"), _("E-mail corrected")
     )
     actions.register_action(
-        "wagtail_guestpay.credentials_changed", _("Credentials changed"),
+        "wagtail_guestpay.credentials_changed",
+        _("Credentials changed"),
         _("Payment system credentials changed"),
     )
     actions.register_action(
-        "wagtail_guestpay.credentials_checked", _("Credentials checked"),
+        "wagtail_guestpay.credentials_checked",
+        _("Credentials checked"),
         _("Payment system credentials checked"),
     )
     actions.register_action("wagtail_guestpay.gear_settings")(GearSettingsLogFormatter)
     actions.register_action(
-        "wagtail_guestpay.access_moved", _("Access moved to another account"),
+        "wagtail_guestpay.access_moved",
+        _("Access moved to another account"),
         _("Access moved to another account"),
     )
     actions.register_action(
-        "wagtail_guestpay.claim_code_sent", _("Claim code sent to the buyer"),
+        "wagtail_guestpay.claim_code_sent",
+        _("Claim code sent to the buyer"),
         _("Claim code sent to the buyer"),
     )
     actions.register_action(
-        "wagtail_guestpay.claim_locked", _("Claim locked after too many wrong codes"),
+        "wagtail_guestpay.claim_locked",
+        _("Claim locked after too many wrong codes"),
         _("Claim locked after too many wrong codes"),
     )
     actions.register_action(
-        "wagtail_guestpay.claim_refused", _("Claim refused: the order may no longer change"),
+        "wagtail_guestpay.claim_refused",
+        _("Claim refused: the order may no longer change"),
         _("Claim refused: the order may no longer change"),
     )
     for action, label in STAFF_LOG_ACTIONS:

@@ -80,9 +80,9 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "wagtail.contrib.settings.context_processors.settings",
-            ],
+            ]
         },
-    },
+    }
 ]
 
 # SQLite with a web process and a worker writing at once: WAL, a busy timeout and IMMEDIATE
@@ -100,13 +100,18 @@ def _database():
     if not url:
         # Persistent connections: opening one (and running the PRAGMAs) costs more than a
         # notification's insert; django-q2's ORM broker also closes expired ones per enqueue.
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "db.sqlite3",
-                "OPTIONS": dict(SQLITE_OPTIONS), "CONN_MAX_AGE": 600,
-                "CONN_HEALTH_CHECKS": True}
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "db.sqlite3",
+            "OPTIONS": dict(SQLITE_OPTIONS),
+            "CONN_MAX_AGE": 600,
+            "CONN_HEALTH_CHECKS": True,
+        }
     import dj_database_url
 
     config = dj_database_url.parse(
-        url, conn_max_age=int(os.environ.get("GUESTPAY_CONN_MAX_AGE", "60")),
+        url,
+        conn_max_age=int(os.environ.get("GUESTPAY_CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
     if config["ENGINE"] == "django.db.backends.sqlite3":
@@ -180,8 +185,13 @@ Q_CLUSTER = {
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
     # Rate limits must be counted in one place for every web process.
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL, "KEY_PREFIX": "guestpay-sandbox"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "guestpay-sandbox",
+        }
+    }
 else:
     Q_CLUSTER["orm"] = "default"
 
@@ -191,6 +201,7 @@ WAGTAIL_GUESTPAY_PRODUCT_MODELS = ["home.CoursePage"]
 WAGTAIL_GUESTPAY_ACCOUNT_LINKS = False
 WAGTAIL_GUESTPAY_BASE_URL = BASE_URL
 WAGTAIL_GUESTPAY_PLACEHOLDER_EMAIL_DOMAIN = "placeholder.guestpay.invalid"
+
 
 def _encryption_key():
     """From the environment, or a key made once for this sandbox under VAR_DIR."""

@@ -63,9 +63,7 @@ class AcmePayProvider(Provider):
         # 1. The signature, on the raw body, before anything reads it; a constant-time compare.
         secret = self.secret("secret")
         expected = sign(secret, notification.body) if secret else ""
-        if not expected or not hmac.compare_digest(
-            expected, notification.header(SIGNATURE_HEADER)
-        ):
+        if not expected or not hmac.compare_digest(expected, notification.header(SIGNATURE_HEADER)):
             raise InvalidSignature("The AcmePay signature does not match.")
         # 2. Then the body: anything unexpected is malformed (400), never a 500.
         data = notification.json()
@@ -74,14 +72,16 @@ class AcmePayProvider(Provider):
         if not isinstance(data.get("id"), str) or status is None or amount is None:
             raise MalformedNotification("Not an AcmePay payment notification.")
         # 3. One provider-neutral event; the pipeline decides what it means for the order.
-        return [ProviderEvent(
-            event_id=data["id"],
-            status=status,
-            event_type=f"payment.{data['status']}",
-            reference=str(data.get("reference") or ""),
-            provider_reference=str(data.get("payment_id") or ""),
-            amount=amount,
-            currency=str(data.get("currency") or "").upper(),
-            email=str(data.get("email") or ""),
-            payer_name=str(data.get("name") or ""),
-        )]
+        return [
+            ProviderEvent(
+                event_id=data["id"],
+                status=status,
+                event_type=f"payment.{data['status']}",
+                reference=str(data.get("reference") or ""),
+                provider_reference=str(data.get("payment_id") or ""),
+                amount=amount,
+                currency=str(data.get("currency") or "").upper(),
+                email=str(data.get("email") or ""),
+                payer_name=str(data.get("name") or ""),
+            )
+        ]

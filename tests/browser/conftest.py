@@ -24,8 +24,14 @@ ROOT = Path(__file__).resolve().parents[2]
 MANAGE = ROOT / "sandbox" / "manage.py"
 CHROMIUM = os.environ.get("GUESTPAY_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
 ]
 
 pytestmark = pytest.mark.browser
@@ -58,18 +64,32 @@ class Sandbox:
         return self.var_dir / "mail"
 
     def manage(self, *args, check=True):
-        return subprocess.run([sys.executable, str(MANAGE), *args], env=self.env, check=check,
-                              capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [sys.executable, str(MANAGE), *args],
+            env=self.env,
+            check=check,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
 
     def start(self):
         logs = self.var_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        for name, args in (("web", ["runserver", "--noreload", f"127.0.0.1:{self.port}"]),
-                           ("worker", ["qcluster"])):
+        for name, args in (
+            ("web", ["runserver", "--noreload", f"127.0.0.1:{self.port}"]),
+            ("worker", ["qcluster"]),
+        ):
             out = open(logs / f"{name}.log", "wb")
-            self.processes.append(subprocess.Popen(
-                [sys.executable, str(MANAGE), *args], env=self.env, stdout=out,
-                stderr=subprocess.STDOUT, start_new_session=True))
+            self.processes.append(
+                subprocess.Popen(
+                    [sys.executable, str(MANAGE), *args],
+                    env=self.env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -96,8 +116,10 @@ class Sandbox:
     def messages(self):
         if not self.mail_dir.exists():
             return []
-        return [message_from_bytes(path.read_bytes(), policy=default_policy)
-                for path in sorted(self.mail_dir.glob("*.eml"))]
+        return [
+            message_from_bytes(path.read_bytes(), policy=default_policy)
+            for path in sorted(self.mail_dir.glob("*.eml"))
+        ]
 
     def messages_to(self, address):
         return [m for m in self.messages() if address.lower() in str(m["To"]).lower()]
@@ -110,14 +132,17 @@ class Sandbox:
                 return found
             time.sleep(0.25)
         raise AssertionError(
-            f"No e-mail to {address} within {timeout}s.\nworker log:\n{self.log('worker')[-3000:]}")
+            f"No e-mail to {address} within {timeout}s.\nworker log:\n{self.log('worker')[-3000:]}"
+        )
 
     @staticmethod
     def text_of(message):
         return message.get_body(preferencelist=("plain",)).get_content()
 
     def link_in(self, message, path_part):
-        match = re.search(rf"{re.escape(self.url)}\S*{re.escape(path_part)}\S*", self.text_of(message))
+        match = re.search(
+            rf"{re.escape(self.url)}\S*{re.escape(path_part)}\S*", self.text_of(message)
+        )
         assert match, f"No {path_part} link in:\n{self.text_of(message)}"
         return match.group(0)
 

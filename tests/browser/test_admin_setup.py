@@ -69,7 +69,8 @@ def test_editor_adds_a_payment_system_and_checks_its_credentials(sandbox, page, 
 
 
 def test_editor_switches_guest_payment_on_in_the_gear_and_copies_the_direct_link(
-        sandbox, page, admin_password):
+    sandbox, page, admin_password
+):
     slug, pk = new_offer(sandbox, guest=False)
     direct_link = f"{sandbox.url}/guestpay/pay/{slug}/"
     assert httpx.get(direct_link).status_code == 404  # guest payment off: 404 to anonymous
@@ -95,8 +96,7 @@ def test_editor_switches_guest_payment_on_in_the_gear_and_copies_the_direct_link
     switch.check()
 
     # The success page through Wagtail's page chooser, opened from the dialog.
-    dialog.locator("#id_success_page-chooser").get_by_role(
-        "button", name="Choose a page").click()
+    dialog.locator("#id_success_page-chooser").get_by_role("button", name="Choose a page").click()
     chooser = page.locator(".modal")
     # The demo's content is in three languages: the chooser lists the three home pages (English
     # first); the result pages are under them.

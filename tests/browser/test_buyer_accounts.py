@@ -29,8 +29,7 @@ def shoot(page, name):
 
 def assert_no_sideways_scroll(page, name):
     page.set_viewport_size(PHONE)
-    widths = page.evaluate(
-        "() => [document.documentElement.scrollWidth, window.innerWidth]")
+    widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert widths[0] <= widths[1], f"{name} scrolls sideways at 390 px: {widths}"
 
 
@@ -47,7 +46,8 @@ def test_a_buyer_signs_in_with_a_code_resets_the_password_and_pages_fit_a_phone(
     page.get_by_role("link", name="Pay 49.00 EUR").click()
     pay_on_testpay(page, "Pay (card, e-mail returned)", email)
     expect(page.get_by_role("heading", name="Payment received, thank you!")).to_be_visible(
-        timeout=20_000)
+        timeout=20_000
+    )
     assert_no_sideways_scroll(page, "result page")
     sandbox.wait_for_mail(email)  # the access e-mail: the buyer never sets a password from it
     page.goto(sandbox.url + "/thank-you/")
@@ -94,8 +94,9 @@ def test_a_buyer_signs_in_with_a_code_resets_the_password_and_pages_fit_a_phone(
     expect(page.get_by_role("heading", name="My purchases")).to_be_visible()
     page.get_by_role("banner").get_by_role("button", name="Log out").click()
     page.goto(link)
-    expect(page.get_by_role("heading", name="This sign-in link cannot be used any more")
-           ).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="This sign-in link cannot be used any more")
+    ).to_be_visible()
 
     # Forgot the password (never set one): reset, then sign in with it.
     page.goto(sandbox.url + "/guestpay/login/")
@@ -127,5 +128,6 @@ def test_the_claim_page_fits_a_phone(sandbox, page):
     page.get_by_role("link", name="Pay 49.00 EUR").click()
     pay_on_testpay(page, "Pay with Google Pay / Apple Pay (no e-mail returned)")
     expect(page.get_by_role("heading", name="Where should we send your access?")).to_be_visible(
-        timeout=20_000)
+        timeout=20_000
+    )
     shoot(page, "claim")

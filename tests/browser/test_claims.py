@@ -21,7 +21,8 @@ def test_wallet_payment_is_claimed_from_the_success_page_with_a_code(sandbox, pa
     pay_on_testpay(page, "Pay with Google Pay / Apple Pay (no e-mail returned)")
 
     expect(page.get_by_role("heading", name="Payment received, thank you!")).to_be_visible(
-        timeout=20_000)
+        timeout=20_000
+    )
     expect(page.get_by_role("heading", name="Where should we send your access?")).to_be_visible()
 
     # A mistyped domain gets a hint as the buyer types (email-typo.js), in a live region.
@@ -63,7 +64,8 @@ def test_mistyped_email_is_corrected_from_the_success_page(sandbox, page):
     page.get_by_role("link", name="Pay 49.00 EUR").click()
     pay_on_testpay(page, "Pay (card, e-mail returned)", wrong)
     expect(page.get_by_role("heading", name="Payment received, thank you!")).to_be_visible(
-        timeout=20_000)
+        timeout=20_000
+    )
     sandbox.wait_for_mail(wrong)
 
     page.get_by_text("Not your address? Change it").click()

@@ -109,29 +109,60 @@ def wheel_python(tmp_path_factory):
     source.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
-    shutil.copytree(ROOT / "wagtail_guestpay", source / "wagtail_guestpay",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(work / "dist"),
-         str(source)])
+    shutil.copytree(
+        ROOT / "wagtail_guestpay",
+        source / "wagtail_guestpay",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    )
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--quiet",
+            "-w",
+            str(work / "dist"),
+            str(source),
+        ]
+    )
     (wheel,) = (work / "dist").glob("wagtail_guestpay-*.whl")
     venv = work / "venv"
     run([sys.executable, "-m", "venv", "--without-pip", str(venv)])
     python = venv / "bin" / "python"
-    run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
-         "--no-index", str(wheel)])
-    purelib = Path(run([str(python), "-c",
-                        "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).strip())
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            str(wheel),
+        ]
+    )
+    purelib = Path(
+        run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]
+        ).strip()
+    )
     dependencies = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     (purelib / "zz_test_dependencies.pth").write_text("\n".join(sorted(dependencies)) + "\n")
-    where = run([str(python), "-c", "import wagtail_guestpay; print(wagtail_guestpay.__file__)"],
-                cwd=work)
+    where = run(
+        [str(python), "-c", "import wagtail_guestpay; print(wagtail_guestpay.__file__)"], cwd=work
+    )
     assert where.startswith(str(purelib)), f"wagtail_guestpay not from the wheel: {where}"
     return python
 
 
 def run(args, cwd=None, env=None):
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
-                            check=False)
+    result = subprocess.run(
+        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
     assert result.returncode == 0, f"{args}\n{result.stdout}\n{result.stderr}"
     return result.stdout
 
@@ -145,10 +176,16 @@ class FreshSite:
         self.port = port
         self.mail_dir = self.dir / "sent-mail"
         self.screenshots = folder / "screenshots"
-        self.env = {key: value for key, value in os.environ.items()
-                    if key not in ("PYTHONPATH", "DJANGO_SETTINGS_MODULE")}
-        self.env.update(DJANGO_SETTINGS_MODULE="mysite.settings.dev", PYTHONUNBUFFERED="1",
-                        GUESTPAY_ENCRYPTION_KEY=Fernet.generate_key().decode())
+        self.env = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in ("PYTHONPATH", "DJANGO_SETTINGS_MODULE")
+        }
+        self.env.update(
+            DJANGO_SETTINGS_MODULE="mysite.settings.dev",
+            PYTHONUNBUFFERED="1",
+            GUESTPAY_ENCRYPTION_KEY=Fernet.generate_key().decode(),
+        )
         self.processes = []
         self.checked = set()  # e-mails whose links were fetched
 
@@ -163,9 +200,18 @@ class FreshSite:
 
     def build(self):
         self.dir.mkdir()
-        run([str(self.python), "-c", "from wagtail.bin.wagtail import main; main()", "start",
-             "mysite", str(self.dir)], cwd=self.folder,
-            env={k: v for k, v in self.env.items() if k != "DJANGO_SETTINGS_MODULE"})
+        run(
+            [
+                str(self.python),
+                "-c",
+                "from wagtail.bin.wagtail import main; main()",
+                "start",
+                "mysite",
+                str(self.dir),
+            ],
+            cwd=self.folder,
+            env={k: v for k, v in self.env.items() if k != "DJANGO_SETTINGS_MODULE"},
+        )
         self.manage("startapp", "courses")
         (self.dir / "courses" / "models.py").write_text(readme_block("# courses/models.py"))
         templates = self.dir / "courses" / "templates" / "courses"
@@ -175,8 +221,10 @@ class FreshSite:
         with open(settings / "base.py", "a") as base:
             base.write("\n" + readme_block("# settings.py") + '\nINSTALLED_APPS += ["courses"]\n')
         (settings / "local.py").write_text(
-            "from .base import *  # noqa\n\n" + try_it_block()
-            + f'\nWAGTAIL_GUESTPAY_BASE_URL = "{self.url}"\n')
+            "from .base import *  # noqa\n\n"
+            + try_it_block()
+            + f'\nWAGTAIL_GUESTPAY_BASE_URL = "{self.url}"\n'
+        )
         urls = self.dir / "mysite" / "urls.py"
         text = urls.read_text()
         catch_all = "urlpatterns = urlpatterns + ["
@@ -189,13 +237,21 @@ class FreshSite:
     def start(self):
         logs = self.folder / "logs"
         logs.mkdir(exist_ok=True)
-        for name, args in (("web", ["runserver", "--noreload", "--skip-checks",
-                                    f"127.0.0.1:{self.port}"]),
-                           ("worker", ["qcluster", "--skip-checks"])):
+        for name, args in (
+            ("web", ["runserver", "--noreload", "--skip-checks", f"127.0.0.1:{self.port}"]),
+            ("worker", ["qcluster", "--skip-checks"]),
+        ):
             with open(logs / f"{name}.log", "wb") as out:  # the child keeps its own descriptor
-                self.processes.append(subprocess.Popen(
-                    [str(self.python), "manage.py", *args], cwd=self.dir, env=self.env,
-                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
+                self.processes.append(
+                    subprocess.Popen(
+                        [str(self.python), "manage.py", *args],
+                        cwd=self.dir,
+                        env=self.env,
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -234,15 +290,18 @@ class FreshSite:
         while time.monotonic() < deadline:
             found = [m for m in self.messages() if address in str(m["To"]).lower()]
             if len(found) >= count:
-                for message in found if check_links else found[:count - 1]:
+                for message in found if check_links else found[: count - 1]:
                     self.check_links(message)
                 return found[count - 1]
             time.sleep(0.3)
         raise AssertionError(f"No e-mail {count} to {address}.\nworker log:\n{self.log('worker')}")
 
     def links(self, message):
-        text = "\n".join(part.get_content() for part in message.walk()
-                         if part.get_content_type() in ("text/plain", "text/html"))
+        text = "\n".join(
+            part.get_content()
+            for part in message.walk()
+            if part.get_content_type() in ("text/plain", "text/html")
+        )
         return {link.rstrip(".,;)") for link in re.findall(r"https?://[^\s\"'<>]+", text)}
 
     def check_links(self, message):
@@ -298,14 +357,22 @@ def pay_as_guest(page, site):
     page.get_by_label("E-mail for the receipt").fill(EMAIL.upper())
     page.get_by_role("button", name="Pay (card, e-mail returned)").click()
     expect(page.get_by_role("heading", name="Payment received, thank you!")).to_be_visible(
-        timeout=30_000)
+        timeout=30_000
+    )
 
 
 # The steps ------------------------------------------------------------------------------------------
 def test_check_is_clean(site):
     """``manage.py check`` with only the README's lines: no error, no warning of the package."""
-    result = subprocess.run([str(site.python), "manage.py", "check"], cwd=site.dir, env=site.env,
-                            capture_output=True, text=True, timeout=300, check=False)
+    result = subprocess.run(
+        [str(site.python), "manage.py", "check"],
+        cwd=site.dir,
+        env=site.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert "wagtail_guestpay." not in result.stdout + result.stderr
 
@@ -409,12 +476,14 @@ def test_a_guest_paying_again_is_served_flagged_and_not_signed_in(site, browser)
     message = site.wait_for_mail(EMAIL, before + 1, check_links=False)  # no single-use link
     assert "/guestpay/access/" not in message.get_body(("plain",)).get_content()  # "it's there"
 
-    orders = site.shell(textwrap.dedent("""
+    orders = site.shell(
+        textwrap.dedent("""
         from wagtail_guestpay.models import Order
         for order in Order.objects.order_by("pk"):
             print("|".join(str(value) for value in (
                 order.email, order.status, order.bought_twice, order.attention, order.user_id)))
-    """))
+    """)
+    )
     first, second = [line.split("|") for line in orders.splitlines() if line.strip()]
     assert first[:4] == [EMAIL, "paid", "False", ""]
     assert second[:4] == [EMAIL, "paid", "True", "bought_twice"]

@@ -30,7 +30,8 @@ def test_guest_buys_the_demo_course_and_reaches_the_personal_area(sandbox, page)
     pay_on_testpay(page, "Pay (card, e-mail returned)", email)
 
     expect(page.get_by_role("heading", name="Payment received, thank you!")).to_be_visible(
-        timeout=20_000)
+        timeout=20_000
+    )
     expect(page.get_by_text(email)).to_be_visible()
     expect(page.get_by_text("help@localhost").first).to_be_visible()
 
@@ -73,7 +74,8 @@ def test_pending_payment_page_updates_itself_when_confirmed_later(sandbox, page,
     row.get_by_role("button", name="Confirm").click()
 
     expect(page.get_by_role("heading", name="Payment received, thank you!")).to_be_visible(
-        timeout=30_000)
+        timeout=30_000
+    )
     assert len(sandbox.wait_for_mail(email)) == 1
 
 
@@ -89,17 +91,20 @@ def test_members_only_link_is_404_for_anonymous_visitors_and_asks_to_register(sa
     page.get_by_label("Full name").fill("Member Buyer")
     page.get_by_role("button", name="Continue").click()
     # The address is confirmed with a code e-mailed to it (the worker sends it).
-    expect(page.get_by_role("heading", name=f"Enter the code we e-mailed to {email}")
-           ).to_be_visible()
+    expect(
+        page.get_by_role("heading", name=f"Enter the code we e-mailed to {email}")
+    ).to_be_visible()
     expect(page.get_by_role("main").get_by_role("link", name="Log in")).to_have_attribute(
-        "href", "/guestpay/login/?next=%2Fguestpay%2Fpay%2Fmembers-only%2F")
+        "href", "/guestpay/login/?next=%2Fguestpay%2Fpay%2Fmembers-only%2F"
+    )
     message = sandbox.wait_for_mail(email)[0]
     code = re.search(r"Your code: (\d{6})", sandbox.text_of(message)).group(1)
     page.get_by_label("Code from the e-mail").fill(code)
     page.get_by_role("button", name="Create my account and pay").click()
     pay_on_testpay(page, "Pay (card, e-mail returned)", email)
     expect(page.get_by_role("heading", name="Payment received, thank you!")).to_be_visible(
-        timeout=20_000)
+        timeout=20_000
+    )
     # Logged in now (they registered) and holding what it sells, the direct link no longer asks
     # for a payment: it opens what they bought.
     page.goto(sandbox.url + "/guestpay/pay/members-only/")
@@ -113,7 +118,8 @@ def test_a_declined_card_says_the_payment_did_not_go_through(sandbox, page):
     page.get_by_role("link", name="Pay 49.00 EUR").click()
     pay_on_testpay(page, "Card declined")
     expect(page.get_by_role("heading", name="The payment did not go through")).to_be_visible(
-        timeout=20_000)
+        timeout=20_000
+    )
     expect(page.get_by_text("Nothing was charged for this attempt.")).to_be_visible()
     expect(page.get_by_text("You left the payment page")).to_have_count(0)
     expect(page.get_by_role("button", name="Try again")).to_be_visible()

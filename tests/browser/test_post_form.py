@@ -17,8 +17,13 @@ from tests.factories import OfferFactory
 from tests.providers.test_wayforpay import ACCOUNT, DOMAIN, SECRET, wfp_account
 
 pytestmark = pytest.mark.browser
-AUTOSUBMIT = (Path(__file__).resolve().parents[2] / "wagtail_guestpay" / "static"
-              / "wagtail_guestpay" / "autosubmit.js")
+AUTOSUBMIT = (
+    Path(__file__).resolve().parents[2]
+    / "wagtail_guestpay"
+    / "static"
+    / "wagtail_guestpay"
+    / "autosubmit.js"
+)
 
 
 @pytest.mark.django_db
@@ -29,8 +34,9 @@ def test_the_purchase_form_submits_itself_with_utf8_fields(client, httpserver, s
 
     settings.WAGTAIL_GUESTPAY_PROVIDER_URLS = {"wayforpay": {"pay": httpserver.url_for("/pay")}}
     title = "Курс «Основи» & <Co> — ünïcödé"
-    offer = OfferFactory(provider_account=wfp_account(), title=title, price=Decimal("1547.36"),
-                         currency="UAH")
+    offer = OfferFactory(
+        provider_account=wfp_account(), title=title, price=Decimal("1547.36"), currency="UAH"
+    )
     html = client.get(offer.get_pay_path()).content  # all database work happens before Chromium
 
     received = []
@@ -42,9 +48,11 @@ def test_the_purchase_form_submits_itself_with_utf8_fields(client, httpserver, s
         return Response("<h1>WayForPay</h1>", content_type="text/html; charset=utf-8")
 
     httpserver.expect_request("/checkout").respond_with_data(
-        html, content_type="text/html; charset=utf-8")
+        html, content_type="text/html; charset=utf-8"
+    )
     httpserver.expect_request("/static/wagtail_guestpay/autosubmit.js").respond_with_data(
-        AUTOSUBMIT.read_bytes(), content_type="text/javascript")
+        AUTOSUBMIT.read_bytes(), content_type="text/javascript"
+    )
     httpserver.expect_request("/pay", method="POST").respond_with_handler(wayforpay_page)
 
     with sync_playwright() as playwright:
@@ -63,7 +71,18 @@ def test_the_purchase_form_submits_itself_with_utf8_fields(client, httpserver, s
     assert form.getlist("productPrice[]") == ["1547.36"]
     assert form.getlist("productCount[]") == ["1"]
     assert (form["merchantAccount"], form["merchantDomainName"]) == (ACCOUNT, DOMAIN)
-    message = ";".join([ACCOUNT, DOMAIN, form["orderReference"], form["orderDate"], "1547.36",
-                        "UAH", title, "1", "1547.36"])
+    message = ";".join(
+        [
+            ACCOUNT,
+            DOMAIN,
+            form["orderReference"],
+            form["orderDate"],
+            "1547.36",
+            "UAH",
+            title,
+            "1",
+            "1547.36",
+        ]
+    )
     expected = hmac.new(SECRET.encode(), message.encode("utf-8"), hashlib.md5).hexdigest()
     assert form["merchantSignature"] == expected

@@ -18,7 +18,8 @@ def pay_demo_course(page, sandbox, email):
     page.get_by_label("E-mail for the receipt").fill(email)
     page.get_by_role("button", name="Pay (card, e-mail returned)").click()
     expect(page.get_by_role("heading", name="Payment received, thank you!")).to_be_visible(
-        timeout=30_000)
+        timeout=30_000
+    )
 
 
 def log_in_as_admin(page, sandbox, password):

@@ -32,7 +32,8 @@ def test_staff_correct_a_wallet_payment_without_email(sandbox, page, admin_passw
     page.get_by_label("Name on the card").fill(payer)
     page.get_by_role("button", name="Pay with Google Pay / Apple Pay (no e-mail returned)").click()
     expect(page.get_by_role("heading", name="Payment received, thank you!")).to_be_visible(
-        timeout=30_000)
+        timeout=30_000
+    )
 
     # Staff find the order in Transactions by the payer's name.
     staff = page.context.browser.new_context(locale="en-US").new_page()
@@ -50,8 +51,9 @@ def test_staff_correct_a_wallet_payment_without_email(sandbox, page, admin_passw
     # The same order waits in the dashboard panel, whose line links to the fix.
     staff.goto(sandbox.url + "/admin/")
     panel = staff.locator("#guestpay-needs-attention-content")
-    expect(panel.get_by_role("heading", name=re.compile("No e-mail from the payment system"))
-           ).to_be_visible()
+    expect(
+        panel.get_by_role("heading", name=re.compile("No e-mail from the payment system"))
+    ).to_be_visible()
     fix_link = panel.get_by_role("link", name=re.compile(re.escape(number)))
     if fix_link.count():
         expect(fix_link).to_have_text(re.compile("^Correct the e-mail"))

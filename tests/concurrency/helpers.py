@@ -52,14 +52,15 @@ class Poller:
         self.stop_event = threading.Event()
         self.codes = {}
         self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self._run, args=(i,), daemon=True)
-                        for i in range(threads)]
+        self.threads = [
+            threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(threads)
+        ]
 
     def _run(self, index):
         client = Client()
         try:
             while not self.stop_event.is_set():
-                for url in self.urls[index::len(self.threads)]:
+                for url in self.urls[index :: len(self.threads)]:
                     code = client.get(url).status_code
                     with self.lock:
                         self.codes[code] = self.codes.get(code, 0) + 1

@@ -37,10 +37,13 @@ def _fail_inserts_readonly():
             cursor.execute(
                 "CREATE OR REPLACE FUNCTION guestpay_fail() RETURNS trigger AS $$ BEGIN "
                 "RAISE EXCEPTION 'could not extend file' USING ERRCODE = 'disk_full'; END $$ "
-                "LANGUAGE plpgsql")
-            cursor.execute("CREATE TRIGGER guestpay_fail BEFORE INSERT ON "
-                           "wagtail_guestpay_paymentevent FOR EACH ROW EXECUTE FUNCTION "
-                           "guestpay_fail()")
+                "LANGUAGE plpgsql"
+            )
+            cursor.execute(
+                "CREATE TRIGGER guestpay_fail BEFORE INSERT ON "
+                "wagtail_guestpay_paymentevent FOR EACH ROW EXECUTE FUNCTION "
+                "guestpay_fail()"
+            )
 
 
 def _fail_inserts_constraint():
@@ -48,17 +51,22 @@ def _fail_inserts_constraint():
     redelivery)."""
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
-            cursor.execute("CREATE TRIGGER guestpay_fail BEFORE INSERT ON "
-                           "wagtail_guestpay_paymentevent BEGIN "
-                           "SELECT RAISE(ABORT, 'constraint failed'); END")
+            cursor.execute(
+                "CREATE TRIGGER guestpay_fail BEFORE INSERT ON "
+                "wagtail_guestpay_paymentevent BEGIN "
+                "SELECT RAISE(ABORT, 'constraint failed'); END"
+            )
         else:
             cursor.execute(
                 "CREATE OR REPLACE FUNCTION guestpay_fail() RETURNS trigger AS $$ BEGIN "
                 "RAISE EXCEPTION 'constraint failed' USING ERRCODE = 'check_violation'; END $$ "
-                "LANGUAGE plpgsql")
-            cursor.execute("CREATE TRIGGER guestpay_fail BEFORE INSERT ON "
-                           "wagtail_guestpay_paymentevent FOR EACH ROW EXECUTE FUNCTION "
-                           "guestpay_fail()")
+                "LANGUAGE plpgsql"
+            )
+            cursor.execute(
+                "CREATE TRIGGER guestpay_fail BEFORE INSERT ON "
+                "wagtail_guestpay_paymentevent FOR EACH ROW EXECUTE FUNCTION "
+                "guestpay_fail()"
+            )
 
 
 def _heal():
@@ -70,8 +78,11 @@ def _heal():
             cursor.execute("DROP TRIGGER IF EXISTS guestpay_fail ON wagtail_guestpay_paymentevent")
 
 
-@pytest.mark.parametrize("fault", [_fail_inserts_readonly, _fail_inserts_constraint],
-                         ids=["write-refused", "other-constraint"])
+@pytest.mark.parametrize(
+    "fault",
+    [_fail_inserts_readonly, _fail_inserts_constraint],
+    ids=["write-refused", "other-constraint"],
+)
 def test_database_error_while_storing_is_5xx_and_the_redelivery_is_processed_once(
     fault, offer, testpay, run_on_commit, outbox
 ):
@@ -101,8 +112,10 @@ def status_api(httpserver, settings):
     register_provider("httpstatus", "tests.faults.providers.HttpStatusProvider", "HTTP status")
     register_provider("rawtimeout", "tests.faults.providers.RawTimeoutProvider", "Raw timeout")
     base = httpserver.url_for("").rstrip("/")
-    settings.WAGTAIL_GUESTPAY_PROVIDER_URLS = {"httpstatus": {"api": base},
-                                               "rawtimeout": {"api": base}}
+    settings.WAGTAIL_GUESTPAY_PROVIDER_URLS = {
+        "httpstatus": {"api": base},
+        "rawtimeout": {"api": base},
+    }
     settings.WAGTAIL_GUESTPAY_PROVIDER_TIMEOUT = (1, 0.3)
     yield httpserver
     unregister_provider("httpstatus")
@@ -119,8 +132,14 @@ def _stall(_request):
 
 
 def _answer_paid(payment, email):
-    return {"id": f"ch_{payment.reference}", "reference": payment.reference, "status": "paid",
-            "amount": str(payment.amount), "currency": payment.currency, "email": email}
+    return {
+        "id": f"ch_{payment.reference}",
+        "reference": payment.reference,
+        "status": "paid",
+        "amount": str(payment.amount),
+        "currency": payment.currency,
+        "email": email,
+    }
 
 
 def _due(payment):
@@ -132,8 +151,7 @@ def _due(payment):
 def test_status_api_timing_out_backs_off_and_the_payment_is_not_lost(
     kind, status_api, client, run_on_commit, outbox, settings
 ):
-    offer = OfferFactory(provider_account=TestProviderAccountFactory(kind=kind),
-                         guest_payment=True)
+    offer = OfferFactory(provider_account=TestProviderAccountFactory(kind=kind), guest_payment=True)
     client.get(offer.get_pay_path())
     payment = Payment.objects.get()
     status_api.expect_request(f"/charges/{payment.reference}").respond_with_handler(_stall)
@@ -157,7 +175,8 @@ def test_status_api_timing_out_backs_off_and_the_payment_is_not_lost(
     settings.WAGTAIL_GUESTPAY_PROVIDER_TIMEOUT = (1, 10)
     status_api.clear()
     status_api.expect_request(f"/charges/{payment.reference}").respond_with_json(
-        _answer_paid(payment, "late@example.com"))
+        _answer_paid(payment, "late@example.com")
+    )
     _due(payment)
     run_maintenance()
     run_on_commit()  # the task's transaction commits: the access e-mail goes out
@@ -179,7 +198,11 @@ def test_email_backend_failure_keeps_the_grant_and_the_email_is_retried(
     offer, testpay, run_on_commit, outbox, settings
 ):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", _closed_port(), 2
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = (
+        "127.0.0.1",
+        _closed_port(),
+        2,
+    )
     _order, payment, _charge = testpay.start(offer)
     assert testpay.notify(payment, "paid", email="mailfail@example.com").status_code == 200
 

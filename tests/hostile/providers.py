@@ -18,9 +18,13 @@ def contract_classes():
             continue
         module = importlib.import_module(f"tests.providers.{info.name}")
         for value in vars(module).values():
-            if (isinstance(value, type) and issubclass(value, ProviderContract)
-                    and value.__name__.startswith("Test")
-                    and value is not ProviderContract and value.__module__ == module.__name__):
+            if (
+                isinstance(value, type)
+                and issubclass(value, ProviderContract)
+                and value.__name__.startswith("Test")
+                and value is not ProviderContract
+                and value.__module__ == module.__name__
+            ):
                 found[f"{info.name.removeprefix('test_')}.{value.__name__}"] = value
     return found
 
@@ -38,8 +42,10 @@ def same_content(first, second):
     (Fondy, WayForPay) rightly accept it."""
     if first == second:
         return True
-    for parse in (lambda b: json.loads(b.decode("utf-8")),
-                  lambda b: parse_qs(b.decode("utf-8"), keep_blank_values=True, strict_parsing=True)):
+    for parse in (
+        lambda b: json.loads(b.decode("utf-8")),
+        lambda b: parse_qs(b.decode("utf-8"), keep_blank_values=True, strict_parsing=True),
+    ):
         try:
             if parse(first) == parse(second):
                 return True

@@ -21,49 +21,81 @@ from wagtail_guestpay.providers.base import MAX_JSON_DEPTH
 from .providers import contract_classes, same_content, signature_headers, without_own_tests
 
 HYPOTHESIS = settings(
-    max_examples=40, deadline=None, derandomize=True,
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-CONTENT_TYPES = st.sampled_from([
-    "application/json", "application/json; charset=utf-8", "text/plain",
-    "application/x-www-form-urlencoded", "multipart/form-data; boundary=xyz",
-    "application/xml", "application/octet-stream", "", "application/json; charset=latin-1",
-    "*/*", "text/html; charset=utf-16",
-])
+CONTENT_TYPES = st.sampled_from(
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=xyz",
+        "application/xml",
+        "application/octet-stream",
+        "",
+        "application/json; charset=latin-1",
+        "*/*",
+        "text/html; charset=utf-16",
+    ]
+)
 
 
 @st.composite
 def mutated_bodies(draw, body):
     """A body that differs from ``body``: truncated, bytes flipped, inserted or deleted, a
     value swapped, or something else entirely."""
-    kind = draw(st.sampled_from(["truncate", "flip", "insert", "delete", "replace_digit",
-                                 "junk", "json", "nul", "huge_value"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "truncate",
+                "flip",
+                "insert",
+                "delete",
+                "replace_digit",
+                "junk",
+                "json",
+                "nul",
+                "huge_value",
+            ]
+        )
+    )
     if kind == "truncate":
-        return body[:draw(st.integers(0, max(len(body) - 1, 0)))]
+        return body[: draw(st.integers(0, max(len(body) - 1, 0)))]
     if kind == "flip":
         at = draw(st.integers(0, len(body) - 1))
-        return body[:at] + bytes([body[at] ^ draw(st.integers(1, 255))]) + body[at + 1:]
+        return body[:at] + bytes([body[at] ^ draw(st.integers(1, 255))]) + body[at + 1 :]
     if kind == "insert":
         at = draw(st.integers(0, len(body)))
         return body[:at] + draw(st.binary(min_size=1, max_size=40)) + body[at:]
     if kind == "delete":
         at = draw(st.integers(0, len(body) - 1))
-        return body[:at] + body[at + draw(st.integers(1, 20)):]
+        return body[:at] + body[at + draw(st.integers(1, 20)) :]
     if kind == "replace_digit":
         digits = [i for i, c in enumerate(body) if chr(c).isdigit()]
         assume(digits)
         at = draw(st.sampled_from(digits))
         new = str((int(chr(body[at])) + draw(st.integers(1, 9))) % 10).encode()
-        return body[:at] + new + body[at + 1:]
+        return body[:at] + new + body[at + 1 :]
     if kind == "json":
         import json
 
-        value = draw(st.recursive(
-            st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
-            | st.text(max_size=30),
-            lambda inner: st.lists(inner, max_size=4)
-            | st.dictionaries(st.text(max_size=10), inner, max_size=4),
-            max_leaves=12))
+        value = draw(
+            st.recursive(
+                st.none()
+                | st.booleans()
+                | st.integers()
+                | st.floats(allow_nan=False)
+                | st.text(max_size=30),
+                lambda inner: (
+                    st.lists(inner, max_size=4)
+                    | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+                ),
+                max_leaves=12,
+            )
+        )
         return json.dumps(value).encode()
     if kind == "nul":
         at = draw(st.integers(0, len(body)))
@@ -82,8 +114,11 @@ def unreadable_json(body):
     bodies = []
     for depth in (MAX_JSON_DEPTH + 1, 5000):
         nested = b"[" * (depth - 1) + b"]" * (depth - 1)  # one level below the body's object
-        bodies += [b'{"a":' * depth + b"1" + b"}" * depth, b"[" * depth + b"]" * depth,
-                   body[:-1] + b', "deep": ' + nested + b"}"]
+        bodies += [
+            b'{"a":' * depth + b"1" + b"}" * depth,
+            b"[" * depth + b"]" * depth,
+            body[:-1] + b', "deep": ' + nested + b"}",
+        ]
     try:
         data = json.loads(body)
     except ValueError:
@@ -137,8 +172,7 @@ class HostileCallback:
                 assert self._events(payment, mutated, sent) == original_events, mutated
                 state["before"] = snapshot()
                 return
-            assert 400 <= response.status_code < 500, (response.status_code,
-                                                       response.content[:300])
+            assert 400 <= response.status_code < 500, (response.status_code, response.content[:300])
             assert snapshot() == state["before"]
 
         run()
@@ -168,17 +202,19 @@ class HostileCallback:
         def run(data):
             sent = dict(headers)
             for key in carriers:
-                action = data.draw(st.sampled_from(["drop", "junk", "truncate", "empty",
-                                                    "forged"]))
+                action = data.draw(st.sampled_from(["drop", "junk", "truncate", "empty", "forged"]))
                 value = headers[key]
                 if action == "drop":
                     sent.pop(key)
                 elif action == "junk":
-                    sent[key] = data.draw(st.text(
-                        alphabet=st.characters(min_codepoint=32, max_codepoint=126),
-                        max_size=200))
+                    sent[key] = data.draw(
+                        st.text(
+                            alphabet=st.characters(min_codepoint=32, max_codepoint=126),
+                            max_size=200,
+                        )
+                    )
                 elif action == "truncate":
-                    sent[key] = value[:data.draw(st.integers(0, max(len(value) - 1, 0)))]
+                    sent[key] = value[: data.draw(st.integers(0, max(len(value) - 1, 0)))]
                 elif action == "empty":
                     sent[key] = ""
                 else:
@@ -225,11 +261,18 @@ class HostileCallback:
         body, headers = self.paid_notification(payment)
         other = self.make_account()
         before = snapshot()
-        extra = {f"HTTP_{key.upper().replace('-', '_')}": value for key, value in headers.items()
-                 if key.lower() != "content-type"}
-        response = client.generic("POST", other.notification_path(), data=body,
-                                  content_type=headers.get("Content-Type", "application/json"),
-                                  **extra)
+        extra = {
+            f"HTTP_{key.upper().replace('-', '_')}": value
+            for key, value in headers.items()
+            if key.lower() != "content-type"
+        }
+        response = client.generic(
+            "POST",
+            other.notification_path(),
+            data=body,
+            content_type=headers.get("Content-Type", "application/json"),
+            **extra,
+        )
         assert response.status_code < 500
         orders, payments, grants, emails, _events = snapshot()
         assert (orders, payments, grants) == before[:3]
@@ -267,10 +310,14 @@ class HostileCallback:
 
 
 for _name, _contract in contract_classes().items():
-    _class_name = "TestHostile" + "".join(part.title() for part in _name.replace(".", "_")
-                                          .split("_"))
-    globals()[_class_name] = type(_class_name, (HostileCallback, _contract),
-                                  {**without_own_tests(_contract), "__module__": __name__})
+    _class_name = "TestHostile" + "".join(
+        part.title() for part in _name.replace(".", "_").split("_")
+    )
+    globals()[_class_name] = type(
+        _class_name,
+        (HostileCallback, _contract),
+        {**without_own_tests(_contract), "__module__": __name__},
+    )
 
 
 def test_every_provider_with_a_contract_is_covered():

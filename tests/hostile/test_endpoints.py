@@ -35,26 +35,52 @@ pytestmark = pytest.mark.django_db
 User = get_user_model()
 
 HYPOTHESIS = settings(
-    max_examples=60, deadline=None, derandomize=True,
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-EVIL = ["https://evil.example/", "//evil.example/", "http://evil.example@testserver/",
-        "/\\evil.example/", "https:evil.example", "javascript:alert(1)",
-        "http://testserver.evil.example/", "\\\\evil.example"]
-REDIRECT_PARAMS = ["next", "return", "return_url", "returnUrl", "redirect", "redirect_to",
-                   "success_url", "cancel_url", "url", "continue", "back"]
+EVIL = [
+    "https://evil.example/",
+    "//evil.example/",
+    "http://evil.example@testserver/",
+    "/\\evil.example/",
+    "https:evil.example",
+    "javascript:alert(1)",
+    "http://testserver.evil.example/",
+    "\\\\evil.example",
+]
+REDIRECT_PARAMS = [
+    "next",
+    "return",
+    "return_url",
+    "returnUrl",
+    "redirect",
+    "redirect_to",
+    "success_url",
+    "cancel_url",
+    "url",
+    "continue",
+    "back",
+]
 
 
 def state():
     return (
         list(Order.objects.order_by("pk").values_list("pk", "status", "email", "user_id")),
         list(Payment.objects.order_by("pk").values_list("pk", "status")),
-        User.objects.count(), Contact.objects.count(), AccessGrant.objects.count(),
-        OutboundEmail.objects.count(), PaymentEvent.objects.filter(signature_valid=True).count(),
+        User.objects.count(),
+        Contact.objects.count(),
+        AccessGrant.objects.count(),
+        OutboundEmail.objects.count(),
+        PaymentEvent.objects.filter(signature_valid=True).count(),
         list(AccessLink.objects.order_by("pk").values_list("pk", "used_at")),
         list(TestCharge.objects.order_by("pk").values_list("pk", "status")),
-        list(PendingRegistration.objects.order_by("pk").values_list(
-            "pk", "status", "attempts", "codes_requested", "codes_sent")),
+        list(
+            PendingRegistration.objects.order_by("pk").values_list(
+                "pk", "status", "attempts", "codes_requested", "codes_sent"
+            )
+        ),
     )
 
 
@@ -67,8 +93,11 @@ def public_routes():
         for pattern in patterns:
             route = prefix + str(pattern.pattern)
             if isinstance(pattern, URLResolver):
-                walk(pattern.url_patterns, route,
-                     f"{namespace}:{pattern.namespace}" if pattern.namespace else namespace)
+                walk(
+                    pattern.url_patterns,
+                    route,
+                    f"{namespace}:{pattern.namespace}" if pattern.namespace else namespace,
+                )
             elif isinstance(pattern, URLPattern):
                 found.append((f"{namespace}:{pattern.name}", route))
 
@@ -99,17 +128,38 @@ def paths(draw, route):
 
 def test_the_fuzzed_endpoints_are_the_app_s_endpoints():
     names = {name for name, _route in ROUTES}
-    assert {"wagtail_guestpay:pay", "wagtail_guestpay:notify", "wagtail_guestpay:order",
-            "wagtail_guestpay:access_link", "wagtail_guestpay:request_link",
-            "wagtail_guestpay:checkout", "wagtail_guestpay:testprovider:hosted"} <= names
+    assert {
+        "wagtail_guestpay:pay",
+        "wagtail_guestpay:notify",
+        "wagtail_guestpay:order",
+        "wagtail_guestpay:access_link",
+        "wagtail_guestpay:request_link",
+        "wagtail_guestpay:checkout",
+        "wagtail_guestpay:testprovider:hosted",
+    } <= names
 
 
-QUERY = st.dictionaries(st.sampled_from(["next", "cancelled", "session_id", "token", "x", "a[]",
-                                         "email", "status"]),
-                        st.text(max_size=60), max_size=3)
-FORM = st.dictionaries(st.sampled_from(["email", "password1", "password2", "outcome", "name",
-                                        "csrfmiddlewaretoken", "reg_phone", "x"]),
-                       st.text(max_size=80), max_size=5)
+QUERY = st.dictionaries(
+    st.sampled_from(["next", "cancelled", "session_id", "token", "x", "a[]", "email", "status"]),
+    st.text(max_size=60),
+    max_size=3,
+)
+FORM = st.dictionaries(
+    st.sampled_from(
+        [
+            "email",
+            "password1",
+            "password2",
+            "outcome",
+            "name",
+            "csrfmiddlewaretoken",
+            "reg_phone",
+            "x",
+        ]
+    ),
+    st.text(max_size=80),
+    max_size=5,
+)
 
 
 @pytest.mark.parametrize("name,route", ROUTES, ids=[name for name, _r in ROUTES])
@@ -120,12 +170,23 @@ def test_random_requests_never_5xx_and_change_nothing(name, route, offer, member
     before = state()
 
     @HYPOTHESIS
-    @given(path=paths(route), method=st.sampled_from(["get", "post", "head", "put", "delete",
-                                                       "options"]),
-           query=QUERY, form=FORM, raw=st.binary(max_size=200),
-           content_type=st.sampled_from(["application/x-www-form-urlencoded", "application/json",
-                                         "text/plain", "multipart/form-data; boundary=b", ""]),
-           as_staff=st.booleans())
+    @given(
+        path=paths(route),
+        method=st.sampled_from(["get", "post", "head", "put", "delete", "options"]),
+        query=QUERY,
+        form=FORM,
+        raw=st.binary(max_size=200),
+        content_type=st.sampled_from(
+            [
+                "application/x-www-form-urlencoded",
+                "application/json",
+                "text/plain",
+                "multipart/form-data; boundary=b",
+                "",
+            ]
+        ),
+        as_staff=st.booleans(),
+    )
     def run(path, method, query, form, raw, content_type, as_staff):
         who = staff if as_staff else client
         if query:
@@ -155,12 +216,14 @@ def link(offer, testpay, run_on_commit, outbox):
 
 def test_no_get_ever_consumes_an_access_link(client, link):
     @HYPOTHESIS
-    @given(query=QUERY, purpose=st.sampled_from(["", "prefetch", "prerender"]),
-           agent=st.sampled_from(["Mozilla/5.0", "Outlook-SafeLinks", "curl/8", ""]),
-           method=st.sampled_from(["get", "head", "options"]))
+    @given(
+        query=QUERY,
+        purpose=st.sampled_from(["", "prefetch", "prerender"]),
+        agent=st.sampled_from(["Mozilla/5.0", "Outlook-SafeLinks", "curl/8", ""]),
+        method=st.sampled_from(["get", "head", "options"]),
+    )
     def run(query, purpose, agent, method):
-        response = getattr(client, method)(link, query, HTTP_PURPOSE=purpose,
-                                           HTTP_USER_AGENT=agent)
+        response = getattr(client, method)(link, query, HTTP_PURPOSE=purpose, HTTP_USER_AGENT=agent)
         assert response.status_code < 500
         assert AccessLink.objects.get().used_at is None
 
@@ -185,7 +248,7 @@ def test_tampered_links_are_410_and_consume_nothing(client, link, settings):
     @HYPOTHESIS
     @given(at=st.integers(0, len(token) - 1), char=st.sampled_from("AbZ9_-x"))
     def run(at, char):
-        tampered = token[:at] + char + token[at + 1:]
+        tampered = token[:at] + char + token[at + 1 :]
         if tampered == token:
             return
         assert client.post(f"/guestpay/access/{tampered}/").status_code == 410
@@ -207,11 +270,18 @@ def test_new_link_requests_answer_the_same_whatever_the_address(client, link, se
     settings.WAGTAIL_GUESTPAY_RATE_LIMIT = (1000, 600)
     UserFactory(email="haspassword@example.com")
     answers = {}
-    for email in ["linkowner@example.com", "haspassword@example.com", "nobody@example.com",
-                  "LINKOWNER@EXAMPLE.COM"]:
+    for email in [
+        "linkowner@example.com",
+        "haspassword@example.com",
+        "nobody@example.com",
+        "LINKOWNER@EXAMPLE.COM",
+    ]:
         response = client.post("/guestpay/access/new-link/", {"email": email})
-        answers[email] = (response.status_code, _page_text(response),
-                          tuple(sorted(response.cookies.keys())))
+        answers[email] = (
+            response.status_code,
+            _page_text(response),
+            tuple(sorted(response.cookies.keys())),
+        )
     assert len(set(answers.values())) == 1, answers
 
 
@@ -235,19 +305,25 @@ def test_activation_is_rate_limited_per_client(client, link, settings):
     assert Client(REMOTE_ADDR="10.9.8.7").post(link).status_code == 302  # another client
 
 
-def test_new_link_requests_are_rate_limited_per_address_across_clients(client, db, settings,
-                                                                       run_on_commit):
+def test_new_link_requests_are_rate_limited_per_address_across_clients(
+    client, db, settings, run_on_commit
+):
     settings.WAGTAIL_GUESTPAY_RATE_LIMIT = (2, 600)
-    codes = [Client(REMOTE_ADDR=f"10.0.0.{i}").post(
-        "/guestpay/access/new-link/", {"email": "target@example.com"}).status_code
-        for i in range(1, 5)]
+    codes = [
+        Client(REMOTE_ADDR=f"10.0.0.{i}")
+        .post("/guestpay/access/new-link/", {"email": "target@example.com"})
+        .status_code
+        for i in range(1, 5)
+    ]
     assert codes == [200, 200, 429, 429]
 
 
 def test_registration_is_rate_limited(client, members_offer, settings):
     settings.WAGTAIL_GUESTPAY_RATE_LIMIT = (2, 600)
-    codes = [client.post(members_offer.get_checkout_path(), {"email": "bad"}).status_code
-             for _ in range(3)]
+    codes = [
+        client.post(members_offer.get_checkout_path(), {"email": "bad"}).status_code
+        for _ in range(3)
+    ]
     assert codes == [200, 200, 429]
 
 
@@ -256,27 +332,41 @@ def _offsite(location):
     if not location:
         return False
     parts = urlsplit(location.replace("\\", "/"))
-    return bool(parts.netloc) and parts.netloc not in ("testserver",) or \
-        location.lower().startswith(("javascript:", "//", "/\\", "\\"))
+    return (
+        bool(parts.netloc)
+        and parts.netloc not in ("testserver",)
+        or location.lower().startswith(("javascript:", "//", "/\\", "\\"))
+    )
 
 
-def test_no_open_redirect_through_any_parameter(client, offer, members_offer, link, testpay,
-                                                run_on_commit):
-    order_path = TestCharge.objects.order_by("pk").first().return_url.removeprefix(
-        "http://testserver")
+def test_no_open_redirect_through_any_parameter(
+    client, offer, members_offer, link, testpay, run_on_commit
+):
+    order_path = (
+        TestCharge.objects.order_by("pk").first().return_url.removeprefix("http://testserver")
+    )
     token = order_path.rstrip("/").rsplit("/", 1)[1]
     targets = [
-        ("get", offer.get_pay_path()), ("get", members_offer.get_pay_path()),
-        ("get", offer.get_checkout_path()), ("get", members_offer.get_checkout_path()),
-        ("post", members_offer.get_checkout_path()), ("get", order_path),
-        ("get", order_path + "status/"), ("post", f"/guestpay/order/{token}/retry/"),
-        ("get", link), ("post", "/guestpay/access/new-link/"), ("get", "/guestpay/account/"),
-        ("get", "/guestpay/account/setup/"), ("get", "/guestpay/login/"), ("get", "/guestpay/login/code/"),
+        ("get", offer.get_pay_path()),
+        ("get", members_offer.get_pay_path()),
+        ("get", offer.get_checkout_path()),
+        ("get", members_offer.get_checkout_path()),
+        ("post", members_offer.get_checkout_path()),
+        ("get", order_path),
+        ("get", order_path + "status/"),
+        ("post", f"/guestpay/order/{token}/retry/"),
+        ("get", link),
+        ("post", "/guestpay/access/new-link/"),
+        ("get", "/guestpay/account/"),
+        ("get", "/guestpay/account/setup/"),
+        ("get", "/guestpay/login/"),
+        ("get", "/guestpay/login/code/"),
         ("get", "/guestpay/password-reset/"),
         ("get", members_offer.get_checkout_path() + "code/"),
         ("post", members_offer.get_checkout_path() + "code/"),
         ("post", members_offer.get_checkout_path() + "code/new/"),
-        ("post", "/guestpay/login/"), ("post", "/guestpay/password-reset/"),
+        ("post", "/guestpay/login/"),
+        ("post", "/guestpay/password-reset/"),
     ]
     for method, path in targets:
         for param in REDIRECT_PARAMS:
@@ -285,8 +375,10 @@ def test_no_open_redirect_through_any_parameter(client, offer, members_offer, li
                 if method == "get":
                     response = Client().get(path, query)
                 else:
-                    response = Client().post(f"{path}?{param}={quote(evil, safe='')}",
-                                             {**query, "username": "x", "password": "y"})
+                    response = Client().post(
+                        f"{path}?{param}={quote(evil, safe='')}",
+                        {**query, "username": "x", "password": "y"},
+                    )
                 location = response.headers.get("Location", "")
                 assert not _offsite(location), (method, path, param, evil, location)
     # The buyer lands on the order's own page after a successful access-link POST too.
@@ -302,8 +394,9 @@ def test_a_forged_host_header_cannot_steer_provider_urls(client, offer, settings
 
 
 # CSRF on every form ------------------------------------------------------------------------
-def test_every_form_needs_its_csrf_token(offer, members_offer, link, testpay, run_on_commit,
-                                         admin_user, client):
+def test_every_form_needs_its_csrf_token(
+    offer, members_offer, link, testpay, run_on_commit, admin_user, client
+):
     """Each form the app serves, posted from a browser that has a session and the CSRF cookie but
     not the token: 403 and nothing changes."""
     client.get(offer.get_pay_path())
@@ -320,33 +413,63 @@ def test_every_form_needs_its_csrf_token(offer, members_offer, link, testpay, ru
     staff = Client(enforce_csrf_checks=True)
     staff.force_login(admin_user)
     pending = TestCharge.objects.create(
-        account=charge.account, reference="GPCSRFPENDING", amount=1, currency="EUR",
-        status="pending", return_url="http://testserver/", cancel_url="http://testserver/",
-        notify_url="http://testserver/")
+        account=charge.account,
+        reference="GPCSRFPENDING",
+        amount=1,
+        currency="EUR",
+        status="pending",
+        return_url="http://testserver/",
+        cancel_url="http://testserver/",
+        notify_url="http://testserver/",
+    )
 
     forms = {
-        "checkout registration": (Client(enforce_csrf_checks=True),
-                                  members_offer.get_checkout_path(),
-                                  {"email": "csrf@example.com", "password1": "Long-pass-12345",
-                                   "password2": "Long-pass-12345"}),
+        "checkout registration": (
+            Client(enforce_csrf_checks=True),
+            members_offer.get_checkout_path(),
+            {
+                "email": "csrf@example.com",
+                "password1": "Long-pass-12345",
+                "password2": "Long-pass-12345",
+            },
+        ),
         "order retry": (Client(enforce_csrf_checks=True), f"/guestpay/order/{token}/retry/", {}),
         "access link": (Client(enforce_csrf_checks=True), link, {}),
-        "account set-up": (setup_client, "/guestpay/account/setup/",
-                           {"password1": "Long-pass-12345", "password2": "Long-pass-12345"}),
-        "new link request": (Client(enforce_csrf_checks=True), "/guestpay/access/new-link/",
-                             {"email": "linkowner@example.com"}),
-        "test provider page": (Client(enforce_csrf_checks=True),
-                               f"/guestpay/test-provider/pay/{fresh.public_id}/",
-                               {"outcome": "paid", "email": "csrf@example.com"}),
-        "test provider dashboard": (staff,
-                                    f"/guestpay/test-provider/charges/{pending.public_id}/confirm/",
-                                    {}),
-        "login": (Client(enforce_csrf_checks=True), "/guestpay/login/",
-                  {"action": "password", "email": "linkowner@example.com", "password": "x"}),
-        "sign-in code": (Client(enforce_csrf_checks=True), "/guestpay/login/",
-                         {"action": "code", "email": "linkowner@example.com"}),
-        "password reset": (Client(enforce_csrf_checks=True), "/guestpay/password-reset/",
-                           {"email": "linkowner@example.com"}),
+        "account set-up": (
+            setup_client,
+            "/guestpay/account/setup/",
+            {"password1": "Long-pass-12345", "password2": "Long-pass-12345"},
+        ),
+        "new link request": (
+            Client(enforce_csrf_checks=True),
+            "/guestpay/access/new-link/",
+            {"email": "linkowner@example.com"},
+        ),
+        "test provider page": (
+            Client(enforce_csrf_checks=True),
+            f"/guestpay/test-provider/pay/{fresh.public_id}/",
+            {"outcome": "paid", "email": "csrf@example.com"},
+        ),
+        "test provider dashboard": (
+            staff,
+            f"/guestpay/test-provider/charges/{pending.public_id}/confirm/",
+            {},
+        ),
+        "login": (
+            Client(enforce_csrf_checks=True),
+            "/guestpay/login/",
+            {"action": "password", "email": "linkowner@example.com", "password": "x"},
+        ),
+        "sign-in code": (
+            Client(enforce_csrf_checks=True),
+            "/guestpay/login/",
+            {"action": "code", "email": "linkowner@example.com"},
+        ),
+        "password reset": (
+            Client(enforce_csrf_checks=True),
+            "/guestpay/password-reset/",
+            {"email": "linkowner@example.com"},
+        ),
     }
     setup_client.handler.enforce_csrf_checks = True
     before = state()
@@ -357,9 +480,9 @@ def test_every_form_needs_its_csrf_token(offer, members_offer, link, testpay, ru
     assert state() == before
 
 
-def test_registration_does_not_tell_whether_an_address_has_an_account(client, members_offer,
-                                                                       user, run_on_commit,
-                                                                       outbox):
+def test_registration_does_not_tell_whether_an_address_has_an_account(
+    client, members_offer, user, run_on_commit, outbox
+):
     """Offers without guest payment: the registration form, the code page it leads to and a
     wrong code get the same answers for an address that has an account and one that has none;
     only the e-mail (to the mailbox's owner) differs. Nobody is logged in, nothing is created."""
@@ -374,17 +497,22 @@ def test_registration_does_not_tell_whether_an_address_has_an_account(client, me
         if email != user.email:  # (one chance in a million that the code is 000000)
             assert "Your code:" in outbox[-1].body and "000000" not in outbox[-1].body
         answers[email] = [
-            (response.status_code, response.headers.get("Location"),
-             _page_text(response).replace(email.encode(), b"EMAIL"),
-             tuple(sorted(response.cookies.keys())))
+            (
+                response.status_code,
+                response.headers.get("Location"),
+                _page_text(response).replace(email.encode(), b"EMAIL"),
+                tuple(sorted(response.cookies.keys())),
+            )
             for response in (sent, page, wrong)
         ]
         assert "_auth_user_id" not in browser.session
     assert answers[user.email] == answers["free@example.com"]
     assert answers[user.email][0][:2] == (303, members_offer.get_checkout_path() + "code/")
     assert User.objects.count() == 1 and not Order.objects.exists()
-    assert sorted(message.to[0] for message in outbox) == ["existing@example.com",
-                                                           "free@example.com"]
+    assert sorted(message.to[0] for message in outbox) == [
+        "existing@example.com",
+        "free@example.com",
+    ]
 
 
 # Views allowed to take POSTs without a CSRF token, and why.
@@ -401,8 +529,12 @@ def test_every_post_needs_a_csrf_token_except_provider_callbacks(name, route, of
     refused without the CSRF token, except the endpoints providers' servers call."""
     from django.urls import resolve
 
-    path = "/" + ARGUMENT.sub(lambda m: {"uuid": "00000000-0000-0000-0000-000000000000",
-                                         "slug": offer.slug}.get(m.group(1), "x" * 43), route)
+    path = "/" + ARGUMENT.sub(
+        lambda m: {"uuid": "00000000-0000-0000-0000-000000000000", "slug": offer.slug}.get(
+            m.group(1), "x" * 43
+        ),
+        route,
+    )
     callback = resolve(path).func
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(admin_user)
@@ -412,7 +544,8 @@ def test_every_post_needs_a_csrf_token_except_provider_callbacks(name, route, of
     if getattr(callback, "csrf_exempt", False):
         assert name in CSRF_EXEMPT, (
             f"{name} is csrf_exempt: add it to CSRF_EXEMPT with the reason if that is meant "
-            "(e.g. a provider's browser return that POSTs from the provider's page)")
+            "(e.g. a provider's browser return that POSTs from the provider's page)"
+        )
         assert response.status_code != 403
     else:
         assert response.status_code == 403, (name, response.status_code)
@@ -420,8 +553,9 @@ def test_every_post_needs_a_csrf_token_except_provider_callbacks(name, route, of
 
 
 # Forms with real targets: random input never breaks them ---------------------------------
-TEXT = st.text(max_size=120) | st.sampled_from(["", " ", "a@b", "x@example.com", "\x00",
-                                                "A" * 5000, "<script>", "é@example.com"])
+TEXT = st.text(max_size=120) | st.sampled_from(
+    ["", " ", "a@b", "x@example.com", "\x00", "A" * 5000, "<script>", "é@example.com"]
+)
 
 
 def test_registration_form_takes_any_input_without_5xx(client, members_offer, settings):
@@ -433,7 +567,8 @@ def test_registration_form_takes_any_input_without_5xx(client, members_offer, se
         users, orders = User.objects.count(), Order.objects.count()
         response = Client(raise_request_exception=False).post(
             members_offer.get_checkout_path(),
-            {**extra, "email": email, "password1": password1, "password2": password2})
+            {**extra, "email": email, "password1": password1, "password2": password2},
+        )
         assert response.status_code in (200, 303), response.status_code
         if response.status_code == 200:  # refused: the form again, nothing made
             assert (User.objects.count(), Order.objects.count()) == (users, orders)
@@ -448,8 +583,9 @@ def test_account_setup_form_takes_any_input_without_5xx(link, settings):
     @HYPOTHESIS
     @given(password1=TEXT, password2=TEXT, extra=FORM)
     def run(password1, password2, extra):
-        response = browser.post("/guestpay/account/setup/",
-                                {**extra, "password1": password1, "password2": password2})
+        response = browser.post(
+            "/guestpay/account/setup/", {**extra, "password1": password1, "password2": password2}
+        )
         assert response.status_code in (200, 302, 410), response.status_code
 
     run()
@@ -462,8 +598,11 @@ def test_test_provider_page_takes_any_input_without_5xx(client, offer):
     browser = Client(raise_request_exception=False)
 
     @HYPOTHESIS
-    @given(outcome=TEXT | st.sampled_from(["paid", "pending", "declined", "cancel"]),
-           email=TEXT, name=TEXT)
+    @given(
+        outcome=TEXT | st.sampled_from(["paid", "pending", "declined", "cancel"]),
+        email=TEXT,
+        name=TEXT,
+    )
     def run(outcome, email, name):
         response = browser.post(path, {"outcome": outcome, "email": email, "name": name})
         assert response.status_code in (200, 302), response.status_code

@@ -43,7 +43,8 @@ def stack(request):
     site = Stack(
         var_dir,
         database_url=_new_database(database_url, f"stack_{kind.replace('-', '_')}")
-        if kind != "orm-sqlite" else "",
+        if kind != "orm-sqlite"
+        else "",
         redis_url=redis_url if kind.startswith("redis") else "",
     )
     site.setup().start(clusters=2)

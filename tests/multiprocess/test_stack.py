@@ -29,8 +29,11 @@ def deliver(stack, payment, email, times=1, status="paid"):
 
 
 def granted(stack, order_id):
-    return stack.scalar("SELECT COUNT(*) FROM wagtail_guestpay_accessgrant WHERE order_id = %s "
-                        "AND revoked_at IS NULL", (order_id,))
+    return stack.scalar(
+        "SELECT COUNT(*) FROM wagtail_guestpay_accessgrant WHERE order_id = %s "
+        "AND revoked_at IS NULL",
+        (order_id,),
+    )
 
 
 def access_mails(stack, email):
@@ -46,18 +49,26 @@ def test_paid_orders_are_granted_and_mailed_once_across_processes(stack):
         payments = [stack.click_pay(client) for _ in range(12)]
     emails = [f"multi{index}-{stack.broker}@example.com" for index in range(len(payments))]
     with ThreadPoolExecutor(max_workers=12) as pool:
-        codes = list(pool.map(lambda pe: deliver(stack, pe[0], pe[1], times=4),
-                              zip(payments, emails, strict=True)))
+        codes = list(
+            pool.map(
+                lambda pe: deliver(stack, pe[0], pe[1], times=4), zip(payments, emails, strict=True)
+            )
+        )
     assert all(code == 200 for batch in codes for code in batch), codes
 
     def all_mailed():
         return all(access_mails(stack, email) for email in emails)
 
-    wait_for(all_mailed, 60, message=f"access e-mails ({stack.label})\n"
-             + stack.log("worker0")[-2000:])
+    wait_for(
+        all_mailed, 60, message=f"access e-mails ({stack.label})\n" + stack.log("worker0")[-2000:]
+    )
     for payment, email in zip(payments, emails, strict=True):
-        assert stack.scalar("SELECT status FROM wagtail_guestpay_order WHERE id = %s",
-                            (payment["order_id"],)) == "paid"
+        assert (
+            stack.scalar(
+                "SELECT status FROM wagtail_guestpay_order WHERE id = %s", (payment["order_id"],)
+            )
+            == "paid"
+        )
         assert granted(stack, payment["order_id"]) == 1
         assert users(stack, email) == 1
     # nothing more arrives later
@@ -79,9 +90,18 @@ def test_worker_killed_mid_processing_runs_again_and_grants_once(stack):
     os.kill(pid, signal.SIGKILL)  # inside the transaction that creates the account and grants
 
     # Nothing of the killed transaction is left: no account, no grant, order not paid.
-    wait_for(lambda: stack.scalar("SELECT COUNT(*) FROM wagtail_guestpay_paymentevent WHERE "
-                                  "processed_at IS NULL AND signature_valid = %s",
-                                  (True,)) >= 1, 10, message="the event to be unprocessed")
+    wait_for(
+        lambda: (
+            stack.scalar(
+                "SELECT COUNT(*) FROM wagtail_guestpay_paymentevent WHERE "
+                "processed_at IS NULL AND signature_valid = %s",
+                (True,),
+            )
+            >= 1
+        ),
+        10,
+        message="the event to be unprocessed",
+    )
     assert granted(stack, payment["order_id"]) == 0
     assert users(stack, email) == 0
 
@@ -90,13 +110,21 @@ def test_worker_killed_mid_processing_runs_again_and_grants_once(stack):
         import time
 
         time.sleep(3.5)  # WAGTAIL_GUESTPAY_EVENT_TASK_GRACE in the stack
-        stack.manage("shell", "-c",
-                     "from wagtail_guestpay.tasks import run_maintenance; run_maintenance()")
+        stack.manage(
+            "shell", "-c", "from wagtail_guestpay.tasks import run_maintenance; run_maintenance()"
+        )
     # The ORM broker delivers the task again after Q_CLUSTER["retry"] (10 s in the stack).
-    wait_for(lambda: access_mails(stack, email), 45,
-             message=f"the retried task ({stack.label})\n" + stack.log("worker0")[-3000:])
-    assert stack.scalar("SELECT status FROM wagtail_guestpay_order WHERE id = %s",
-                        (payment["order_id"],)) == "paid"
+    wait_for(
+        lambda: access_mails(stack, email),
+        45,
+        message=f"the retried task ({stack.label})\n" + stack.log("worker0")[-3000:],
+    )
+    assert (
+        stack.scalar(
+            "SELECT status FROM wagtail_guestpay_order WHERE id = %s", (payment["order_id"],)
+        )
+        == "paid"
+    )
     assert granted(stack, payment["order_id"]) == 1
     assert users(stack, email) == 1
     assert len(access_mails(stack, email)) == 1

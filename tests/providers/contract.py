@@ -51,8 +51,9 @@ class ProviderContract:
         """Click Pay for ``offer``; return the Payment (its provider calls faked as needed)."""
         raise NotImplementedError
 
-    def paid_notification(self, payment, *, email="buyer@example.com", amount=None,
-                          event_id=None, currency=None):
+    def paid_notification(
+        self, payment, *, email="buyer@example.com", amount=None, event_id=None, currency=None
+    ):
         """``(body bytes, headers dict)`` of a correctly signed "paid" notification. ``amount``
         and ``currency`` override the amount (a Decimal) and the currency (an ISO code) the
         provider says it took."""
@@ -73,11 +74,19 @@ class ProviderContract:
     def post(self, client, payment, body, headers):
         """POST ``body`` byte for byte (``client.post`` would re-encode it for a non-UTF-8
         charset in the Content-Type, which no provider's server does)."""
-        extra = {f"HTTP_{key.upper().replace('-', '_')}": value for key, value in headers.items()
-                 if key.lower() != "content-type"}
+        extra = {
+            f"HTTP_{key.upper().replace('-', '_')}": value
+            for key, value in headers.items()
+            if key.lower() != "content-type"
+        }
         content_type = headers.get("Content-Type", "application/json")
-        return client.generic("POST", payment.account.notification_path(), data=body,
-                              content_type=content_type, **extra)
+        return client.generic(
+            "POST",
+            payment.account.notification_path(),
+            data=body,
+            content_type=content_type,
+            **extra,
+        )
 
     def amount_in_body(self, payment, amount=None):
         """How the notification body spells ``amount`` (the payment's by default): a decimal
@@ -117,9 +126,7 @@ class ProviderContract:
         assert AccessGrant.objects.filter(order=order).count() == len(order.offer.get_products())
         assert [m.to for m in outbox] == [["contract@example.com"]]
 
-    def test_bad_signature_is_400_and_changes_nothing(
-        self, client, payment, run_on_commit, outbox
-    ):
+    def test_bad_signature_is_400_and_changes_nothing(self, client, payment, run_on_commit, outbox):
         body, headers = self.paid_notification(payment)
         before = snapshot()
         response = self.post(client, payment, *self.forge(body, headers))

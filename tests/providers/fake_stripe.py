@@ -45,8 +45,7 @@ def _new_id(prefix):
 def _nested(form, prefix):
     """``{"a": "1"}`` from form keys ``prefix[a]=1`` (Stripe's form encoding, one level)."""
     pattern = re.compile(re.escape(prefix) + r"\[([^\]]+)\]$")
-    return {match.group(1): value for key, value in form.items()
-            if (match := pattern.match(key))}
+    return {match.group(1): value for key, value in form.items() if (match := pattern.match(key))}
 
 
 class FakeStripe:
@@ -65,9 +64,7 @@ class FakeStripe:
         httpserver.expect_request(
             re.compile(r"^/v1/checkout/sessions/[^/]+$"), method="GET"
         ).respond_with_handler(self._retrieve_session)
-        httpserver.expect_request("/v1/balance", method="GET").respond_with_handler(
-            self._balance
-        )
+        httpserver.expect_request("/v1/balance", method="GET").respond_with_handler(self._balance)
 
     @property
     def base_url(self):
@@ -75,8 +72,12 @@ class FakeStripe:
 
     # The API -----------------------------------------------------------------------------
     def _answer(self, status, body):
-        return Response(json.dumps(body), status=status, content_type="application/json",
-                        headers={"Request-Id": _new_id("req")})
+        return Response(
+            json.dumps(body),
+            status=status,
+            content_type="application/json",
+            headers={"Request-Id": _new_id("req")},
+        )
 
     def _guard(self, request, params):
         self.requests.append((request.method, request.path, params, dict(request.headers)))
@@ -95,22 +96,24 @@ class FakeStripe:
         session_id = _new_id("cs_test")
         quantity = int(form["line_items[0][quantity]"])
         amount = int(form["line_items[0][price_data][unit_amount]"]) * quantity
-        session.update({
-            "id": session_id,
-            "amount_subtotal": amount,
-            "amount_total": amount,
-            "currency": form["line_items[0][price_data][currency]"],
-            "mode": form["mode"],
-            "success_url": form["success_url"],
-            "cancel_url": form.get("cancel_url"),
-            "client_reference_id": form.get("client_reference_id"),
-            "customer_email": form.get("customer_email"),
-            "metadata": _nested(form, "metadata"),
-            "created": int(time.time()),
-            "expires_at": int(form.get("expires_at") or time.time() + 24 * 3600),
-            "livemode": self.livemode,
-            "url": f"{self.base_url}/c/pay/{session_id}",
-        })
+        session.update(
+            {
+                "id": session_id,
+                "amount_subtotal": amount,
+                "amount_total": amount,
+                "currency": form["line_items[0][price_data][currency]"],
+                "mode": form["mode"],
+                "success_url": form["success_url"],
+                "cancel_url": form.get("cancel_url"),
+                "client_reference_id": form.get("client_reference_id"),
+                "customer_email": form.get("customer_email"),
+                "metadata": _nested(form, "metadata"),
+                "created": int(time.time()),
+                "expires_at": int(form.get("expires_at") or time.time() + 24 * 3600),
+                "livemode": self.livemode,
+                "url": f"{self.base_url}/c/pay/{session_id}",
+            }
+        )
         # Kept for the PaymentIntent that confirming the page creates (as Stripe does).
         session["_intent_metadata"] = _nested(form, "payment_intent_data[metadata]")
         self.sessions[session_id] = session
@@ -125,8 +128,9 @@ class FakeStripe:
         session = self.sessions.get(session_id)
         if session is None:
             return self._answer(404, fixture("error_no_such_session"))
-        expand = {value for key, value in request.args.items(multi=True)
-                  if key.startswith("expand[")}
+        expand = {
+            value for key, value in request.args.items(multi=True) if key.startswith("expand[")
+        }
         return self._answer(200, self._public(session, expand))
 
     def _balance(self, request):
@@ -152,34 +156,39 @@ class FakeStripe:
 
     def _confirm(self, session, email, *, intent_status, charge_status):
         intent = fixture("payment_intent")
-        intent.update({
-            "id": _new_id("pi"),
-            "amount": session["amount_total"],
-            "amount_received": session["amount_total"] if intent_status == "succeeded" else 0,
-            "currency": session["currency"],
-            "metadata": dict(session["_intent_metadata"]),
-            "status": intent_status,
-            "livemode": self.livemode,
-        })
+        intent.update(
+            {
+                "id": _new_id("pi"),
+                "amount": session["amount_total"],
+                "amount_received": session["amount_total"] if intent_status == "succeeded" else 0,
+                "currency": session["currency"],
+                "metadata": dict(session["_intent_metadata"]),
+                "status": intent_status,
+                "livemode": self.livemode,
+            }
+        )
         charge = fixture("charge")
-        charge.update({
-            "id": _new_id("ch"),
-            "amount": session["amount_total"],
-            "amount_captured": session["amount_total"] if charge_status == "succeeded" else 0,
-            "currency": session["currency"],
-            "payment_intent": intent["id"],
-            "status": charge_status,
-            "paid": charge_status == "succeeded",
-            "livemode": self.livemode,
-        })
+        charge.update(
+            {
+                "id": _new_id("ch"),
+                "amount": session["amount_total"],
+                "amount_captured": session["amount_total"] if charge_status == "succeeded" else 0,
+                "currency": session["currency"],
+                "payment_intent": intent["id"],
+                "status": charge_status,
+                "paid": charge_status == "succeeded",
+                "livemode": self.livemode,
+            }
+        )
         charge["billing_details"]["email"] = email
         intent["latest_charge"] = charge["id"]
         self.intents[intent["id"]] = intent
         self.charges[charge["id"]] = charge
         details = fixture("customer_details")
         details["email"] = email
-        session.update({"status": "complete", "payment_intent": intent["id"],
-                        "customer_details": details})
+        session.update(
+            {"status": "complete", "payment_intent": intent["id"], "customer_details": details}
+        )
         return intent
 
     def pay(self, session_id, email="jenny.rosen@example.com"):
@@ -207,8 +216,12 @@ class FakeStripe:
             intent.update({"status": "succeeded", "amount_received": intent["amount"]})
             charge.update({"status": "succeeded", "paid": True})
         else:
-            intent.update({"status": "requires_payment_method",
-                           "last_payment_error": fixture("last_payment_error")})
+            intent.update(
+                {
+                    "status": "requires_payment_method",
+                    "last_payment_error": fixture("last_payment_error"),
+                }
+            )
             charge.update({"status": "failed", "failure_code": "insufficient_funds"})
         return self.session(session_id)
 
@@ -231,13 +244,15 @@ class FakeStripe:
     def event(self, event_type, obj, *, event_id=None, created=None):
         """An Event envelope (``tests/fixtures/stripe/event.json``) around ``obj``."""
         event = fixture("event")
-        event.update({
-            "id": event_id or _new_id("evt"),
-            "created": int(time.time() if created is None else created),
-            "livemode": self.livemode,
-            "type": event_type,
-            "data": {"object": obj},
-        })
+        event.update(
+            {
+                "id": event_id or _new_id("evt"),
+                "created": int(time.time() if created is None else created),
+                "livemode": self.livemode,
+                "type": event_type,
+                "data": {"object": obj},
+            }
+        )
         event["request"]["id"] = _new_id("req")
         return event
 
@@ -245,5 +260,7 @@ class FakeStripe:
     def signed(event, secret=WEBHOOK_SECRET, timestamp=None):
         """``(body bytes, headers)`` as Stripe delivers ``event``."""
         body = json.dumps(event, indent=2).encode()
-        return body, {"Content-Type": "application/json; charset=utf-8",
-                      "Stripe-Signature": sign(body, secret, timestamp)}
+        return body, {
+            "Content-Type": "application/json; charset=utf-8",
+            "Stripe-Signature": sign(body, secret, timestamp),
+        }

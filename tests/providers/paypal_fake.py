@@ -54,8 +54,12 @@ def _key():
 
 
 def _name(common_name):
-    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Guestpay Test PKI"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Guestpay Test PKI"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
 
 
 def _ca(common_name, key, issuer=None, issuer_key=None):
@@ -68,20 +72,31 @@ def _ca(common_name, key, issuer=None, issuer_key=None):
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(days=30))
         .not_valid_after(now + timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None if issuer is None else 0),
-                       critical=True)
-        .add_extension(x509.KeyUsage(
-            digital_signature=True, content_commitment=False, key_encipherment=False,
-            data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-            encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
-                       critical=False)
+        .add_extension(
+            x509.BasicConstraints(ca=True, path_length=None if issuer is None else 0), critical=True
+        )
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     )
     signer = issuer_key or key
     if issuer is not None:
         builder = builder.add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
-            critical=False)
+            critical=False,
+        )
     return builder.sign(signer, hashes.SHA256())
 
 
@@ -89,26 +104,46 @@ def _leaf(dns_name, key, issuer, issuer_key, *, not_before=None, not_after=None)
     now = now_utc()
     return (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "PayPal, Inc."),
-            x509.NameAttribute(NameOID.COMMON_NAME, dns_name)]))
+        .subject_name(
+            x509.Name(
+                [
+                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "PayPal, Inc."),
+                    x509.NameAttribute(NameOID.COMMON_NAME, dns_name),
+                ]
+            )
+        )
         .issuer_name(issuer.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(not_before or now - timedelta(days=1))
         .not_valid_after(not_after or now + timedelta(days=365))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(
-            digital_signature=True, content_commitment=False, key_encipherment=True,
-            data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-            encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH,
-                                              ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=True,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+            ),
+            critical=False,
+        )
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(dns_name)]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
-                       critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-            issuer_key.public_key()), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
+            critical=False,
+        )
         .sign(issuer_key, hashes.SHA256())
     )
 
@@ -125,18 +160,25 @@ class TestPKI:
     def __init__(self, directory):
         self.root_key, self.intermediate_key, self.key = _key(), _key(), _key()
         self.root = _ca("Guestpay Test Root CA", self.root_key)
-        self.intermediate = _ca("Guestpay Test Intermediate CA", self.intermediate_key,
-                                self.root, self.root_key)
+        self.intermediate = _ca(
+            "Guestpay Test Intermediate CA", self.intermediate_key, self.root, self.root_key
+        )
         self.leaf = _leaf(PAYPAL_NAME, self.key, self.intermediate, self.intermediate_key)
         self.roots_file = Path(directory) / "test-roots.pem"
         self.roots_file.write_bytes(pem(self.root))
         # Variants, all with the same signing key so that only the certificate is at fault.
         past = now_utc() - timedelta(days=400)
-        self.expired_leaf = _leaf(PAYPAL_NAME, self.key, self.intermediate,
-                                  self.intermediate_key, not_before=past,
-                                  not_after=past + timedelta(days=30))
-        self.foreign_leaf = _leaf("webhooks.example.com", self.key, self.intermediate,
-                                  self.intermediate_key)
+        self.expired_leaf = _leaf(
+            PAYPAL_NAME,
+            self.key,
+            self.intermediate,
+            self.intermediate_key,
+            not_before=past,
+            not_after=past + timedelta(days=30),
+        )
+        self.foreign_leaf = _leaf(
+            "webhooks.example.com", self.key, self.intermediate, self.intermediate_key
+        )
         rogue_key = _key()
         self.rogue_root = _ca("Rogue Root CA", rogue_key)
         self.rogue_leaf = _leaf(PAYPAL_NAME, self.key, self.rogue_root, rogue_key)
@@ -165,14 +207,27 @@ class FakePayPal:
         self.transmissions = {}
         self.served_leaf = pki.leaf
         self.serve_intermediate = True
-        self.counts = {"token": 0, "create": 0, "capture": 0, "get": 0, "verify": 0, "cert": 0,
-                       "webhook": 0}
+        self.counts = {
+            "token": 0,
+            "create": 0,
+            "capture": 0,
+            "get": 0,
+            "verify": 0,
+            "cert": 0,
+            "webhook": 0,
+        }
         self.requests = []  # (name, headers, json body)
         self.verify_fails_with = None  # an HTTP status the verify endpoint answers, if set
-        self.webhook_events = ["CHECKOUT.ORDER.APPROVED", "CHECKOUT.PAYMENT-APPROVAL.REVERSED",
-                               "PAYMENT.CAPTURE.COMPLETED", "PAYMENT.CAPTURE.PENDING",
-                               "PAYMENT.CAPTURE.DENIED", "PAYMENT.CAPTURE.DECLINED",
-                               "PAYMENT.CAPTURE.REFUNDED", "PAYMENT.CAPTURE.REVERSED"]
+        self.webhook_events = [
+            "CHECKOUT.ORDER.APPROVED",
+            "CHECKOUT.PAYMENT-APPROVAL.REVERSED",
+            "PAYMENT.CAPTURE.COMPLETED",
+            "PAYMENT.CAPTURE.PENDING",
+            "PAYMENT.CAPTURE.DENIED",
+            "PAYMENT.CAPTURE.DECLINED",
+            "PAYMENT.CAPTURE.REFUNDED",
+            "PAYMENT.CAPTURE.REVERSED",
+        ]
         self.webhook_url = "https://shop.example.com/guestpay/notify/..."
         routes = [
             ("/v1/oauth2/token", "POST", self._token),
@@ -204,10 +259,15 @@ class FakePayPal:
 
     @staticmethod
     def _error(status, name, issue, message="PayPal error"):
-        return FakePayPal._json({
-            "name": name, "message": message, "debug_id": secrets.token_hex(6),
-            "details": [{"issue": issue, "description": message}],
-        }, status)
+        return FakePayPal._json(
+            {
+                "name": name,
+                "message": message,
+                "debug_id": secrets.token_hex(6),
+                "details": [{"issue": issue, "description": message}],
+            },
+            status,
+        )
 
     def _authorized(self, request):
         header = request.headers.get("Authorization", "")
@@ -228,10 +288,14 @@ class FakePayPal:
     def _token(self, request):
         self.counts["token"] += 1
         expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
-        if (request.headers.get("Authorization") != f"Basic {expected}"
-                or request.form.get("grant_type") != "client_credentials"):
-            return self._json({"error": "invalid_client",
-                               "error_description": "Client Authentication failed"}, 401)
+        if (
+            request.headers.get("Authorization") != f"Basic {expected}"
+            or request.form.get("grant_type") != "client_credentials"
+        ):
+            return self._json(
+                {"error": "invalid_client", "error_description": "Client Authentication failed"},
+                401,
+            )
         answer = fixture("token.json")
         answer["access_token"] = "A21AA" + secrets.token_urlsafe(40)
         self.tokens.add(answer["access_token"])
@@ -251,24 +315,40 @@ class FakePayPal:
         order = fixture("order_created.json")
         order_id = paypal_id()
         order["id"] = order_id
-        order["purchase_units"] = [{**order["purchase_units"][0], **{
-            key: unit[key] for key in ("reference_id", "custom_id", "invoice_id", "description",
-                                       "amount") if key in unit}}]
+        order["purchase_units"] = [
+            {
+                **order["purchase_units"][0],
+                **{
+                    key: unit[key]
+                    for key in ("reference_id", "custom_id", "invoice_id", "description", "amount")
+                    if key in unit
+                },
+            }
+        ]
         order["create_time"] = paypal_time()
         order["links"] = [
-            {"href": f"{self.base_url}/v2/checkout/orders/{order_id}", "rel": "self",
-             "method": "GET"},
-            {"href": f"{self.base_url}/checkoutnow?token={order_id}", "rel": "payer-action",
-             "method": "GET"},
+            {
+                "href": f"{self.base_url}/v2/checkout/orders/{order_id}",
+                "rel": "self",
+                "method": "GET",
+            },
+            {
+                "href": f"{self.base_url}/checkoutnow?token={order_id}",
+                "rel": "payer-action",
+                "method": "GET",
+            },
         ]
-        self.orders[order_id] = {"order": order, "return_url": context["return_url"],
-                                 "cancel_url": context["cancel_url"], "outcome": "COMPLETED"}
+        self.orders[order_id] = {
+            "order": order,
+            "return_url": context["return_url"],
+            "cancel_url": context["cancel_url"],
+            "outcome": "COMPLETED",
+        }
         if request_id:
             self.idempotent[("create", request_id)] = copy.deepcopy(order)
         return self._json(order, 201)
 
-    def approve(self, order_id, *, email="customer@example.com", outcome="COMPLETED",
-                wallet=False):
+    def approve(self, order_id, *, email="customer@example.com", outcome="COMPLETED", wallet=False):
         """The buyer approves on PayPal's page (``outcome`` is what the capture will be)."""
         state = self.orders[order_id]
         order = state["order"]
@@ -292,9 +372,12 @@ class FakePayPal:
         if request.args.get("cancel"):
             target = state["cancel_url"]
         else:
-            self.approve(order_id, email=request.args.get("email", "customer@example.com"),
-                         outcome=request.args.get("outcome", "COMPLETED"),
-                         wallet=bool(request.args.get("wallet")))
+            self.approve(
+                order_id,
+                email=request.args.get("email", "customer@example.com"),
+                outcome=request.args.get("outcome", "COMPLETED"),
+                wallet=bool(request.args.get("wallet")),
+            )
             target = state["return_url"]
         parts = urlsplit(target)
         query = parse_qs(parts.query)
@@ -321,8 +404,7 @@ class FakePayPal:
         if state["outcome"] == "INSTRUMENT_DECLINED":  # the buyer's funding source refused
             return self._error(422, "UNPROCESSABLE_ENTITY", "INSTRUMENT_DECLINED")
         template = fixture("order_captured.json")["purchase_units"][0]["payments"]["captures"][0]
-        capture = self.capture_resource(order_id, template=template,
-                                        status=state["outcome"])
+        capture = self.capture_resource(order_id, template=template, status=state["outcome"])
         capture.pop("supplementary_data")  # not inside an order
         order["status"] = "COMPLETED"
         order["purchase_units"][0]["payments"] = {"captures": [capture]}
@@ -331,24 +413,38 @@ class FakePayPal:
             self.idempotent[("capture", request_id)] = copy.deepcopy(order)
         return self._json(order, 201)
 
-    def capture_resource(self, order_id, *, template=None, status="COMPLETED", amount=None,
-                         capture_id=None, reference=None, currency=None):
+    def capture_resource(
+        self,
+        order_id,
+        *,
+        template=None,
+        status="COMPLETED",
+        amount=None,
+        capture_id=None,
+        reference=None,
+        currency=None,
+    ):
         """A Payments v2 capture of ``order_id`` as PayPal shows it in PAYMENT.CAPTURE.*."""
-        capture = copy.deepcopy(template or fixture(
-            "webhook_payment_capture_completed.json")["resource"])
+        capture = copy.deepcopy(
+            template or fixture("webhook_payment_capture_completed.json")["resource"]
+        )
         state = self.orders.get(order_id)
         unit = state["order"]["purchase_units"][0] if state else {}
         unit_amount = unit.get("amount", {})
         value = str(amount) if amount is not None else unit_amount.get("value", "1.00")
         currency = currency or unit_amount.get("currency_code", "EUR")
         capture_id = capture_id or paypal_id()
-        capture.update({
-            "id": capture_id, "status": status,
-            "amount": {"currency_code": currency, "value": value},
-            "custom_id": reference if reference is not None else unit.get("custom_id", ""),
-            "supplementary_data": {"related_ids": {"order_id": order_id}},
-            "create_time": paypal_time(), "update_time": paypal_time(),
-        })
+        capture.update(
+            {
+                "id": capture_id,
+                "status": status,
+                "amount": {"currency_code": currency, "value": value},
+                "custom_id": reference if reference is not None else unit.get("custom_id", ""),
+                "supplementary_data": {"related_ids": {"order_id": order_id}},
+                "create_time": paypal_time(),
+                "update_time": paypal_time(),
+            }
+        )
         if "invoice_id" in unit:
             capture["invoice_id"] = unit["invoice_id"]
         breakdown = capture.get("seller_receivable_breakdown")
@@ -356,25 +452,39 @@ class FakePayPal:
             fee = (Decimal(value) * Decimal("0.03")).quantize(Decimal(value))
             breakdown["gross_amount"] = {"currency_code": currency, "value": value}
             breakdown["paypal_fee"] = {"currency_code": currency, "value": str(fee)}
-            breakdown["net_amount"] = {"currency_code": currency,
-                                       "value": str(Decimal(value) - fee)}
+            breakdown["net_amount"] = {
+                "currency_code": currency,
+                "value": str(Decimal(value) - fee),
+            }
         if status == "PENDING":
             capture["status_details"] = {"reason": "PENDING_REVIEW"}
         elif status == "DECLINED":
             capture["status_details"] = {"reason": "DECLINED_BY_RISK_FRAUD_FILTERS"}
         capture["links"] = [
-            {"href": f"https://api.paypal.com/v2/payments/captures/{capture_id}", "rel": "self",
-             "method": "GET"},
-            {"href": f"https://api.paypal.com/v2/payments/captures/{capture_id}/refund",
-             "rel": "refund", "method": "POST"},
-            {"href": f"https://api.paypal.com/v2/checkout/orders/{order_id}", "rel": "up",
-             "method": "GET"},
+            {
+                "href": f"https://api.paypal.com/v2/payments/captures/{capture_id}",
+                "rel": "self",
+                "method": "GET",
+            },
+            {
+                "href": f"https://api.paypal.com/v2/payments/captures/{capture_id}/refund",
+                "rel": "refund",
+                "method": "POST",
+            },
+            {
+                "href": f"https://api.paypal.com/v2/checkout/orders/{order_id}",
+                "rel": "up",
+                "method": "GET",
+            },
         ]
         return capture
 
     def captures(self, order_id):
-        return self.orders[order_id]["order"]["purchase_units"][0].get("payments", {}).get(
-            "captures", [])
+        return (
+            self.orders[order_id]["order"]["purchase_units"][0]
+            .get("payments", {})
+            .get("captures", [])
+        )
 
     def settle(self, order_id, status="COMPLETED"):
         """A pending capture completes (or is denied) at PayPal."""
@@ -393,37 +503,55 @@ class FakePayPal:
         return self._json(state["order"])
 
     # Webhooks -----------------------------------------------------------------------------
-    def webhook(self, event_type, resource, *, event_id=None, sent_at=None, key=None,
-                cert_url=CERT_URL, resource_type=None):
+    def webhook(
+        self,
+        event_type,
+        resource,
+        *,
+        event_id=None,
+        sent_at=None,
+        key=None,
+        cert_url=CERT_URL,
+        resource_type=None,
+    ):
         """A delivery PayPal would POST: ``(raw body, headers)``, signed and recorded."""
         template = {
             "PAYMENT.CAPTURE.REFUNDED": "webhook_payment_capture_refunded.json",
             "PAYMENT.CAPTURE.REVERSED": "webhook_payment_capture_refunded.json",
             "CHECKOUT.ORDER.APPROVED": "webhook_checkout_order_approved.json",
-            "CHECKOUT.PAYMENT-APPROVAL.REVERSED":
-                "webhook_checkout_payment_approval_reversed.json",
+            "CHECKOUT.PAYMENT-APPROVAL.REVERSED": "webhook_checkout_payment_approval_reversed.json",
         }.get(event_type, "webhook_payment_capture_completed.json")
         event = fixture(template)
         event_id = event_id or f"WH-{paypal_id()}-{paypal_id()}"
-        event.update({"id": event_id, "event_type": event_type, "resource": resource,
-                      "create_time": paypal_time(sent_at),
-                      "summary": f"{event_type} for the tests"})
+        event.update(
+            {
+                "id": event_id,
+                "event_type": event_type,
+                "resource": resource,
+                "create_time": paypal_time(sent_at),
+                "summary": f"{event_type} for the tests",
+            }
+        )
         if resource_type:
             event["resource_type"] = resource_type
         for item in event["links"]:
-            item["href"] = item["href"].rsplit("/", 2)[0] + "/" + event_id + (
-                "/resend" if item["rel"] == "resend" else "")
+            item["href"] = (
+                item["href"].rsplit("/", 2)[0]
+                + "/"
+                + event_id
+                + ("/resend" if item["rel"] == "resend" else "")
+            )
         body = json.dumps(event).encode()
         return body, self.sign(body, sent_at=sent_at, key=key, cert_url=cert_url)
 
-    def sign(self, body, *, sent_at=None, key=None, cert_url=CERT_URL,
-             webhook_id=None):
+    def sign(self, body, *, sent_at=None, key=None, cert_url=CERT_URL, webhook_id=None):
         transmission_id = str(uuid.uuid1())
         transmission_time = paypal_time(sent_at)
         crc = zlib.crc32(body) & 0xFFFFFFFF
         message = f"{transmission_id}|{transmission_time}|{webhook_id or self.webhook_id}|{crc}"
-        signature = (key or self.pki.key).sign(message.encode(), padding.PKCS1v15(),
-                                               hashes.SHA256())
+        signature = (key or self.pki.key).sign(
+            message.encode(), padding.PKCS1v15(), hashes.SHA256()
+        )
         headers = {
             "Content-Type": "application/json",
             "PAYPAL-TRANSMISSION-ID": transmission_id,
@@ -442,8 +570,15 @@ class FakePayPal:
         body = self._record("verify", request)
         if self.verify_fails_with:
             return self._error(self.verify_fails_with, "INTERNAL_SERVICE_ERROR", "UNAVAILABLE")
-        required = ("auth_algo", "cert_url", "transmission_id", "transmission_sig",
-                    "transmission_time", "webhook_id", "webhook_event")
+        required = (
+            "auth_algo",
+            "cert_url",
+            "transmission_id",
+            "transmission_sig",
+            "transmission_time",
+            "webhook_id",
+            "webhook_event",
+        )
         if any(not body.get(name) for name in required):
             return self._error(400, "VALIDATION_ERROR", "MISSING_REQUIRED_PARAMETER")
         sent = self.transmissions.get(body["transmission_id"])
@@ -460,9 +595,11 @@ class FakePayPal:
 
     def _cert(self, request):
         self.counts["cert"] += 1
-        return Response(self.pki.chain_pem(self.served_leaf,
-                                           with_issuer=self.serve_intermediate), status=200,
-                        content_type="application/x-pem-file")
+        return Response(
+            self.pki.chain_pem(self.served_leaf, with_issuer=self.serve_intermediate),
+            status=200,
+            content_type="application/x-pem-file",
+        )
 
     def _webhook(self, request):
         if not self._authorized(request):
@@ -471,9 +608,14 @@ class FakePayPal:
         webhook_id = request.path.rsplit("/", 1)[1]
         if webhook_id != self.webhook_id:
             return self._error(404, "RESOURCE_NOT_FOUND", "INVALID_RESOURCE_ID")
-        return self._json({
-            "id": webhook_id, "url": self.webhook_url,
-            "event_types": [{"name": name, "description": name, "status": "ENABLED"}
-                            for name in self.webhook_events],
-            "links": [],
-        })
+        return self._json(
+            {
+                "id": webhook_id,
+                "url": self.webhook_url,
+                "event_types": [
+                    {"name": name, "description": name, "status": "ENABLED"}
+                    for name in self.webhook_events
+                ],
+                "links": [],
+            }
+        )

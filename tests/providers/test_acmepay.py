@@ -18,8 +18,11 @@ HOW_TO = ROOT / "docs" / "how-to" / "write-a-payment-system.md"
 def how_to_blocks():
     """The how-to's Python blocks, by the file their first line names."""
     blocks = re.findall(r"```python\n(.*?)```", HOW_TO.read_text(), re.S)
-    return {block.splitlines()[0].removeprefix("# "): block for block in blocks
-            if block.startswith("# acmepay/")}
+    return {
+        block.splitlines()[0].removeprefix("# "): block
+        for block in blocks
+        if block.startswith("# acmepay/")
+    }
 
 
 def test_the_how_to_shows_the_code_that_is_tested():
@@ -33,14 +36,12 @@ def test_the_how_to_shows_the_code_that_is_tested():
 
 def test_registered_from_the_settings_like_a_host_site_s_provider():
     assert get_provider_class("acmepay").__name__ == "AcmePayProvider"
-    assert ("acmepay", "AcmePay") in [(kind, str(label)) for kind, label in
-                                      provider_kind_choices()]
+    assert ("acmepay", "AcmePay") in [(kind, str(label)) for kind, label in provider_kind_choices()]
 
 
 class TestContract(ProviderContract):
     def make_account(self):
-        account = ProviderAccount(name="AcmePay", kind="acmepay",
-                                  options={"merchant_id": "m-42"})
+        account = ProviderAccount(name="AcmePay", kind="acmepay", options={"merchant_id": "m-42"})
         account.set_secrets({"secret": "acme-signing-secret"})
         account.save()
         return account
@@ -54,20 +55,25 @@ class TestContract(ProviderContract):
         assert signature == sign("acme-signing-secret", query.encode())
         return Payment.objects.order_by("-pk").first()
 
-    def paid_notification(self, payment, *, email="buyer@example.com", amount=None,
-                          event_id=None, currency=None):
-        body = json.dumps({
-            "id": event_id or f"evt-{payment.reference}-paid",
-            "status": "paid",
-            "payment_id": payment.provider_reference or f"acme-{payment.reference}",
-            "reference": payment.reference,
-            "amount": str(payment.amount if amount is None else amount),
-            "currency": currency or payment.currency,
-            "email": email,
-            "name": "Ada Lovelace",
-        }).encode()
-        return body, {"Content-Type": "application/json",
-                      SIGNATURE_HEADER: sign(payment.account.get_secret("secret"), body)}
+    def paid_notification(
+        self, payment, *, email="buyer@example.com", amount=None, event_id=None, currency=None
+    ):
+        body = json.dumps(
+            {
+                "id": event_id or f"evt-{payment.reference}-paid",
+                "status": "paid",
+                "payment_id": payment.provider_reference or f"acme-{payment.reference}",
+                "reference": payment.reference,
+                "amount": str(payment.amount if amount is None else amount),
+                "currency": currency or payment.currency,
+                "email": email,
+                "name": "Ada Lovelace",
+            }
+        ).encode()
+        return body, {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(payment.account.get_secret("secret"), body),
+        }
 
     def forge(self, body, headers):
         return body, {**headers, SIGNATURE_HEADER: sign("not-the-secret", body)}

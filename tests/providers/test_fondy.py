@@ -75,19 +75,28 @@ class FakeFondy:
         self.requests = []
         self.refuse_with = None  # (code, message) to fail the next checkout requests
         httpserver.expect_request("/api/checkout/url/", method="POST").respond_with_handler(
-            self._checkout_url)
+            self._checkout_url
+        )
         httpserver.expect_request("/api/status/order_id/", method="POST").respond_with_handler(
-            self._status)
-        httpserver.expect_request(re.compile(r"^/merchants/\d+/$"), method="GET") \
-            .respond_with_handler(self._page)
+            self._status
+        )
+        httpserver.expect_request(
+            re.compile(r"^/merchants/\d+/$"), method="GET"
+        ).respond_with_handler(self._page)
 
     # The API ------------------------------------------------------------------------------
     def _answer(self, response):
         return Response(json.dumps({"response": response}), content_type="application/json")
 
     def _failure(self, code, message):
-        return self._answer({"response_status": "failure", "error_code": code,
-                             "error_message": message, "request_id": "fake"})
+        return self._answer(
+            {
+                "response_status": "failure",
+                "error_code": code,
+                "error_message": message,
+                "request_id": "fake",
+            }
+        )
 
     def _checkout_url(self, request):
         params = request.get_json()["request"]
@@ -102,12 +111,18 @@ class FakeFondy:
             return self._failure(1013, "Duplicate order_id for merchant")
         payment_id = 81000000 + len(self.orders) + 1
         self.orders[params["order_id"]] = {
-            "request": params, "payment_id": payment_id, "status": "created", "email": "",
+            "request": params,
+            "payment_id": payment_id,
+            "status": "created",
+            "email": "",
         }
-        return self._answer({
-            "response_status": "success", "payment_id": payment_id,
-            "checkout_url": self.server.url_for(f"/merchants/{payment_id}/"),
-        })
+        return self._answer(
+            {
+                "response_status": "success",
+                "payment_id": payment_id,
+                "checkout_url": self.server.url_for(f"/merchants/{payment_id}/"),
+            }
+        )
 
     def _status(self, request):
         params = request.get_json()["request"]
@@ -118,17 +133,32 @@ class FakeFondy:
         order = self.orders.get(params["order_id"])
         if order is None:
             return self._failure(1018, "Order not found")
-        answer = self.order_object(params["order_id"], order["status"], email=order["email"],
-                                   template=fixture("status_response.json")["response"])
+        answer = self.order_object(
+            params["order_id"],
+            order["status"],
+            email=order["email"],
+            template=fixture("status_response.json")["response"],
+        )
         return Response(json.dumps({"response": answer}), content_type="application/json")
 
     def _page(self, request):
-        return Response("<html><title>Fondy checkout</title><h1>Pay</h1></html>",
-                        content_type="text/html")
+        return Response(
+            "<html><title>Fondy checkout</title><h1>Pay</h1></html>", content_type="text/html"
+        )
 
     # What Fondy sends ----------------------------------------------------------------------
-    def order_object(self, order_id, status, *, email="", amount=None, currency=None, key=None,
-                     template=None, **fields):
+    def order_object(
+        self,
+        order_id,
+        status,
+        *,
+        email="",
+        amount=None,
+        currency=None,
+        key=None,
+        template=None,
+        **fields,
+    ):
         """The signed order object of callbacks (and, from ``template``, status answers)."""
         order = self.orders.get(order_id)
         request = order["request"] if order else {}
@@ -136,14 +166,23 @@ class FakeFondy:
         amount = str(request.get("amount", 4900) if amount is None else amount)
         currency = currency or request.get("currency", "EUR")
         data.update(
-            order_id=order_id, merchant_id=int(MERCHANT_ID), order_status=status, amount=amount,
-            actual_amount=amount, currency=currency, actual_currency=currency,
-            payment_id=order["payment_id"] if order else 99999999, sender_email=email,
+            order_id=order_id,
+            merchant_id=int(MERCHANT_ID),
+            order_status=status,
+            amount=amount,
+            actual_amount=amount,
+            currency=currency,
+            actual_currency=currency,
+            payment_id=order["payment_id"] if order else 99999999,
+            sender_email=email,
         )
         data.update(fields)
         data.pop("signature")
-        values = [str(data[k]) for k in sorted(data) if k != "response_signature_string"
-                  and data[k] not in ("", None)]
+        values = [
+            str(data[k])
+            for k in sorted(data)
+            if k != "response_signature_string" and data[k] not in ("", None)
+        ]
         data["response_signature_string"] = "|".join(["**********", *values])  # test mode
         data["signature"] = fondy.signature(key or self.key, data)
         return data
@@ -152,8 +191,10 @@ class FakeFondy:
         """``(body, headers)`` of a callback to ``server_callback_url``."""
         data = self.order_object(order_id, status, **kwargs)
         if form:
-            return (urlencode({k: "" if v is None else str(v) for k, v in data.items()}).encode(),
-                    {"Content-Type": "application/x-www-form-urlencoded"})
+            return (
+                urlencode({k: "" if v is None else str(v) for k, v in data.items()}).encode(),
+                {"Content-Type": "application/x-www-form-urlencoded"},
+            )
         return json.dumps(data).encode(), {"Content-Type": "application/json; charset=UTF-8"}
 
     def deliver(self, client, order_id, status, **kwargs):
@@ -184,9 +225,14 @@ def pay(client, offer):
 
 # Signatures: Fondy's published examples -------------------------------------------------------
 def test_request_signature_matches_the_example_in_fondys_docs():
-    params = {"server_callback_url": "http://myshop/callback/", "order_id": "TestOrder2",
-              "currency": "USD", "merchant_id": 1396424, "order_desc": "Test payment",
-              "amount": 1000}
+    params = {
+        "server_callback_url": "http://myshop/callback/",
+        "order_id": "TestOrder2",
+        "currency": "USD",
+        "merchant_id": 1396424,
+        "order_desc": "Test payment",
+        "amount": 1000,
+    }
     assert fondy.signature("test", params) == "91ea7da493a8367410fe3d7f877fb5e0ed666490"
 
 
@@ -201,9 +247,11 @@ def test_the_sdk_example_callback_verifies_and_parses(db):
     assert event.email == ""
     assert event.event_id == "fondy:1396424_1da4a65b81fdaf934c535e352a776744:approved:93088761"
     # One changed character anywhere in the signed values breaks it.
-    for old, new in ((b'"reversal_amount": "0"', b'"reversal_amount": "1"'),
-                     (b'"amount": "111"', b'"amount": "112"'),
-                     (b'"order_status": "approved"', b'"order_status": "Approved"')):
+    for old, new in (
+        (b'"reversal_amount": "0"', b'"reversal_amount": "1"'),
+        (b'"amount": "111"', b'"amount": "112"'),
+        (b'"order_status": "approved"', b'"order_status": "Approved"'),
+    ):
         with pytest.raises(InvalidSignature):
             provider.parse_notification(Notification(body=body.replace(old, new, 1), headers={}))
     # response_signature_string (test mode only) is not signed.
@@ -238,24 +286,31 @@ def test_pay_creates_a_signed_checkout_and_redirects_to_it(client, fake, fondy_o
     token_path = urlsplit(sent["response_url"]).path
     assert token_path.startswith("/guestpay/order/")
     assert sent["server_callback_url"] == (
-        "http://testserver" + payment.account.notification_path())
+        "http://testserver" + payment.account.notification_path()
+    )
     order = fake.orders[payment.reference]
     assert response["Location"] == fake.server.url_for(f"/merchants/{order['payment_id']}/")
     assert payment.provider_reference == str(order["payment_id"])
 
 
-@pytest.mark.parametrize("price, currency, minor", [
-    (Decimal("100"), "UAH", 10000), (Decimal("1547.36"), "UAH", 154736),
-    (Decimal("500"), "JPY", 500),
-])
+@pytest.mark.parametrize(
+    "price, currency, minor",
+    [
+        (Decimal("100"), "UAH", 10000),
+        (Decimal("1547.36"), "UAH", 154736),
+        (Decimal("500"), "JPY", 500),
+    ],
+)
 def test_amounts_are_sent_in_minor_units_and_confirmed_back(
     client, fake, run_on_commit, price, currency, minor
 ):
     offer = OfferFactory(provider_account=fondy_account(), price=price, currency=currency)
     _response, payment = pay(client, offer)
     assert fake.requests[-1]["amount"] == minor == to_minor_units(price, currency)
-    assert fake.deliver(client, payment.reference, "approved", email="m@example.com") \
-        .status_code == 200
+    assert (
+        fake.deliver(client, payment.reference, "approved", email="m@example.com").status_code
+        == 200
+    )
     assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.PAID
 
 
@@ -282,25 +337,37 @@ def test_an_unreachable_fondy_is_a_retryable_provider_error(db, settings, fondy_
 
 
 # Callbacks ------------------------------------------------------------------------------------
-def test_form_encoded_callbacks_are_verified_and_applied(client, fake, fondy_offer, run_on_commit,
-                                                         outbox):
+def test_form_encoded_callbacks_are_verified_and_applied(
+    client, fake, fondy_offer, run_on_commit, outbox
+):
     _response, payment = pay(client, fondy_offer)
-    response = fake.deliver(client, payment.reference, "approved", form=True,
-                            email="form@example.com")
+    response = fake.deliver(
+        client, payment.reference, "approved", form=True, email="form@example.com"
+    )
     assert response.status_code == 200
     assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.PAID
     assert [m.to for m in outbox] == [["form@example.com"]]
     body, headers = fake.callback(payment.reference, "approved", form=True, key="wrong")
-    assert client.post(payment.account.notification_path(), data=body,
-                       content_type=headers["Content-Type"]).status_code == 400
+    assert (
+        client.post(
+            payment.account.notification_path(), data=body, content_type=headers["Content-Type"]
+        ).status_code
+        == 400
+    )
 
 
 def test_delayed_processing_with_a_response_code_is_not_a_decline(
     client, fake, fondy_offer, run_on_commit, outbox
 ):
     _response, payment = pay(client, fondy_offer)
-    response = fake.deliver(client, payment.reference, "processing", response_code="1004",
-                            response_description="Do not honor", email="late@example.com")
+    response = fake.deliver(
+        client,
+        payment.reference,
+        "processing",
+        response_code="1004",
+        response_description="Do not honor",
+        email="late@example.com",
+    )
     assert response.status_code == 200
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.PENDING
@@ -313,24 +380,27 @@ def test_delayed_processing_with_a_response_code_is_not_a_decline(
     assert [m.to for m in outbox] == [["late@example.com"]]
 
 
-@pytest.mark.parametrize("order_status, expected", [
-    ("created", PaymentStatus.CREATED),
-    ("processing", PaymentStatus.PENDING),
-    ("declined", PaymentStatus.FAILED),
-    ("expired", PaymentStatus.EXPIRED),
-    ("approved", PaymentStatus.PAID),
-])
+@pytest.mark.parametrize(
+    "order_status, expected",
+    [
+        ("created", PaymentStatus.CREATED),
+        ("processing", PaymentStatus.PENDING),
+        ("declined", PaymentStatus.FAILED),
+        ("expired", PaymentStatus.EXPIRED),
+        ("approved", PaymentStatus.PAID),
+    ],
+)
 def test_order_status_mapping(client, fake, fondy_offer, run_on_commit, order_status, expected):
     _response, payment = pay(client, fondy_offer)
-    assert fake.deliver(client, payment.reference, order_status,
-                        email="map@example.com").status_code == 200
+    assert (
+        fake.deliver(client, payment.reference, order_status, email="map@example.com").status_code
+        == 200
+    )
     assert Payment.objects.get(pk=payment.pk).status == expected
     assert AccessGrant.objects.exists() == (expected == PaymentStatus.PAID)
 
 
-def test_full_reversal_refunds_and_revokes_partial_reversal_is_flagged(
-    client, fake, run_on_commit
-):
+def test_full_reversal_refunds_and_revokes_partial_reversal_is_flagged(client, fake, run_on_commit):
     account = fondy_account()
     offer = OfferFactory(provider_account=account)
     _r, full = pay(client, offer)
@@ -353,8 +423,9 @@ def test_full_reversal_refunds_and_revokes_partial_reversal_is_flagged(
     assert PaymentEvent.objects.filter(payment=partial, event_type="callback:reversed").count() == 2
 
 
-def test_a_callback_without_email_takes_the_placeholder_path(client, fake, fondy_offer,
-                                                             run_on_commit):
+def test_a_callback_without_email_takes_the_placeholder_path(
+    client, fake, fondy_offer, run_on_commit
+):
     _response, payment = pay(client, fondy_offer)
     assert fake.deliver(client, payment.reference, "approved", email="").status_code == 200
     order = Order.objects.get(pk=payment.order_id)
@@ -363,20 +434,23 @@ def test_a_callback_without_email_takes_the_placeholder_path(client, fake, fondy
     assert not AccessGrant.objects.exists()
 
 
-def test_unknown_status_or_another_merchant_is_400_and_kept(client, fake, fondy_offer,
-                                                           run_on_commit):
+def test_unknown_status_or_another_merchant_is_400_and_kept(
+    client, fake, fondy_offer, run_on_commit
+):
     _response, payment = pay(client, fondy_offer)
     before = snapshot()
     assert fake.deliver(client, payment.reference, "bogus").status_code == 400
-    assert fake.deliver(client, payment.reference, "approved", merchant_id=1700002) \
-        .status_code == 400
+    assert (
+        fake.deliver(client, payment.reference, "approved", merchant_id=1700002).status_code == 400
+    )
     assert snapshot() == before
     assert PaymentEvent.objects.filter(signature_valid=False).count() == 2
 
 
 # Status polling -------------------------------------------------------------------------------
-def test_polling_confirms_a_payment_whose_callback_never_came(client, fake, fondy_offer,
-                                                             run_on_commit, outbox):
+def test_polling_confirms_a_payment_whose_callback_never_came(
+    client, fake, fondy_offer, run_on_commit, outbox
+):
     _response, payment = pay(client, fondy_offer)
     assert check_payment(payment.pk) == PaymentEvent.Outcome.NO_CHANGE  # Fondy says "created"
     assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.CREATED
@@ -385,8 +459,9 @@ def test_polling_confirms_a_payment_whose_callback_never_came(client, fake, fond
     run_on_commit()
     assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.PAID
     assert [m.to for m in outbox] == [["poll@example.com"]]
-    event = PaymentEvent.objects.get(source=PaymentEvent.Source.STATUS_CHECK,
-                                     event_type="status:approved")
+    event = PaymentEvent.objects.get(
+        source=PaymentEvent.Source.STATUS_CHECK, event_type="status:approved"
+    )
     assert event.provider_event_id.startswith("check:fondy:")
 
 
@@ -400,14 +475,19 @@ def test_a_status_answer_that_does_not_verify_is_not_applied(
     client, fake, fondy_offer, httpserver, run_on_commit
 ):
     _response, payment = pay(client, fondy_offer)
-    signed_elsewhere = fake.order_object(payment.reference, "approved", email="x@example.com",
-                                         key="not-the-key")
+    signed_elsewhere = fake.order_object(
+        payment.reference, "approved", email="x@example.com", key="not-the-key"
+    )
     tampered = fake.order_object(payment.reference, "approved", email="x@example.com")
     tampered["amount"] = "1"
     # Correctly signed, but about another order (its amount and currency are this one's).
-    another_order = fake.order_object("GPANOTHERORDER00001", "approved", email="x@example.com",
-                                      amount=to_minor_units(payment.amount, payment.currency),
-                                      currency=payment.currency)
+    another_order = fake.order_object(
+        "GPANOTHERORDER00001",
+        "approved",
+        email="x@example.com",
+        amount=to_minor_units(payment.amount, payment.currency),
+        currency=payment.currency,
+    )
     assert fondy.is_signed(PAYMENT_KEY, another_order)
     provider = fondy_offer.provider_account.get_provider()
     for answer in (signed_elsewhere, tampered, another_order):
@@ -436,20 +516,26 @@ def test_check_credentials_tells_good_from_bad(db, fake, httpserver, settings):
 
 
 # The whole flow ------------------------------------------------------------------------------
-def test_pay_fondy_page_callback_return_access_and_email(client, fake, fondy_offer, run_on_commit,
-                                                         outbox):
+def test_pay_fondy_page_callback_return_access_and_email(
+    client, fake, fondy_offer, run_on_commit, outbox
+):
     # The buyer clicks Pay and is sent to Fondy's page.
     response, payment = pay(client, fondy_offer)
     page = httpx.get(response["Location"])
     assert page.status_code == 200 and "Fondy checkout" in page.text
     # Fondy's server tells ours; we answer 200 at once.
-    assert fake.deliver(client, payment.reference, "approved",
-                        email="Buyer@Example.com").status_code == 200
+    assert (
+        fake.deliver(client, payment.reference, "approved", email="Buyer@Example.com").status_code
+        == 200
+    )
     # Fondy's page sends the browser back with a form POST of the same signed fields.
     sent = fake.requests[-1]
     fields = fake.order_object(payment.reference, "approved", email="Buyer@Example.com")
-    back = client.post(urlsplit(sent["response_url"]).path, data=urlencode(fields),
-                       content_type="application/x-www-form-urlencoded")
+    back = client.post(
+        urlsplit(sent["response_url"]).path,
+        data=urlencode(fields),
+        content_type="application/x-www-form-urlencoded",
+    )
     assert back.status_code == 303
     page = client.get(back["Location"])
     assert page.status_code == 200
@@ -475,12 +561,19 @@ class TestFondyContract(ProviderContract):
     def start(self, client, offer):
         return pay(client, offer)[1]
 
-    def paid_notification(self, payment, *, email="buyer@example.com", amount=None,
-                          event_id=None, currency=None):
+    def paid_notification(
+        self, payment, *, email="buyer@example.com", amount=None, event_id=None, currency=None
+    ):
         amount = to_minor_units(payment.amount if amount is None else amount, payment.currency)
         extra = {"payment_id": event_id} if event_id else {}
-        return self.fake.callback(payment.reference, "approved", email=email, amount=amount,
-                                  currency=currency or payment.currency, **extra)
+        return self.fake.callback(
+            payment.reference,
+            "approved",
+            email=email,
+            amount=amount,
+            currency=currency or payment.currency,
+            **extra,
+        )
 
     def forge(self, body, headers):
         data = json.loads(body)

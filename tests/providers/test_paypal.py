@@ -79,8 +79,9 @@ def start_fake(httpserver, pki, settings):
     settings.WAGTAIL_GUESTPAY_PROVIDER_URLS = {"paypal": {"api": base, "certs": base}}
     settings.WAGTAIL_GUESTPAY_PAYPAL_CERT_TRUST_ROOTS = str(pki.roots_file)
     settings.WAGTAIL_GUESTPAY_PAYPAL_WEBHOOK_TOLERANCE = TOLERANCE
-    return FakePayPal(httpserver, pki, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
-                      webhook_id=WEBHOOK_ID)
+    return FakePayPal(
+        httpserver, pki, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, webhook_id=WEBHOOK_ID
+    )
 
 
 @pytest.fixture
@@ -91,9 +92,14 @@ def paypal(httpserver, pki, settings):
 
 def make_account(verification="offline", **options):
     account = ProviderAccount(
-        name="PayPal sandbox", kind="paypal",
-        options={"client_id": CLIENT_ID, "webhook_id": WEBHOOK_ID,
-                 "verification": verification, **options},
+        name="PayPal sandbox",
+        kind="paypal",
+        options={
+            "client_id": CLIENT_ID,
+            "webhook_id": WEBHOOK_ID,
+            "verification": verification,
+            **options,
+        },
     )
     account.set_secrets({"client_secret": CLIENT_SECRET})
     account.save()
@@ -107,15 +113,20 @@ def account(db):
 
 @pytest.fixture
 def offer(account):
-    return OfferFactory(provider_account=account, guest_payment=True, price=Decimal("49.00"),
-                        currency="EUR")
+    return OfferFactory(
+        provider_account=account, guest_payment=True, price=Decimal("49.00"), currency="EUR"
+    )
 
 
 def post(client, account, body, headers):
-    extra = {f"HTTP_{key.upper().replace('-', '_')}": value for key, value in headers.items()
-             if key.lower() != "content-type"}
-    return client.post(account.notification_path(), data=body, content_type="application/json",
-                       **extra)
+    extra = {
+        f"HTTP_{key.upper().replace('-', '_')}": value
+        for key, value in headers.items()
+        if key.lower() != "content-type"
+    }
+    return client.post(
+        account.notification_path(), data=body, content_type="application/json", **extra
+    )
 
 
 def click_pay(client, offer):
@@ -170,15 +181,18 @@ class PayPalContract(ProviderContract):
 
     def _capture_body(self, payment, amount=None, event_id=None, currency=None, **webhook):
         resource = self.fake.capture_resource(
-            payment.provider_reference, reference=payment.reference,
+            payment.provider_reference,
+            reference=payment.reference,
             currency=currency or payment.currency,
             amount=payment.amount if amount is None else amount,
         )
-        return self.fake.webhook("PAYMENT.CAPTURE.COMPLETED", resource, event_id=event_id,
-                                 **webhook)
+        return self.fake.webhook(
+            "PAYMENT.CAPTURE.COMPLETED", resource, event_id=event_id, **webhook
+        )
 
-    def paid_notification(self, payment, *, email="buyer@example.com", amount=None,
-                          event_id=None, currency=None):
+    def paid_notification(
+        self, payment, *, email="buyer@example.com", amount=None, event_id=None, currency=None
+    ):
         # Capture events carry no payer: the e-mail comes from the order (prepare_paid).
         return self._capture_body(payment, amount=amount, event_id=event_id, currency=currency)
 
@@ -215,10 +229,9 @@ def test_signed_string_matches_paypal_sdk_example():
     example = sdk_example()
     body = example["event_body"].encode("utf-8")
     assert crc32(body) == "2771810304"
-    assert signed_string(example["transmission_id"], example["transmission_time"],
-                         example["webhook_id"], body) == (
-        "dfb3be50-fd74-11e4-8bf3-77339302725b|2015-05-18T15:45:13Z|4JH86294D6297924G|2771810304"
-    )
+    assert signed_string(
+        example["transmission_id"], example["transmission_time"], example["webhook_id"], body
+    ) == ("dfb3be50-fd74-11e4-8bf3-77339302725b|2015-05-18T15:45:13Z|4JH86294D6297924G|2771810304")
 
 
 def test_paypal_signature_of_the_sdk_example_verifies_with_paypal_certificate():
@@ -230,16 +243,24 @@ def test_paypal_signature_of_the_sdk_example_verifies_with_paypal_certificate():
     assert paypal_names(certificate) == ["messageverificationcerts.sandbox.paypal.com"]
     signature = base64.b64decode(example["transmission_sig"])
     body = example["event_body"].encode("utf-8")
-    message = signed_string(example["transmission_id"], example["transmission_time"],
-                            example["webhook_id"], body)
+    message = signed_string(
+        example["transmission_id"], example["transmission_time"], example["webhook_id"], body
+    )
     verify_rsa_sha256(certificate, signature, message.encode())
-    tampered = signed_string(example["transmission_id"], example["transmission_time"],
-                             example["webhook_id"], body.replace(b"20.00", b"20.01"))
+    tampered = signed_string(
+        example["transmission_id"],
+        example["transmission_time"],
+        example["webhook_id"],
+        body.replace(b"20.00", b"20.01"),
+    )
     with pytest.raises(InvalidSignature):
         verify_rsa_sha256(certificate, signature, tampered.encode())
     with pytest.raises(InvalidSignature):  # another webhook's id: not for us
-        verify_rsa_sha256(certificate, signature, message.replace(
-            "4JH86294D6297924G", "1JE4291016473214C").encode())
+        verify_rsa_sha256(
+            certificate,
+            signature,
+            message.replace("4JH86294D6297924G", "1JE4291016473214C").encode(),
+        )
     check_cert_url(example["cert_url"])  # PayPal's real certificate URL passes the host check
 
 
@@ -267,13 +288,15 @@ def test_documented_payloads_translate():
     assert captured.event_id == "paypal.capture:5O190127TN364715T:3C679366HH908993F:COMPLETED"
 
     # "a COMPLETED order can contain a declined capture": the capture decides
-    declined = order_event(fixture("order_completed_capture_declined.json"),
-                           event_type="paypal.status")
+    declined = order_event(
+        fixture("order_completed_capture_declined.json"), event_type="paypal.status"
+    )
     assert declined.status == EventStatus.FAILED
     assert declined.detail == "DECLINED_BY_RISK_FRAUD_FILTERS"
 
-    reversed_approval = webhook_events(
-        fixture("webhook_checkout_payment_approval_reversed.json"))[0]
+    reversed_approval = webhook_events(fixture("webhook_checkout_payment_approval_reversed.json"))[
+        0
+    ]
     assert reversed_approval.status == EventStatus.FAILED
     assert reversed_approval.provider_reference == "5O190127TN364715T"
 
@@ -289,8 +312,11 @@ def test_amounts_are_the_decimal_strings_paypal_expects():
     assert paypal_amount(Decimal("0.5"), "usd") == "0.50"
     assert paypal_amount(Decimal("500"), "JPY") == "500"
     assert paypal_amount(Decimal("1200.00"), "HUF") == "1200"
-    for amount, currency in ((Decimal("10.50"), "HUF"), (Decimal("1.234"), "EUR"),
-                             (Decimal("0"), "EUR")):
+    for amount, currency in (
+        (Decimal("10.50"), "HUF"),
+        (Decimal("1.234"), "EUR"),
+        (Decimal("0"), "EUR"),
+    ):
         with pytest.raises(Exception, match="PayPal cannot take"):
             paypal_amount(amount, currency)
 
@@ -347,13 +373,26 @@ class TestPayOnPayPal:
 
         # PayPal's own notifications follow: nothing more happens, nothing is captured twice.
         capture = paypal.captures(order_id)[0]
-        resource = {**capture, "custom_id": payment.reference,
-                    "supplementary_data": {"related_ids": {"order_id": order_id}}}
-        assert post(client, offer.provider_account,
-                    *paypal.webhook("PAYMENT.CAPTURE.COMPLETED", resource)).status_code == 200
+        resource = {
+            **capture,
+            "custom_id": payment.reference,
+            "supplementary_data": {"related_ids": {"order_id": order_id}},
+        }
+        assert (
+            post(
+                client,
+                offer.provider_account,
+                *paypal.webhook("PAYMENT.CAPTURE.COMPLETED", resource),
+            ).status_code
+            == 200
+        )
         approved = {**paypal.orders[order_id]["order"], "status": "APPROVED"}
-        assert post(client, offer.provider_account,
-                    *paypal.webhook("CHECKOUT.ORDER.APPROVED", approved)).status_code == 200
+        assert (
+            post(
+                client, offer.provider_account, *paypal.webhook("CHECKOUT.ORDER.APPROVED", approved)
+            ).status_code
+            == 200
+        )
         assert paypal.counts["capture"] == 1
         assert [m.to for m in outbox] == [["buyer@example.com"]]
         assert AccessGrant.objects.filter(order=order).count() == 1
@@ -367,8 +406,9 @@ class TestPayOnPayPal:
         order_id = payment.provider_reference
         paypal.approve(order_id, email="hook@example.com")
         approved = dict(paypal.orders[order_id]["order"])
-        response = post(client, offer.provider_account,
-                        *paypal.webhook("CHECKOUT.ORDER.APPROVED", approved))
+        response = post(
+            client, offer.provider_account, *paypal.webhook("CHECKOUT.ORDER.APPROVED", approved)
+        )
         assert response.status_code == 200
         assert paypal.counts["capture"] == 1
         capture_request = next(r for r in paypal.requests if r[0] == "capture")
@@ -378,10 +418,12 @@ class TestPayOnPayPal:
         assert [m.to for m in outbox] == [["hook@example.com"]]
 
         capture = paypal.captures(order_id)[0]
-        resource = {**capture, "custom_id": payment.reference,
-                    "supplementary_data": {"related_ids": {"order_id": order_id}}}
-        post(client, offer.provider_account, *paypal.webhook("PAYMENT.CAPTURE.COMPLETED",
-                                                             resource))
+        resource = {
+            **capture,
+            "custom_id": payment.reference,
+            "supplementary_data": {"related_ids": {"order_id": order_id}},
+        }
+        post(client, offer.provider_account, *paypal.webhook("PAYMENT.CAPTURE.COMPLETED", resource))
         event = PaymentEvent.objects.get(event_type="PAYMENT.CAPTURE.COMPLETED")
         assert event.outcome == PaymentEvent.Outcome.NO_CHANGE and event.payment_id == payment.pk
         assert len(outbox) == 1 and paypal.counts["capture"] == 1
@@ -404,30 +446,46 @@ class TestPayOnPayPal:
         self, client, offer, paypal, run_on_commit, outbox
     ):
         _response, payment = click_pay(client, offer)
-        back_on_site(client, buyer_on_paypal(f"{paypal.base_url}/checkoutnow?token="
-                                             f"{payment.provider_reference}"))
+        back_on_site(
+            client,
+            buyer_on_paypal(f"{paypal.base_url}/checkoutnow?token={payment.provider_reference}"),
+        )
         order = Order.objects.get(pk=payment.order_id)
         assert order.status == OrderStatus.PAID and order.grants.active().count() == 1
         capture_id = paypal.captures(payment.provider_reference)[0]["id"]
 
         def refund(value, total):
             resource = fixture("webhook_payment_capture_refunded.json")["resource"]
-            resource.update({"id": f"R{total.replace('.', '')}", "custom_id": payment.reference,
-                             "amount": {"currency_code": "EUR", "value": value}})
+            resource.update(
+                {
+                    "id": f"R{total.replace('.', '')}",
+                    "custom_id": payment.reference,
+                    "amount": {"currency_code": "EUR", "value": value},
+                }
+            )
             resource["seller_payable_breakdown"]["total_refunded_amount"] = {
-                "currency_code": "EUR", "value": total}
+                "currency_code": "EUR",
+                "value": total,
+            }
             resource["links"][1]["href"] = (
-                f"https://api.paypal.com/v2/payments/captures/{capture_id}")
+                f"https://api.paypal.com/v2/payments/captures/{capture_id}"
+            )
             return resource
 
-        post(client, offer.provider_account,
-             *paypal.webhook("PAYMENT.CAPTURE.REFUNDED", refund("10.00", "10.00")))
+        post(
+            client,
+            offer.provider_account,
+            *paypal.webhook("PAYMENT.CAPTURE.REFUNDED", refund("10.00", "10.00")),
+        )
         order.refresh_from_db()
         assert order.status == OrderStatus.PAID and order.grants.active().count() == 1
         assert order.attention == Attention.PARTIAL_REFUND
 
-        post(client, offer.provider_account,
-             *paypal.webhook("PAYMENT.CAPTURE.REFUNDED", refund("39.00", "49.00")))
+        post(
+            client,
+            offer.provider_account,
+            *paypal.webhook("PAYMENT.CAPTURE.REFUNDED", refund("39.00", "49.00")),
+        )
         order.refresh_from_db()
         assert order.status == OrderStatus.REFUNDED
         assert order.grants.active().count() == 0
@@ -438,15 +496,16 @@ class TestPayOnPayPal:
         self, client, offer, paypal, run_on_commit
     ):
         _response, payment = click_pay(client, offer)
-        back_on_site(client, buyer_on_paypal(f"{paypal.base_url}/checkoutnow?token="
-                                             f"{payment.provider_reference}"))
+        back_on_site(
+            client,
+            buyer_on_paypal(f"{paypal.base_url}/checkoutnow?token={payment.provider_reference}"),
+        )
         capture_id = paypal.captures(payment.provider_reference)[0]["id"]
         resource = fixture("webhook_payment_capture_refunded.json")["resource"]
         resource.pop("custom_id")  # only the capture id links it to our payment
         resource["links"][1]["href"] = f"https://api.paypal.com/v2/payments/captures/{capture_id}"
         resource["amount"] = {"currency_code": "EUR", "value": "49.00"}
-        post(client, offer.provider_account, *paypal.webhook("PAYMENT.CAPTURE.REVERSED",
-                                                             resource))
+        post(client, offer.provider_account, *paypal.webhook("PAYMENT.CAPTURE.REVERSED", resource))
         order = Order.objects.get(pk=payment.order_id)
         assert order.status == OrderStatus.REFUNDED and order.grants.active().count() == 0
 
@@ -455,8 +514,11 @@ class TestPayOnPayPal:
     ):
         _response, payment = click_pay(client, offer)
         order_id = payment.provider_reference
-        back = buyer_on_paypal(f"{paypal.base_url}/checkoutnow?token={order_id}",
-                               email="late@example.com", outcome="PENDING")
+        back = buyer_on_paypal(
+            f"{paypal.base_url}/checkoutnow?token={order_id}",
+            email="late@example.com",
+            outcome="PENDING",
+        )
         back_on_site(client, back)
         order = Order.objects.get(pk=payment.order_id)
         assert order.status == OrderStatus.PENDING
@@ -466,11 +528,13 @@ class TestPayOnPayPal:
         assert paypal.counts["capture"] == 1
 
         capture = paypal.settle(order_id, "COMPLETED")
-        resource = {**capture, "custom_id": payment.reference,
-                    "supplementary_data": {"related_ids": {"order_id": order_id}}}
+        resource = {
+            **capture,
+            "custom_id": payment.reference,
+            "supplementary_data": {"related_ids": {"order_id": order_id}},
+        }
         gets = paypal.counts["get"]
-        post(client, offer.provider_account, *paypal.webhook("PAYMENT.CAPTURE.COMPLETED",
-                                                             resource))
+        post(client, offer.provider_account, *paypal.webhook("PAYMENT.CAPTURE.COMPLETED", resource))
         order.refresh_from_db()
         assert order.status == OrderStatus.PAID
         assert paypal.counts["get"] == gets + 1  # the e-mail was read from the order
@@ -480,21 +544,30 @@ class TestPayOnPayPal:
         self, client, offer, paypal, run_on_commit, outbox
     ):
         _response, payment = click_pay(client, offer)
-        back_on_site(client, buyer_on_paypal(
-            f"{paypal.base_url}/checkoutnow?token={payment.provider_reference}",
-            outcome="DECLINED"))
+        back_on_site(
+            client,
+            buyer_on_paypal(
+                f"{paypal.base_url}/checkoutnow?token={payment.provider_reference}",
+                outcome="DECLINED",
+            ),
+        )
         assert paypal.orders[payment.provider_reference]["order"]["status"] == "COMPLETED"
         assert Order.objects.get(pk=payment.order_id).status == OrderStatus.FAILED
         assert not AccessGrant.objects.exists()
 
         _response, second = click_pay(client, offer)
         order_id = second.provider_reference
-        back_on_site(client, buyer_on_paypal(f"{paypal.base_url}/checkoutnow?token={order_id}",
-                                             outcome="PENDING"))
+        back_on_site(
+            client,
+            buyer_on_paypal(f"{paypal.base_url}/checkoutnow?token={order_id}", outcome="PENDING"),
+        )
         assert refreshed(second).status == PaymentStatus.PENDING
         capture = paypal.settle(order_id, "DECLINED")
-        resource = {**capture, "custom_id": second.reference,
-                    "supplementary_data": {"related_ids": {"order_id": order_id}}}
+        resource = {
+            **capture,
+            "custom_id": second.reference,
+            "supplementary_data": {"related_ids": {"order_id": order_id}},
+        }
         post(client, offer.provider_account, *paypal.webhook("PAYMENT.CAPTURE.DENIED", resource))
         assert refreshed(second).status == PaymentStatus.FAILED
         assert not AccessGrant.objects.exists() and outbox == []
@@ -503,8 +576,10 @@ class TestPayOnPayPal:
         self, client, offer, paypal, run_on_commit, outbox
     ):
         _response, payment = click_pay(client, offer)
-        back = buyer_on_paypal(f"{paypal.base_url}/checkoutnow?token="
-                               f"{payment.provider_reference}", outcome="INSTRUMENT_DECLINED")
+        back = buyer_on_paypal(
+            f"{paypal.base_url}/checkoutnow?token={payment.provider_reference}",
+            outcome="INSTRUMENT_DECLINED",
+        )
         back_on_site(client, back)
         assert refreshed(payment).status == PaymentStatus.FAILED
         assert payment.detail == "INSTRUMENT_DECLINED"
@@ -516,8 +591,12 @@ class TestPayOnPayPal:
         self, client, offer, paypal, run_on_commit, outbox
     ):
         _response, payment = click_pay(client, offer)
-        back_on_site(client, buyer_on_paypal(
-            f"{paypal.base_url}/checkoutnow?token={payment.provider_reference}", wallet="1"))
+        back_on_site(
+            client,
+            buyer_on_paypal(
+                f"{paypal.base_url}/checkoutnow?token={payment.provider_reference}", wallet="1"
+            ),
+        )
         order = Order.objects.get(pk=payment.order_id)
         assert order.status == OrderStatus.PAID
         assert order.email_is_placeholder and order.email.endswith(".invalid")
@@ -527,8 +606,9 @@ class TestPayOnPayPal:
 
     def test_cancelling_on_paypal_captures_nothing(self, client, offer, paypal, run_on_commit):
         _response, payment = click_pay(client, offer)
-        back = buyer_on_paypal(f"{paypal.base_url}/checkoutnow?token="
-                               f"{payment.provider_reference}", cancel="1")
+        back = buyer_on_paypal(
+            f"{paypal.base_url}/checkoutnow?token={payment.provider_reference}", cancel="1"
+        )
         assert "cancelled=1" in back
         page = back_on_site(client, back)
         assert page.status_code == 200
@@ -544,8 +624,9 @@ class TestPayOnPayPal:
         assert provider.handle_return(payment, {"token": ""}) == []
         assert paypal.counts["capture"] == 0
 
-    def test_paypal_down_at_pay_time_shows_the_unavailable_page(self, client, offer, paypal,
-                                                                settings):
+    def test_paypal_down_at_pay_time_shows_the_unavailable_page(
+        self, client, offer, paypal, settings
+    ):
         settings.WAGTAIL_GUESTPAY_PROVIDER_URLS = {"paypal": {"api": "http://127.0.0.1:9"}}
         response = client.get(offer.get_pay_path())
         assert response.status_code == 503
@@ -556,8 +637,11 @@ class TestPayOnPayPal:
         resource = fixture("webhook_checkout_payment_approval_reversed.json")["resource"]
         resource["order_id"] = payment.provider_reference
         resource["purchase_units"][0]["reference_id"] = payment.reference
-        post(client, offer.provider_account,
-             *paypal.webhook("CHECKOUT.PAYMENT-APPROVAL.REVERSED", resource))
+        post(
+            client,
+            offer.provider_account,
+            *paypal.webhook("CHECKOUT.PAYMENT-APPROVAL.REVERSED", resource),
+        )
         assert refreshed(payment).status == PaymentStatus.FAILED
 
 
@@ -593,26 +677,31 @@ class TestStatusChecks:
         """PayPal gave up on the refund notification (the site was down): the maintenance run
         re-checks paid PayPal payments every REFUND_CHECK_INTERVAL for REFUND_CHECK_WINDOW."""
         _response, payment = click_pay(client, offer)
-        back_on_site(client, buyer_on_paypal(f"{paypal.base_url}/checkoutnow?token="
-                                             f"{payment.provider_reference}"))
+        back_on_site(
+            client,
+            buyer_on_paypal(f"{paypal.base_url}/checkoutnow?token={payment.provider_reference}"),
+        )
         assert refreshed(payment).status == PaymentStatus.PAID
         assert run_maintenance()["paid_rechecks"] == 0  # checked on the buyer's return
         Payment.objects.filter(pk=payment.pk).update(
-            last_checked_at=timezone.now() - timedelta(hours=13))
+            last_checked_at=timezone.now() - timedelta(hours=13)
+        )
         assert run_maintenance()["paid_rechecks"] == 1  # nothing changed at PayPal
         assert refreshed(payment).status == PaymentStatus.PAID
         assert run_maintenance()["paid_rechecks"] == 0  # not due again yet
         paypal.settle(payment.provider_reference, status="REFUNDED")
         Payment.objects.filter(pk=payment.pk).update(
-            last_checked_at=timezone.now() - timedelta(hours=13))
+            last_checked_at=timezone.now() - timedelta(hours=13)
+        )
         assert run_maintenance()["paid_rechecks"] == 1
         order = Order.objects.get(pk=payment.order_id)
         assert refreshed(payment).status == PaymentStatus.REFUNDED
         assert order.status == OrderStatus.REFUNDED and order.grants.active().count() == 0
         # Past the window, paid payments are left alone.
         settings.WAGTAIL_GUESTPAY_REFUND_CHECK_WINDOW = timedelta(0)
-        Payment.objects.filter(pk=payment.pk).update(status=PaymentStatus.PAID,
-                                                     last_checked_at=None)
+        Payment.objects.filter(pk=payment.pk).update(
+            status=PaymentStatus.PAID, last_checked_at=None
+        )
         assert run_maintenance()["paid_rechecks"] == 0
 
     def test_an_unknown_order_is_none(self, client, offer, paypal):
@@ -706,21 +795,27 @@ class TestCheckCredentials:
 @pytest.mark.django_db
 class TestOfflineVerification:
     def capture_webhook(self, paypal, payment, **kwargs):
-        resource = paypal.capture_resource(payment.provider_reference,
-                                           reference=payment.reference, currency="EUR",
-                                           amount=payment.amount)
+        resource = paypal.capture_resource(
+            payment.provider_reference,
+            reference=payment.reference,
+            currency="EUR",
+            amount=payment.amount,
+        )
         return paypal.webhook("PAYMENT.CAPTURE.COMPLETED", resource, **kwargs)
 
-    @pytest.mark.parametrize("cert_url", [
-        "https://evil.example.com/v1/notifications/certs/CERT-1",
-        "http://api.paypal.com/v1/notifications/certs/CERT-1",
-        "https://api.paypal.com.evil.example/v1/notifications/certs/CERT-1",
-        "https://paypal.com@evil.example/v1/notifications/certs/CERT-1",
-        "https://api.paypal.com:8443/v1/notifications/certs/CERT-1",
-        "https://api.paypal.com/v2/checkout/orders/CERT-1",
-        "https://evilpaypal.com/v1/notifications/certs/CERT-1",
-        "https://api.paypal.com/v1/notifications/certs/../../../v2/checkout/orders/CERT-1",
-    ])
+    @pytest.mark.parametrize(
+        "cert_url",
+        [
+            "https://evil.example.com/v1/notifications/certs/CERT-1",
+            "http://api.paypal.com/v1/notifications/certs/CERT-1",
+            "https://api.paypal.com.evil.example/v1/notifications/certs/CERT-1",
+            "https://paypal.com@evil.example/v1/notifications/certs/CERT-1",
+            "https://api.paypal.com:8443/v1/notifications/certs/CERT-1",
+            "https://api.paypal.com/v2/checkout/orders/CERT-1",
+            "https://evilpaypal.com/v1/notifications/certs/CERT-1",
+            "https://api.paypal.com/v1/notifications/certs/../../../v2/checkout/orders/CERT-1",
+        ],
+    )
     def test_a_certificate_url_off_paypal_is_refused_and_never_fetched(
         self, client, offer, paypal, httpserver, run_on_commit, cert_url
     ):
@@ -734,11 +829,14 @@ class TestOfflineVerification:
         rejected = PaymentEvent.objects.get(signature_valid=False)
         assert "is not a PayPal certificate URL; not fetched" in rejected.error
 
-    @pytest.mark.parametrize("served, reason", [
-        ("expired_leaf", "expired"),
-        ("foreign_leaf", "not issued to PayPal"),
-        ("rogue_leaf", "does not chain to a trusted root"),
-    ])
+    @pytest.mark.parametrize(
+        "served, reason",
+        [
+            ("expired_leaf", "expired"),
+            ("foreign_leaf", "not issued to PayPal"),
+            ("rogue_leaf", "does not chain to a trusted root"),
+        ],
+    )
     def test_a_certificate_that_is_not_paypal_trusted_and_current_is_refused(
         self, client, offer, paypal, pki, run_on_commit, served, reason
     ):
@@ -752,8 +850,7 @@ class TestOfflineVerification:
         assert snapshot() == before
         assert reason in PaymentEvent.objects.get(signature_valid=False).error
 
-    def test_the_trust_roots_are_a_setting(self, client, offer, paypal, run_on_commit,
-                                           settings):
+    def test_the_trust_roots_are_a_setting(self, client, offer, paypal, run_on_commit, settings):
         """certifi's bundle does not hold the test CA: the same delivery is refused with it."""
         settings.WAGTAIL_GUESTPAY_PAYPAL_CERT_TRUST_ROOTS = ""
         _response, payment = click_pay(client, offer)
@@ -776,8 +873,7 @@ class TestOfflineVerification:
         body, headers = self.capture_webhook(paypal, payment)
         assert post(client, offer.provider_account, body, headers).status_code == 200
 
-    def test_the_certificate_is_fetched_once_and_cached(self, client, offer, paypal,
-                                                        run_on_commit):
+    def test_the_certificate_is_fetched_once_and_cached(self, client, offer, paypal, run_on_commit):
         _response, payment = click_pay(client, offer)
         for _ in range(3):
             body, headers = self.capture_webhook(paypal, payment)
@@ -785,11 +881,11 @@ class TestOfflineVerification:
         assert paypal.counts["cert"] == 1
         assert paypal.counts["verify"] == 0  # offline: no API call per notification
 
-    def test_webhook_id_of_another_account_does_not_verify(self, client, offer, paypal,
-                                                            run_on_commit):
+    def test_webhook_id_of_another_account_does_not_verify(
+        self, client, offer, paypal, run_on_commit
+    ):
         _response, payment = click_pay(client, offer)
-        resource = paypal.capture_resource(payment.provider_reference,
-                                           reference=payment.reference)
+        resource = paypal.capture_resource(payment.provider_reference, reference=payment.reference)
         body, _headers = paypal.webhook("PAYMENT.CAPTURE.COMPLETED", resource)
         headers = paypal.sign(body, webhook_id="8PT597110X687430LKGECATA")
         assert post(client, offer.provider_account, body, headers).status_code == 400
@@ -810,32 +906,38 @@ class TestOfflineVerification:
         assert post(client, offer.provider_account, *delivery).status_code == 200
         assert PaymentEvent.objects.filter(signature_valid=True, source="notification").count() == 1
 
-    def test_a_delivery_older_than_paypals_retries_is_refused(self, client, offer, paypal,
-                                                              run_on_commit, settings):
+    def test_a_delivery_older_than_paypals_retries_is_refused(
+        self, client, offer, paypal, run_on_commit, settings
+    ):
         settings.WAGTAIL_GUESTPAY_PAYPAL_WEBHOOK_TOLERANCE = DEFAULTS["PAYPAL_WEBHOOK_TOLERANCE"]
         _response, payment = click_pay(client, offer)
         old = datetime.now(UTC) - timedelta(days=4, minutes=1)
-        response = post(client, offer.provider_account,
-                        *self.capture_webhook(paypal, payment, sent_at=old))
+        response = post(
+            client, offer.provider_account, *self.capture_webhook(paypal, payment, sent_at=old)
+        )
         assert response.status_code == 400
         assert refreshed(payment).status == PaymentStatus.CREATED
 
-    def test_transmission_time_in_the_future_is_refused(self, client, offer, paypal,
-                                                        run_on_commit):
+    def test_transmission_time_in_the_future_is_refused(self, client, offer, paypal, run_on_commit):
         _response, payment = click_pay(client, offer)
         later = datetime.now(UTC) + timedelta(seconds=TOLERANCE + 60)
-        response = post(client, offer.provider_account,
-                        *self.capture_webhook(paypal, payment, sent_at=later))
+        response = post(
+            client, offer.provider_account, *self.capture_webhook(paypal, payment, sent_at=later)
+        )
         assert response.status_code == 400
 
-    def test_other_algorithms_and_bad_base64_are_refused(self, client, offer, paypal,
-                                                         run_on_commit):
+    def test_other_algorithms_and_bad_base64_are_refused(
+        self, client, offer, paypal, run_on_commit
+    ):
         _response, payment = click_pay(client, offer)
         body, headers = self.capture_webhook(paypal, payment)
-        for change in ({"PAYPAL-AUTH-ALGO": "SHA1withRSA"},
-                       {"PAYPAL-TRANSMISSION-SIG": "not base64!"}):
-            assert post(client, offer.provider_account, body,
-                        {**headers, **change}).status_code == 400
+        for change in (
+            {"PAYPAL-AUTH-ALGO": "SHA1withRSA"},
+            {"PAYPAL-TRANSMISSION-SIG": "not base64!"},
+        ):
+            assert (
+                post(client, offer.provider_account, body, {**headers, **change}).status_code == 400
+            )
         assert not PaymentEvent.objects.filter(signature_valid=True).exists()
 
     def test_without_a_webhook_id_nothing_verifies(self, client, paypal, run_on_commit, db):
@@ -845,8 +947,12 @@ class TestOfflineVerification:
         offer = OfferFactory(provider_account=account, guest_payment=True)
         _response, payment = click_pay(client, offer)
         paypal.webhook_id = ""  # signs "<id>|<time>||<crc32>"
-        body, headers = paypal.webhook("PAYMENT.CAPTURE.COMPLETED", paypal.capture_resource(
-            payment.provider_reference, reference=payment.reference, amount=payment.amount))
+        body, headers = paypal.webhook(
+            "PAYMENT.CAPTURE.COMPLETED",
+            paypal.capture_resource(
+                payment.provider_reference, reference=payment.reference, amount=payment.amount
+            ),
+        )
         paypal.webhook_id = WEBHOOK_ID
         before = snapshot()
         assert post(client, account, body, headers).status_code == 400
@@ -854,10 +960,10 @@ class TestOfflineVerification:
         assert "No webhook ID" in PaymentEvent.objects.get(signature_valid=False).error
         assert paypal.counts["cert"] == 0
 
-    def test_unfollowed_event_types_are_verified_then_ignored(self, client, offer, paypal,
-                                                              run_on_commit):
-        body, headers = paypal.webhook("PAYMENT.AUTHORIZATION.CREATED",
-                                       {"id": "0VF52814937998046"})
+    def test_unfollowed_event_types_are_verified_then_ignored(
+        self, client, offer, paypal, run_on_commit
+    ):
+        body, headers = paypal.webhook("PAYMENT.AUTHORIZATION.CREATED", {"id": "0VF52814937998046"})
         assert post(client, offer.provider_account, body, headers).status_code == 200
         assert not PaymentEvent.objects.filter(signature_valid=True).exists()
 
@@ -870,8 +976,7 @@ class TestApiVerification:
 
     def test_paypal_is_asked_with_the_raw_event(self, client, offer, paypal, run_on_commit):
         _response, payment = click_pay(client, offer)
-        resource = paypal.capture_resource(payment.provider_reference,
-                                           reference=payment.reference)
+        resource = paypal.capture_resource(payment.provider_reference, reference=payment.reference)
         body, headers = paypal.webhook("PAYMENT.CAPTURE.COMPLETED", resource)
         assert post(client, offer.provider_account, body, headers).status_code == 200
         _name, _headers, sent = next(r for r in paypal.requests if r[0] == "verify")
@@ -880,15 +985,16 @@ class TestApiVerification:
         assert sent["webhook_event"] == json.loads(body)
         assert paypal.counts["cert"] == 0
 
-    def test_paypal_unavailable_is_503_and_changes_nothing(self, client, offer, paypal,
-                                                           run_on_commit):
+    def test_paypal_unavailable_is_503_and_changes_nothing(
+        self, client, offer, paypal, run_on_commit
+    ):
         _response, payment = click_pay(client, offer)
         paypal.verify_fails_with = 503
-        resource = paypal.capture_resource(payment.provider_reference,
-                                           reference=payment.reference)
+        resource = paypal.capture_resource(payment.provider_reference, reference=payment.reference)
         before = snapshot()
-        response = post(client, offer.provider_account,
-                        *paypal.webhook("PAYMENT.CAPTURE.COMPLETED", resource))
+        response = post(
+            client, offer.provider_account, *paypal.webhook("PAYMENT.CAPTURE.COMPLETED", resource)
+        )
         assert response.status_code == 503  # PayPal delivers again
         assert snapshot() == before
         assert not PaymentEvent.objects.exists()  # not even kept as a rejected delivery
@@ -903,7 +1009,8 @@ def test_missing_headers_are_refused_before_anything_else():
 def test_cert_url_on_a_paypal_host_passes():
     assert check_cert_url(CERT_URL).hostname == "api.sandbox.paypal.com"
     assert check_cert_url(
-        "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-df8cd2d5")
+        "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-df8cd2d5"
+    )
 
 
 # The sandbox ---------------------------------------------------------------------------------
@@ -928,16 +1035,23 @@ def test_the_sandbox_takes_paypal_credentials_from_the_environment(monkeypatch, 
     account = ProviderAccount.objects.get(kind="paypal")
     assert account.mode == ProviderAccount.Mode.TEST and account.secrets_encrypted == ""
     assert account.get_secret("client_secret") == CLIENT_SECRET  # read from the environment
-    assert account.options == {"client_id": CLIENT_ID, "webhook_id": WEBHOOK_ID,
-                               "verification": "api"}
+    assert account.options == {
+        "client_id": CLIENT_ID,
+        "webhook_id": WEBHOOK_ID,
+        "verification": "api",
+    }
     assert guestpay_settings.BASE_URL + account.notification_path() in out.getvalue()
     assert CLIENT_SECRET not in out.getvalue()
-    assert Offer.objects.get(slug="demo-course", locale__language_code="en").provider_account.kind == "test"
+    assert (
+        Offer.objects.get(slug="demo-course", locale__language_code="en").provider_account.kind
+        == "test"
+    )
     offer = Offer.objects.get(slug="demo-course-paypal", locale__language_code="en")
     assert offer.provider_account == account and offer.takes_guest_payment
     response, payment = click_pay(client, offer)
     assert response["Location"] == (
-        f"{paypal.base_url}/checkoutnow?token={payment.provider_reference}")
+        f"{paypal.base_url}/checkoutnow?token={payment.provider_reference}"
+    )
 
 
 # The trust anchor -----------------------------------------------------------------------------
@@ -959,9 +1073,11 @@ def test_a_trust_file_that_cannot_build_paypals_chain_fails_the_check(settings, 
 
     from wagtail_guestpay.providers.paypal.webhooks import SHIPPED_ROOTS
 
-    path = {"certifi": certifi.where(), "missing": str(tmp_path / "nothing.pem"),
-            "shipped": SHIPPED_ROOTS}[roots]
+    path = {
+        "certifi": certifi.where(),
+        "missing": str(tmp_path / "nothing.pem"),
+        "shipped": SHIPPED_ROOTS,
+    }[roots]
     settings.WAGTAIL_GUESTPAY_PAYPAL_CERT_TRUST_ROOTS = path
     errors = [m for m in check_configuration() if m.id == "wagtail_guestpay.E012"]
     assert len(errors) == (0 if roots == "shipped" else 1)
-

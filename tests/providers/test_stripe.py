@@ -44,6 +44,7 @@ from wagtail_guestpay.models import (
 )
 from wagtail_guestpay.money import to_minor_units
 from wagtail_guestpay.providers import stripe as stripe_provider
+from wagtail_guestpay.providers import stripe_sdk
 from wagtail_guestpay.providers.base import EventStatus
 from wagtail_guestpay.providers.exceptions import InvalidSignature, ProviderError
 
@@ -74,8 +75,13 @@ def account(db):
 
 @pytest.fixture
 def offer(account):
-    return OfferFactory(provider_account=account, guest_payment=True, price=Decimal("49.00"),
-                        currency="EUR", description="Ten lessons.")
+    return OfferFactory(
+        provider_account=account,
+        guest_payment=True,
+        price=Decimal("49.00"),
+        currency="EUR",
+        description="Ten lessons.",
+    )
 
 
 @pytest.fixture
@@ -90,9 +96,12 @@ def click_pay(client, offer):
 
 def deliver(client, account, event, *, secret=WEBHOOK_SECRET, timestamp=None):
     body, headers = FakeStripe.signed(event, secret, timestamp)
-    return client.post(account.notification_path(), data=body,
-                       content_type=headers["Content-Type"],
-                       HTTP_STRIPE_SIGNATURE=headers["Stripe-Signature"])
+    return client.post(
+        account.notification_path(),
+        data=body,
+        content_type=headers["Content-Type"],
+        HTTP_STRIPE_SIGNATURE=headers["Stripe-Signature"],
+    )
 
 
 def order_of(payment):
@@ -133,31 +142,41 @@ class TestStripeContract(ProviderContract):
         details["email"] = email
         currency = currency or payment.currency
         minor = to_minor_units(payment.amount if amount is None else amount, currency)
-        session.update({
-            "id": payment.provider_reference, "client_reference_id": payment.reference,
-            "metadata": {"guestpay_reference": payment.reference},
-            "amount_subtotal": minor, "amount_total": minor,
-            "currency": currency.lower(), "status": "complete",
-            "payment_status": "paid", "customer_details": details,
-            "payment_intent": f"pi_{payment.reference.lower()}",
-        })
+        session.update(
+            {
+                "id": payment.provider_reference,
+                "client_reference_id": payment.reference,
+                "metadata": {"guestpay_reference": payment.reference},
+                "amount_subtotal": minor,
+                "amount_total": minor,
+                "currency": currency.lower(),
+                "status": "complete",
+                "payment_status": "paid",
+                "customer_details": details,
+                "payment_intent": f"pi_{payment.reference.lower()}",
+            }
+        )
         return session
 
-    def paid_notification(self, payment, *, email="buyer@example.com", amount=None,
-                          event_id=None, currency=None):
-        event = self.fake.event("checkout.session.completed",
-                                self._session(payment, email=email, amount=amount,
-                                              currency=currency),
-                                event_id=event_id)
+    def paid_notification(
+        self, payment, *, email="buyer@example.com", amount=None, event_id=None, currency=None
+    ):
+        event = self.fake.event(
+            "checkout.session.completed",
+            self._session(payment, email=email, amount=amount, currency=currency),
+            event_id=event_id,
+        )
         return FakeStripe.signed(event)
 
     def forge(self, body, headers):
         return body, {**headers, "Stripe-Signature": sign(body, "whsec_not_the_secret")}
 
     def stale(self, payment):
-        event = self.fake.event("checkout.session.completed",
-                                self._session(payment, email="old@example.com", amount=None))
-        return FakeStripe.signed(event, timestamp=time.time() - stripe_provider.TOLERANCE - 5)
+        event = self.fake.event(
+            "checkout.session.completed",
+            self._session(payment, email="old@example.com", amount=None),
+        )
+        return FakeStripe.signed(event, timestamp=time.time() - stripe_sdk.TOLERANCE - 5)
 
     def prepare_paid(self, payment, email):
         if payment.provider_reference in self.fake.sessions:
@@ -179,28 +198,29 @@ def test_stripe_dotnet_signature_vector(monkeypatch):
     EventUtilityTest.cs signs src/StripeTests/Resources/event_test_signature.json with the secret
     "webhook_secret" at t=1533204620 (copied byte for byte into our fixtures)."""
     body = (FIXTURES / "signature_vector_stripe_dotnet.json").read_bytes()
-    header = ("t=1533204620,v1=2220f87ef101a04665f11cdf770523143f875572008577fa0f20882ddb9cc3c7,"
-              "v0=63f3a72374a733066c4be69ed7f8e5ac85c22c9f0a6a612ab9a025a9e4ee7eef")
+    header = (
+        "t=1533204620,v1=2220f87ef101a04665f11cdf770523143f875572008577fa0f20882ddb9cc3c7,"
+        "v0=63f3a72374a733066c4be69ed7f8e5ac85c22c9f0a6a612ab9a025a9e4ee7eef"
+    )
     assert sign(body, "webhook_secret", 1533204620) == header.rsplit(",", 1)[0]
 
     freeze_webhook_clock(monkeypatch, 1533204620 + 100)
-    stripe_provider.verify_signature(body, header, "webhook_secret")
+    stripe_sdk.verify_signature(body, header, "webhook_secret")
     with pytest.raises(InvalidSignature):  # EventUtilityTest.RejectIncorrectSignature
-        stripe_provider.verify_signature(body + b"this_changes_the_json", header,
-                                         "webhook_secret")
+        stripe_sdk.verify_signature(body + b"this_changes_the_json", header, "webhook_secret")
     with pytest.raises(InvalidSignature):
-        stripe_provider.verify_signature(body, header, "whsec_other")
+        stripe_sdk.verify_signature(body, header, "whsec_other")
     freeze_webhook_clock(monkeypatch, 1533204620 + 300 + 100)
     with pytest.raises(InvalidSignature, match="tolerance"):  # RejectOutdatedTimestamp
-        stripe_provider.verify_signature(body, header, "webhook_secret")
+        stripe_sdk.verify_signature(body, header, "webhook_secret")
 
 
 def test_signature_header_variants():
     """The cases of stripe-python's tests/test_webhook.py (TestWebhookSignature)."""
     body = b'{"id": "evt_test_webhook", "object": "event"}'
     good = sign(body)
-    stripe_provider.verify_signature(body, good, WEBHOOK_SECRET)
-    stripe_provider.verify_signature(body, good + ",v1=bad_signature", WEBHOOK_SECRET)
+    stripe_sdk.verify_signature(body, good, WEBHOOK_SECRET)
+    stripe_sdk.verify_signature(body, good + ",v1=bad_signature", WEBHOOK_SECRET)
     timestamp, signature = good.split(",")
     refused = [
         "",  # no header
@@ -212,27 +232,28 @@ def test_signature_header_variants():
     ]
     for header in refused:
         with pytest.raises(InvalidSignature):
-            stripe_provider.verify_signature(body, header, WEBHOOK_SECRET)
+            stripe_sdk.verify_signature(body, header, WEBHOOK_SECRET)
     with pytest.raises(InvalidSignature):
-        stripe_provider.verify_signature(body, good, "")  # no secret configured
+        stripe_sdk.verify_signature(body, good, "")  # no secret configured
     with pytest.raises(InvalidSignature):
-        stripe_provider.verify_signature(b"\xff" + body, good, WEBHOOK_SECRET)
+        stripe_sdk.verify_signature(b"\xff" + body, good, WEBHOOK_SECRET)
 
 
 @pytest.mark.django_db
-def test_the_published_vector_reaches_the_view_and_its_event_type_is_ignored(
-    client, monkeypatch
-):
+def test_the_published_vector_reaches_the_view_and_its_event_type_is_ignored(client, monkeypatch):
     """Through the callback view: stale today; inside the window it verifies, and its type
     (customer.created) is not one we handle: 200, nothing stored."""
     account = make_account(webhook_secret="webhook_secret")
     body = (FIXTURES / "signature_vector_stripe_dotnet.json").read_bytes()
-    header = ("t=1533204620,"
-              "v1=2220f87ef101a04665f11cdf770523143f875572008577fa0f20882ddb9cc3c7")
+    header = "t=1533204620,v1=2220f87ef101a04665f11cdf770523143f875572008577fa0f20882ddb9cc3c7"
 
     def post():
-        return client.post(account.notification_path(), data=body,
-                           content_type="application/json", HTTP_STRIPE_SIGNATURE=header)
+        return client.post(
+            account.notification_path(),
+            data=body,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=header,
+        )
 
     assert post().status_code == 400
     assert PaymentEvent.objects.get().outcome == PaymentEvent.Outcome.REJECTED
@@ -355,8 +376,9 @@ def test_delayed_payment_waits_then_grants_on_async_success(
     assert Payment.objects.get(pk=payment.pk).detail == "payment_status=unpaid"
 
     session = fake.settle(payment.provider_reference, succeeded=True)
-    deliver(client, payment.account,
-            fake.event("checkout.session.async_payment_succeeded", session))
+    deliver(
+        client, payment.account, fake.event("checkout.session.async_payment_succeeded", session)
+    )
     assert order_of(payment).status == OrderStatus.PAID
     assert owns_products(buyer("sepa@example.com"), order)
     assert [m.to for m in outbox] == [["sepa@example.com"]]
@@ -365,8 +387,11 @@ def test_delayed_payment_waits_then_grants_on_async_success(
 @pytest.mark.django_db
 def test_delayed_payment_that_fails(client, offer, fake, run_on_commit, outbox):
     _response, payment = click_pay(client, offer)
-    deliver(client, payment.account, fake.event(
-        "checkout.session.completed", fake.pay_later(payment.provider_reference)))
+    deliver(
+        client,
+        payment.account,
+        fake.event("checkout.session.completed", fake.pay_later(payment.provider_reference)),
+    )
     session = fake.settle(payment.provider_reference, succeeded=False)
     deliver(client, payment.account, fake.event("checkout.session.async_payment_failed", session))
     assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.FAILED
@@ -378,8 +403,12 @@ def test_delayed_payment_that_fails(client, offer, fake, run_on_commit, outbox):
 def test_an_abandoned_session_expires(client, offer, fake, run_on_commit, outbox):
     _response, payment = click_pay(client, offer)
     session = fake.expire(payment.provider_reference)
-    assert deliver(client, payment.account,
-                   fake.event("checkout.session.expired", session)).status_code == 200
+    assert (
+        deliver(
+            client, payment.account, fake.event("checkout.session.expired", session)
+        ).status_code
+        == 200
+    )
     assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.EXPIRED
     assert outbox == []
 
@@ -401,8 +430,9 @@ def test_a_full_refund_revokes_access_and_tells_staff(
     charge = fake.refund(payment.provider_reference)
     assert charge["metadata"] == {}  # a charge does not carry our reference: mapped back by id
 
-    assert deliver(client, payment.account,
-                   fake.event("charge.refunded", charge)).status_code == 200
+    assert (
+        deliver(client, payment.account, fake.event("charge.refunded", charge)).status_code == 200
+    )
     order = order_of(payment)
     assert order.status == OrderStatus.REFUNDED
     assert not owns_products(user, order)
@@ -431,8 +461,15 @@ def test_a_chargeback_revokes_access_but_an_inquiry_does_not(
     intent = fake.intent(payment.provider_reference)
     dispute = fixture("dispute")
     # Disputes of PaymentIntent charges name the intent (Dispute.payment_intent in the SDK).
-    dispute.update({"charge": intent["latest_charge"], "payment_intent": intent["id"],
-                    "amount": 4900, "currency": "eur", "status": "warning_needs_response"})
+    dispute.update(
+        {
+            "charge": intent["latest_charge"],
+            "payment_intent": intent["id"],
+            "amount": 4900,
+            "currency": "eur",
+            "status": "warning_needs_response",
+        }
+    )
     deliver(client, payment.account, fake.event("charge.dispute.created", dispute))
     assert order_of(payment).status == OrderStatus.PAID
 
@@ -461,7 +498,8 @@ def test_payment_intent_succeeded_alone_confirms_and_fetches_the_email(
     order = order_of(payment)
     assert order.status == OrderStatus.PAID and order.email == "intent@example.com"
     assert ("GET", f"/v1/checkout/sessions/{payment.provider_reference}") in [
-        (method, path) for method, path, _params, _headers in fake.requests]
+        (method, path) for method, path, _params, _headers in fake.requests
+    ]
 
     deliver(client, payment.account, fake.event("checkout.session.completed", session))
     assert [m.to for m in outbox] == [["intent@example.com"]]
@@ -475,9 +513,16 @@ def test_a_declined_card_keeps_the_payment_open_for_another_try(
 ):
     _response, payment = click_pay(client, offer)
     intent = fixture("payment_intent")
-    intent.update({"status": "requires_payment_method", "amount": 4900, "amount_received": 0,
-                   "currency": "eur", "metadata": {"guestpay_reference": payment.reference},
-                   "last_payment_error": fixture("last_payment_error")})
+    intent.update(
+        {
+            "status": "requires_payment_method",
+            "amount": 4900,
+            "amount_received": 0,
+            "currency": "eur",
+            "metadata": {"guestpay_reference": payment.reference},
+            "last_payment_error": fixture("last_payment_error"),
+        }
+    )
     deliver(client, payment.account, fake.event("payment_intent.payment_failed", intent))
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.CREATED and payment.is_open
@@ -492,10 +537,12 @@ def test_a_declined_card_keeps_the_payment_open_for_another_try(
 def test_events_of_other_integrations_and_other_types_are_ignored(client, account, fake):
     intent = fixture("payment_intent")  # no reference of ours in its metadata
     session = fixture("checkout_session")  # no client_reference_id, no metadata
-    for event in (fake.event("payment_intent.succeeded", intent),
-                  fake.event("checkout.session.completed", session),
-                  fake.event("invoice.paid", {"id": "in_1", "object": "invoice"}),
-                  fake.event("customer.created", {"id": "cus_1", "object": "customer"})):
+    for event in (
+        fake.event("payment_intent.succeeded", intent),
+        fake.event("checkout.session.completed", session),
+        fake.event("invoice.paid", {"id": "in_1", "object": "invoice"}),
+        fake.event("customer.created", {"id": "cus_1", "object": "customer"}),
+    ):
         response = deliver(client, account, event)
         assert response.status_code == 200, event["type"]
     assert not PaymentEvent.objects.exists()
@@ -521,8 +568,11 @@ def test_the_charge_email_is_the_fallback(client, offer, fake, run_on_commit, ou
     fake.pay(payment.provider_reference, "card@example.com")
     session = fake.sessions[payment.provider_reference]
     session["customer_details"]["email"] = None  # e.g. a wallet that shared none
-    deliver(client, payment.account,
-            fake.event("checkout.session.completed", fake.session(payment.provider_reference)))
+    deliver(
+        client,
+        payment.account,
+        fake.event("checkout.session.completed", fake.session(payment.provider_reference)),
+    )
     assert order_of(payment).email == "card@example.com"  # billing_details of the charge
     assert [m.to for m in outbox] == [["card@example.com"]]
 
@@ -546,7 +596,10 @@ def test_fetch_status_follows_the_session(client, offer, fake):
     event = provider.fetch_status(payment)
     assert (event.status, event.event_id) == (EventStatus.CREATED, f"{session_id}:created")
     assert (event.amount, event.currency, event.reference) == (
-        Decimal("49.00"), "EUR", payment.reference)
+        Decimal("49.00"),
+        "EUR",
+        payment.reference,
+    )
     _method, path, query, _headers = fake.requests[-1]
     assert path == f"/v1/checkout/sessions/{session_id}"
     assert {query["expand[0]"], query["expand[1]"]} == set(stripe_provider.SESSION_EXPAND)
@@ -559,7 +612,10 @@ def test_fetch_status_follows_the_session(client, offer, fake):
     fake.settle(session_id, succeeded=True)
     paid = provider.fetch_status(payment)
     assert (paid.status, paid.event_id, paid.email) == (
-        EventStatus.PAID, f"{session_id}:paid", "later@example.com")
+        EventStatus.PAID,
+        f"{session_id}:paid",
+        "later@example.com",
+    )
     assert fake.intent(session_id)["id"] in paid.related_references
     fake.refund(session_id)
     refunded = provider.fetch_status(payment)
@@ -568,8 +624,12 @@ def test_fetch_status_follows_the_session(client, offer, fake):
     _response, other = click_pay(Client(), offer)  # another buyer
     fake.expire(other.provider_reference)
     assert provider.fetch_status(other).status == EventStatus.EXPIRED
-    assert provider.fetch_status(Payment(account=payment.account,
-                                         provider_reference="cs_test_missing")) is None
+    assert (
+        provider.fetch_status(
+            Payment(account=payment.account, provider_reference="cs_test_missing")
+        )
+        is None
+    )
     assert provider.fetch_status(Payment(account=payment.account)) is None
 
 
@@ -593,8 +653,11 @@ def test_the_return_page_asks_stripe(client, offer, fake, run_on_commit, outbox)
     response, payment = click_pay(client, offer)
     success_url = fake.sessions[payment.provider_reference]["success_url"]
     fake.pay(payment.provider_reference, "back@example.com")
-    page = client.get(success_url.replace("{CHECKOUT_SESSION_ID}", payment.provider_reference)
-                      .removeprefix("http://testserver"))
+    page = client.get(
+        success_url.replace("{CHECKOUT_SESSION_ID}", payment.provider_reference).removeprefix(
+            "http://testserver"
+        )
+    )
     assert page.status_code == 200
     assert order_of(payment).status == OrderStatus.PAID
     assert [m.to for m in outbox] == [["back@example.com"]]
@@ -632,8 +695,9 @@ def test_no_key_no_call(fake):
 
 
 def test_keys_are_redacted_from_messages():
-    text = ("Invalid API Key provided: sk_test_********WXYZ; also rk_live_abc, whsec_123 and "
-            "pk_test_9.")
+    text = (
+        "Invalid API Key provided: sk_test_********WXYZ; also rk_live_abc, whsec_123 and pk_test_9."
+    )
     redacted = stripe_provider.redact(text)
     assert "WXYZ" not in redacted and "abc" not in redacted and "123" not in redacted
     assert redacted.startswith("Invalid API Key provided: sk_…;")
@@ -682,7 +746,10 @@ def test_the_sandbox_takes_stripe_keys_from_the_environment(monkeypatch, fake, c
     assert SECRET_KEY not in out.getvalue()
     from wagtail_guestpay.models import Offer
 
-    assert Offer.objects.get(slug="demo-course", locale__language_code="en").provider_account.kind == "test"
+    assert (
+        Offer.objects.get(slug="demo-course", locale__language_code="en").provider_account.kind
+        == "test"
+    )
     stripe_offer = Offer.objects.get(slug="demo-course-stripe", locale__language_code="en")
     assert stripe_offer.provider_account == account and stripe_offer.takes_guest_payment
     response, payment = click_pay(client, stripe_offer)

@@ -16,9 +16,10 @@ from wagtail_guestpay.testprovider.models import TestCharge, TestDelivery
 
 
 def sign(account, body, timestamp=None):
-    return {"Content-Type": "application/json",
-            signing.HEADER: signing.header_value(account.get_secret("signing_secret"), body,
-                                                 timestamp)}
+    return {
+        "Content-Type": "application/json",
+        signing.HEADER: signing.header_value(account.get_secret("signing_secret"), body, timestamp),
+    }
 
 
 class TestContract(ProviderContract):
@@ -32,16 +33,24 @@ class TestContract(ProviderContract):
         return Payment.objects.order_by("-pk").first()
 
     def _body(self, payment, status, email, amount, event_id, currency=None):
-        return json.dumps({
-            "id": event_id or f"evt_{payment.reference}_{status}",
-            "type": f"charge.{status}",
-            "data": {"id": payment.provider_reference, "reference": payment.reference,
-                     "status": status, "amount": str(payment.amount if amount is None else amount),
-                     "currency": currency or payment.currency, "email": email},
-        }).encode()
+        return json.dumps(
+            {
+                "id": event_id or f"evt_{payment.reference}_{status}",
+                "type": f"charge.{status}",
+                "data": {
+                    "id": payment.provider_reference,
+                    "reference": payment.reference,
+                    "status": status,
+                    "amount": str(payment.amount if amount is None else amount),
+                    "currency": currency or payment.currency,
+                    "email": email,
+                },
+            }
+        ).encode()
 
-    def paid_notification(self, payment, *, email="buyer@example.com", amount=None,
-                          event_id=None, currency=None):
+    def paid_notification(
+        self, payment, *, email="buyer@example.com", amount=None, event_id=None, currency=None
+    ):
         body = self._body(payment, "paid", email, amount, event_id, currency)
         return body, sign(payment.account, body)
 
@@ -148,8 +157,10 @@ class TestHostedPage:
         charge.save()
         delivery = notify(charge)
         scheduled = []
-        monkeypatch.setattr("wagtail_guestpay.testprovider.delivery.queue_delivery",
-                            lambda pk, delay=None: scheduled.append((pk, delay)))
+        monkeypatch.setattr(
+            "wagtail_guestpay.testprovider.delivery.queue_delivery",
+            lambda pk, delay=None: scheduled.append((pk, delay)),
+        )
         assert not deliver(delivery.pk, send=lambda url, body, headers: 503)
         delivery.refresh_from_db()
         assert delivery.attempts == 1 and delivery.delivered_at is None
@@ -175,8 +186,15 @@ class TestHostedPage:
 def test_simulate_command_drives_the_flow_in_process(offer, client, outbox, run_on_commit):
     client.get(offer.get_pay_path())
     order = Order.objects.get()
-    call_command("guestpay_simulate", order.number, "--outcome", "paid",
-                 "--email", "cli@example.com", "--in-process")
+    call_command(
+        "guestpay_simulate",
+        order.number,
+        "--outcome",
+        "paid",
+        "--email",
+        "cli@example.com",
+        "--in-process",
+    )
     run_on_commit()
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
@@ -194,16 +212,33 @@ def test_simulate_command_can_click_pay_first_on_a_fresh_site(
 
     settings.WAGTAIL_GUESTPAY_BASE_URL = "http://testserver"
     out = StringIO()
-    call_command("guestpay_simulate", "--offer", offer.slug, "--outcome", "paid",
-                 "--email", "fresh@example.com", "--in-process", stdout=out)
+    call_command(
+        "guestpay_simulate",
+        "--offer",
+        offer.slug,
+        "--outcome",
+        "paid",
+        "--email",
+        "fresh@example.com",
+        "--in-process",
+        stdout=out,
+    )
     run_on_commit()
     order = Order.objects.get()
     assert order.status == OrderStatus.PAID and order.email == "fresh@example.com"
     assert f"Order {order.number}: result page http://testserver/guestpay/order/" in out.getvalue()
     assert [m.to for m in outbox] == [["fresh@example.com"]]
     with pytest.raises(CommandError, match="without login"):
-        call_command("guestpay_simulate", "--offer", members_offer.slug, "--outcome", "paid",
-                     "--email", "x@example.com", "--in-process")
+        call_command(
+            "guestpay_simulate",
+            "--offer",
+            members_offer.slug,
+            "--outcome",
+            "paid",
+            "--email",
+            "x@example.com",
+            "--in-process",
+        )
     with pytest.raises(CommandError, match="not both"):
         call_command("guestpay_simulate", order.number, "--offer", offer.slug)
     assert Order.objects.count() == 1
@@ -214,5 +249,12 @@ def test_simulate_command_refuses_unknown_orders(db):
     from django.core.management.base import CommandError
 
     with pytest.raises(CommandError):
-        call_command("guestpay_simulate", "GP-999999", "--outcome", "paid", "--email",
-                     "x@example.com", "--in-process")
+        call_command(
+            "guestpay_simulate",
+            "GP-999999",
+            "--outcome",
+            "paid",
+            "--email",
+            "x@example.com",
+            "--in-process",
+        )

@@ -63,8 +63,11 @@ def hmac_md5(secret, *values):
 
 
 def wfp_account(account=ACCOUNT, secret=SECRET, domain=DOMAIN):
-    row = ProviderAccount(name="WayForPay", kind="wayforpay",
-                          options={"merchant_account": account, "merchant_domain": domain})
+    row = ProviderAccount(
+        name="WayForPay",
+        kind="wayforpay",
+        options={"merchant_account": account, "merchant_domain": domain},
+    )
     row.set_secrets({"secret_key": secret})
     row.save()
     return row
@@ -94,9 +97,9 @@ class FakeWayForPay:
     """WayForPay's payment page (where the browser posts the Purchase form) and its API."""
 
     def __init__(self, httpserver, settings, secret=SECRET):
-        settings.WAGTAIL_GUESTPAY_PROVIDER_URLS = {"wayforpay": {
-            "pay": httpserver.url_for("/pay"), "api": httpserver.url_for("/api"),
-        }}
+        settings.WAGTAIL_GUESTPAY_PROVIDER_URLS = {
+            "wayforpay": {"pay": httpserver.url_for("/pay"), "api": httpserver.url_for("/api")}
+        }
         self.server = httpserver
         self.secret = secret
         self.orders = {}  # orderReference -> {"form": {...}, "products": [...], "status", "email"}
@@ -105,20 +108,34 @@ class FakeWayForPay:
 
     def _pay_page(self, request):
         form = request.form  # decoded as UTF-8, as WayForPay's accept-charset asks
-        names, counts, prices = (form.getlist(f"{n}[]") for n in
-                                 ("productName", "productCount", "productPrice"))
-        expected = hmac_md5(self.secret, form["merchantAccount"], form["merchantDomainName"],
-                            form["orderReference"], form["orderDate"], form["amount"],
-                            form["currency"], *names, *counts, *prices)
+        names, counts, prices = (
+            form.getlist(f"{n}[]") for n in ("productName", "productCount", "productPrice")
+        )
+        expected = hmac_md5(
+            self.secret,
+            form["merchantAccount"],
+            form["merchantDomainName"],
+            form["orderReference"],
+            form["orderDate"],
+            form["amount"],
+            form["currency"],
+            *names,
+            *counts,
+            *prices,
+        )
         if not hmac.compare_digest(expected, form.get("merchantSignature", "")):
             return Response("Invalid merchantSignature", status=400)
         self.orders[form["orderReference"]] = {
-            "form": form.to_dict(), "products": list(zip(names, counts, prices, strict=False)),
-            "status": "Created", "email": "",
+            "form": form.to_dict(),
+            "products": list(zip(names, counts, prices, strict=False)),
+            "status": "Created",
+            "email": "",
         }
-        return Response(f"<html><title>WayForPay</title><h1>{names[0]}</h1>"
-                        f"<p>{form['amount']} {form['currency']}</p></html>",
-                        content_type="text/html; charset=utf-8")
+        return Response(
+            f"<html><title>WayForPay</title><h1>{names[0]}</h1>"
+            f"<p>{form['amount']} {form['currency']}</p></html>",
+            content_type="text/html; charset=utf-8",
+        )
 
     def _api(self, request):
         data = json.loads(request.data)
@@ -127,20 +144,35 @@ class FakeWayForPay:
         reference = data.get("orderReference", "")
         if data.get("merchantAccount") != ACCOUNT:
             return _json({"reason": "Merchant account not found", "reasonCode": 1121})
-        if not hmac.compare_digest(hmac_md5(self.secret, ACCOUNT, reference),
-                                   data.get("merchantSignature", "")):
+        if not hmac.compare_digest(
+            hmac_md5(self.secret, ACCOUNT, reference), data.get("merchantSignature", "")
+        ):
             return _json({"reason": "Invalid signature", "reasonCode": 1113})
         order = self.orders.get(reference)
         if order is None:
-            return _json({"orderReference": reference, "reason": "Order not found",
-                          "reasonCode": 1127})
-        return Response(self.transaction(reference, order["status"], email=order["email"],
-                                         fixture_name="check_status.json"),
-                        content_type="application/json")
+            return _json(
+                {"orderReference": reference, "reason": "Order not found", "reasonCode": 1127}
+            )
+        return Response(
+            self.transaction(
+                reference, order["status"], email=order["email"], fixture_name="check_status.json"
+            ),
+            content_type="application/json",
+        )
 
     # What WayForPay sends -------------------------------------------------------------------
-    def transaction(self, reference, status, *, amount=None, signed_amount=None, email="",
-                    secret=None, fixture_name="callback.json", **fields):
+    def transaction(
+        self,
+        reference,
+        status,
+        *,
+        amount=None,
+        signed_amount=None,
+        email="",
+        secret=None,
+        fixture_name="callback.json",
+        **fields,
+    ):
         """A signed transaction (callback or CHECK_STATUS answer) as JSON text. ``amount`` is
         the JSON lexeme of the amount; ``signed_amount`` what the signature covers (default:
         the same characters)."""
@@ -148,15 +180,27 @@ class FakeWayForPay:
         form = order.get("form", {})
         amount = amount or form.get("amount", "49")
         data = json.loads((FIXTURES / fixture_name).read_text())
-        data.update(merchantAccount=ACCOUNT, orderReference=reference, transactionStatus=status,
-                    currency=form.get("currency", "EUR"), email=email or None,
-                    reasonCode=1100 if status != "Declined" else 1101,
-                    reason="Ok" if status != "Declined" else "Declined To Card Issuer")
+        data.update(
+            merchantAccount=ACCOUNT,
+            orderReference=reference,
+            transactionStatus=status,
+            currency=form.get("currency", "EUR"),
+            email=email or None,
+            reasonCode=1100 if status != "Declined" else 1101,
+            reason="Ok" if status != "Declined" else "Declined To Card Issuer",
+        )
         data.update(fields)
         data["merchantSignature"] = hmac_md5(
-            secret or self.secret, ACCOUNT, reference, signed_amount or amount,
-            data["currency"], data.get("authCode") or "", data.get("cardPan") or "", status,
-            data["reasonCode"])
+            secret or self.secret,
+            ACCOUNT,
+            reference,
+            signed_amount or amount,
+            data["currency"],
+            data.get("authCode") or "",
+            data.get("cardPan") or "",
+            status,
+            data["reasonCode"],
+        )
         data["amount"] = "__AMOUNT__"
         return json.dumps(data).replace('"__AMOUNT__"', amount)
 
@@ -167,8 +211,9 @@ class FakeWayForPay:
         if reference in self.orders and not kwargs.get("secret"):
             self.set_state(reference, status, kwargs.get("email", ""))
         url = self.orders[reference]["form"]["serviceUrl"]
-        return client.post(urlsplit(url).path, data=body.encode(),
-                           content_type=content_type or "application/json")
+        return client.post(
+            urlsplit(url).path, data=body.encode(), content_type=content_type or "application/json"
+        )
 
     def set_state(self, reference, status, email=""):
         self.orders[reference].update(status=status, email=email)
@@ -202,8 +247,11 @@ def start(client, offer):
     response = client.get(offer.get_pay_path())
     assert response.status_code == 200, response
     page = PostForm(response.content.decode())
-    submitted = httpx.post(page.form["action"], content=urlencode(page.fields).encode(),
-                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    submitted = httpx.post(
+        page.form["action"],
+        content=urlencode(page.fields).encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert submitted.status_code == 200, submitted.text
     return response, page, Payment.objects.order_by("-pk").first()
 
@@ -211,29 +259,45 @@ def start(client, offer):
 # Signatures and amounts -----------------------------------------------------------------------
 def test_purchase_signature_string_follows_the_documented_order():
     fields = [
-        ("merchantAccount", "test_merchant"), ("merchantDomainName", "www.market.ua"),
-        ("orderReference", "DH783023"), ("orderDate", "1415379863"), ("amount", "1547.36"),
+        ("merchantAccount", "test_merchant"),
+        ("merchantDomainName", "www.market.ua"),
+        ("orderReference", "DH783023"),
+        ("orderDate", "1415379863"),
+        ("amount", "1547.36"),
         ("currency", "UAH"),
         ("productName[]", "Процессор Intel Core i5-4670 3.4GHz"),
-        ("productPrice[]", "1000"), ("productCount[]", "1"),
+        ("productPrice[]", "1000"),
+        ("productCount[]", "1"),
         ("productName[]", "Память Kingston DDR3-1600 4096MB PC3-12800"),
-        ("productPrice[]", "547.36"), ("productCount[]", "1"),
+        ("productPrice[]", "547.36"),
+        ("productCount[]", "1"),
         ("returnUrl", "https://example.com/r"),
     ]
     assert ";".join(wayforpay.purchase_signature_values(fields)) == (
         "test_merchant;www.market.ua;DH783023;1415379863;1547.36;UAH;"
         "Процессор Intel Core i5-4670 3.4GHz;Память Kingston DDR3-1600 4096MB PC3-12800;"
-        "1;1;1000;547.36")
+        "1;1;1000;547.36"
+    )
     # HMAC-MD5 keyed with the secret (RFC 2202, test case 2), over UTF-8.
-    assert wayforpay.hmac_md5("Jefe", ["what do ya want for nothing?"]) == \
-        "750c783e6ab0b503eaa86e310a5db738"
+    assert (
+        wayforpay.hmac_md5("Jefe", ["what do ya want for nothing?"])
+        == "750c783e6ab0b503eaa86e310a5db738"
+    )
     assert wayforpay.hmac_md5(SECRET, ["a", "ï"]) == hmac_md5(SECRET, "a", "ï")
 
 
-@pytest.mark.parametrize("value, expected", [
-    (Decimal("100.00"), "100"), (Decimal("1547.36"), "1547.36"), (Decimal("10.50"), "10.5"),
-    (Decimal("500"), "500"), (Decimal("0.01"), "0.01"), ("100.0", "100"), ("149", "149"),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (Decimal("100.00"), "100"),
+        (Decimal("1547.36"), "1547.36"),
+        (Decimal("10.50"), "10.5"),
+        (Decimal("500"), "500"),
+        (Decimal("0.01"), "0.01"),
+        ("100.0", "100"),
+        ("149", "149"),
+    ],
+)
 def test_amounts_are_written_as_phps_floatval(value, expected):
     assert wayforpay.php_amount(value) == expected
 
@@ -241,8 +305,9 @@ def test_amounts_are_written_as_phps_floatval(value, expected):
 # The Purchase form ----------------------------------------------------------------------------
 def test_pay_renders_a_signed_purchase_form_that_submits_itself(client, fake, db):
     title = 'Курс «Основи» & <Co> "1"'
-    offer = OfferFactory(provider_account=wfp_account(), title=title,
-                         price=Decimal("1547.36"), currency="UAH")
+    offer = OfferFactory(
+        provider_account=wfp_account(), title=title, price=Decimal("1547.36"), currency="UAH"
+    )
     response, page, payment = start(client, offer)
     html = response.content.decode()
     assert "no-store" in response["Cache-Control"]
@@ -263,19 +328,34 @@ def test_pay_renders_a_signed_purchase_form_that_submits_itself(client, fake, db
     assert fields["serviceUrl"] == "http://testserver" + payment.account.notification_path()
     assert urlsplit(fields["returnUrl"]).path.startswith("/guestpay/order/")
     assert fields["merchantSignature"] == hmac_md5(
-        SECRET, ACCOUNT, DOMAIN, payment.reference, fields["orderDate"], "1547.36", "UAH", title,
-        "1", "1547.36")
+        SECRET,
+        ACCOUNT,
+        DOMAIN,
+        payment.reference,
+        fields["orderDate"],
+        "1547.36",
+        "UAH",
+        title,
+        "1",
+        "1547.36",
+    )
     assert SECRET not in html
     # the fake WayForPay accepted the browser's UTF-8 post and its signature
     assert fake.orders[payment.reference]["products"] == [(title, "1", "1547.36")]
 
 
-@pytest.mark.parametrize("price, currency, written", [
-    (Decimal("100"), "UAH", "100"), (Decimal("1547.36"), "UAH", "1547.36"),
-    (Decimal("500"), "JPY", "500"), (Decimal("10.50"), "USD", "10.5"),
-])
-def test_form_amounts_are_written_as_wayforpay_writes_them(client, fake, run_on_commit, price,
-                                                            currency, written):
+@pytest.mark.parametrize(
+    "price, currency, written",
+    [
+        (Decimal("100"), "UAH", "100"),
+        (Decimal("1547.36"), "UAH", "1547.36"),
+        (Decimal("500"), "JPY", "500"),
+        (Decimal("10.50"), "USD", "10.5"),
+    ],
+)
+def test_form_amounts_are_written_as_wayforpay_writes_them(
+    client, fake, run_on_commit, price, currency, written
+):
     offer = OfferFactory(provider_account=wfp_account(), price=price, currency=currency)
     _response, page, payment = start(client, offer)
     assert dict(page.fields)["amount"] == written
@@ -295,47 +375,65 @@ def test_a_json_callback_labelled_form_urlencoded_is_read_verified_and_accepted(
     client, fake, wfp_offer, run_on_commit, outbox
 ):
     _response, _page, payment = start(client, wfp_offer)
-    response = fake.deliver(client, payment.reference, "Approved", email="form@example.com",
-                            content_type="application/x-www-form-urlencoded")
+    response = fake.deliver(
+        client,
+        payment.reference,
+        "Approved",
+        email="form@example.com",
+        content_type="application/x-www-form-urlencoded",
+    )
     assert_signed_accept(response, payment.reference)
     assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.PAID
     assert [m.to for m in outbox] == [["form@example.com"]]
 
 
-@pytest.mark.parametrize("lexeme, signed_over, verifies", [
-    ("49", "49", True),
-    ("49.0", "49", True),  # JSON float, signed over PHP's rendering (the SDK's check)
-    ("49.0", "49.0", True),  # signed over the lexeme
-    ("49.00", "49.00", True),
-    ("49.0", "49.00", False),  # neither the lexeme nor PHP's rendering
-    ("49", "49.01", False),
-])
+@pytest.mark.parametrize(
+    "lexeme, signed_over, verifies",
+    [
+        ("49", "49", True),
+        ("49.0", "49", True),  # JSON float, signed over PHP's rendering (the SDK's check)
+        ("49.0", "49.0", True),  # signed over the lexeme
+        ("49.00", "49.00", True),
+        ("49.0", "49.00", False),  # neither the lexeme nor PHP's rendering
+        ("49", "49.01", False),
+    ],
+)
 def test_callback_amounts_are_verified_on_the_characters_sent(
     client, fake, wfp_offer, run_on_commit, lexeme, signed_over, verifies
 ):
     _response, _page, payment = start(client, wfp_offer)
-    response = fake.deliver(client, payment.reference, "Approved", email="n@example.com",
-                            amount=lexeme, signed_amount=signed_over)
+    response = fake.deliver(
+        client,
+        payment.reference,
+        "Approved",
+        email="n@example.com",
+        amount=lexeme,
+        signed_amount=signed_over,
+    )
     assert (response.status_code == 200) is verifies
     expected = PaymentStatus.PAID if verifies else PaymentStatus.CREATED
     assert Payment.objects.get(pk=payment.pk).status == expected
 
 
-@pytest.mark.parametrize("transaction_status, expected", [
-    ("Approved", PaymentStatus.PAID),
-    ("Created", PaymentStatus.CREATED),
-    ("InProcessing", PaymentStatus.PENDING),
-    ("inProcessing", PaymentStatus.PENDING),
-    ("WaitingAuthComplete", PaymentStatus.PENDING),
-    ("Pending", PaymentStatus.PENDING),
-    ("RefundInProcessing", PaymentStatus.PENDING),
-    ("Declined", PaymentStatus.FAILED),
-    ("Expired", PaymentStatus.EXPIRED),
-    ("Refunded", PaymentStatus.REFUNDED),
-    ("Voided", PaymentStatus.REFUNDED),
-])
-def test_every_transaction_status_is_mapped(client, fake, wfp_offer, run_on_commit,
-                                            transaction_status, expected):
+@pytest.mark.parametrize(
+    "transaction_status, expected",
+    [
+        ("Approved", PaymentStatus.PAID),
+        ("Created", PaymentStatus.CREATED),
+        ("InProcessing", PaymentStatus.PENDING),
+        ("inProcessing", PaymentStatus.PENDING),
+        ("WaitingAuthComplete", PaymentStatus.PENDING),
+        ("Pending", PaymentStatus.PENDING),
+        ("RefundInProcessing", PaymentStatus.PENDING),
+        ("Declined", PaymentStatus.FAILED),
+        ("Expired", PaymentStatus.EXPIRED),
+        ("Refunded", PaymentStatus.REFUNDED),
+        ("Voided", PaymentStatus.REFUNDED),
+    ],
+)
+def test_every_transaction_status_is_mapped(
+    client, fake, wfp_offer, run_on_commit, transaction_status, expected
+):
     _response, _page, payment = start(client, wfp_offer)
     response = fake.deliver(client, payment.reference, transaction_status, email="s@example.com")
     assert_signed_accept(response, payment.reference)
@@ -351,15 +449,17 @@ def test_a_refund_in_processing_waits_for_the_refund(client, fake, wfp_offer, ru
     fake.deliver(client, payment.reference, "RefundInProcessing", email="r@example.com")
     assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.PAID
     assert has_access(user, product)
-    fake.deliver(client, payment.reference, "Refunded", email="r@example.com",
-                 processingDate=1786994999)
+    fake.deliver(
+        client, payment.reference, "Refunded", email="r@example.com", processingDate=1786994999
+    )
     assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.REFUNDED
     assert not has_access(user, product)
     assert Order.objects.get(pk=payment.order_id).status == OrderStatus.REFUNDED
 
 
-def test_a_callback_without_email_takes_the_placeholder_path(client, fake, wfp_offer,
-                                                             run_on_commit):
+def test_a_callback_without_email_takes_the_placeholder_path(
+    client, fake, wfp_offer, run_on_commit
+):
     _response, _page, payment = start(client, wfp_offer)
     response = fake.deliver(client, payment.reference, "Approved", email="")
     assert_signed_accept(response, payment.reference)
@@ -383,19 +483,30 @@ def test_the_callback_signature_is_checked_field_by_field(db):
     provider = wfp_account().get_provider()
     body = (FIXTURES / "callback.json").read_text()
     data = json.loads(body)
-    data["merchantSignature"] = hmac_md5(SECRET, ACCOUNT, "DH783023", "1547.36", "UAH", "541963",
-                                         "41****8217", "Approved", "1100")
+    data["merchantSignature"] = hmac_md5(
+        SECRET, ACCOUNT, "DH783023", "1547.36", "UAH", "541963", "41****8217", "Approved", "1100"
+    )
     good = json.dumps(data).encode()
     [event] = provider.parse_notification(Notification(body=good, headers={}))
-    assert (event.reference, event.amount, event.currency) == ("DH783023", Decimal("1547.36"),
-                                                               "UAH")
+    assert (event.reference, event.amount, event.currency) == (
+        "DH783023",
+        Decimal("1547.36"),
+        "UAH",
+    )
     assert event.email == ""  # unsigned in the callback: taken from CHECK_STATUS instead
-    for name, value in (("orderReference", "DH783024"), ("amount", 1547.37), ("currency", "USD"),
-                        ("authCode", "541964"), ("cardPan", "41****8218"),
-                        ("transactionStatus", "Declined"), ("reasonCode", 1101)):
+    for name, value in (
+        ("orderReference", "DH783024"),
+        ("amount", 1547.37),
+        ("currency", "USD"),
+        ("authCode", "541964"),
+        ("cardPan", "41****8218"),
+        ("transactionStatus", "Declined"),
+        ("reasonCode", 1101),
+    ):
         with pytest.raises(InvalidSignature):
-            provider.parse_notification(Notification(
-                body=json.dumps({**data, name: value}).encode(), headers={}))
+            provider.parse_notification(
+                Notification(body=json.dumps({**data, name: value}).encode(), headers={})
+            )
     # fields outside the signature (email, phone...) are not covered by it: the e-mail is only
     # used for a payment whose amount, currency and reference are covered
     unsigned = json.dumps({**data, "phone": "000"}).encode()
@@ -411,14 +522,17 @@ def test_a_signed_callback_reposted_with_another_email_sends_nothing_there(
     _response, _page, payment = start(client, wfp_offer)
     fake.set_state(payment.reference, "Approved", email="buyer@example.com")
     genuine = fake.transaction(payment.reference, "Approved", email="buyer@example.com")
-    reposted = json.dumps({**json.loads(genuine), "email": "attacker@example.com",
-                           "processingDate": 1900000000}).encode()
+    reposted = json.dumps(
+        {**json.loads(genuine), "email": "attacker@example.com", "processingDate": 1900000000}
+    ).encode()
     url = urlsplit(fake.orders[payment.reference]["form"]["serviceUrl"]).path
     # The repost arrives first, then the genuine one.
-    assert_signed_accept(client.post(url, data=reposted, content_type="application/json"),
-                         payment.reference)
-    assert_signed_accept(client.post(url, data=genuine.encode(), content_type="application/json"),
-                         payment.reference)
+    assert_signed_accept(
+        client.post(url, data=reposted, content_type="application/json"), payment.reference
+    )
+    assert_signed_accept(
+        client.post(url, data=genuine.encode(), content_type="application/json"), payment.reference
+    )
     assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.PAID
     assert [m.to for m in outbox] == [["buyer@example.com"]]
     assert not get_user_model().objects.filter(email="attacker@example.com").exists()
@@ -443,16 +557,18 @@ def test_a_paid_callback_waits_for_check_status_to_confirm_it(
 
 
 # Polling --------------------------------------------------------------------------------------
-def test_check_status_confirms_a_payment_whose_callback_never_came(client, fake, wfp_offer,
-                                                                    run_on_commit, outbox):
+def test_check_status_confirms_a_payment_whose_callback_never_came(
+    client, fake, wfp_offer, run_on_commit, outbox
+):
     _response, _page, payment = start(client, wfp_offer)
     fake.set_state(payment.reference, "Approved", email="poll@example.com")
     check_payment(payment.pk)
     run_on_commit()
     assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.PAID
     assert [m.to for m in outbox] == [["poll@example.com"]]
-    assert PaymentEvent.objects.get(source=PaymentEvent.Source.STATUS_CHECK) \
-        .provider_event_id.startswith("check:wayforpay:")
+    assert PaymentEvent.objects.get(
+        source=PaymentEvent.Source.STATUS_CHECK
+    ).provider_event_id.startswith("check:wayforpay:")
 
 
 def test_check_status_of_an_unknown_order_changes_nothing(client, fake, wfp_offer):
@@ -467,22 +583,32 @@ def test_a_check_status_answer_that_does_not_verify_is_not_applied(
     client, fake, wfp_offer, httpserver, run_on_commit
 ):
     _response, _page, payment = start(client, wfp_offer)
-    signed_elsewhere = fake.transaction(payment.reference, "Approved", email="x@example.com",
-                                        secret="other", fixture_name="check_status.json")
-    genuine = fake.transaction(payment.reference, "Approved", email="x@example.com",
-                               fixture_name="check_status.json")
+    signed_elsewhere = fake.transaction(
+        payment.reference,
+        "Approved",
+        email="x@example.com",
+        secret="other",
+        fixture_name="check_status.json",
+    )
+    genuine = fake.transaction(
+        payment.reference, "Approved", email="x@example.com", fixture_name="check_status.json"
+    )
     tampered = genuine.replace('"currency": "EUR"', '"currency": "USD"')
     assert tampered != genuine
     # Correctly signed, but about another order.
-    another_order = fake.transaction("GPANOTHERORDER00001", "Approved", email="x@example.com",
-                                     amount=fake.orders[payment.reference]["form"]["amount"],
-                                     currency=payment.currency, fixture_name="check_status.json")
+    another_order = fake.transaction(
+        "GPANOTHERORDER00001",
+        "Approved",
+        email="x@example.com",
+        amount=fake.orders[payment.reference]["form"]["amount"],
+        currency=payment.currency,
+        fixture_name="check_status.json",
+    )
     answers = [signed_elsewhere, tampered, another_order]
     provider = wfp_offer.provider_account.get_provider()
     for answer in answers:
         httpserver.clear()
-        httpserver.expect_request("/api").respond_with_data(answer,
-                                                            content_type="application/json")
+        httpserver.expect_request("/api").respond_with_data(answer, content_type="application/json")
         with pytest.raises(ProviderError):
             provider.fetch_status(payment)
         assert check_payment(payment.pk) is None
@@ -513,15 +639,21 @@ def test_pay_form_wayforpay_page_callback_return_access_and_email(
     # Pay -> the auto-submitted form -> WayForPay's page (start() does the browser's part).
     _response, page, payment = start(client, wfp_offer)
     # WayForPay's server calls serviceUrl until it gets the signed accept.
-    response = fake.deliver(client, payment.reference, "Approved", email="Buyer@Example.com",
-                            content_type="application/x-www-form-urlencoded")
+    response = fake.deliver(
+        client,
+        payment.reference,
+        "Approved",
+        email="Buyer@Example.com",
+        content_type="application/x-www-form-urlencoded",
+    )
     assert_signed_accept(response, payment.reference)
     # WayForPay sends the browser back to returnUrl with a form POST.
     return_url = dict(page.fields)["returnUrl"]
-    back = client.post(urlsplit(return_url).path,
-                       data=urlencode({"orderReference": payment.reference,
-                                       "transactionStatus": "Approved"}),
-                       content_type="application/x-www-form-urlencoded")
+    back = client.post(
+        urlsplit(return_url).path,
+        data=urlencode({"orderReference": payment.reference, "transactionStatus": "Approved"}),
+        content_type="application/x-www-form-urlencoded",
+    )
     assert back.status_code == 303
     assert client.get(back["Location"]).status_code == 200
     order = Order.objects.get(pk=payment.order_id)
@@ -546,14 +678,19 @@ class TestWayForPayContract(ProviderContract):
     def start(self, client, offer):
         return start(client, offer)[2]
 
-    def paid_notification(self, payment, *, email="buyer@example.com", amount=None,
-                          event_id=None, currency=None):
+    def paid_notification(
+        self, payment, *, email="buyer@example.com", amount=None, event_id=None, currency=None
+    ):
         extra = {"processingDate": event_id} if event_id else {}
         if currency:
             extra["currency"] = currency
         body = self.fake.transaction(
-            payment.reference, "Approved", email=email,
-            amount=str(payment.amount if amount is None else amount), **extra)
+            payment.reference,
+            "Approved",
+            email=email,
+            amount=str(payment.amount if amount is None else amount),
+            **extra,
+        )
         return body.encode(), {"Content-Type": "application/json"}
 
     def prepare_paid(self, payment, email):

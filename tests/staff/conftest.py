@@ -15,10 +15,12 @@ from tests.factories import UserFactory
 def staff_user(username, *codenames):
     """An admin user (may open Wagtail's admin) with the given guestpay permissions."""
     user = UserFactory(username=username, email=f"{username}@staff.example")
-    perms = [Permission.objects.get(content_type__app_label="wagtailadmin",
-                                    codename="access_admin")]
-    perms += Permission.objects.filter(content_type__app_label="wagtail_guestpay",
-                                       codename__in=codenames)
+    perms = [
+        Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin")
+    ]
+    perms += Permission.objects.filter(
+        content_type__app_label="wagtail_guestpay", codename__in=codenames
+    )
     assert len(perms) == 1 + len(codenames)
     user.user_permissions.add(*perms)
     return user

@@ -24,8 +24,16 @@ def nonce_of(token):
     return signing.loads(token, salt=TOKEN_SALT)["n"]
 
 
-def paid_order(account, *, email="buyer@example.com", amount=Decimal("49.00"), currency="EUR",
-               provider_reference="", references=(), reference=None):
+def paid_order(
+    account,
+    *,
+    email="buyer@example.com",
+    amount=Decimal("49.00"),
+    currency="EUR",
+    provider_reference="",
+    references=(),
+    reference=None,
+):
     """An order of a new offer on ``account``, paid: the provider's PAID event went through the
     confirmation pipeline (account created, access granted, access e-mail queued)."""
     offer = OfferFactory(provider_account=account, price=amount, currency=currency)
@@ -33,15 +41,27 @@ def paid_order(account, *, email="buyer@example.com", amount=Decimal("49.00"), c
     order.new_token()
     order.save()
     payment = Payment.objects.create(
-        order=order, account=account, reference=reference or f"GPR-{order.pk:06d}",
-        provider_reference=provider_reference, amount=amount, currency=currency,
+        order=order,
+        account=account,
+        reference=reference or f"GPR-{order.pk:06d}",
+        provider_reference=provider_reference,
+        amount=amount,
+        currency=currency,
     )
     with transaction.atomic():
-        apply_event(payment, ProviderEvent(
-            event_id=f"paid:{payment.reference}", status=EventStatus.PAID,
-            reference=payment.reference, provider_reference=provider_reference, amount=amount,
-            currency=currency, email=email, related_references=tuple(references),
-        ))
+        apply_event(
+            payment,
+            ProviderEvent(
+                event_id=f"paid:{payment.reference}",
+                status=EventStatus.PAID,
+                reference=payment.reference,
+                provider_reference=provider_reference,
+                amount=amount,
+                currency=currency,
+                email=email,
+                related_references=tuple(references),
+            ),
+        )
     run_pending_on_commit()  # the access e-mail goes now, as after a real commit
     order.refresh_from_db()
     return order

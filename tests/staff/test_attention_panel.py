@@ -25,7 +25,7 @@ def panel(client):
     page = client.get("/admin/").content.decode()
     start = page.find('id="guestpay-needs-attention-content"')
     assert start != -1, "no Needs attention panel"
-    return page[start:page.find("</main>", start)]
+    return page[start : page.find("</main>", start)]
 
 
 @pytest.fixture
@@ -44,8 +44,7 @@ def queue(pay, offer, testpay):
     body = json.loads(testpay.body(pending, "paid", event_id="evt_stranger"))
     body["data"].update(reference="ELSEWHERE", id="ch_elsewhere")
     testpay.post(pending, json.dumps(body).encode())
-    return {"wallet": wallet, "held": held, "revoked": revoked, "never": never,
-            "pending": pending}
+    return {"wallet": wallet, "held": held, "revoked": revoked, "never": never, "pending": pending}
 
 
 def test_each_case_links_to_its_fix(queue, granter, login):

@@ -5,8 +5,8 @@ import pytest
 
 from tests.staff.test_attention_panel import fix, panel
 from tests.staff.test_transactions import INDEX, rows
-from wagtail_guestpay.staff.fixes import resolve_attention
 from wagtail_guestpay.models import Attention
+from wagtail_guestpay.staff.fixes import resolve_attention
 
 pytestmark = pytest.mark.django_db
 

@@ -25,7 +25,8 @@ def test_listing_search_and_filters(pay, viewer, login):
     paid = pay("alice@example.com")
     wallet = pay("")
     Contact.objects.filter(pk=paid.contact_id).update(
-        name="Alice Martin", registration_data={"phone": "+33 6 12 34 56 78"})
+        name="Alice Martin", registration_data={"phone": "+33 6 12 34 56 78"}
+    )
     client = login(viewer)
     assert {"alice@example.com", wallet.email} <= listed(client)
     assert listed(client, "?q=martin") == {"alice@example.com"}
@@ -42,7 +43,8 @@ def test_inspect_shows_registration_fields_orders_grants_and_other_accounts(
     order = pay("alice@example.com")
     UserFactory(username="alice-old", email="alice@example.com")
     settings_row = RegistrationSettings.objects.first() or RegistrationSettings.objects.create(
-        site_id=order.site_id or 1)
+        site_id=order.site_id or 1
+    )
     RegistrationField.objects.create(settings=settings_row, label="Phone number", name="phone")
     Contact.objects.filter(pk=order.contact_id).update(registration_data={"phone": "+33 1"})
     url = reverse("guestpay_contacts_modeladmin_inspect", args=[order.contact_id])
@@ -58,12 +60,16 @@ def test_fixers_edit_name_and_note_and_it_is_logged(pay, fixer, login):
     client = login(fixer)
     url = f"/admin/guestpay/contacts/edit/{order.contact_id}/"
     assert client.get(url).status_code == 200
-    response = client.post(url, {"name": "Alice M.", "note": "Prefers phone calls",
-                                 "email": "evil@example.com"})
+    response = client.post(
+        url, {"name": "Alice M.", "note": "Prefers phone calls", "email": "evil@example.com"}
+    )
     assert response.status_code == 302
     contact = Contact.objects.get(pk=order.contact_id)
     assert (contact.name, contact.note, contact.email) == (
-        "Alice M.", "Prefers phone calls", "alice@example.com")
+        "Alice M.",
+        "Prefers phone calls",
+        "alice@example.com",
+    )
     entry = ModelLogEntry.objects.get(action="wagtail.edit", object_id=str(contact.pk))
     assert entry.user == fixer
 
@@ -134,9 +140,14 @@ def test_the_name_typed_on_the_set_password_page_names_the_contact(
     [message] = to(outbox, "setup@example.com")
     link = re.search(r"http://testserver(/guestpay/access/\S+)", message.body).group(1)
     assert client.post(link)["Location"] == "/guestpay/account/setup/"
-    response = client.post("/guestpay/account/setup/", {
-        "password1": "a-long-passphrase-9", "password2": "a-long-passphrase-9",
-        "reg_full_name": " Ada  Lovelace "})
+    response = client.post(
+        "/guestpay/account/setup/",
+        {
+            "password1": "a-long-passphrase-9",
+            "password2": "a-long-passphrase-9",
+            "reg_full_name": " Ada  Lovelace ",
+        },
+    )
     assert response.status_code == 302
     assert Contact.objects.get(email="setup@example.com").name == "Ada Lovelace"
 

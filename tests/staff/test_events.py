@@ -45,23 +45,46 @@ def test_listing_filters_by_outcome_and_review(stranger, fixer, login):
 
 
 def test_inspect_explains_an_unknown_payment(stranger, viewer, login):
-    page = login(viewer).get(
-        reverse("guestpay_events_modeladmin_inspect", args=[stranger.pk])).content.decode()
+    page = (
+        login(viewer)
+        .get(reverse("guestpay_events_modeladmin_inspect", args=[stranger.pk]))
+        .content.decode()
+    )
     assert "this site does not know the payment" in page
     assert "ELSEWHERE" in page and "ch_elsewhere" in page
     assert "Mark as reviewed" not in page  # a viewer does not fix
 
 
 def test_display_helpers_hide_credentials_and_order_links():
-    headers = dict(safe_headers({"Authorization": "Bearer abc", "X-Api-Key": "k",
-                                 "Stripe-Signature": "t=1,v1=ff", "X-Session-Token": "s"}))
-    assert headers == {"Authorization": "•••", "X-Api-Key": "•••", "Stripe-Signature":
-                       "t=1,v1=ff", "X-Session-Token": "•••"}
-    body = safe_body(json.dumps({"client_secret": "pi_123_secret_456", "amount": 100,
-                                 "success_url": "https://shop.test/guestpay/order/AbC-12_x/"}))
+    headers = dict(
+        safe_headers(
+            {
+                "Authorization": "Bearer abc",
+                "X-Api-Key": "k",
+                "Stripe-Signature": "t=1,v1=ff",
+                "X-Session-Token": "s",
+            }
+        )
+    )
+    assert headers == {
+        "Authorization": "•••",
+        "X-Api-Key": "•••",
+        "Stripe-Signature": "t=1,v1=ff",
+        "X-Session-Token": "•••",
+    }
+    body = safe_body(
+        json.dumps(
+            {
+                "client_secret": "pi_123_secret_456",
+                "amount": 100,
+                "success_url": "https://shop.test/guestpay/order/AbC-12_x/",
+            }
+        )
+    )
     assert "pi_123_secret_456" not in body and "AbC-12_x" not in body and '"amount": 100' in body
     assert redact("u=https%3A%2F%2Fshop%2Fguestpay%2Forder%2FAbC123&x=1") == (
-        "u=https%3A%2F%2Fshop%2Fguestpay%2Forder%2F•••&x=1")
+        "u=https%3A%2F%2Fshop%2Fguestpay%2Forder%2F•••&x=1"
+    )
     assert safe_body("not json <b>") == "not json <b>"  # escaped by the template
 
 
@@ -75,4 +98,4 @@ def test_a_rejected_notification_nested_too_deeply_is_shown_as_text(testpay, off
     assert event.body == deep[:2048] and event.body_size == len(deep)  # the first 2 kB kept
     assert safe_body(deep) == deep and safe_body("[" * 5000 + "]" * 5000).startswith("[[[")
     page = login(viewer).get(reverse("guestpay_events_modeladmin_inspect", args=[event.pk]))
-    assert page.status_code == 200 and '{&quot;a&quot;:{&quot;a&quot;:' in page.content.decode()
+    assert page.status_code == 200 and "{&quot;a&quot;:{&quot;a&quot;:" in page.content.decode()

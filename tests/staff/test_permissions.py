@@ -17,8 +17,11 @@ def world(pay):
     paid = pay("buyer@example.com")
     wallet = pay("")
     return {
-        "order": paid, "wallet": wallet, "contact": paid.contact,
-        "grant": paid.grants.get(), "payment": paid.payments.get(),
+        "order": paid,
+        "wallet": wallet,
+        "contact": paid.contact,
+        "grant": paid.grants.get(),
+        "payment": paid.payments.get(),
         "event": PaymentEvent.objects.filter(payment__order=paid).first(),
     }
 
@@ -37,13 +40,16 @@ def listing_urls(w):
 
 def fix_urls(w):
     """(url, POST data) of every fix, by the permission it needs."""
+
     def url(name, *args):
         return reverse(f"wagtail_guestpay_staff:{name}", args=args)
 
     product = w["order"].offer.get_products()[0].pk
     fixing = [
-        (url("correct_email", w["wallet"].pk), {"email": "real@example.com",
-                                                "unused_account": "keep"}),
+        (
+            url("correct_email", w["wallet"].pk),
+            {"email": "real@example.com", "unused_account": "keep"},
+        ),
         (url("move_access", w["order"].pk), {"other": "editor"}),
         (url("resend_access_email", w["order"].pk), {}),
         (url("resolve_attention", w["wallet"].pk), {"attention": "placeholder_email"}),
@@ -98,12 +104,15 @@ def test_staff_without_the_permissions_see_nothing_and_cannot_act(world, editor,
     contact_edit = f"/admin/guestpay/contacts/edit/{world['contact'].pk}/"
     assert_forbidden(client, contact_edit, {"name": "Hacked"})
     # modeladmin's own create/delete/history routes are closed too.
-    for url in ("/admin/guestpay/transactions/create/",
-                f"/admin/guestpay/transactions/delete/{world['order'].pk}/",
-                f"/admin/guestpay/contacts/delete/{world['contact'].pk}/"):
+    for url in (
+        "/admin/guestpay/transactions/create/",
+        f"/admin/guestpay/transactions/delete/{world['order'].pk}/",
+        f"/admin/guestpay/contacts/delete/{world['contact'].pk}/",
+    ):
         assert denied(client.get(url)), url
-    assert client.get(f"/admin/guestpay/transactions/history/{world['order'].pk}/"
-                      ).status_code == 404
+    assert (
+        client.get(f"/admin/guestpay/transactions/history/{world['order'].pk}/").status_code == 404
+    )
 
 
 def test_viewers_see_everything_but_no_fixes(world, viewer, login):
@@ -117,8 +126,9 @@ def test_viewers_see_everything_but_no_fixes(world, viewer, login):
     fixing, access = fix_urls(world)
     for url, data in fixing + access:
         assert_forbidden(client, url, data)
-    assert_forbidden(client, f"/admin/guestpay/contacts/edit/{world['contact'].pk}/",
-                     {"name": "Changed"})
+    assert_forbidden(
+        client, f"/admin/guestpay/contacts/edit/{world['contact'].pk}/", {"name": "Changed"}
+    )
 
 
 def test_fixers_fix_but_cannot_grant_or_revoke(world, fixer, login):
@@ -145,8 +155,11 @@ def test_access_managers_may_grant_and_revoke(world, granter, login):
 
 def test_the_permissions_are_offered_in_the_group_editor(admin_client):
     page = admin_client.get("/admin/groups/new/").content.decode()
-    for label in ("Can see transactions and contacts", "Can grant and revoke access manually",
-                  "Can fix orders: e-mail, account, resend, re-check, review"):
+    for label in (
+        "Can see transactions and contacts",
+        "Can grant and revoke access manually",
+        "Can fix orders: e-mail, account, resend, re-check, review",
+    ):
         assert label in page
 
 

@@ -75,18 +75,26 @@ def stripe_refunds(httpserver, answers):
 
 
 def stripe_refund(amount, status="succeeded", refund_id="re_3Mtw"):
-    return 200, {"id": refund_id, "object": "refund", "amount": amount, "currency": "eur",
-                 "payment_intent": "pi_3Mtw", "status": status}
+    return 200, {
+        "id": refund_id,
+        "object": "refund",
+        "amount": amount,
+        "currency": "eur",
+        "payment_intent": "pi_3Mtw",
+        "status": status,
+    }
 
 
 def test_stripe_refund_in_full(stripe_account, httpserver, refunder, login, outbox):
-    order = paid_order(stripe_account, provider_reference="cs_test_a1",
-                       references=("pi_3Mtw", "ch_3Mtw"))
+    order = paid_order(
+        stripe_account, provider_reference="cs_test_a1", references=("pi_3Mtw", "ch_3Mtw")
+    )
     seen = stripe_refunds(httpserver, [stripe_refund(4900)])
     outbox.clear()
 
-    response, token = confirm(login(refunder), refund_url(order), amount="49.00",
-                              reason="Bought twice")
+    response, token = confirm(
+        login(refunder), refund_url(order), amount="49.00", reason="Bought twice"
+    )
 
     assert response.status_code == 302
     [(form, headers)] = seen
@@ -104,7 +112,9 @@ def test_stripe_partial_refunds_keep_access_until_the_whole_amount(
     stripe_account, httpserver, refunder, login, outbox
 ):
     order = paid_order(stripe_account, provider_reference="cs_test_a2", references=("pi_3Mtw",))
-    seen = stripe_refunds(httpserver, [stripe_refund(1000), stripe_refund(3900, refund_id="re_4Nux")])
+    seen = stripe_refunds(
+        httpserver, [stripe_refund(1000), stripe_refund(3900, refund_id="re_4Nux")]
+    )
     client = login(refunder)
     outbox.clear()
 
@@ -135,8 +145,7 @@ def test_stripe_refund_more_than_paid_is_refused_by_the_form(
     order = paid_order(stripe_account, provider_reference="cs_test_a3", references=("pi_3Mtw",))
     seen = stripe_refunds(httpserver, [stripe_refund(4900)])
     for amount in ("49.01", "0", "-5", "abc", "1e9"):
-        response, _token = confirm(login(refunder), refund_url(order), amount=amount,
-                                   reason="x")
+        response, _token = confirm(login(refunder), refund_url(order), amount=amount, reason="x")
         assert response.status_code == 200, amount
     assert seen == [] and not Refund.objects.exists()
 
@@ -145,8 +154,13 @@ def test_stripe_error_is_shown_to_staff_and_changes_nothing(
     stripe_account, httpserver, refunder, login
 ):
     order = paid_order(stripe_account, provider_reference="cs_test_a4", references=("pi_3Mtw",))
-    error = {"error": {"type": "invalid_request_error", "code": "charge_already_refunded",
-                       "message": "Charge ch_3Mtw has already been refunded."}}
+    error = {
+        "error": {
+            "type": "invalid_request_error",
+            "code": "charge_already_refunded",
+            "message": "Charge ch_3Mtw has already been refunded.",
+        }
+    }
     stripe_refunds(httpserver, [(400, error)])
 
     response, _token = confirm(login(refunder), refund_url(order), amount="49.00", reason="x")
@@ -195,11 +209,23 @@ def test_stripe_refund_notification_after_the_answer_changes_nothing(
     confirm(login(refunder), refund_url(order), amount="49.00", reason="x")
     payment = order.payments.get()
 
-    [event_pk] = store_events(stripe_account, [ProviderEvent(
-        event_id="evt_charge_refunded", status=EventStatus.REFUNDED,
-        provider_reference="ch_3Mtw", related_references=("pi_3Mtw",), amount=Decimal("49.00"),
-        currency="EUR", refunded_amount=Decimal("49.00"), event_type="charge.refunded",
-    )], source=PaymentEvent.Source.NOTIFICATION, enqueue_processing=False)
+    [event_pk] = store_events(
+        stripe_account,
+        [
+            ProviderEvent(
+                event_id="evt_charge_refunded",
+                status=EventStatus.REFUNDED,
+                provider_reference="ch_3Mtw",
+                related_references=("pi_3Mtw",),
+                amount=Decimal("49.00"),
+                currency="EUR",
+                refunded_amount=Decimal("49.00"),
+                event_type="charge.refunded",
+            )
+        ],
+        source=PaymentEvent.Source.NOTIFICATION,
+        enqueue_processing=False,
+    )
 
     assert process_event(event_pk) == PaymentEvent.Outcome.NO_CHANGE
     payment.refresh_from_db()
@@ -210,11 +236,22 @@ def test_stripe_refund_notification_after_the_answer_changes_nothing(
 
 def test_a_partial_refund_made_elsewhere_still_needs_attention(stripe_account):
     order = paid_order(stripe_account, provider_reference="cs_test_a7", references=("pi_3Mtw",))
-    [event_pk] = store_events(stripe_account, [ProviderEvent(
-        event_id="evt_partial", status=EventStatus.PARTIALLY_REFUNDED,
-        related_references=("pi_3Mtw",), amount=Decimal("49.00"), currency="EUR",
-        refunded_amount=Decimal("5.00"), event_type="charge.refunded",
-    )], source=PaymentEvent.Source.NOTIFICATION, enqueue_processing=False)
+    [event_pk] = store_events(
+        stripe_account,
+        [
+            ProviderEvent(
+                event_id="evt_partial",
+                status=EventStatus.PARTIALLY_REFUNDED,
+                related_references=("pi_3Mtw",),
+                amount=Decimal("49.00"),
+                currency="EUR",
+                refunded_amount=Decimal("5.00"),
+                event_type="charge.refunded",
+            )
+        ],
+        source=PaymentEvent.Source.NOTIFICATION,
+        enqueue_processing=False,
+    )
 
     process_event(event_pk)
 
@@ -225,10 +262,12 @@ def test_a_partial_refund_made_elsewhere_still_needs_attention(stripe_account):
 # PayPal ---------------------------------------------------------------------------------------
 def test_paypal_refund_of_the_capture(httpserver, settings, refunder, login, outbox):
     settings.WAGTAIL_GUESTPAY_PROVIDER_URLS = {"paypal": {"api": httpserver.url_for("")}}
-    paypal = account("paypal", {"client_id": "client-1", "webhook_id": "WH-1"},
-                     client_secret="secret-1")
-    order = paid_order(paypal, provider_reference="5O190127TN364715T",
-                       references=("3C679366HH908993F",))
+    paypal = account(
+        "paypal", {"client_id": "client-1", "webhook_id": "WH-1"}, client_secret="secret-1"
+    )
+    order = paid_order(
+        paypal, provider_reference="5O190127TN364715T", references=("3C679366HH908993F",)
+    )
     seen = []
 
     def token(request):
@@ -238,16 +277,24 @@ def test_paypal_refund_of_the_capture(httpserver, settings, refunder, login, out
 
     def refund(request):
         seen.append((json.loads(request.get_data()), dict(request.headers)))
-        return json_response({"id": "1JU08902781691411", "status": "COMPLETED",
-                              "amount": {"value": "49.00", "currency_code": "EUR"}}, 201)
+        return json_response(
+            {
+                "id": "1JU08902781691411",
+                "status": "COMPLETED",
+                "amount": {"value": "49.00", "currency_code": "EUR"},
+            },
+            201,
+        )
 
     httpserver.expect_request("/v1/oauth2/token", method="POST").respond_with_handler(token)
-    httpserver.expect_request("/v2/payments/captures/3C679366HH908993F/refund",
-                              method="POST").respond_with_handler(refund)
+    httpserver.expect_request(
+        "/v2/payments/captures/3C679366HH908993F/refund", method="POST"
+    ).respond_with_handler(refund)
     outbox.clear()
 
-    response, token_value = confirm(login(refunder), refund_url(order), amount="49.00",
-                                    reason="Wrong course")
+    response, token_value = confirm(
+        login(refunder), refund_url(order), amount="49.00", reason="Wrong course"
+    )
 
     assert response.status_code == 302
     [(body, headers)] = seen
@@ -262,15 +309,23 @@ def test_paypal_refund_of_the_capture(httpserver, settings, refunder, login, out
 
 def test_paypal_refusal_is_shown_without_a_change(httpserver, settings, refunder, login):
     settings.WAGTAIL_GUESTPAY_PROVIDER_URLS = {"paypal": {"api": httpserver.url_for("")}}
-    paypal = account("paypal", {"client_id": "client-1", "webhook_id": "WH-1"},
-                     client_secret="secret-1")
-    order = paid_order(paypal, provider_reference="5O190127TN364716T",
-                       references=("3C679366HH908994F",))
+    paypal = account(
+        "paypal", {"client_id": "client-1", "webhook_id": "WH-1"}, client_secret="secret-1"
+    )
+    order = paid_order(
+        paypal, provider_reference="5O190127TN364716T", references=("3C679366HH908994F",)
+    )
     httpserver.expect_request("/v1/oauth2/token").respond_with_json(
-        {"access_token": "A21AA-token", "expires_in": 3600})
+        {"access_token": "A21AA-token", "expires_in": 3600}
+    )
     httpserver.expect_request("/v2/payments/captures/3C679366HH908994F/refund").respond_with_json(
-        {"name": "UNPROCESSABLE_ENTITY", "details": [{"issue": "CAPTURE_FULLY_REFUNDED"}],
-         "debug_id": "b1d1f06c7246c"}, status=422)
+        {
+            "name": "UNPROCESSABLE_ENTITY",
+            "details": [{"issue": "CAPTURE_FULLY_REFUNDED"}],
+            "debug_id": "b1d1f06c7246c",
+        },
+        status=422,
+    )
 
     response, _token = confirm(login(refunder), refund_url(order), amount="49.00", reason="x")
 
@@ -282,17 +337,20 @@ def test_paypal_refusal_is_shown_without_a_change(httpserver, settings, refunder
 
 # Fondy ----------------------------------------------------------------------------------------
 def fondy_signature(key, params):
-    values = [key] + [str(params[name]) for name in sorted(params)
-                      if name not in ("signature", "response_signature_string")
-                      and params[name] not in ("", None)]
+    values = [key] + [
+        str(params[name])
+        for name in sorted(params)
+        if name not in ("signature", "response_signature_string") and params[name] not in ("", None)
+    ]
     return hashlib.sha1("|".join(values).encode()).hexdigest()
 
 
 def test_fondy_reverse(httpserver, settings, refunder, login, outbox):
     settings.WAGTAIL_GUESTPAY_PROVIDER_URLS = {"fondy": {"api": httpserver.url_for("/api")}}
     fondy = account("fondy", {"merchant_id": "1396424"}, payment_key=FONDY_KEY)
-    order = paid_order(fondy, amount=Decimal("250.00"), currency="UAH",
-                       provider_reference="802451210")
+    order = paid_order(
+        fondy, amount=Decimal("250.00"), currency="UAH", provider_reference="802451210"
+    )
     payment = order.payments.get()
     seen = []
 
@@ -300,18 +358,24 @@ def test_fondy_reverse(httpserver, settings, refunder, login, outbox):
         params = json.loads(request.get_data())["request"]
         seen.append(params)
         assert params["signature"] == fondy_signature(FONDY_KEY, params)
-        answer = {"response_status": "success", "reverse_status": "approved",
-                  "order_id": params["order_id"], "merchant_id": 1396424,
-                  "transaction_id": "802455327", "reversal_amount": "10000", "currency": "UAH"}
+        answer = {
+            "response_status": "success",
+            "reverse_status": "approved",
+            "order_id": params["order_id"],
+            "merchant_id": 1396424,
+            "transaction_id": "802455327",
+            "reversal_amount": "10000",
+            "currency": "UAH",
+        }
         answer["signature"] = fondy_signature(FONDY_KEY, answer)
         return json_response({"response": answer})
 
-    httpserver.expect_request("/api/reverse/order_id/", method="POST").respond_with_handler(
-        reverse)
+    httpserver.expect_request("/api/reverse/order_id/", method="POST").respond_with_handler(reverse)
     outbox.clear()
 
-    response, _token = confirm(login(refunder), refund_url(order), amount="100.00",
-                               reason="Half the course")
+    response, _token = confirm(
+        login(refunder), refund_url(order), amount="100.00", reason="Half the course"
+    )
 
     assert response.status_code == 302
     [params] = seen
@@ -327,9 +391,16 @@ def test_fondy_unsigned_answer_is_not_trusted(httpserver, settings, refunder, lo
     settings.WAGTAIL_GUESTPAY_PROVIDER_URLS = {"fondy": {"api": httpserver.url_for("/api")}}
     fondy = account("fondy", {"merchant_id": "1396424"}, payment_key=FONDY_KEY)
     order = paid_order(fondy, amount=Decimal("250.00"), currency="UAH")
-    httpserver.expect_request("/api/reverse/order_id/").respond_with_json({"response": {
-        "response_status": "success", "reverse_status": "approved",
-        "order_id": order.payments.get().reference, "signature": "0" * 40}})
+    httpserver.expect_request("/api/reverse/order_id/").respond_with_json(
+        {
+            "response": {
+                "response_status": "success",
+                "reverse_status": "approved",
+                "order_id": order.payments.get().reference,
+                "signature": "0" * 40,
+            }
+        }
+    )
 
     response, _token = confirm(login(refunder), refund_url(order), amount="250.00", reason="x")
 
@@ -347,8 +418,11 @@ def wfp_sign(values):
 
 def test_wayforpay_refund(httpserver, settings, refunder, login, outbox):
     settings.WAGTAIL_GUESTPAY_PROVIDER_URLS = {"wayforpay": {"api": httpserver.url_for("/api")}}
-    wfp = account("wayforpay", {"merchant_account": "test_merch_n1",
-                                "merchant_domain": "shop.example"}, secret_key=WFP_SECRET)
+    wfp = account(
+        "wayforpay",
+        {"merchant_account": "test_merch_n1", "merchant_domain": "shop.example"},
+        secret_key=WFP_SECRET,
+    )
     order = paid_order(wfp, amount=Decimal("100.00"), currency="UAH")
     payment = order.payments.get()
     seen = []
@@ -357,18 +431,26 @@ def test_wayforpay_refund(httpserver, settings, refunder, login, outbox):
         data = json.loads(request.get_data())
         seen.append(data)
         assert data["merchantSignature"] == wfp_sign(
-            ["test_merch_n1", data["orderReference"], data["amount"], data["currency"]])
-        answer = {"merchantAccount": "test_merch_n1", "orderReference": data["orderReference"],
-                  "transactionStatus": "Refunded", "reason": "Ok", "reasonCode": 1100}
+            ["test_merch_n1", data["orderReference"], data["amount"], data["currency"]]
+        )
+        answer = {
+            "merchantAccount": "test_merch_n1",
+            "orderReference": data["orderReference"],
+            "transactionStatus": "Refunded",
+            "reason": "Ok",
+            "reasonCode": 1100,
+        }
         answer["merchantSignature"] = wfp_sign(
-            ["test_merch_n1", data["orderReference"], "Refunded", 1100])
+            ["test_merch_n1", data["orderReference"], "Refunded", 1100]
+        )
         return json_response(answer)
 
     httpserver.expect_request("/api", method="POST").respond_with_handler(refund)
     outbox.clear()
 
-    response, _token = confirm(login(refunder), refund_url(order), amount="100.00",
-                               reason="Asked by the buyer")
+    response, _token = confirm(
+        login(refunder), refund_url(order), amount="100.00", reason="Asked by the buyer"
+    )
 
     assert response.status_code == 302
     [data] = seen
@@ -382,13 +464,20 @@ def test_wayforpay_refund(httpserver, settings, refunder, login, outbox):
 
 def test_wayforpay_declined_refund_changes_nothing(httpserver, settings, refunder, login):
     settings.WAGTAIL_GUESTPAY_PROVIDER_URLS = {"wayforpay": {"api": httpserver.url_for("/api")}}
-    wfp = account("wayforpay", {"merchant_account": "test_merch_n1",
-                                "merchant_domain": "shop.example"}, secret_key=WFP_SECRET)
+    wfp = account(
+        "wayforpay",
+        {"merchant_account": "test_merch_n1", "merchant_domain": "shop.example"},
+        secret_key=WFP_SECRET,
+    )
     order = paid_order(wfp, amount=Decimal("100.00"), currency="UAH")
     reference = order.payments.get().reference
-    answer = {"merchantAccount": "test_merch_n1", "orderReference": reference,
-              "transactionStatus": "Declined", "reason": "Refund amount exceeded",
-              "reasonCode": 1138}
+    answer = {
+        "merchantAccount": "test_merch_n1",
+        "orderReference": reference,
+        "transactionStatus": "Declined",
+        "reason": "Refund amount exceeded",
+        "reasonCode": 1138,
+    }
     answer["merchantSignature"] = wfp_sign(["test_merch_n1", reference, "Declined", 1138])
     httpserver.expect_request("/api").respond_with_json(answer)
 
@@ -408,8 +497,14 @@ def test_a_request_left_being_sent_is_refused_then_sent_again_once_stale(
     the same request again under the same Idempotency-Key."""
     order = paid_order(stripe_account, provider_reference="cs_test_a8", references=("pi_3Mtw",))
     payment = order.payments.get()
-    stuck = Refund.objects.create(order=order, payment=payment, amount=Decimal("49.00"),
-                                  currency="EUR", reason="crashed", form_key="stuck-form")
+    stuck = Refund.objects.create(
+        order=order,
+        payment=payment,
+        amount=Decimal("49.00"),
+        currency="EUR",
+        reason="crashed",
+        form_key="stuck-form",
+    )
     seen = stripe_refunds(httpserver, [stripe_refund(4900)])
     client = login(refunder)
 
@@ -421,7 +516,6 @@ def test_a_request_left_being_sent_is_refused_then_sent_again_once_stale(
     response, _token = confirm(client, refund_url(order), amount="49.00", reason="again")
 
     assert response.status_code == 302
-    assert [headers["Idempotency-Key"] for _form, headers in seen] == [
-        "guestpay-refund-stuck-form"]
+    assert [headers["Idempotency-Key"] for _form, headers in seen] == ["guestpay-refund-stuck-form"]
     order.refresh_from_db()
     assert order.status == OrderStatus.REFUNDED and Refund.objects.count() == 1

@@ -15,13 +15,7 @@ from tests.staff.refund_helpers import nonce_of, refund_url
 from tests.staff.test_permissions import denied
 from wagtail_guestpay.emails import REFUND
 from wagtail_guestpay.fulfilment.access import has_access
-from wagtail_guestpay.models import (
-    OrderStatus,
-    OutboundEmail,
-    PaymentEvent,
-    PaymentStatus,
-    Refund,
-)
+from wagtail_guestpay.models import OrderStatus, OutboundEmail, PaymentEvent, PaymentStatus, Refund
 from wagtail_guestpay.testprovider.models import TestCharge
 from wagtail_guestpay.testprovider.provider import TestProvider
 
@@ -37,7 +31,8 @@ def paid(pay):
         order = pay(email)
         payment = order.payments.get()
         TestCharge.objects.filter(reference=payment.reference).update(
-            status=TestCharge.Status.PAID, email=email)
+            status=TestCharge.Status.PAID, email=email
+        )
         return order
 
     return make
@@ -65,8 +60,7 @@ def test_staff_refund_moves_the_order_revokes_access_and_tells_the_buyer(
     assert refund_url(order) in page
     outbox.clear()
 
-    response, token = confirm(client, refund_url(order), amount="49.00",
-                              reason="Bought it twice")
+    response, token = confirm(client, refund_url(order), amount="49.00", reason="Bought it twice")
 
     assert response.status_code == 302, response.context["form"].errors
     assert response.url == inspect(order)
@@ -138,8 +132,7 @@ def test_the_notification_overtaking_the_answer_is_applied_once(
     monkeypatch.setattr(TestProvider, "refund", refund_then_deliver)
     outbox.clear()
 
-    response, _token = confirm(login(refunder), refund_url(order), amount="49.00",
-                               reason="race")
+    response, _token = confirm(login(refunder), refund_url(order), amount="49.00", reason="race")
 
     assert response.status_code == 302
     order.refresh_from_db()
@@ -147,8 +140,7 @@ def test_the_notification_overtaking_the_answer_is_applied_once(
     staff_event = PaymentEvent.objects.get(source=PaymentEvent.Source.REFUND)
     assert staff_event.outcome == PaymentEvent.Outcome.NO_CHANGE
     assert len(refund_emails(order)) == 1 and len(to(outbox, "buyer@example.com")) == 1
-    assert ModelLogEntry.objects.filter(
-        action="wagtail_guestpay.access_revoked").count() <= 1
+    assert ModelLogEntry.objects.filter(action="wagtail_guestpay.access_revoked").count() <= 1
 
 
 def test_the_offer_may_keep_access_after_a_refund(paid, offer, refunder, login, outbox):
@@ -173,8 +165,14 @@ def test_the_test_provider_refunds_in_full_only(paid, refunder, login):
     assert "whole amount only" in page
 
     # A forged amount is ignored: the field is disabled, the whole amount is refunded.
-    response = client.post(refund_url(order), {"form_token": form_token(client.get(
-        refund_url(order))), "amount": "1.00", "reason": "forged"})
+    response = client.post(
+        refund_url(order),
+        {
+            "form_token": form_token(client.get(refund_url(order))),
+            "amount": "1.00",
+            "reason": "forged",
+        },
+    )
 
     assert response.status_code == 302
     assert Refund.objects.get().amount == Decimal("49.00")
@@ -186,8 +184,11 @@ def test_staff_without_the_refund_permission_cannot_refund(paid, fixer, viewer, 
         client = login(user)
         assert refund_url(order) not in client.get(inspect(order)).content.decode()
         assert denied(client.get(refund_url(order)))
-        assert denied(client.post(refund_url(order), {"reason": "x", "amount": "49.00",
-                                                      "form_token": "forged"}))
+        assert denied(
+            client.post(
+                refund_url(order), {"reason": "x", "amount": "49.00", "form_token": "forged"}
+            )
+        )
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID and not Refund.objects.exists()
 
@@ -196,14 +197,17 @@ def test_malformed_refund_forms_change_nothing(paid, refunder, login):
     order = paid("buyer@example.com")
     client = login(refunder)
     token = form_token(client.get(refund_url(order)))
-    for data in ({"form_token": token, "amount": "49.00", "reason": "  "},
-                 {"form_token": "forged", "amount": "49.00", "reason": "x"},
-                 {"form_token": token, "amount": "49.00", "reason": "x" * 5000},
-                 {"amount": "49.00", "reason": "x"}):
+    for data in (
+        {"form_token": token, "amount": "49.00", "reason": "  "},
+        {"form_token": "forged", "amount": "49.00", "reason": "x"},
+        {"form_token": token, "amount": "49.00", "reason": "x" * 5000},
+        {"amount": "49.00", "reason": "x"},
+    ):
         response = client.post(refund_url(order), data)
         assert response.status_code == 200, data
-    assert client.get(reverse("wagtail_guestpay_staff:refund_order",
-                              args=[10 ** 6])).status_code == 404
+    assert (
+        client.get(reverse("wagtail_guestpay_staff:refund_order", args=[10**6])).status_code == 404
+    )
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID and not Refund.objects.exists()
 
@@ -235,12 +239,16 @@ def test_the_bought_twice_line_refunds_in_one_click(paid, refunder, fixer, login
     assert refund_url(second) not in login(fixer).get("/admin/").content.decode()
     # The order's inspect page offers the refund first.
     inspect_page = client.get(inspect(second)).content.decode()
-    assert inspect_page.index(refund_url(second)) < inspect_page.index("Mark as dealt with") \
-        if "Mark as dealt with" in inspect_page else refund_url(second) in inspect_page
+    assert (
+        inspect_page.index(refund_url(second)) < inspect_page.index("Mark as dealt with")
+        if "Mark as dealt with" in inspect_page
+        else refund_url(second) in inspect_page
+    )
     outbox.clear()
 
-    response, _token = confirm(client, refund_url(second), amount="49.00",
-                               reason="Paid twice for the same course")
+    response, _token = confirm(
+        client, refund_url(second), amount="49.00", reason="Paid twice for the same course"
+    )
 
     assert response.status_code == 302
     second.refresh_from_db()

@@ -63,8 +63,13 @@ def queries_of(client, path, params=None):
 
 def listing_query(sqls):
     """The query that reads the page's rows of orders (ordered, limited)."""
-    return next(sql for sql in sqls if sql.startswith('SELECT "wagtail_guestpay_order"."id"')
-                and "ORDER BY" in sql and "LIMIT" in sql)
+    return next(
+        sql
+        for sql in sqls
+        if sql.startswith('SELECT "wagtail_guestpay_order"."id"')
+        and "ORDER BY" in sql
+        and "LIMIT" in sql
+    )
 
 
 # Query plans --------------------------------------------------------------------------------
@@ -75,25 +80,36 @@ def many_orders(offer):
 
     def make():
         now = timezone.now()
-        Order.objects.bulk_create([
-            Order(offer=offer, token_hash=f"{n:064d}", email=f"many{n}@example.com",
-                  amount=offer.price, currency=offer.currency, status=Order.Status.FAILED,
-                  created_at=now - timedelta(minutes=n))
-            for n in range(2000)
-        ])
+        Order.objects.bulk_create(
+            [
+                Order(
+                    offer=offer,
+                    token_hash=f"{n:064d}",
+                    email=f"many{n}@example.com",
+                    amount=offer.price,
+                    currency=offer.currency,
+                    status=Order.Status.FAILED,
+                    created_at=now - timedelta(minutes=n),
+                )
+                for n in range(2000)
+            ]
+        )
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
 
     return make
 
 
-@pytest.mark.parametrize(("params", "index"), [
-    ({}, "guestpay_order_created"),
-    ({"status__exact": "paid"}, "guestpay_order_status"),
-    ({"attention": "any"}, "guestpay_order_attention"),
-    ({"attention": "placeholder_email"}, "guestpay_order_attention"),
-    ({"date_from": "2020-01-01"}, "guestpay_order_created"),
-])
+@pytest.mark.parametrize(
+    ("params", "index"),
+    [
+        ({}, "guestpay_order_created"),
+        ({"status__exact": "paid"}, "guestpay_order_status"),
+        ({"attention": "any"}, "guestpay_order_attention"),
+        ({"attention": "placeholder_email"}, "guestpay_order_attention"),
+        ({"date_from": "2020-01-01"}, "guestpay_order_created"),
+    ],
+)
 def test_the_listing_and_its_filters_read_an_index_in_the_listing_order(
     pay, viewer, login, many_orders, params, index
 ):
@@ -113,8 +129,7 @@ def test_the_offer_filter_reads_its_composite_index(pay, viewer, login, offer):
 
 def test_the_payment_system_filter_probes_payments_by_system_and_order(pay, viewer, login, offer):
     pay("buyer@example.com")
-    sql = listing_query(queries_of(login(viewer), INDEX,
-                                   {"provider": offer.provider_account_id}))
+    sql = listing_query(queries_of(login(viewer), INDEX, {"provider": offer.provider_account_id}))
     assert "guestpay_payment_account_order" in plan(sql)
 
 
@@ -124,24 +139,37 @@ def test_the_panel_reads_small_indexed_sets(pay, viewer):
     fresh_statistics()
     with CaptureQueriesContext(connection) as captured:
         attention_sections(viewer)
-    plans = "\n".join(plan(query["sql"]) for query in captured.captured_queries
-                      if query["sql"].startswith("SELECT"))
-    for index in ("guestpay_order_attention", "guestpay_order_paid", "guestpay_payment_status",
-                  "guestpay_event_to_review"):
+    plans = "\n".join(
+        plan(query["sql"])
+        for query in captured.captured_queries
+        if query["sql"].startswith("SELECT")
+    )
+    for index in (
+        "guestpay_order_attention",
+        "guestpay_order_paid",
+        "guestpay_payment_status",
+        "guestpay_event_to_review",
+    ):
         assert index in plans, index
 
 
-@pytest.mark.parametrize(("term", "index"), [
-    ("buyer@example.com", "guestpay_payment_payer_email"),
-    ("pi_XYZ987", "guestpay_provider_reference"),
-])
+@pytest.mark.parametrize(
+    ("term", "index"),
+    [
+        ("buyer@example.com", "guestpay_payment_payer_email"),
+        ("pi_XYZ987", "guestpay_provider_reference"),
+    ],
+)
 def test_exact_search_reads_indexes(pay, viewer, login, term, index):
     order = pay("buyer@example.com")
     payment = order.payments.get()
-    ProviderReference.objects.bulk_create([  # a payment system's ids of many payments
-        ProviderReference(account=payment.account, payment=payment, value=f"pi_other{n}")
-        for n in range(2000)
-    ] + [ProviderReference(account=payment.account, payment=payment, value="pi_XYZ987")])
+    ProviderReference.objects.bulk_create(
+        [  # a payment system's ids of many payments
+            ProviderReference(account=payment.account, payment=payment, value=f"pi_other{n}")
+            for n in range(2000)
+        ]
+        + [ProviderReference(account=payment.account, payment=payment, value="pi_XYZ987")]
+    )
     fresh_statistics()
     sqls = queries_of(login(viewer), INDEX, {"q": term})
     plans = [plan(sql) for sql in sqls if sql.startswith("SELECT") and "wagtail_guestpay_" in sql]
@@ -165,14 +193,20 @@ def test_the_page_count_runs_no_annotated_query(pay, viewer, login):
     with CaptureQueriesContext(connection) as captured:
         response = client.get(INDEX)
     assert numbers(response) == orders
-    counts = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT COUNT(")
-              and "wagtail_guestpay_order" in q["sql"]]
+    counts = [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].startswith("SELECT COUNT(") and "wagtail_guestpay_order" in q["sql"]
+    ]
     assert len(counts) == 1  # modeladmin counts three times
     assert "wagtail_guestpay_payment" not in counts[0]
     assert "wagtail_guestpay_accessgrant" not in counts[0]
-    annotated = [q["sql"] for q in captured.captured_queries
-                 if "wagtail_guestpay_accessgrant" in q["sql"]
-                 and q["sql"].startswith('SELECT "wagtail_guestpay_order"')]
+    annotated = [
+        q["sql"]
+        for q in captured.captured_queries
+        if "wagtail_guestpay_accessgrant" in q["sql"]
+        and q["sql"].startswith('SELECT "wagtail_guestpay_order"')
+    ]
     assert len(annotated) == 1 and " IN (" in annotated[0]  # the page's rows only
 
 
@@ -206,7 +240,8 @@ def test_partial_text_on_sqlite_is_a_prefix_or_recent_rows_with_a_note(pay, view
     recent = pay("newbuyer@example.com")
     Order.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=400))
     Contact.objects.filter(pk=old.contact_id).update(
-        created_at=timezone.now() - timedelta(days=400))
+        created_at=timezone.now() - timedelta(days=400)
+    )
     client = login(viewer)
     response = client.get(INDEX, {"q": "buyer@"})
     assert numbers(response) == {recent.number}  # the old one is beyond ADMIN_SEARCH_RECENT

@@ -79,14 +79,17 @@ def test_filters_by_status_needs_action_provider_offer_access_and_date(
     assert listed(f"?date_to={old}") == {other.number}
 
 
-@pytest.mark.parametrize("query", [
-    "?user__password__startswith=md5",  # no probing of fields through the query string
-    "?email__icontains=x",
-    "?attention=nonsense",
-    "?provider=abc",
-    "?date_from=yesterday",
-    "?offer__id__exact=abc",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?user__password__startswith=md5",  # no probing of fields through the query string
+        "?email__icontains=x",
+        "?attention=nonsense",
+        "?provider=abc",
+        "?date_from=yesterday",
+        "?offer__id__exact=abc",
+    ],
+)
 def test_unknown_or_malformed_parameters_are_a_400(pay, viewer, login, query):
     pay("buyer@example.com")
     OfferFactory()  # with one offer only, the offer filter is not shown nor applied
@@ -94,8 +97,9 @@ def test_unknown_or_malformed_parameters_are_a_400(pay, viewer, login, query):
 
 
 @pytest.mark.parametrize("listing", ["transactions", "contacts", "events"])
-@pytest.mark.parametrize("query", ["?q=%00", "?q=a%00b", "?status__exact=%00",
-                                   "?source__exact=%00", "?q=ok&p=%00"])
+@pytest.mark.parametrize(
+    "query", ["?q=%00", "?q=a%00b", "?status__exact=%00", "?source__exact=%00", "?q=ok&p=%00"]
+)
 def test_a_nul_character_in_any_parameter_is_a_400(pay, viewer, login, listing, query):
     """PostgreSQL refuses NUL in text: it must not reach a query (a 500 there)."""
     pay("buyer@example.com")
@@ -131,8 +135,9 @@ def test_search_by_email_name_order_number_and_provider_references(pay, viewer, 
 def test_csv_export_is_the_filtered_list(pay, viewer, login):
     paid = pay("=1+2@example.com")  # a valid address that a spreadsheet would run
     wallet = pay("")
-    response = login(viewer).get(INDEX, {"export": "csv", "status__exact": "paid",
-                                         "attention": "any"})
+    response = login(viewer).get(
+        INDEX, {"export": "csv", "status__exact": "paid", "attention": "any"}
+    )
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     content = b"".join(response.streaming_content).decode()
@@ -161,11 +166,17 @@ def test_inspect_shows_payments_raw_events_grants_emails_and_history(
     offer, testpay, run_on_commit, viewer, login
 ):
     _order, payment, _charge = testpay.start(offer)
-    body = json.loads(testpay.body(payment, "paid", email="ann@example.com",
-                                   payer_name="<script>alert(1)</script>"))
+    body = json.loads(
+        testpay.body(
+            payment, "paid", email="ann@example.com", payer_name="<script>alert(1)</script>"
+        )
+    )
     body["data"]["return_url"] = "http://testserver/guestpay/order/SECRETtoken123/"
-    testpay.post(payment, json.dumps(body).encode(),
-                 headers={"HTTP_X_API_KEY": "do-not-show-me", "HTTP_X_TRACE": "trace-42"})
+    testpay.post(
+        payment,
+        json.dumps(body).encode(),
+        headers={"HTTP_X_API_KEY": "do-not-show-me", "HTTP_X_TRACE": "trace-42"},
+    )
     order = Order.objects.get(pk=payment.order_id)
 
     response = login(viewer).get(inspect(order))
@@ -200,9 +211,13 @@ def test_listing_queries_do_not_grow_with_the_number_of_orders(pay, viewer, logi
 
 def test_payment_attempts_are_listed_in_the_inspect_view(pay, viewer, login):
     order = pay("", status="declined")
-    Payment.objects.create(order=order, account=order.payments.get().account,
-                           reference="GPSECONDATTEMPT", amount=order.amount,
-                           currency=order.currency)
+    Payment.objects.create(
+        order=order,
+        account=order.payments.get().account,
+        reference="GPSECONDATTEMPT",
+        amount=order.amount,
+        currency=order.currency,
+    )
     page = login(viewer).get(inspect(order)).content.decode()
     assert "GPSECONDATTEMPT" in page and order.payments.order_by("pk").first().reference in page
 

@@ -10,9 +10,7 @@ from wagtail.models import Page
 from ..models import AccessGrant, Contact
 from ..products import product_models
 from ..staff import fixes
-from .fix_forms import (
-    GrantAccessForm,
-)
+from .fix_forms import GrantAccessForm
 from .fixes import FixView
 from .links import index_url, inspect_url
 from .listing import is_db_id
@@ -40,8 +38,10 @@ class RevokeGrantView(FixView):
         return inspect_url("contacts", contact.pk) if contact else index_url("contacts")
 
     def get_consequences(self):
-        return [_("%(account)s loses access to %(product)s.") % {
-            "account": self.object.user.get_username(), "product": self.object.product.title}]
+        return [
+            _("%(account)s loses access to %(product)s.")
+            % {"account": self.object.user.get_username(), "product": self.object.product.title}
+        ]
 
     def perform(self, data, nonce):
         fixes.revoke_grant(self.object, by=self.request.user, reason=data["reason"], form=nonce)
@@ -68,38 +68,53 @@ class GrantAccessView(FixView):
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
         models = product_models()
-        kwargs["products"] = (Page.objects.type(*models).order_by("title") if models
-                              else Page.objects.none())
+        kwargs["products"] = (
+            Page.objects.type(*models).order_by("title") if models else Page.objects.none()
+        )
         return kwargs
 
     def get_initial(self):
         contact_id = self.request.GET.get("contact", "")
-        contact = (Contact.objects.select_related("user").filter(pk=int(contact_id)).first()
-                   if is_db_id(contact_id) else None)
+        contact = (
+            Contact.objects.select_related("user").filter(pk=int(contact_id)).first()
+            if is_db_id(contact_id)
+            else None
+        )
         if contact is not None:
             return {"target": contact.user.get_username() if contact.user else contact.email}
         return {"target": self.request.GET.get("email", "")[:254]}
 
     def get_consequences(self):
-        return [_("The account gets access to the chosen products; an e-mail without an account "
-                  "gets a new account."),
-                _("An e-mail tells the account's owner, with a link to set a password for a new "
-                  "account.")]
+        return [
+            _(
+                "The account gets access to the chosen products; an e-mail without an account "
+                "gets a new account."
+            ),
+            _(
+                "An e-mail tells the account's owner, with a link to set a password for a new "
+                "account."
+            ),
+        ]
 
     def perform(self, data, nonce):
         target = data["target"]
         result = fixes.grant_manually(
-            list(data["products"]), by=self.request.user, reason=data["reason"],
-            email=target.get("email", ""), user=target.get("user"), form=nonce,
+            list(data["products"]),
+            by=self.request.user,
+            reason=data["reason"],
+            email=target.get("email", ""),
+            user=target.get("user"),
+            form=nonce,
         )
         contact = Contact.objects.filter(user=result.user).first()
         if contact is not None:
             self.done_url = inspect_url("contacts", contact.pk)
         message = _("Access granted to %(account)s: %(products)s.") % {
             "account": result.user.get_username(),
-            "products": ", ".join(grant.product.title for grant in result.created)}
+            "products": ", ".join(grant.product.title for grant in result.created),
+        }
         if result.existing:
             message += " " + _("Already held: %(products)s.") % {
-                "products": ", ".join(page.title for page in result.existing)}
+                "products": ", ".join(page.title for page in result.existing)
+            }
         return message
-

@@ -32,28 +32,43 @@ def order_actions(order, user):
     """The fixes ``user`` may carry out on ``order`` now. ``order`` carries the annotations of
     the transactions listing (``has_active_grant``, ``has_grant``)."""
     wanted = FIX_FOR_ATTENTION.get(order.attention, "")
-    if order.attention == Attention.BOUGHT_TWICE and order.status == OrderStatus.PAID \
-            and can_refund(user):
+    if (
+        order.attention == Attention.BOUGHT_TWICE
+        and order.status == OrderStatus.PAID
+        and can_refund(user)
+    ):
         wanted = "refund_order"  # what a guest who paid twice is usually owed
     has_account = order.user_id is not None and not order.email_is_placeholder
     if not wanted and order.is_settled and has_account and not order.has_grant:
         wanted = "grant_order_access"  # paid, and access was never granted
     candidates = []
     if can_fix(user):
-        candidates += [("correct_email", _("Correct the e-mail"), True),
-                       ("move_access", _("Move the access to another account"), True),
-                       ("resend_access_email", _("Send the access e-mail again"),
-                        has_account and order.has_active_grant),
-                       ("resolve_attention", _("Mark as dealt with"), bool(order.attention))]
+        candidates += [
+            ("correct_email", _("Correct the e-mail"), True),
+            ("move_access", _("Move the access to another account"), True),
+            (
+                "resend_access_email",
+                _("Send the access e-mail again"),
+                has_account and order.has_active_grant,
+            ),
+            ("resolve_attention", _("Mark as dealt with"), bool(order.attention)),
+        ]
     if can_manage_access(user):
-        candidates += [("grant_order_access", _("Grant the order's access"),
-                        has_account and not order.has_active_grant),
-                       ("revoke_order_access", _("Revoke the order's access"),
-                        order.has_active_grant)]
+        candidates += [
+            (
+                "grant_order_access",
+                _("Grant the order's access"),
+                has_account and not order.has_active_grant,
+            ),
+            ("revoke_order_access", _("Revoke the order's access"), order.has_active_grant),
+        ]
     if can_refund(user):
         candidates.append(("refund_order", _("Refund"), order.status == OrderStatus.PAID))
-    actions = [Action(label, fix_url(name, order.pk), name == wanted)
-               for name, label, shown in candidates if shown]
+    actions = [
+        Action(label, fix_url(name, order.pk), name == wanted)
+        for name, label, shown in candidates
+        if shown
+    ]
     return sorted(actions, key=lambda action: not action.primary)
 
 
@@ -61,10 +76,13 @@ def payment_actions(payment, user):
     actions = []
     if can_fix(user):
         if payment.status == PaymentStatus.ON_HOLD:
-            actions.append(Action(_("Accept or refuse"), fix_url("review_hold", payment.pk),
-                                  True))
+            actions.append(Action(_("Accept or refuse"), fix_url("review_hold", payment.pk), True))
         if payment.status in fixes.RECHECKABLE:
-            actions.append(Action(_("Check with the payment system now"),
-                                  fix_url("check_payment", payment.pk),
-                                  payment.status in fixes.OPEN_STATUSES))
+            actions.append(
+                Action(
+                    _("Check with the payment system now"),
+                    fix_url("check_payment", payment.pk),
+                    payment.status in fixes.OPEN_STATUSES,
+                )
+            )
     return actions

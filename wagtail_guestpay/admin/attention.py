@@ -71,8 +71,9 @@ def _bought_twice_line(order, fix, refund):
     """Refund in one click (to the refund's confirmation) when the user may and it is paid."""
     if refund and order.status == OrderStatus.PAID:
         return Line(_order_text(order), fix_url("refund_order", order.pk), _("Refund"))
-    return _fix_line(_order_text(order), fix, "resolve_attention", order.pk,
-                     _("Mark as dealt with"), order.pk)
+    return _fix_line(
+        _order_text(order), fix, "resolve_attention", order.pk, _("Mark as dealt with"), order.pk
+    )
 
 
 def _transactions(**params):
@@ -87,93 +88,182 @@ def attention_sections(user):
     sections = []
 
     items, count = _take(orders.filter(attention=Attention.PLACEHOLDER_EMAIL))
-    sections.append(Section(
-        "placeholder", _("No e-mail from the payment system"),
-        _("Find the buyer's e-mail in the payment system's dashboard, then correct it."), count,
-        [_fix_line(_order_text(o), fix, "correct_email", o.pk, _("Correct the e-mail"), o.pk)
-         for o in items],
-        _transactions(attention=Attention.PLACEHOLDER_EMAIL),
-    ))
+    sections.append(
+        Section(
+            "placeholder",
+            _("No e-mail from the payment system"),
+            _("Find the buyer's e-mail in the payment system's dashboard, then correct it."),
+            count,
+            [
+                _fix_line(_order_text(o), fix, "correct_email", o.pk, _("Correct the e-mail"), o.pk)
+                for o in items
+            ],
+            _transactions(attention=Attention.PLACEHOLDER_EMAIL),
+        )
+    )
 
     held = Payment.objects.filter(order=OuterRef("pk"), status=PaymentStatus.ON_HOLD)
     items, count = _take(
-        orders.filter(attention=Attention.AMOUNT_MISMATCH)
-        .annotate(held_payment=Subquery(held.values("pk")[:1]))
+        orders.filter(attention=Attention.AMOUNT_MISMATCH).annotate(
+            held_payment=Subquery(held.values("pk")[:1])
+        )
     )
-    sections.append(Section(
-        "mismatch", _("Amount or currency does not match"),
-        _("The payment is held: accept or refuse the amount received."), count,
-        [_fix_line(_order_text(o), fix and o.held_payment, "review_hold", o.held_payment,
-                   _("Accept or refuse"), o.pk) for o in items],
-        _transactions(attention=Attention.AMOUNT_MISMATCH),
-    ))
+    sections.append(
+        Section(
+            "mismatch",
+            _("Amount or currency does not match"),
+            _("The payment is held: accept or refuse the amount received."),
+            count,
+            [
+                _fix_line(
+                    _order_text(o),
+                    fix and o.held_payment,
+                    "review_hold",
+                    o.held_payment,
+                    _("Accept or refuse"),
+                    o.pk,
+                )
+                for o in items
+            ],
+            _transactions(attention=Attention.AMOUNT_MISMATCH),
+        )
+    )
 
     within = guestpay_settings.as_timedelta("ATTENTION_NO_ACCESS_WITHIN")
     items, count = _take(
-        Order.objects.select_related("offer").order_by("paid_at", "pk")  # the index's order
-        .filter(status=OrderStatus.PAID, attention="",  # the others are listed by reason
-                paid_at__gte=timezone.now() - within)
+        Order.objects.select_related("offer")
+        .order_by("paid_at", "pk")  # the index's order
+        .filter(
+            status=OrderStatus.PAID,
+            attention="",  # the others are listed by reason
+            paid_at__gte=timezone.now() - within,
+        )
         .filter(~Exists(AccessGrant.objects.filter(order=OuterRef("pk"))))
     )
-    sections.append(Section(
-        "no_access", _("Paid orders without access"),
-        _("Paid in the last %(within)s, but no access was ever granted.")
-        % {"within": _duration(within)}, count,
-        [_fix_line(_order_text(o), grant and o.user_id, "grant_order_access", o.pk,
-                   _("Grant access"), o.pk) for o in items],
-        _transactions(status__exact=OrderStatus.PAID, access="none"),
-    ))
+    sections.append(
+        Section(
+            "no_access",
+            _("Paid orders without access"),
+            _("Paid in the last %(within)s, but no access was ever granted.")
+            % {"within": _duration(within)},
+            count,
+            [
+                _fix_line(
+                    _order_text(o),
+                    grant and o.user_id,
+                    "grant_order_access",
+                    o.pk,
+                    _("Grant access"),
+                    o.pk,
+                )
+                for o in items
+            ],
+            _transactions(status__exact=OrderStatus.PAID, access="none"),
+        )
+    )
 
     cutoff = timezone.now() - guestpay_settings.as_timedelta("ATTENTION_PENDING_AFTER")
     items, count = _take(
-        Payment.objects.filter(status__in=[PaymentStatus.PENDING, PaymentStatus.APPROVED],
-                               created_at__lt=cutoff)
-        .select_related("order__offer").order_by("created_at", "pk")
+        Payment.objects.filter(
+            status__in=[PaymentStatus.PENDING, PaymentStatus.APPROVED], created_at__lt=cutoff
+        )
+        .select_related("order__offer")
+        .order_by("created_at", "pk")
     )
-    sections.append(Section(
-        "pending", _("Payments waiting for confirmation"),
-        _("Not confirmed since %(since)s or longer: ask the payment system.")
-        % {"since": _duration(guestpay_settings.as_timedelta("ATTENTION_PENDING_AFTER"))},
-        count,
-        [_fix_line(f"{_order_text(p.order)} · {p.get_status_display()}", fix, "check_payment",
-                   p.pk, _("Check now"), p.order_id) for p in items],
-        _transactions(status__exact=OrderStatus.PENDING),
-    ))
+    sections.append(
+        Section(
+            "pending",
+            _("Payments waiting for confirmation"),
+            _("Not confirmed since %(since)s or longer: ask the payment system.")
+            % {"since": _duration(guestpay_settings.as_timedelta("ATTENTION_PENDING_AFTER"))},
+            count,
+            [
+                _fix_line(
+                    f"{_order_text(p.order)} · {p.get_status_display()}",
+                    fix,
+                    "check_payment",
+                    p.pk,
+                    _("Check now"),
+                    p.order_id,
+                )
+                for p in items
+            ],
+            _transactions(status__exact=OrderStatus.PENDING),
+        )
+    )
 
     items, count = _take(
         PaymentEvent.objects.filter(outcome__in=QUEUED_OUTCOMES)
-        .exclude(fixes.event_reviewed()).select_related("account").order_by("received_at", "pk")
+        .exclude(fixes.event_reviewed())
+        .select_related("account")
+        .order_by("received_at", "pk")
     )
-    sections.append(Section(
-        "events", _("Notifications to review"),
-        _("About payments this site does not know, or that failed to process."), count,
-        [Line(f"{e.account.name} · {e.event_type or e.get_source_display()} · "
-              f"{e.get_outcome_display()}", inspect_url("events", e.pk), _("Review"))
-         for e in items],
-        f"{index_url('events')}?{urlencode({'reviewed': 'no'})}",
-    ))
+    sections.append(
+        Section(
+            "events",
+            _("Notifications to review"),
+            _("About payments this site does not know, or that failed to process."),
+            count,
+            [
+                Line(
+                    f"{e.account.name} · {e.event_type or e.get_source_display()} · "
+                    f"{e.get_outcome_display()}",
+                    inspect_url("events", e.pk),
+                    _("Review"),
+                )
+                for e in items
+            ],
+            f"{index_url('events')}?{urlencode({'reviewed': 'no'})}",
+        )
+    )
 
     items, count = _take(orders.filter(attention=Attention.BOUGHT_TWICE))
-    sections.append(Section(
-        "bought_twice", _("Bought twice"),
-        _("A guest paid again for what their account already had: they got it again. Refund "
-          "the payment (or mark it as dealt with when the buyer wants to keep it)."), count,
-        [_bought_twice_line(o, fix, refund) for o in items],
-        _transactions(bought_twice="yes"),
-    ))
+    sections.append(
+        Section(
+            "bought_twice",
+            _("Bought twice"),
+            _(
+                "A guest paid again for what their account already had: they got it again. Refund "
+                "the payment (or mark it as dealt with when the buyer wants to keep it)."
+            ),
+            count,
+            [_bought_twice_line(o, fix, refund) for o in items],
+            _transactions(bought_twice="yes"),
+        )
+    )
 
-    items, count = _take(orders.filter(attention__in=[  # named: the index serves a list
-        value for value in Attention.values
-        if value not in ("", Attention.PLACEHOLDER_EMAIL, Attention.AMOUNT_MISMATCH,
-                         Attention.BOUGHT_TWICE)
-    ]))
-    sections.append(Section(
-        "other", _("Other orders that need action"),
-        _("Several accounts, refunds, deactivated accounts."), count,
-        [Line(f"{_order_text(o)} · {o.get_attention_display()}",
-              inspect_url("transactions", o.pk), _("Inspect")) for o in items],
-        _transactions(attention="any"),
-    ))
+    items, count = _take(
+        orders.filter(
+            attention__in=[  # named: the index serves a list
+                value
+                for value in Attention.values
+                if value
+                not in (
+                    "",
+                    Attention.PLACEHOLDER_EMAIL,
+                    Attention.AMOUNT_MISMATCH,
+                    Attention.BOUGHT_TWICE,
+                )
+            ]
+        )
+    )
+    sections.append(
+        Section(
+            "other",
+            _("Other orders that need action"),
+            _("Several accounts, refunds, deactivated accounts."),
+            count,
+            [
+                Line(
+                    f"{_order_text(o)} · {o.get_attention_display()}",
+                    inspect_url("transactions", o.pk),
+                    _("Inspect"),
+                )
+                for o in items
+            ],
+            _transactions(attention="any"),
+        )
+    )
     return [section for section in sections if section.count]
 
 
@@ -195,8 +285,7 @@ class NeedsAttentionPanel(Component):
 
     def get_context_data(self, parent_context):
         user = parent_context["request"].user
-        return {"sections": attention_sections(user), "transactions_url":
-                index_url("transactions")}
+        return {"sections": attention_sections(user), "transactions_url": index_url("transactions")}
 
     def render_html(self, parent_context=None):
         if not can_view(parent_context["request"].user):

@@ -25,10 +25,13 @@ from .permissions import ContactPermissionHelper, can_manage_access
 
 
 def _count(queryset, group_by, counted="pk"):
-    return Coalesce(Subquery(
-        queryset.values(group_by).annotate(n=Count(counted, distinct=True)).values("n")[:1],
-        output_field=IntegerField(),
-    ), 0)
+    return Coalesce(
+        Subquery(
+            queryset.values(group_by).annotate(n=Count(counted, distinct=True)).values("n")[:1],
+            output_field=IntegerField(),
+        ),
+        0,
+    )
 
 
 def annotate_contacts(queryset):
@@ -37,7 +40,8 @@ def annotate_contacts(queryset):
         order_count=_count(Order.objects.filter(contact=OuterRef("pk")), "contact"),
         # Products, not grants: a product bought twice (two orders, two grants) counts once.
         access_count=_count(
-            AccessGrant.objects.filter(user=OuterRef("user"), revoked_at__isnull=True), "user",
+            AccessGrant.objects.filter(user=OuterRef("user"), revoked_at__isnull=True),
+            "user",
             "product",
         ),
     )
@@ -80,19 +84,22 @@ class ContactInspectView(InspectView):
         grants = list(
             AccessGrant.objects.filter(user=user)
             .select_related("product", "order", "granted_by", "revoked_by")
-            .order_by("-granted_at") if user else []
+            .order_by("-granted_at")
+            if user
+            else []
         )
         may_revoke = can_manage_access(self.request.user)
         for grant in grants:
-            grant.revoke_url = fix_url("revoke_grant", grant.pk) if (
-                may_revoke and grant.is_active) else ""
-            grant.order_url = inspect_url("transactions", grant.order_id) if grant.order_id \
-                else ""
+            grant.revoke_url = (
+                fix_url("revoke_grant", grant.pk) if (may_revoke and grant.is_active) else ""
+            )
+            grant.order_url = inspect_url("transactions", grant.order_id) if grant.order_id else ""
         for order in orders:
             order.url = inspect_url("transactions", order.pk)
         others = (
             users_with_email(contact.email).exclude(pk=user.pk if user else None)
-            if not contact.is_placeholder else []
+            if not contact.is_placeholder
+            else []
         )
         return super().get_context_data(
             contact=contact,
@@ -123,14 +130,35 @@ class ContactsAdmin(StaffListingAdmin):
     button_helper_class = InspectFirstButtonHelper
     search_handler_class = ContactSearchHandler
     row_annotations = ("order_count", "access_count")
-    list_display = ("email_col", "name", "account_col", "orders_col", "access_col", "source",
-                    "created_col")
-    list_filter = ("is_placeholder", "source", ContactAccountFilter, ContactAccessFilter,
-                   DateRangeFilter)
-    search_fields = ("email", "name", "user__username", "user__email", "registration_data",
-                     "note")
-    list_export = ("email", "name", "placeholder_export", "account_export", "orders_col",
-                   "access_col", "source_export", "created_iso", "registration_export", "note")
+    list_display = (
+        "email_col",
+        "name",
+        "account_col",
+        "orders_col",
+        "access_col",
+        "source",
+        "created_col",
+    )
+    list_filter = (
+        "is_placeholder",
+        "source",
+        ContactAccountFilter,
+        ContactAccessFilter,
+        DateRangeFilter,
+    )
+    search_fields = ("email", "name", "user__username", "user__email", "registration_data", "note")
+    list_export = (
+        "email",
+        "name",
+        "placeholder_export",
+        "account_export",
+        "orders_col",
+        "access_col",
+        "source_export",
+        "created_iso",
+        "registration_export",
+        "note",
+    )
     export_filename = "contacts"
     panels = [FieldPanel("name"), FieldPanel("note")]
 
@@ -142,9 +170,12 @@ class ContactsAdmin(StaffListingAdmin):
 
     def email_col(self, contact):
         if contact.is_placeholder:
-            return format_html('<span class="guestpay-code">{}</span><br>'
-                               '<strong class="guestpay-flag">{}</strong>',
-                               contact.email, _("placeholder e-mail"))
+            return format_html(
+                '<span class="guestpay-code">{}</span><br>'
+                '<strong class="guestpay-flag">{}</strong>',
+                contact.email,
+                _("placeholder e-mail"),
+            )
         return format_html('<span class="guestpay-code">{}</span>', contact.email)
 
     email_col.short_description = _("e-mail")

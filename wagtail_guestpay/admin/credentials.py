@@ -52,18 +52,22 @@ class SecretState:
     def label(self):
         if self.env_name:
             if not self.env_allowed:
-                return gettext("Names the environment variable %(name)s, which this site does "
-                               "not let payment systems read: name one starting with "
-                               "%(prefix)s.") % {
-                    "name": self.env_name, "prefix": guestpay_settings.CREDENTIAL_ENV_PREFIX}
+                return gettext(
+                    "Names the environment variable %(name)s, which this site does "
+                    "not let payment systems read: name one starting with "
+                    "%(prefix)s."
+                ) % {"name": self.env_name, "prefix": guestpay_settings.CREDENTIAL_ENV_PREFIX}
             if self.env_is_set:
                 return gettext("Read from the environment variable %(name)s (set).") % {
-                    "name": self.env_name}
-            return gettext("Read from the environment variable %(name)s, which is not set on "
-                           "this server.") % {"name": self.env_name}
+                    "name": self.env_name
+                }
+            return gettext(
+                "Read from the environment variable %(name)s, which is not set on this server."
+            ) % {"name": self.env_name}
         if self.unreadable:
-            return gettext("Stored, but it cannot be decrypted with the configured keys: enter "
-                           "it again.")
+            return gettext(
+                "Stored, but it cannot be decrypted with the configured keys: enter it again."
+            )
         return gettext("Set") if self.stored else gettext("Not set")
 
 
@@ -113,8 +117,11 @@ class ProviderAccountForm(WagtailAdminModelForm):
         self.public_id_expired = False
         if self.is_bound:
             try:
-                value = signing.loads(self.data.get(self.add_prefix("public_id_token"), ""),
-                                      salt=PUBLIC_ID_SALT, max_age=PUBLIC_ID_MAX_AGE)
+                value = signing.loads(
+                    self.data.get(self.add_prefix("public_id_token"), ""),
+                    salt=PUBLIC_ID_SALT,
+                    max_age=PUBLIC_ID_MAX_AGE,
+                )
                 self.instance.public_id = uuid.UUID(value)
             except (signing.BadSignature, ValueError, TypeError):
                 self.public_id_expired = True  # the instance keeps a fresh id
@@ -163,26 +170,31 @@ class ProviderAccountForm(WagtailAdminModelForm):
             required=False,
             strip=True,
             max_length=4000,
-            widget=forms.PasswordInput(render_value=False, attrs={
-                "autocomplete": "new-password", "spellcheck": "false",
-                # The "Stored value: Set / Not set" line of the template.
-                "aria-describedby": f"id_{self.secret_field(credential)}-state",
-            }),
+            widget=forms.PasswordInput(
+                render_value=False,
+                attrs={
+                    "autocomplete": "new-password",
+                    "spellcheck": "false",
+                    # The "Stored value: Set / Not set" line of the template.
+                    "aria-describedby": f"id_{self.secret_field(credential)}-state",
+                },
+            ),
             help_text=credential.help_text,
         )
         self.fields[self.clear_field(credential)] = forms.BooleanField(
-            label=_("Remove the stored %(label)s") % {"label": credential.label},
-            required=False,
+            label=_("Remove the stored %(label)s") % {"label": credential.label}, required=False
         )
         self.fields[self.env_field(credential)] = forms.CharField(
-            label=_("…or read %(label)s from this environment variable") % {
-                "label": credential.label},
+            label=_("…or read %(label)s from this environment variable")
+            % {"label": credential.label},
             required=False,
             max_length=100,
             initial=state.env_name,
-            help_text=_("The name of a variable set in the web server's and the worker's "
-                        "environment, e.g. GUESTPAY_STRIPE_SECRET_KEY. It replaces any stored "
-                        "value."),
+            help_text=_(
+                "The name of a variable set in the web server's and the worker's "
+                "environment, e.g. GUESTPAY_STRIPE_SECRET_KEY. It replaces any stored "
+                "value."
+            ),
         )
 
     # Template helpers ---------------------------------------------------------------------------
@@ -193,12 +205,18 @@ class ProviderAccountForm(WagtailAdminModelForm):
     def clean(self):
         cleaned = super().clean()
         if not self.instance.pk and (
-                self.public_id_expired
-                or ProviderAccount.objects.filter(public_id=self.instance.public_id).exists()):
+            self.public_id_expired
+            or ProviderAccount.objects.filter(public_id=self.instance.public_id).exists()
+        ):
             self.instance.public_id = uuid.uuid4()
             self._set_public_id_token()
-            self.add_error(None, _("This form's webhook URL expired and was replaced: copy the "
-                                   "new one into the payment system's dashboard, then save."))
+            self.add_error(
+                None,
+                _(
+                    "This form's webhook URL expired and was replaced: copy the "
+                    "new one into the payment system's dashboard, then save."
+                ),
+            )
         for credential in self.provider_class.credentials:
             if not credential.secret:
                 continue
@@ -207,35 +225,49 @@ class ProviderAccountForm(WagtailAdminModelForm):
             env_name = cleaned.get(self.env_field(credential), "").strip()
             state = self.secret_states[credential.name]
             if env_name and not ENV_NAME.match(env_name):
-                self.add_error(self.env_field(credential), _(
-                    "Use letters, digits and underscores only, not starting with a digit."))
+                self.add_error(
+                    self.env_field(credential),
+                    _("Use letters, digits and underscores only, not starting with a digit."),
+                )
                 # Not a name: perhaps the secret itself, pasted into the wrong box. Not shown back.
                 self.data = self.data.copy()
                 self.data[self.add_prefix(self.env_field(credential))] = ""
                 continue
             if env_name and not env_name_allowed(env_name):
-                self.add_error(self.env_field(credential), _(
-                    "Name a variable starting with %(prefix)s: this site lets payment systems "
-                    "read no other (WAGTAIL_GUESTPAY_CREDENTIAL_ENV_PREFIX).") % {
-                        "prefix": guestpay_settings.CREDENTIAL_ENV_PREFIX})
+                self.add_error(
+                    self.env_field(credential),
+                    _(
+                        "Name a variable starting with %(prefix)s: this site lets payment systems "
+                        "read no other (WAGTAIL_GUESTPAY_CREDENTIAL_ENV_PREFIX)."
+                    )
+                    % {"prefix": guestpay_settings.CREDENTIAL_ENV_PREFIX},
+                )
                 continue
             if env_name and holds_site_key(os.environ.get(env_name, "")):
-                self.add_error(self.env_field(credential), _(
-                    "This variable holds one of the site's own keys, not a payment credential."))
+                self.add_error(
+                    self.env_field(credential),
+                    _("This variable holds one of the site's own keys, not a payment credential."),
+                )
                 continue
             if value and env_name:
-                self.add_error(self.secret_field(credential), _(
-                    "Type the value or name an environment variable, not both."))
+                self.add_error(
+                    self.secret_field(credential),
+                    _("Type the value or name an environment variable, not both."),
+                )
                 continue
             if value and clear:
-                self.add_error(self.clear_field(credential), _(
-                    "Type a new value or remove the stored one, not both."))
+                self.add_error(
+                    self.clear_field(credential),
+                    _("Type a new value or remove the stored one, not both."),
+                )
                 continue
             will_have = bool(env_name or value or (state.stored and not clear))
             if credential.required and not will_have:
-                self.add_error(self.secret_field(credential), _(
-                    "%(label)s is required: type it or name an environment variable.") % {
-                        "label": credential.label})
+                self.add_error(
+                    self.secret_field(credential),
+                    _("%(label)s is required: type it or name an environment variable.")
+                    % {"label": credential.label},
+                )
         return cleaned
 
     # Saving -------------------------------------------------------------------------------------
@@ -282,10 +314,16 @@ class ProviderAccountForm(WagtailAdminModelForm):
         names = []
         for credential in self.provider_class.credentials:
             if credential.secret:
-                fields = (self.secret_field(credential), self.clear_field(credential),
-                          self.env_field(credential))
-                if (self.cleaned_data.get(fields[0]) or self.cleaned_data.get(fields[1])
-                        or fields[2] in self.changed_data):
+                fields = (
+                    self.secret_field(credential),
+                    self.clear_field(credential),
+                    self.env_field(credential),
+                )
+                if (
+                    self.cleaned_data.get(fields[0])
+                    or self.cleaned_data.get(fields[1])
+                    or fields[2] in self.changed_data
+                ):
                     names.append(credential.name)
             elif self.option_field(credential) in self.changed_data:
                 names.append(credential.name)

@@ -24,4 +24,3 @@ def _iso(value):
 
 def short_datetime(value):
     return date_format(localtime(value), "SHORT_DATETIME_FORMAT") if value else ""
-

@@ -6,7 +6,6 @@ are cut. Notifications about payments this site does not know, and those that fa
 process, wait in the dashboard panel until staff mark them as reviewed.
 """
 
-
 from django.db.models import Q
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -58,7 +57,8 @@ class EventInspectView(InspectView):
 
         event = (
             PaymentEvent.objects.select_related("account", "payment__order")
-            .annotate(reviewed=fixes.event_reviewed()).get(pk=self.instance.pk)
+            .annotate(reviewed=fixes.event_reviewed())
+            .get(pk=self.instance.pk)
         )
         return super().get_context_data(
             event=event,
@@ -66,8 +66,11 @@ class EventInspectView(InspectView):
             body=safe_body(event.body) if event.body else "",
             data=safe_data(event.data),
             history=history_for(event),
-            review_url=(fix_url("event_reviewed", event.pk)
-                        if can_fix(self.request.user) and not event.reviewed else ""),
+            review_url=(
+                fix_url("event_reviewed", event.pk)
+                if can_fix(self.request.user) and not event.reviewed
+                else ""
+            ),
             **kwargs,
         )
 
@@ -82,10 +85,22 @@ class PaymentEventsAdmin(StaffListingAdmin):
     index_view_class = EventIndexView
     inspect_view_class = EventInspectView
     inspect_template_name = "wagtail_guestpay/admin/events/inspect.html"
-    list_display = ("received_col", "provider_col", "what_col", "outcome_col", "payment_col",
-                    "reviewed_col")
-    list_filter = ("outcome", ReviewedFilter, EventProviderFilter, "source", "signature_valid",
-                   ReceivedRangeFilter)
+    list_display = (
+        "received_col",
+        "provider_col",
+        "what_col",
+        "outcome_col",
+        "payment_col",
+        "reviewed_col",
+    )
+    list_filter = (
+        "outcome",
+        ReviewedFilter,
+        EventProviderFilter,
+        "source",
+        "signature_valid",
+        ReceivedRangeFilter,
+    )
     search_fields = ("provider_event_id", "event_type", "payment__reference", "body")
     list_select_related = ("account", "payment__order")
 
@@ -106,16 +121,20 @@ class PaymentEventsAdmin(StaffListingAdmin):
     provider_col.short_description = _("payment system")
 
     def what_col(self, event):
-        return format_html('{}<br><span class="guestpay-minor">{}</span>',
-                           event.event_type or "-", event.get_source_display())
+        return format_html(
+            '{}<br><span class="guestpay-minor">{}</span>',
+            event.event_type or "-",
+            event.get_source_display(),
+        )
 
     what_col.short_description = _("type / source")
     what_col.admin_order_field = "event_type"
 
     def outcome_col(self, event):
         if not event.signature_valid:
-            return format_html('<span class="w-status w-status--primary">{}</span>',
-                               _("Signature not valid"))
+            return format_html(
+                '<span class="w-status w-status--primary">{}</span>', _("Signature not valid")
+            )
         return event.get_outcome_display()
 
     outcome_col.short_description = _("outcome")
@@ -124,8 +143,11 @@ class PaymentEventsAdmin(StaffListingAdmin):
     def payment_col(self, event):
         if event.payment is None:
             return ""
-        return format_html('{}<br><span class="guestpay-minor guestpay-code">{}</span>',
-                           event.payment.order.number, event.payment.reference)
+        return format_html(
+            '{}<br><span class="guestpay-minor guestpay-code">{}</span>',
+            event.payment.order.number,
+            event.payment.reference,
+        )
 
     payment_col.short_description = _("payment")
 

@@ -45,17 +45,30 @@ class ChunkedRows:
 def start_export(view, spreadsheet_format):
     """Queue the export of the view's list (its query string without ``export``)."""
     request = view.request
-    params = [(name, value) for name, values in request.GET.lists()
-              if name != view.EXPORT_VAR for value in values]
+    params = [
+        (name, value)
+        for name, values in request.GET.lists()
+        if name != view.EXPORT_VAR
+        for value in values
+    ]
     admin_class = type(view.model_admin)
-    enqueue("wagtail_guestpay.tasks.export_listing",
-            f"{admin_class.__module__}.{admin_class.__qualname__}", params, spreadsheet_format,
-            request.user.pk, translation.get_language(),
-            guestpay_settings.BASE_URL or request.build_absolute_uri("/"))
-    messages.success(request, _(
-        "This export has more than %(count)s rows: it is being prepared in the background. "
-        "You will receive an e-mail with a link to download it."
-    ) % {"count": guestpay_settings.ADMIN_EXPORT_THRESHOLD})
+    enqueue(
+        "wagtail_guestpay.tasks.export_listing",
+        f"{admin_class.__module__}.{admin_class.__qualname__}",
+        params,
+        spreadsheet_format,
+        request.user.pk,
+        translation.get_language(),
+        guestpay_settings.BASE_URL or request.build_absolute_uri("/"),
+    )
+    messages.success(
+        request,
+        _(
+            "This export has more than %(count)s rows: it is being prepared in the background. "
+            "You will receive an e-mail with a link to download it."
+        )
+        % {"count": guestpay_settings.ADMIN_EXPORT_THRESHOLD},
+    )
     kept = QueryDict(mutable=True)
     for name, value in params:
         kept.appendlist(name, value)
@@ -74,5 +87,8 @@ class ExportDownloadView(View):
             raise Http404 from None
         if not default_storage.exists(name):
             raise Http404
-        return FileResponse(default_storage.open(name, "rb"), as_attachment=True,
-                            filename=os.path.basename(name).split("-", 1)[-1])
+        return FileResponse(
+            default_storage.open(name, "rb"),
+            as_attachment=True,
+            filename=os.path.basename(name).split("-", 1)[-1],
+        )

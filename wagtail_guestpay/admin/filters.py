@@ -171,7 +171,8 @@ class DateRangeFilter(ListFilter):
             queryset = queryset.filter(**{f"{self.field_name}__gte": _midnight(start)})
         if end:
             queryset = queryset.filter(
-                **{f"{self.field_name}__lt": _midnight(end + datetime.timedelta(days=1))})
+                **{f"{self.field_name}__lt": _midnight(end + datetime.timedelta(days=1))}
+            )
         return queryset
 
     def choices(self, changelist):

@@ -48,8 +48,9 @@ class FixForm(forms.Form):
 
     def clean_form_token(self):
         try:
-            data = signing.loads(self.cleaned_data["form_token"], salt=TOKEN_SALT,
-                                 max_age=TOKEN_MAX_AGE)
+            data = signing.loads(
+                self.cleaned_data["form_token"], salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE
+            )
         except signing.BadSignature as exc:  # includes SignatureExpired
             raise forms.ValidationError(
                 _("This form is out of date: it was reloaded, check it and confirm again.")
@@ -81,8 +82,10 @@ class CorrectEmailForm(FixForm):
         ],
         initial=UnusedAccount.KEEP,
         widget=forms.RadioSelect,
-        help_text=_("Only an account this payment created and nobody ever used is deactivated "
-                    "or deleted; any other account is kept."),
+        help_text=_(
+            "Only an account this payment created and nobody ever used is deactivated "
+            "or deleted; any other account is kept."
+        ),
     )
     field_order = ["email", "unused_account", "reason"]
 
@@ -114,20 +117,21 @@ def find_account(value):
 
 class MoveAccessForm(FixForm):
     account = forms.TypedChoiceField(
-        label=_("Move the access to"), coerce=int, required=False, widget=forms.RadioSelect,
+        label=_("Move the access to"),
+        coerce=int,
+        required=False,
+        widget=forms.RadioSelect,
         empty_value=None,
     )
     other = forms.CharField(
-        label=_("Or another account (username or e-mail)"), required=False, max_length=254,
+        label=_("Or another account (username or e-mail)"), required=False, max_length=254
     )
     field_order = ["account", "other", "reason"]
 
     def __init__(self, *args, candidates=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.candidates = {user.pk: user for user in candidates}
-        self.fields["account"].choices = [
-            (user.pk, candidate_label(user)) for user in candidates
-        ]
+        self.fields["account"].choices = [(user.pk, candidate_label(user)) for user in candidates]
         if not candidates:
             del self.fields["account"]
 
@@ -153,7 +157,10 @@ def candidate_label(user):
     last = user.last_login.strftime("%Y-%m-%d") if user.last_login else _("never")
     state = "" if user.is_active else f" ({_('deactivated')})"
     return _("%(username)s, %(email)s, last login: %(last)s%(state)s") % {
-        "username": user.get_username(), "email": email, "last": last, "state": state,
+        "username": user.get_username(),
+        "email": email,
+        "last": last,
+        "state": state,
     }
 
 
@@ -165,19 +172,25 @@ class ProductsField(forms.ModelMultipleChoiceField):
         for pk in value:
             text = str(pk)
             if text.isascii() and text.isdigit() and not is_db_id(text):
-                raise forms.ValidationError(self.error_messages["invalid_choice"],
-                                            code="invalid_choice", params={"value": text})
+                raise forms.ValidationError(
+                    self.error_messages["invalid_choice"],
+                    code="invalid_choice",
+                    params={"value": text},
+                )
         return super()._check_values(value)
 
 
 class GrantAccessForm(FixForm):
     target = forms.CharField(
-        label=_("E-mail or username"), max_length=254,
-        help_text=_("An e-mail without an account gets a new account and a link to set its "
-                    "password. When several accounts share an e-mail, type a username."),
+        label=_("E-mail or username"),
+        max_length=254,
+        help_text=_(
+            "An e-mail without an account gets a new account and a link to set its "
+            "password. When several accounts share an e-mail, type a username."
+        ),
     )
     products = ProductsField(
-        label=_("Products"), queryset=None, widget=forms.CheckboxSelectMultiple,
+        label=_("Products"), queryset=None, widget=forms.CheckboxSelectMultiple
     )
     field_order = ["target", "products", "reason"]
 
@@ -204,12 +217,20 @@ class GrantAccessForm(FixForm):
 class ReviewHoldForm(FixForm):
     ACCEPT, REFUSE = "accept", "refuse"
     decision = forms.ChoiceField(
-        label=_("Decision"), widget=forms.RadioSelect,
+        label=_("Decision"),
+        widget=forms.RadioSelect,
         choices=[
-            ("accept", _("Accept the amount received: the order is paid and the buyer gets "
-                         "access")),
-            ("refuse", _("Refuse it: the payment fails and gives no access (refund it at the "
-                         "payment system)")),
+            (
+                "accept",
+                _("Accept the amount received: the order is paid and the buyer gets access"),
+            ),
+            (
+                "refuse",
+                _(
+                    "Refuse it: the payment fails and gives no access (refund it at the "
+                    "payment system)"
+                ),
+            ),
         ],
     )
     field_order = ["decision", "reason"]
@@ -224,7 +245,7 @@ class RefundForm(FixForm):
     (then an amount up to it)."""
 
     amount = forms.DecimalField(
-        label=_("Amount to refund"), max_digits=12, decimal_places=2, min_value=Decimal("0.01"),
+        label=_("Amount to refund"), max_digits=12, decimal_places=2, min_value=Decimal("0.01")
     )
     field_order = ["amount", "reason"]
 
@@ -237,7 +258,9 @@ class RefundForm(FixForm):
         field.max_value = refundable
         field.validators.append(MaxValueValidator(refundable))
         field.help_text = _("In %(currency)s, at most %(amount)s.") % {
-            "currency": currency, "amount": refundable}
+            "currency": currency,
+            "amount": refundable,
+        }
         self.initial.setdefault("amount", refundable)
         if not partial:  # the whole amount only: nothing to choose
             field.disabled = True

@@ -6,7 +6,6 @@ A fix that the current state makes pointless (it was just done, e.g. a second su
 nothing and says so. URLs are in :mod:`.urls`; what the inspect views offer in :mod:`.actions`.
 """
 
-
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
@@ -18,12 +17,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from ..fulfilment.accounts import users_with_email
 from ..models import Order
 from ..staff import fixes
-from .fix_forms import (
-    CorrectEmailForm,
-    FixForm,
-    MoveAccessForm,
-    ResolveAttentionForm,
-)
+from .fix_forms import CorrectEmailForm, FixForm, MoveAccessForm, ResolveAttentionForm
 from .links import index_url, inspect_url
 from .permissions import can_fix, can_manage_access
 
@@ -122,26 +116,40 @@ class CorrectEmailView(OrderFixView):
         return form
 
     def get_consequences(self):
-        lines = [_("The order and its contact get the new e-mail; the account of that e-mail is "
-                   "found, or created when there is none.")]
+        lines = [
+            _(
+                "The order and its contact get the new e-mail; the account of that e-mail is "
+                "found, or created when there is none."
+            )
+        ]
         if self.object.is_settled:
-            lines.append(_("The order's access moves to that account, and the access e-mail "
-                           "goes to the new address only."))
+            lines.append(
+                _(
+                    "The order's access moves to that account, and the access e-mail "
+                    "goes to the new address only."
+                )
+            )
         if self.object.email_is_placeholder:
             lines.append(_("The placeholder contact is removed when no other order uses it."))
         return lines
 
     def perform(self, data, nonce):
         correction = fixes.correct_email(
-            self.object, data["email"], by=self.request.user, reason=data["reason"],
-            unused_account=data.get("unused_account") or fixes.UnusedAccount.KEEP, form=nonce,
+            self.object,
+            data["email"],
+            by=self.request.user,
+            reason=data["reason"],
+            unused_account=data.get("unused_account") or fixes.UnusedAccount.KEEP,
+            form=nonce,
         )
         if correction.account_created:
             message = _("E-mail corrected to %(email)s: a new account was created for it.")
         else:
             message = _("E-mail corrected to %(email)s: the existing account was used.")
-        extra = {"deleted": _("The wrong, unused account was deleted."),
-                 "deactivated": _("The wrong, unused account was deactivated.")}
+        extra = {
+            "deleted": _("The wrong, unused account was deleted."),
+            "deactivated": _("The wrong, unused account was deactivated."),
+        }
         message = message % {"email": data["email"]}
         if correction.previous_account in extra:
             message += " " + extra[correction.previous_account]
@@ -164,8 +172,9 @@ class MoveAccessView(OrderFixView):
     def candidates(self):
         """Other accounts of the buyer: those of the order's e-mail and of its contact."""
         order = self.object
-        users = list(users_with_email(order.email).order_by("-last_login", "pk")) if order.email \
-            else []
+        users = (
+            list(users_with_email(order.email).order_by("-last_login", "pk")) if order.email else []
+        )
         if order.contact and order.contact.user and order.contact.user not in users:
             users.append(order.contact.user)
         return [user for user in users if user.pk != order.user_id]
@@ -173,16 +182,22 @@ class MoveAccessView(OrderFixView):
     def get_consequences(self):
         lines = [_("The order is given to the chosen account.")]
         if self.object.is_settled:
-            lines.append(_("Its access is revoked from the current account, granted to the chosen "
-                           "one, and the access e-mail goes to the chosen account's address."))
+            lines.append(
+                _(
+                    "Its access is revoked from the current account, granted to the chosen "
+                    "one, and the access e-mail goes to the chosen account's address."
+                )
+            )
         return lines
 
     def perform(self, data, nonce):
         user = data["user"]
-        fixes.move_access(self.object, user, by=self.request.user, reason=data["reason"],
-                          form=nonce)
+        fixes.move_access(
+            self.object, user, by=self.request.user, reason=data["reason"], form=nonce
+        )
         return _("The order's access now belongs to %(account)s.") % {
-            "account": user.get_username()}
+            "account": user.get_username()
+        }
 
 
 class GrantOrderAccessView(OrderFixView):
@@ -193,18 +208,25 @@ class GrantOrderAccessView(OrderFixView):
 
     def get_consequences(self):
         order = self.object
-        lines = [_("The account %(account)s gets access to: %(products)s.") % {
-            "account": order.user.get_username() if order.user else "-",
-            "products": ", ".join(page.title for page in order.offer.get_products())}]
+        lines = [
+            _("The account %(account)s gets access to: %(products)s.")
+            % {
+                "account": order.user.get_username() if order.user else "-",
+                "products": ", ".join(page.title for page in order.offer.get_products()),
+            }
+        ]
         lines.append(_("The access e-mail is sent to the account's address."))
         if not order.is_settled:
-            lines.append(_("Careful: this order is not paid (%(status)s).") % {
-                "status": order.get_status_display()})
+            lines.append(
+                _("Careful: this order is not paid (%(status)s).")
+                % {"status": order.get_status_display()}
+            )
         return lines
 
     def perform(self, data, nonce):
-        result = fixes.grant_order_access(self.object, by=self.request.user,
-                                          reason=data["reason"], form=nonce)
+        result = fixes.grant_order_access(
+            self.object, by=self.request.user, reason=data["reason"], form=nonce
+        )
         return _("Access granted to %(account)s.") % {"account": result.user.get_username()}
 
 
@@ -216,15 +238,19 @@ class RevokeOrderAccessView(OrderFixView):
 
     def get_consequences(self):
         grants = self.object.grants.active().select_related("user", "product")
-        return [_("%(account)s loses access to %(product)s.") % {
-            "account": grant.user.get_username(), "product": grant.product.title}
-            for grant in grants] or [_("The order gives no access: nothing to revoke.")]
+        return [
+            _("%(account)s loses access to %(product)s.")
+            % {"account": grant.user.get_username(), "product": grant.product.title}
+            for grant in grants
+        ] or [_("The order gives no access: nothing to revoke.")]
 
     def perform(self, data, nonce):
-        revoked = fixes.revoke_order(self.object, by=self.request.user, reason=data["reason"],
-                                     form=nonce)
-        return ngettext("%(count)s access grant revoked.", "%(count)s access grants revoked.",
-                        len(revoked)) % {"count": len(revoked)}
+        revoked = fixes.revoke_order(
+            self.object, by=self.request.user, reason=data["reason"], form=nonce
+        )
+        return ngettext(
+            "%(count)s access grant revoked.", "%(count)s access grants revoked.", len(revoked)
+        ) % {"count": len(revoked)}
 
 
 class ResendAccessEmailView(OrderFixView):
@@ -235,12 +261,18 @@ class ResendAccessEmailView(OrderFixView):
     def get_consequences(self):
         user = self.object.user
         email = getattr(user, user.get_email_field_name(), "") if user else ""
-        return [_("A new access e-mail goes to %(email)s; an account that was never used gets a "
-                  "new link to set its password.") % {"email": email or "-"}]
+        return [
+            _(
+                "A new access e-mail goes to %(email)s; an account that was never used gets a "
+                "new link to set its password."
+            )
+            % {"email": email or "-"}
+        ]
 
     def perform(self, data, nonce):
-        outbound = fixes.resend_access_email(self.object, by=self.request.user,
-                                             reason=data["reason"], form=nonce)
+        outbound = fixes.resend_access_email(
+            self.object, by=self.request.user, reason=data["reason"], form=nonce
+        )
         return _("The access e-mail to %(email)s is on its way.") % {"email": outbound.to_email}
 
 
@@ -254,12 +286,17 @@ class ResolveAttentionView(OrderFixView):
         return {"attention": self.object.attention}
 
     def get_consequences(self):
-        return [_("The order leaves the “needs action” list (%(reason)s); nothing else "
-                  "changes.") % {"reason": self.object.get_attention_display()}]
+        return [
+            _("The order leaves the “needs action” list (%(reason)s); nothing else changes.")
+            % {"reason": self.object.get_attention_display()}
+        ]
 
     def perform(self, data, nonce):
-        fixes.resolve_attention(self.object, expected=data["attention"], by=self.request.user,
-                                reason=data["reason"], form=nonce)
+        fixes.resolve_attention(
+            self.object,
+            expected=data["attention"],
+            by=self.request.user,
+            reason=data["reason"],
+            form=nonce,
+        )
         return _("Marked as dealt with.")
-
-

@@ -38,8 +38,7 @@ GEAR_FIELDS = ("guest_payment", "success_page", "failure_page")
 def _not_a_page_id(value):
     """A submitted page that cannot be an id: forged text, or beyond the database's integers.
     Django's field and Wagtail's chooser would hand it to a query (a ValueError, a 500)."""
-    return (value not in (None, "") and not isinstance(value, Page)
-            and not is_db_id(value))
+    return value not in (None, "") and not isinstance(value, Page) and not is_db_id(value)
 
 
 class ResultPageChooser(AdminPageChooser):
@@ -66,15 +65,22 @@ class GearSettingsForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        for name, kind in (("success_page", PaymentResultPage.Kind.SUCCESS),
-                           ("failure_page", PaymentResultPage.Kind.FAILURE)):
+        for name, kind in (
+            ("success_page", PaymentResultPage.Kind.SUCCESS),
+            ("failure_page", PaymentResultPage.Kind.FAILURE),
+        ):
             page = cleaned.get(name)
             if page is not None and page.kind != kind:
                 message = (
-                    _("“%(page)s” is shown after a successful payment; choose a page made for "
-                      "this case.") if page.kind == PaymentResultPage.Kind.SUCCESS
-                    else _("“%(page)s” is shown after a failed payment; choose a page made for "
-                           "this case.")
+                    _(
+                        "“%(page)s” is shown after a successful payment; choose a page made for "
+                        "this case."
+                    )
+                    if page.kind == PaymentResultPage.Kind.SUCCESS
+                    else _(
+                        "“%(page)s” is shown after a failed payment; choose a page made for "
+                        "this case."
+                    )
                 )
                 self.add_error(name, ValidationError(message, params={"page": page.title}))
         return cleaned
@@ -86,11 +92,14 @@ def describe_page(page):
 
 def gear_summary(offer):
     """What the panel shows under the gear, and what the dialog's save sends back."""
-    return render_to_string("wagtail_guestpay/admin/offers/gear_summary.html", {
-        "offer": offer,
-        "success_title": describe_page(offer.success_page),
-        "failure_title": describe_page(offer.failure_page),
-    })
+    return render_to_string(
+        "wagtail_guestpay/admin/offers/gear_summary.html",
+        {
+            "offer": offer,
+            "success_title": describe_page(offer.success_page),
+            "failure_title": describe_page(offer.failure_page),
+        },
+    )
 
 
 def widget_html(offer, link):
@@ -98,7 +107,9 @@ def widget_html(offer, link):
     return format_html(
         '<a href="{}" style="display:inline-block;padding:0.75em 1.5em;border-radius:6px;'
         'background:#1d4ed8;color:#fff;font:600 16px/1.2 sans-serif;text-decoration:none">'
-        "{}</a>", link, label,
+        "{}</a>",
+        link,
+        label,
     )
 
 
@@ -111,7 +122,8 @@ class GearSettingsView(View):
     def dispatch(self, request, pk):
         self.offer = get_object_or_404(Offer.objects.select_related("provider_account"), pk=pk)
         if not self.permission_policy.user_has_permission_for_instance(
-                request.user, "change", self.offer):
+            request.user, "change", self.offer
+        ):
             raise PermissionDenied
         return super().dispatch(request, pk)
 
@@ -125,39 +137,59 @@ class GearSettingsView(View):
         return self.render(GearSettingsForm(instance=self.offer))
 
     def post(self, request, pk):
-        before = {name: getattr(self.offer, f"{name}_id" if name != "guest_payment" else name)
-                  for name in GEAR_FIELDS}
+        before = {
+            name: getattr(self.offer, f"{name}_id" if name != "guest_payment" else name)
+            for name in GEAR_FIELDS
+        }
         form = GearSettingsForm(request.POST, instance=self.offer)
         if not form.is_valid():
             return self.render(form)
         offer = form.save()
-        after = {name: getattr(offer, f"{name}_id" if name != "guest_payment" else name)
-                 for name in GEAR_FIELDS}
+        after = {
+            name: getattr(offer, f"{name}_id" if name != "guest_payment" else name)
+            for name in GEAR_FIELDS
+        }
         changed = [name for name in GEAR_FIELDS if before[name] != after[name]]
         if changed:
-            log(instance=offer, action="wagtail_guestpay.gear_settings", user=request.user,
-                data={"changed": changed, "guest_payment": offer.guest_payment,
-                      "success_page": _page_data(offer.success_page),
-                      "failure_page": _page_data(offer.failure_page)})
-        return render_modal_workflow(request, None, json_data={
-            "step": "gear_settings_done",
-            "summary_html": gear_summary(offer),
-            "message": gettext("Payment settings of “%(offer)s” saved.") % {
-                "offer": offer.title},
-        })
+            log(
+                instance=offer,
+                action="wagtail_guestpay.gear_settings",
+                user=request.user,
+                data={
+                    "changed": changed,
+                    "guest_payment": offer.guest_payment,
+                    "success_page": _page_data(offer.success_page),
+                    "failure_page": _page_data(offer.failure_page),
+                },
+            )
+        return render_modal_workflow(
+            request,
+            None,
+            json_data={
+                "step": "gear_settings_done",
+                "summary_html": gear_summary(offer),
+                "message": gettext("Payment settings of “%(offer)s” saved.")
+                % {"offer": offer.title},
+            },
+        )
 
     def render(self, form):
         link = absolute_site_url(self.request, self.offer.get_pay_path())
-        return render_modal_workflow(self.request, self.template_name, template_vars={
-            "offer": self.offer,
-            "form": form,
-            "action_url": self.request.path,
-            "supported": self.offer.supports_guest_payment,
-            "form_account_differs": self.form_account_differs,
-            "direct_link": link,
-            "widget_html": widget_html(self.offer, link),
-            "new_result_page_url": new_result_page_url(),
-        }, json_data={"step": "gear_settings"})
+        return render_modal_workflow(
+            self.request,
+            self.template_name,
+            template_vars={
+                "offer": self.offer,
+                "form": form,
+                "action_url": self.request.path,
+                "supported": self.offer.supports_guest_payment,
+                "form_account_differs": self.form_account_differs,
+                "direct_link": link,
+                "widget_html": widget_html(self.offer, link),
+                "new_result_page_url": new_result_page_url(),
+            },
+            json_data={"step": "gear_settings"},
+        )
 
 
 def _page_data(page):
@@ -189,20 +221,25 @@ class GearPanel(Panel):
             context = super().get_context_data(parent_context)
             offer = self.instance
             form = self.form
-            support = {str(pk): ProviderAccount(kind=kind).supports_guest_payment
-                       for pk, kind in ProviderAccount.objects.values_list("pk", "kind")}
-            context.update({
-                "offer": offer,
-                "saved": bool(offer and offer.pk),
-                "support_json": json.dumps(support),
-                "account_field_id": _field_id(form, self.panel.account_field),
-                "method_field_id": _field_id(form, self.panel.method_field),
-                "method_provider": Offer.PaymentMethod.PROVIDER,
-                "dialog_id": GEAR_DIALOG_ID,
-            })
+            support = {
+                str(pk): ProviderAccount(kind=kind).supports_guest_payment
+                for pk, kind in ProviderAccount.objects.values_list("pk", "kind")
+            }
+            context.update(
+                {
+                    "offer": offer,
+                    "saved": bool(offer and offer.pk),
+                    "support_json": json.dumps(support),
+                    "account_field_id": _field_id(form, self.panel.account_field),
+                    "method_field_id": _field_id(form, self.panel.method_field),
+                    "method_provider": Offer.PaymentMethod.PROVIDER,
+                    "dialog_id": GEAR_DIALOG_ID,
+                }
+            )
             if offer and offer.pk:
-                context["gear_url"] = reverse("wagtailsnippets_wagtail_guestpay_offer:gear",
-                                              args=[offer.pk])
+                context["gear_url"] = reverse(
+                    "wagtailsnippets_wagtail_guestpay_offer:gear", args=[offer.pk]
+                )
                 context["summary_html"] = gear_summary(offer)
             return context
 
@@ -216,10 +253,14 @@ class GearSettingsLogFormatter(LogFormatter):
 
     def format_message(self, log_entry):
         data = log_entry.data or {}
-        parts = [gettext("Payment without login: %(state)s") % {
-            "state": gettext("on") if data.get("guest_payment") else gettext("off")}]
-        for key, label in (("success_page", gettext("page after a successful payment")),
-                           ("failure_page", gettext("page after a failed payment"))):
+        parts = [
+            gettext("Payment without login: %(state)s")
+            % {"state": gettext("on") if data.get("guest_payment") else gettext("off")}
+        ]
+        for key, label in (
+            ("success_page", gettext("page after a successful payment")),
+            ("failure_page", gettext("page after a failed payment")),
+        ):
             page = data.get(key)
             parts.append(f"{label}: {page['title'] if page else gettext('the built-in page')}")
         return "; ".join(parts)

@@ -28,7 +28,9 @@ SHOWN = [
 VALUE_LABELS = {
     "via": {"staff": _("staff"), "claim": _("the buyer, with a code")},
     "previous_account_action": {
-        "kept": _("kept"), "deactivated": _("deactivated"), "deleted": _("deleted"),
+        "kept": _("kept"),
+        "deactivated": _("deactivated"),
+        "deleted": _("deleted"),
     },
 }
 
@@ -66,8 +68,12 @@ def history_for(instance, limit=200):
         entry.label = formatter.label if formatter else entry.action
         entry.reason = data.get("reason", "")
         entry.facts = [
-            (label, ", ".join(map(str, value)) if isinstance(value, list)
-             else _value_label(key, value, entry.action))
+            (
+                label,
+                ", ".join(map(str, value))
+                if isinstance(value, list)
+                else _value_label(key, value, entry.action),
+            )
             for key, label in SHOWN
             if (value := data.get(key)) not in (None, "", [])
         ]

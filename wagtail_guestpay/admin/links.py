@@ -24,6 +24,7 @@ def new_result_page_url():
     """Create a payment result page: choose its parent (or go straight to the editor when there
     is only one place for it)."""
     if HAS_CHOOSE_PARENT_URL:
-        return reverse("wagtailadmin_pages:choose_parent",
-                       args=["wagtail_guestpay", "paymentresultpage"])
+        return reverse(
+            "wagtailadmin_pages:choose_parent", args=["wagtail_guestpay", "paymentresultpage"]
+        )
     return fix_url("new_result_page")

@@ -36,8 +36,8 @@ from wagtail_modeladmin.options import ModelAdmin
 from wagtail_modeladmin.views import IndexView
 
 from ..conf import guestpay_settings
-from ..staff.search import search_contacts, search_orders
 from ..staff.exports import write_export
+from ..staff.search import search_contacts, search_orders
 from .exports import ChunkedRows, start_export
 
 # Spreadsheet programs run a cell starting with one of these as a formula (CSV injection).
@@ -60,7 +60,7 @@ def spreadsheet_safe(value):
 
 def count_at_most(queryset, limit):
     """The number of rows, counted up to ``limit + 1`` at most (a bounded query)."""
-    return queryset.order_by().values("pk")[:limit + 1].count()
+    return queryset.order_by().values("pk")[: limit + 1].count()
 
 
 class CappedPaginator(WagtailPaginator):
@@ -75,7 +75,9 @@ class CappedPaginator(WagtailPaginator):
     def items_count_label(self):
         if self.capped:
             return _("more than %(count)s %(items)s") % {
-                "count": self.count, "items": self.verbose_name_plural}
+                "count": self.count,
+                "items": self.verbose_name_plural,
+            }
         return super().items_count_label
 
 
@@ -83,8 +85,11 @@ class StrictIndexView(IndexView):
     export_target = None  # a binary file when a background task writes the export
 
     def dispatch(self, request, *args, **kwargs):
-        if any("\x00" in name or "\x00" in value
-               for name, values in request.GET.lists() for value in values):
+        if any(
+            "\x00" in name or "\x00" in value
+            for name, values in request.GET.lists()
+            for value in values
+        ):
             return bad_request(request, SuspiciousOperation("NUL in the query string"))
         try:
             return super().dispatch(request, *args, **kwargs)
@@ -125,7 +130,8 @@ class StrictIndexView(IndexView):
             return rows
         ids = list(rows.values_list("pk", flat=True))
         found = self.model_admin.annotate_rows(
-            self.model_admin.get_queryset(self.request).filter(pk__in=ids)).in_bulk()
+            self.model_admin.get_queryset(self.request).filter(pk__in=ids)
+        ).in_bulk()
         return [found[pk] for pk in ids if pk in found]
 
     def _count_label(self, count, limit):
@@ -139,8 +145,7 @@ class StrictIndexView(IndexView):
             all_count = count_at_most(self.get_base_queryset(self.request), limit)
         else:
             all_count = result_count
-        paginator = CappedPaginator(queryset, self.items_per_page, count=result_count,
-                                    limit=limit)
+        paginator = CappedPaginator(queryset, self.items_per_page, count=result_count, limit=limit)
         try:
             page_obj = paginator.page(self.page_num)
         except InvalidPage:
@@ -179,10 +184,12 @@ class StrictIndexView(IndexView):
         return {field: ("" if value == empty else value) for field, value in row.items()}
 
     def write_csv_row(self, writer, row_dict):
-        return writer.writerow({
-            field: spreadsheet_safe(self.preprocess_field_value(field, value, self.FORMAT_CSV))
-            for field, value in row_dict.items()
-        })
+        return writer.writerow(
+            {
+                field: spreadsheet_safe(self.preprocess_field_value(field, value, self.FORMAT_CSV))
+                for field, value in row_dict.items()
+            }
+        )
 
 
 class NumericIdURLHelper(AdminURLHelper):
@@ -260,7 +267,11 @@ class StaffListingAdmin(ModelAdmin):
     def register_admin_url_finders(self):
         from wagtail.admin.admin_url_finder import register_admin_url_finder
 
-        register_admin_url_finder(self.model, type(
-            f"{self.model.__name__}URLFinder", (InspectURLFinder,),
-            {"permission_helper": self.permission_helper, "url_helper": self.url_helper},
-        ))
+        register_admin_url_finder(
+            self.model,
+            type(
+                f"{self.model.__name__}URLFinder",
+                (InspectURLFinder,),
+                {"permission_helper": self.permission_helper, "url_helper": self.url_helper},
+            ),
+        )

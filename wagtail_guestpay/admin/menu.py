@@ -36,13 +36,16 @@ class PaymentsMenu(ViewSetGroup):
     items = (ProviderAccountViewSet("guestpay_payment_systems"),)
 
     if not HAS_SUBMENU_HOOK:
+
         def get_menu_item(self, order=None):
             """Wagtail < 8.0: what ``submenu_hook`` does there. Each item keeps its own
             ``menu_order`` (Wagtail 7 would number the ``items`` 1, 2... ahead of Offers)."""
             return SubmenuMenuItem(
                 label=self.menu_label,
-                menu=Menu(register_hook_name=self.submenu_hook,
-                          items=[item.get_menu_item() for item in self.registerables]),
+                menu=Menu(
+                    register_hook_name=self.submenu_hook,
+                    items=[item.get_menu_item() for item in self.registerables],
+                ),
                 name=self.menu_name,
                 icon_name=self.menu_icon,
                 order=order if order is not None else self.menu_order,

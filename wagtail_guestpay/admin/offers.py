@@ -28,11 +28,14 @@ class OfferForm(WagtailAdminModelForm):
 
 
 def change_account_error():
-    return ValidationError(gettext(
-        "This offer takes payments without login, which this payment system cannot do. "
-        "Choose the saved payment system again, switch payment without login off in its payment "
-        "settings (the gear button), save, then change the payment system."),
-        code="guest_payment_unsupported")
+    return ValidationError(
+        gettext(
+            "This offer takes payments without login, which this payment system cannot do. "
+            "Choose the saved payment system again, switch payment without login off in its payment "
+            "settings (the gear button), save, then change the payment system."
+        ),
+        code="guest_payment_unsupported",
+    )
 
 
 def guest_payment_label(offer):
@@ -63,29 +66,40 @@ class OfferViewSet(SnippetViewSet):
             "title",
             Column("price", label=_("Price"), accessor="price_display"),
             "provider_account",
-            StatusTagColumn("guest_payment", label=_("Payment without login"),
-                            accessor=guest_payment_label,
-                            primary=lambda offer: offer.takes_guest_payment),
-            StatusTagColumn("is_active", label=_("Sales"), accessor=on_sale_label,
-                            primary=lambda offer: offer.is_active),
+            StatusTagColumn(
+                "guest_payment",
+                label=_("Payment without login"),
+                accessor=guest_payment_label,
+                primary=lambda offer: offer.takes_guest_payment,
+            ),
+            StatusTagColumn(
+                "is_active",
+                label=_("Sales"),
+                accessor=on_sale_label,
+                primary=lambda offer: offer.is_active,
+            ),
         ]
 
-    edit_handler = ObjectList([
-        MultiFieldPanel(
-            [FieldPanel("title"), FieldPanel("slug"), FieldPanel("description")],
-            heading=_("Offer"),
-        ),
-        FieldRowPanel([FieldPanel("price"), FieldPanel("currency")], heading=_("Price")),
-        InlinePanel("products", label=_("Products"), min_num=1,
-                    panels=[ProductChooserPanel("page")]),
-        MultiFieldPanel(
-            [FieldPanel("payment_method"), FieldPanel("provider_account"), GearPanel()],
-            heading=_("Payment method"),
-        ),
-        MultiFieldPanel(
-            [FieldPanel("revoke_on_refund"), FieldPanel("is_active")], heading=_("Sales")
-        ),
-    ], base_form_class=OfferForm)
+    edit_handler = ObjectList(
+        [
+            MultiFieldPanel(
+                [FieldPanel("title"), FieldPanel("slug"), FieldPanel("description")],
+                heading=_("Offer"),
+            ),
+            FieldRowPanel([FieldPanel("price"), FieldPanel("currency")], heading=_("Price")),
+            InlinePanel(
+                "products", label=_("Products"), min_num=1, panels=[ProductChooserPanel("page")]
+            ),
+            MultiFieldPanel(
+                [FieldPanel("payment_method"), FieldPanel("provider_account"), GearPanel()],
+                heading=_("Payment method"),
+            ),
+            MultiFieldPanel(
+                [FieldPanel("revoke_on_refund"), FieldPanel("is_active")], heading=_("Sales")
+            ),
+        ],
+        base_form_class=OfferForm,
+    )
 
     @property
     def gear_view(self):
@@ -94,5 +108,5 @@ class OfferViewSet(SnippetViewSet):
     def get_urlpatterns(self):
         converter = self.pk_path_converter if HAS_PK_PATH_CONVERTER else "int"
         return super().get_urlpatterns() + [
-            path(f"gear/<{converter}:pk>/", self.gear_view, name="gear"),
+            path(f"gear/<{converter}:pk>/", self.gear_view, name="gear")
         ]

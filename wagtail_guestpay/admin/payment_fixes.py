@@ -10,9 +10,7 @@ from django.utils.translation import gettext_lazy
 from ..models import Payment, PaymentEvent
 from ..providers.exceptions import ProviderError
 from ..staff import fixes
-from .fix_forms import (
-    ReviewHoldForm,
-)
+from .fix_forms import ReviewHoldForm
 from .fixes import FixView
 from .links import index_url, inspect_url
 
@@ -22,8 +20,7 @@ class PaymentFixView(FixView):
 
     def get_object(self):
         return get_object_or_404(
-            Payment.objects.select_related("order__offer", "account"),
-            pk=self.kwargs["payment_pk"],
+            Payment.objects.select_related("order__offer", "account"), pk=self.kwargs["payment_pk"]
         )
 
     def get_success_url(self):
@@ -41,20 +38,26 @@ class CheckPaymentView(PaymentFixView):
     submit_label = gettext_lazy("Check now")
 
     def get_consequences(self):
-        return [_("The payment system is asked where this payment stands; when it says paid, "
-                  "the buyer gets access and the access e-mail at once.")]
+        return [
+            _(
+                "The payment system is asked where this payment stands; when it says paid, "
+                "the buyer gets access and the access e-mail at once."
+            )
+        ]
 
     def perform(self, data, nonce):
         try:
-            payment = fixes.recheck_payment(self.object, by=self.request.user,
-                                            reason=data["reason"], form=nonce)
+            payment = fixes.recheck_payment(
+                self.object, by=self.request.user, reason=data["reason"], form=nonce
+            )
         except ProviderError as exc:
             raise ValidationError(
                 _("The payment system could not be reached: %(error)s. Try again later.")
                 % {"error": exc}
             ) from exc
         return _("Checked: the payment is now “%(status)s”.") % {
-            "status": payment.get_status_display()}
+            "status": payment.get_status_display()
+        }
 
 
 class ReviewHoldView(PaymentFixView):
@@ -64,8 +67,13 @@ class ReviewHoldView(PaymentFixView):
     submit_label = gettext_lazy("Decide")
 
     def get_consequences(self):
-        return [_("The payment was held because the amount or currency received does not match "
-                  "the order: %(note)s") % {"note": self.object.order.attention_note or "-"}]
+        return [
+            _(
+                "The payment was held because the amount or currency received does not match "
+                "the order: %(note)s"
+            )
+            % {"note": self.object.order.attention_note or "-"}
+        ]
 
     def perform(self, data, nonce):
         by, reason = self.request.user, data["reason"]
@@ -83,8 +91,9 @@ class EventReviewedView(FixView):
     summary_template = "wagtail_guestpay/admin/fixes/event_summary.html"
 
     def get_object(self):
-        return get_object_or_404(PaymentEvent.objects.select_related("account", "payment"),
-                                 pk=self.kwargs["event_pk"])
+        return get_object_or_404(
+            PaymentEvent.objects.select_related("account", "payment"), pk=self.kwargs["event_pk"]
+        )
 
     def get_success_url(self):
         return inspect_url("events", self.object.pk)
@@ -98,11 +107,15 @@ class EventReviewedView(FixView):
         ]
 
     def get_consequences(self):
-        return [_("The notification leaves the dashboard's “Needs attention” panel; nothing "
-                  "else changes.")]
+        return [
+            _(
+                "The notification leaves the dashboard's “Needs attention” panel; nothing "
+                "else changes."
+            )
+        ]
 
     def perform(self, data, nonce):
-        fixes.mark_event_reviewed(self.object, by=self.request.user, reason=data["reason"],
-                                  form=nonce)
+        fixes.mark_event_reviewed(
+            self.object, by=self.request.user, reason=data["reason"], form=nonce
+        )
         return _("Notification marked as reviewed.")
-

@@ -48,9 +48,11 @@ def webhook_url(request, account):
 def provider_info(kind):
     """What templates show about a provider class (templates would call the class itself)."""
     cls = get_provider_class(kind)
-    return {"label": dict(provider_kind_choices()).get(kind, kind),
-            "supports_guest_payment": cls.supports_guest_payment,
-            "can_check_credentials": cls.can_check_credentials}
+    return {
+        "label": dict(provider_kind_choices()).get(kind, kind),
+        "supports_guest_payment": cls.supports_guest_payment,
+        "can_check_credentials": cls.can_check_credentials,
+    }
 
 
 def kind_options():
@@ -59,13 +61,13 @@ def kind_options():
     for kind, label in provider_kind_choices():
         cls = get_provider_class(kind, missing_ok=True)
         if cls is not None:
-            options.append({"kind": kind, "label": label,
-                            "supports_guest_payment": cls.supports_guest_payment})
+            options.append(
+                {"kind": kind, "label": label, "supports_guest_payment": cls.supports_guest_payment}
+            )
     return options
 
 
-class ChooseKindView(PermissionCheckedMixin, generic.base.WagtailAdminTemplateMixin,
-                     TemplateView):
+class ChooseKindView(PermissionCheckedMixin, generic.base.WagtailAdminTemplateMixin, TemplateView):
     """First step of adding a payment system: which one."""
 
     model = ProviderAccount
@@ -96,8 +98,10 @@ class ProviderAccountCreateView(generic.CreateView):
 
     template_name = "wagtail_guestpay/admin/provider_accounts/create.html"
     add_kind_url_name = None
-    success_message = _("Payment system “%(object)s” added. Copy its webhook URL below into "
-                        "the payment system's dashboard, then check its credentials.")
+    success_message = _(
+        "Payment system “%(object)s” added. Copy its webhook URL below into "
+        "the payment system's dashboard, then check its credentials."
+    )
 
     def setup(self, request, *args, **kwargs):
         self.kind = kwargs.get("kind", "")
@@ -136,8 +140,12 @@ class ProviderAccountEditView(generic.EditView):
         changed = self.form.changed_credentials
         if changed:
             # Which credentials changed, never their values.
-            log(instance=instance, action="wagtail_guestpay.credentials_changed",
-                user=self.request.user, data={"credentials": changed})
+            log(
+                instance=instance,
+                action="wagtail_guestpay.credentials_changed",
+                user=self.request.user,
+                data={"credentials": changed},
+            )
         return instance
 
     def get_context_data(self, **kwargs):
@@ -148,7 +156,8 @@ class ProviderAccountEditView(generic.EditView):
         context["can_check_credentials"] = bool(
             provider_class.can_check_credentials
             and self.permission_policy.user_has_permission_for_instance(
-                self.request.user, "change", self.object)
+                self.request.user, "change", self.object
+            )
         )
         context["check_url"] = reverse(self.check_url_name, args=[self.object.pk])
         return context
@@ -159,8 +168,7 @@ class ProviderAccountDeleteView(generic.DeleteView):
 
     def is_in_use(self):
         account = self.object
-        return (account.offers.exists() or account.payments.exists()
-                or account.events.exists())
+        return account.offers.exists() or account.payments.exists() or account.events.exists()
 
     def get(self, request, *args, **kwargs):
         if self.is_in_use():
@@ -173,9 +181,14 @@ class ProviderAccountDeleteView(generic.DeleteView):
         return super().post(request, *args, **kwargs)
 
     def refuse(self):
-        messages.error(self.request, gettext(
-            "“%(name)s” has offers or payments: it cannot be deleted. Untick “active” to "
-            "disable it instead.") % {"name": self.object.name})
+        messages.error(
+            self.request,
+            gettext(
+                "“%(name)s” has offers or payments: it cannot be deleted. Untick “active” to "
+                "disable it instead."
+            )
+            % {"name": self.object.name},
+        )
         return redirect(self.edit_url_name, self.object.pk)
 
 
@@ -189,23 +202,32 @@ class CheckCredentialsView(View):
     def post(self, request, pk):
         account = get_object_or_404(ProviderAccount, pk=pk)
         if not self.permission_policy.user_has_permission_for_instance(
-                request.user, "change", account):
+            request.user, "change", account
+        ):
             raise PermissionDenied
         provider_class = get_provider_class(account.kind)
         if not provider_class.can_check_credentials:
-            messages.warning(request, gettext(
-                "%(kind)s offers no way to check credentials.") % {
-                    "kind": account.get_kind_display()})
+            messages.warning(
+                request,
+                gettext("%(kind)s offers no way to check credentials.")
+                % {"kind": account.get_kind_display()},
+            )
             return redirect(self.edit_url_name, account.pk)
         ok, message = self.check(account)
-        log(instance=account, action="wagtail_guestpay.credentials_checked", user=request.user,
-            data={"ok": ok})
+        log(
+            instance=account,
+            action="wagtail_guestpay.credentials_checked",
+            user=request.user,
+            data={"ok": ok},
+        )
         if ok:
-            messages.success(request, gettext("Credentials work: %(message)s") % {
-                "message": message})
+            messages.success(
+                request, gettext("Credentials work: %(message)s") % {"message": message}
+            )
         else:
-            messages.error(request, gettext("Credentials do not work: %(message)s") % {
-                "message": message})
+            messages.error(
+                request, gettext("Credentials do not work: %(message)s") % {"message": message}
+            )
         return redirect(self.edit_url_name, account.pk)
 
     @staticmethod
@@ -213,15 +235,21 @@ class CheckCredentialsView(View):
         try:
             result = account.get_provider().check_credentials()
         except CredentialDecryptionError:
-            return False, gettext("the stored credentials cannot be decrypted with the "
-                                  "configured keys; enter them again.")
+            return False, gettext(
+                "the stored credentials cannot be decrypted with the "
+                "configured keys; enter them again."
+            )
         except ProviderError as exc:
             return False, gettext("the payment system could not be reached (%(error)s).") % {
-                "error": exc}
+                "error": exc
+            }
         except Exception as exc:
             # Its message or traceback may quote a request holding a credential: log the type.
-            logger.error("Checking the credentials of payment system %s failed: %s",
-                         account.pk, type(exc).__name__)
+            logger.error(
+                "Checking the credentials of payment system %s failed: %s",
+                account.pk,
+                type(exc).__name__,
+            )
             return False, gettext("the check failed unexpectedly; see the server log.")
         return result.ok, str(result.message)
 
@@ -248,25 +276,35 @@ class ProviderAccountViewSet(ModelViewSet):
             TitleColumn("name", label=_("Name"), url_name=self.get_url_name("edit")),
             Column("kind", label=_("Payment system"), accessor="get_kind_display"),
             Column("mode", label=_("Mode"), accessor="get_mode_display"),
-            StatusTagColumn("is_active", label=_("Status"), accessor=_active_label,
-                            primary=lambda account: account.is_active),
-            StatusTagColumn("guest", label=_("Payment without login"),
-                            accessor=_guest_support_label,
-                            primary=lambda account: account.supports_guest_payment),
+            StatusTagColumn(
+                "is_active",
+                label=_("Status"),
+                accessor=_active_label,
+                primary=lambda account: account.is_active,
+            ),
+            StatusTagColumn(
+                "guest",
+                label=_("Payment without login"),
+                accessor=_guest_support_label,
+                primary=lambda account: account.supports_guest_payment,
+            ),
         ]
 
     def get_form_class(self, for_update=False):
         return ProviderAccountForm
 
     def get_add_view_kwargs(self, **kwargs):
-        return super().get_add_view_kwargs(add_kind_url_name=self.get_url_name("add_kind"),
-                                           **kwargs)
+        return super().get_add_view_kwargs(
+            add_kind_url_name=self.get_url_name("add_kind"), **kwargs
+        )
 
     @property
     def choose_kind_view(self):
         return self.construct_view(
-            ChooseKindView, index_url_name=self.get_url_name("index"),
-            add_kind_url_name=self.get_url_name("add_kind"))
+            ChooseKindView,
+            index_url_name=self.get_url_name("index"),
+            add_kind_url_name=self.get_url_name("add_kind"),
+        )
 
     def get_edit_view_kwargs(self, **kwargs):
         return super().get_edit_view_kwargs(check_url_name=self.get_url_name("check"), **kwargs)
@@ -274,8 +312,7 @@ class ProviderAccountViewSet(ModelViewSet):
     @property
     def check_view(self):
         return CheckCredentialsView.as_view(
-            permission_policy=self.permission_policy,
-            edit_url_name=self.get_url_name("edit"),
+            permission_policy=self.permission_policy, edit_url_name=self.get_url_name("edit")
         )
 
     def get_urlpatterns(self):

@@ -13,8 +13,15 @@ from ..providers.base import load_json
 MASK = "•••"
 
 
-SECRET_HEADER_HINTS = ("authorization", "cookie", "secret", "token", "password", "api-key",
-                       "apikey")
+SECRET_HEADER_HINTS = (
+    "authorization",
+    "cookie",
+    "secret",
+    "token",
+    "password",
+    "api-key",
+    "apikey",
+)
 
 
 SECRET_KEY_HINTS = ("secret", "password", "api_key", "apikey", "access_token", "refresh_token")
@@ -24,8 +31,7 @@ def redact(text):
     """Cut the secret token out of buyers' order links in ``text`` (plain or URL-encoded)."""
     prefix = reverse("wagtail_guestpay:order", args=["TOKEN"]).split("TOKEN")[0]
     for form in (prefix, quote(prefix, safe="")):
-        text = re.sub(re.escape(form) + r"[A-Za-z0-9_\-]+", form + MASK, text,
-                      flags=re.IGNORECASE)
+        text = re.sub(re.escape(form) + r"[A-Za-z0-9_\-]+", form + MASK, text, flags=re.IGNORECASE)
     return text
 
 
@@ -39,7 +45,8 @@ def safe_headers(headers):
 def _mask_keys(value):
     if isinstance(value, dict):
         return {
-            key: MASK if any(hint in str(key).lower() for hint in SECRET_KEY_HINTS)
+            key: MASK
+            if any(hint in str(key).lower() for hint in SECRET_KEY_HINTS)
             else _mask_keys(item)
             for key, item in value.items()
         }
@@ -60,6 +67,4 @@ def safe_body(body):
 
 
 def safe_data(data):
-    return redact(json.dumps(_mask_keys(data or {}), indent=2, ensure_ascii=False,
-                             sort_keys=True))
-
+    return redact(json.dumps(_mask_keys(data or {}), indent=2, ensure_ascii=False, sort_keys=True))

@@ -30,9 +30,14 @@ from .listing import (
 from .permissions import ViewOnlyPermissionHelper, staff_permissions
 from .redaction import safe_body, safe_data, safe_headers
 
-
-ROW_ANNOTATIONS = ("provider_name", "last_provider_reference", "processed_at", "payment_count",
-                   "has_active_grant", "has_grant")
+ROW_ANNOTATIONS = (
+    "provider_name",
+    "last_provider_reference",
+    "processed_at",
+    "payment_count",
+    "has_active_grant",
+    "has_grant",
+)
 
 
 def annotate_transactions(queryset):
@@ -41,17 +46,25 @@ def annotate_transactions(queryset):
     payments = Payment.objects.filter(order=OuterRef("pk")).order_by("-created_at", "-pk")
     return queryset.annotate(
         provider_name=Subquery(payments.values("account__name")[:1], output_field=CharField()),
-        last_provider_reference=Subquery(payments.values("provider_reference")[:1],
-                                         output_field=CharField()),
+        last_provider_reference=Subquery(
+            payments.values("provider_reference")[:1], output_field=CharField()
+        ),
         processed_at=Subquery(
             Payment.objects.filter(order=OuterRef("pk"))
-            .values("order").annotate(last=Max("processed_at")).values("last")[:1]
+            .values("order")
+            .annotate(last=Max("processed_at"))
+            .values("last")[:1]
         ),
-        payment_count=Coalesce(Subquery(
-            Payment.objects.filter(order=OuterRef("pk"))
-            .values("order").annotate(n=Count("pk")).values("n")[:1],
-            output_field=IntegerField(),
-        ), 0),
+        payment_count=Coalesce(
+            Subquery(
+                Payment.objects.filter(order=OuterRef("pk"))
+                .values("order")
+                .annotate(n=Count("pk"))
+                .values("n")[:1],
+                output_field=IntegerField(),
+            ),
+            0,
+        ),
         has_active_grant=Exists(
             AccessGrant.objects.filter(order=OuterRef("pk"), revoked_at__isnull=True)
         ),
@@ -93,14 +106,13 @@ class TransactionInspectView(InspectView):
 
         order = transactions_queryset().select_related("user", "site").get(pk=self.instance.pk)
         user = self.request.user
-        payments = list(
-            order.payments.select_related("account").prefetch_related("references")
-        )
+        payments = list(order.payments.select_related("account").prefetch_related("references"))
         for payment in payments:
             payment.actions = payment_actions(payment, user)
         events = list(
             PaymentEvent.objects.filter(payment__order=order)
-            .select_related("payment", "account").order_by("received_at", "pk")
+            .select_related("payment", "account")
+            .order_by("received_at", "pk")
         )
         for event in events:
             event.shown_headers = safe_headers(event.headers)
@@ -108,16 +120,18 @@ class TransactionInspectView(InspectView):
             event.shown_data = safe_data(event.data)
             event.url = inspect_url("events", event.pk)
         grants = list(
-            order.grants.select_related("user", "product", "granted_by", "revoked_by")
-            .order_by("-granted_at")
+            order.grants.select_related("user", "product", "granted_by", "revoked_by").order_by(
+                "-granted_at"
+            )
         )
         emails = list(order.emails.order_by("-created_at", "-pk"))
         for email in emails:
             email.kind_label = kind_label(email.kind)
         may_revoke = can_manage_access(user)
         for grant in grants:
-            grant.revoke_url = fix_url("revoke_grant", grant.pk) if (
-                may_revoke and grant.is_active) else ""
+            grant.revoke_url = (
+                fix_url("revoke_grant", grant.pk) if (may_revoke and grant.is_active) else ""
+            )
         return super().get_context_data(
             order=order,
             access=ACCESS_LABELS[access_state(order)],
@@ -147,21 +161,40 @@ class TransactionsAdmin(StaffListingAdmin):
     button_helper_class = InspectFirstButtonHelper
     search_handler_class = OrderSearchHandler
     row_annotations = ROW_ANNOTATIONS
-    list_display = (
-        "number_col", "dates_col", "offer_col", "email_col", "status_col",
-    )
+    list_display = ("number_col", "dates_col", "offer_col", "email_col", "status_col")
     list_filter = (
-        NeedsActionFilter, "status", ProviderFilter, "offer", DateRangeFilter, AccessStateFilter,
+        NeedsActionFilter,
+        "status",
+        ProviderFilter,
+        "offer",
+        DateRangeFilter,
+        AccessStateFilter,
         BoughtTwiceFilter,
     )
     search_fields = (
-        "email", "contact__name", "payments__provider_reference", "payments__references__value",
-        "payments__reference", "payments__payer_name", "payments__payer_email",
+        "email",
+        "contact__name",
+        "payments__provider_reference",
+        "payments__references__value",
+        "payments__reference",
+        "payments__payer_name",
+        "payments__payer_email",
     )
     list_export = (
-        "number", "created_iso", "processed_iso", "offer_title", "amount", "currency",
-        "provider_export", "reference_col", "email", "placeholder_export", "status_export",
-        "access_export", "attention_export", "payments_export",
+        "number",
+        "created_iso",
+        "processed_iso",
+        "offer_title",
+        "amount",
+        "currency",
+        "provider_export",
+        "reference_col",
+        "email",
+        "placeholder_export",
+        "status_export",
+        "access_export",
+        "attention_export",
+        "payments_export",
     )
     export_filename = "transactions"
 
@@ -184,7 +217,8 @@ class TransactionsAdmin(StaffListingAdmin):
     def dates_col(self, order):
         return format_html(
             '{}<br><span class="guestpay-minor">{}</span>',
-            short_datetime(order.created_at), short_datetime(order.processed_at) or "-",
+            short_datetime(order.created_at),
+            short_datetime(order.processed_at) or "-",
         )
 
     dates_col.short_description = _("created / processed")
@@ -194,7 +228,9 @@ class TransactionsAdmin(StaffListingAdmin):
         return format_html(
             '{}, {}<br><span class="guestpay-minor">{}</span><br>'
             '<span class="guestpay-minor guestpay-code">{}</span>',
-            order.offer.title, order.amount_display, order.provider_name or "-",
+            order.offer.title,
+            order.amount_display,
+            order.provider_name or "-",
             order.last_provider_reference or "",
         )
 
@@ -213,9 +249,12 @@ class TransactionsAdmin(StaffListingAdmin):
 
     def email_col(self, order):
         if order.email_is_placeholder:
-            return format_html('<span class="guestpay-code">{}</span><br>'
-                               '<strong class="guestpay-flag">{}</strong>',
-                               order.email, _("placeholder e-mail"))
+            return format_html(
+                '<span class="guestpay-code">{}</span><br>'
+                '<strong class="guestpay-flag">{}</strong>',
+                order.email,
+                _("placeholder e-mail"),
+            )
         return format_html('<span class="guestpay-code">{}</span>', order.email or "-")
 
     email_col.short_description = _("buyer e-mail")
@@ -224,12 +263,18 @@ class TransactionsAdmin(StaffListingAdmin):
     def status_col(self, order):
         status = format_html(
             '<span class="w-status">{}</span><br><span class="guestpay-minor">{} {}</span>',
-            label(Order.Status, order.status), _("access:"), ACCESS_LABELS[access_state(order)],
+            label(Order.Status, order.status),
+            _("access:"),
+            ACCESS_LABELS[access_state(order)],
         )
         if not order.attention:
             return status
-        return format_html('{}<br><strong class="guestpay-flag">{} {}</strong>', status,
-                           _("Needs action:"), label(Attention, order.attention))
+        return format_html(
+            '{}<br><strong class="guestpay-flag">{} {}</strong>',
+            status,
+            _("Needs action:"),
+            label(Attention, order.attention),
+        )
 
     status_col.short_description = _("status")
     status_col.admin_order_field = "status"

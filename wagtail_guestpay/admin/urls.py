@@ -25,14 +25,24 @@ app_name = NAMESPACE
 urlpatterns = [
     path("orders/<int:order_pk>/correct-email/", CorrectEmailView.as_view(), name="correct_email"),
     path("orders/<int:order_pk>/move-access/", MoveAccessView.as_view(), name="move_access"),
-    path("orders/<int:order_pk>/grant-access/", GrantOrderAccessView.as_view(),
-         name="grant_order_access"),
-    path("orders/<int:order_pk>/revoke-access/", RevokeOrderAccessView.as_view(),
-         name="revoke_order_access"),
-    path("orders/<int:order_pk>/resend-email/", ResendAccessEmailView.as_view(),
-         name="resend_access_email"),
-    path("orders/<int:order_pk>/resolve/", ResolveAttentionView.as_view(),
-         name="resolve_attention"),
+    path(
+        "orders/<int:order_pk>/grant-access/",
+        GrantOrderAccessView.as_view(),
+        name="grant_order_access",
+    ),
+    path(
+        "orders/<int:order_pk>/revoke-access/",
+        RevokeOrderAccessView.as_view(),
+        name="revoke_order_access",
+    ),
+    path(
+        "orders/<int:order_pk>/resend-email/",
+        ResendAccessEmailView.as_view(),
+        name="resend_access_email",
+    ),
+    path(
+        "orders/<int:order_pk>/resolve/", ResolveAttentionView.as_view(), name="resolve_attention"
+    ),
     path("orders/<int:order_pk>/refund/", RefundView.as_view(), name="refund_order"),
     path("payments/<int:payment_pk>/check/", CheckPaymentView.as_view(), name="check_payment"),
     path("payments/<int:payment_pk>/review/", ReviewHoldView.as_view(), name="review_hold"),
@@ -43,5 +53,10 @@ urlpatterns = [
 ]
 
 if not HAS_CHOOSE_PARENT_URL:  # Wagtail < 7.4; see links.new_result_page_url
-    urlpatterns.append(path("result-pages/new/", ChooseParentView.as_view(model=PaymentResultPage),
-                            name="new_result_page"))
+    urlpatterns.append(
+        path(
+            "result-pages/new/",
+            ChooseParentView.as_view(model=PaymentResultPage),
+            name="new_result_page",
+        )
+    )

@@ -23,7 +23,8 @@ def render_pay_button(request, offer, label="", show_price=False):
 
     if not _own_template_in_use():
         return get_template(PAY_BUTTON_TEMPLATE).render(
-            pay_button_context(request, offer, label, show_price))
+            pay_button_context(request, offer, label, show_price)
+        )
     key = _memo_key(request, offer, label, show_price)
     html = _MEMO.get(key) if key is not None else None
     if html is None:
@@ -68,10 +69,21 @@ def _memo_key(request, offer, label, show_price):
         return None
     account = offer.provider_account if offer.provider_account_id else None
     return (
-        offer.pk, offer.slug, offer.price, offer.currency, offer.is_active, offer.payment_method,
-        offer.guest_payment, offer.provider_account_id,
-        account.is_active if account else None, account.kind if account else None,
-        str(label), bool(show_price), get_language(), get_urlconf(), get_script_prefix(),
+        offer.pk,
+        offer.slug,
+        offer.price,
+        offer.currency,
+        offer.is_active,
+        offer.payment_method,
+        offer.guest_payment,
+        offer.provider_account_id,
+        account.is_active if account else None,
+        account.kind if account else None,
+        str(label),
+        bool(show_price),
+        get_language(),
+        get_urlconf(),
+        get_script_prefix(),
     )
 
 
@@ -85,18 +97,31 @@ def _button_html(offer, url, label, show_price, open_url=""):
     if open_url:
         return format_html(
             '<p class="guestpay-pay guestpay-pay--owned">{} <a class="guestpay-button" '
-            'href="{}">{}</a></p>\n', mark_safe(gettext("You have this:")), open_url,
-            mark_safe(gettext("open it")))
+            'href="{}">{}</a></p>\n',
+            mark_safe(gettext("You have this:")),
+            open_url,
+            mark_safe(gettext("open it")),
+        )
     if url:
         price = offer.price_display
         text = label or mark_safe(gettext("Pay %(price)s") % {"price": conditional_escape(price)})
-        after = format_html('<span class="guestpay-price">{}</span>', price) \
-            if show_price and label else ""
-        return format_html('<p class="guestpay-pay">\n  <a class="guestpay-button" href="{}" '
-                           'rel="nofollow">{}</a>\n  {}\n</p>\n', url, text, after)
+        after = (
+            format_html('<span class="guestpay-price">{}</span>', price)
+            if show_price and label
+            else ""
+        )
+        return format_html(
+            '<p class="guestpay-pay">\n  <a class="guestpay-button" href="{}" '
+            'rel="nofollow">{}</a>\n  {}\n</p>\n',
+            url,
+            text,
+            after,
+        )
     if offer is not None:
-        return format_html('<p class="guestpay-pay guestpay-pay--closed">{}</p>\n',
-                           mark_safe(gettext("This offer is not on sale at the moment.")))
+        return format_html(
+            '<p class="guestpay-pay guestpay-pay--closed">{}</p>\n',
+            mark_safe(gettext("This offer is not on sale at the moment.")),
+        )
     return "\n"
 
 
@@ -143,6 +168,10 @@ def pay_button_context(request, offer, label="", show_price=False):
             url = _offer_path("wagtail_guestpay:pay", offer.slug)
         else:
             url = _offer_path("wagtail_guestpay:checkout", offer.slug)
-    return {"offer": offer, "url": url, "label": label, "show_price": show_price,
-            "open_url": open_url}
-
+    return {
+        "offer": offer,
+        "url": url,
+        "label": label,
+        "show_price": show_price,
+        "open_url": open_url,
+    }

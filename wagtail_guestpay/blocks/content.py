@@ -10,7 +10,9 @@ BODY_BLOCKS = [
     (
         "heading",
         blocks.CharBlock(
-            form_classname="title", icon="title", label=_("Heading"),
+            form_classname="title",
+            icon="title",
+            label=_("Heading"),
             template="wagtail_guestpay/blocks/heading.html",
         ),
     ),

@@ -35,13 +35,18 @@ class OfferChooserBlock(SnippetChooserBlock):
 
     def _attach_accounts(self, offers):
         field = self.model_class._meta.get_field("provider_account")
-        waiting = [offer for offer in offers if offer is not None and offer.provider_account_id
-                   and not field.is_cached(offer)]
+        waiting = [
+            offer
+            for offer in offers
+            if offer is not None and offer.provider_account_id and not field.is_cached(offer)
+        ]
         if not waiting:
             return
         accounts = field.related_model.objects.defer(
             # never shown on a page: the (encrypted) credentials and settings
-            "secrets_encrypted", "secrets_from_env", "options",
+            "secrets_encrypted",
+            "secrets_from_env",
+            "options",
         ).in_bulk({offer.provider_account_id for offer in waiting})
         for offer in waiting:
             offer.provider_account = accounts.get(offer.provider_account_id)
@@ -69,8 +74,10 @@ class PayButtonBlock(blocks.StructBlock):
         label = _("Pay button")
         # The block menu searches labels and descriptions: "pay without login" (the README's
         # and the gear's name for it) finds the block as well as "Pay button" does.
-        description = _("Pay without login: a button that takes the visitor straight to the "
-                        "payment system to buy an offer.")
+        description = _(
+            "Pay without login: a button that takes the visitor straight to the "
+            "payment system to buy an offer."
+        )
         template = DEFAULT_TEMPLATE
 
     def render(self, value, context=None):
@@ -81,5 +88,8 @@ class PayButtonBlock(blocks.StructBlock):
         from django.utils.safestring import mark_safe
 
         request = context.get("request") if context else None
-        return mark_safe(render_pay_button(  # noqa: S308 - an escaped template's output
-            request, value.get("offer"), value.get("label") or "", value.get("show_price")))
+        return mark_safe(
+            render_pay_button(  # noqa: S308 - an escaped template's output
+                request, value.get("offer"), value.get("label") or "", value.get("show_price")
+            )
+        )

@@ -69,9 +69,11 @@ def claim_kind(order, now=None):
         return None
     if (now or timezone.now()) > correction_deadline(order):
         return None
-    if ModelLogEntry.objects.for_instance(order).filter(
-        action="wagtail_guestpay.email_corrected"
-    ).exists():
+    if (
+        ModelLogEntry.objects.for_instance(order)
+        .filter(action="wagtail_guestpay.email_corrected")
+        .exists()
+    ):
         return None  # staff set this address: it is not the buyer's typo any more
     guest = GuestAccount.objects.select_related("user").filter(user_id=order.user_id).first()
     if guest is None or not guest.is_unused:
@@ -123,25 +125,33 @@ def request_code(order, email):
             raise ValidationError(
                 _("This is the address we already have: enter the right one."), code="same"
             )
-        EmailClaim.objects.filter(order=order, status=Status.PENDING).update(
-            status=Status.REPLACED
-        )
+        EmailClaim.objects.filter(order=order, status=Status.PENDING).update(status=Status.REPLACED)
         code, salt = new_code(), new_salt()
         try:
             with transaction.atomic():
                 claim = EmailClaim.objects.create(
-                    order=order, kind=kind, email=email, salt=salt,
+                    order=order,
+                    kind=kind,
+                    email=email,
+                    salt=salt,
                     code_hash=code_hash(salt, order.pk, email, code),
                     expires_at=timezone.now() + max_age,
                 )
         except IntegrityError:  # a concurrent request started one: that one stands
             return pending_claim(order)
         queue_code_email(
-            CLAIM_CODE, email, code, order=order, dedupe_key=f"claim:{claim.pk}",
+            CLAIM_CODE,
+            email,
+            code,
+            order=order,
+            dedupe_key=f"claim:{claim.pk}",
             data={"kind": kind, "max_age_minutes": int(max_age.total_seconds() // 60)},
         )
-        log(order, "wagtail_guestpay.claim_code_sent",
-            data={"kind": kind, "to": email, "claim": claim.pk})
+        log(
+            order,
+            "wagtail_guestpay.claim_code_sent",
+            data={"kind": kind, "to": email, "claim": claim.pk},
+        )
     return claim
 
 
@@ -160,8 +170,11 @@ def confirm_code(order, code):
     if claim is None or claim.is_expired:
         return Confirmation(CodeCheck.EXPIRED)
     attempt = check_code(
-        claim, code, hash_of=lambda claim, code: code_hash(claim, code=code),
-        max_attempts=guestpay_settings.CLAIM_CODE_MAX_ATTEMPTS, pending={"status": Status.PENDING},
+        claim,
+        code,
+        hash_of=lambda claim, code: code_hash(claim, code=code),
+        max_attempts=guestpay_settings.CLAIM_CODE_MAX_ATTEMPTS,
+        pending={"status": Status.PENDING},
     )
     if attempt.result == CodeCheck.LOCKED:
         _lock(claim)
@@ -175,8 +188,11 @@ def _lock(claim):
         if EmailClaim.objects.filter(pk=claim.pk, status=Status.PENDING).update(
             status=Status.LOCKED
         ):
-            log(claim.order, "wagtail_guestpay.claim_locked",
-                data={"kind": claim.kind, "to": claim.email, "claim": claim.pk})
+            log(
+                claim.order,
+                "wagtail_guestpay.claim_locked",
+                data={"kind": claim.kind, "to": claim.email, "claim": claim.pk},
+            )
 
 
 def _complete(claim):
@@ -186,8 +202,11 @@ def _complete(claim):
             EmailClaim.objects.filter(pk=claim.pk, status=Status.PENDING).update(
                 status=Status.CANCELLED
             )
-            log(order, "wagtail_guestpay.claim_refused",
-                data={"kind": claim.kind, "to": claim.email, "claim": claim.pk})
+            log(
+                order,
+                "wagtail_guestpay.claim_refused",
+                data={"kind": claim.kind, "to": claim.email, "claim": claim.pk},
+            )
             return Confirmation(CodeCheck.NOT_ALLOWED)
         try:
             with transaction.atomic():
@@ -200,17 +219,25 @@ def _complete(claim):
             return Confirmation(CodeCheck.NOT_ALLOWED)
         previous_email = order.email
         correction = correct_order_email(
-            order, claim.email, via="claim",
+            order,
+            claim.email,
+            via="claim",
             reason="Confirmed by the buyer with a code sent to the new address.",
-            unused_account=(UnusedAccount.DEACTIVATE if claim.kind == ClaimKind.CORRECTION
-                            else UnusedAccount.KEEP),
+            unused_account=(
+                UnusedAccount.DEACTIVATE
+                if claim.kind == ClaimKind.CORRECTION
+                else UnusedAccount.KEEP
+            ),
         )
         _stop_mail_to(order, previous_email)
         if not correction.user.is_active:
             from ..fulfilment.confirmation import flag
 
-            flag(correction.order, Attention.INACTIVE_ACCOUNT,
-                 f"Claimed for {claim.email}, whose account {correction.user.pk} is deactivated.")
+            flag(
+                correction.order,
+                Attention.INACTIVE_ACCOUNT,
+                f"Claimed for {claim.email}, whose account {correction.user.pk} is deactivated.",
+            )
     return Confirmation(CodeCheck.ACCEPTED, correction=correction)
 
 

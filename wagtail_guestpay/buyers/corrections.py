@@ -50,8 +50,9 @@ class Correction:
     previous_account: str  # "kept", "deactivated", "deleted" or "" when there was none
 
 
-def correct_order_email(order, new_email, *, by=None, via="staff", reason="",
-                        unused_account=UnusedAccount.KEEP):
+def correct_order_email(
+    order, new_email, *, by=None, via="staff", reason="", unused_account=UnusedAccount.KEEP
+):
     """Point ``order`` at ``new_email``: its contact, its account (found or created), its access
     (moved from the old account) and a fresh access e-mail to the new address.
 
@@ -62,13 +63,15 @@ def correct_order_email(order, new_email, *, by=None, via="staff", reason="",
     if not email or is_placeholder(email):
         raise ValidationError(_("Enter a real e-mail address."))
     with transaction.atomic():
-        order = Order.objects.select_for_update(of=("self",)).select_related(
-            "offer", "user", "contact").get(
-            pk=order.pk
+        order = (
+            Order.objects.select_for_update(of=("self",))
+            .select_related("offer", "user", "contact")
+            .get(pk=order.pk)
         )
         previous_email, previous_user, previous_contact = order.email, order.user, order.contact
-        contact = contact_for(email, source=Contact.Source.CLAIM if via == "claim"
-                              else Contact.Source.STAFF)
+        contact = contact_for(
+            email, source=Contact.Source.CLAIM if via == "claim" else Contact.Source.STAFF
+        )
         buyer = find_or_create_user(email)
         contact.user = contact.user or buyer.user
         contact.save(update_fields=["user", "updated_at"])
@@ -94,19 +97,35 @@ def correct_order_email(order, new_email, *, by=None, via="staff", reason="",
         previous_account = ""
         if previous_user is not None and previous_user.pk != buyer.user.pk:
             previous_account = _retire_unused_account(previous_user, unused_account)
-        if (previous_contact is not None and previous_contact.is_placeholder
-                and previous_contact.pk != contact.pk
-                and not previous_contact.orders.exclude(pk=order.pk).exists()):
+        if (
+            previous_contact is not None
+            and previous_contact.is_placeholder
+            and previous_contact.pk != contact.pk
+            and not previous_contact.orders.exclude(pk=order.pk).exists()
+        ):
             previous_contact.delete()
 
-        log(order, "wagtail_guestpay.email_corrected", user=by, data={
-            "from": previous_email, "to": email, "via": via, "reason": reason,
-            "previous_account": previous_user.pk if previous_user else None,
-            "account": buyer.user.pk, "previous_account_action": previous_account,
-        })
-    return Correction(order=order, user=buyer.user, account_created=buyer.created,
-                      previous_user_id=previous_user.pk if previous_user else None,
-                      previous_account=previous_account)
+        log(
+            order,
+            "wagtail_guestpay.email_corrected",
+            user=by,
+            data={
+                "from": previous_email,
+                "to": email,
+                "via": via,
+                "reason": reason,
+                "previous_account": previous_user.pk if previous_user else None,
+                "account": buyer.user.pk,
+                "previous_account_action": previous_account,
+            },
+        )
+    return Correction(
+        order=order,
+        user=buyer.user,
+        account_created=buyer.created,
+        previous_user_id=previous_user.pk if previous_user else None,
+        previous_account=previous_account,
+    )
 
 
 def move_order_access(order, to_user, *, by=None, reason=""):
@@ -137,15 +156,32 @@ def move_order_access(order, to_user, *, by=None, reason=""):
                 order.contact.save(update_fields=["user", "updated_at"])
         if order.attention in SETTLED_BY_CORRECTION:
             order.attention = ""
-        order.save(update_fields=["user", "paid_as_user", "email", "email_is_placeholder",
-                                  "contact", "attention", "updated_at"])
+        order.save(
+            update_fields=[
+                "user",
+                "paid_as_user",
+                "email",
+                "email_is_placeholder",
+                "contact",
+                "attention",
+                "updated_at",
+            ]
+        )
         if order.status == OrderStatus.PAID:
             _grant_order(order, to_user, by=by)
             _queue_access_email(order, to_user)
-        log(order, "wagtail_guestpay.access_moved", user=by, data={
-            "from": previous_user.pk if previous_user else None, "to": to_user.pk,
-            "from_email": previous_email, "to_email": order.email, "reason": reason,
-        })
+        log(
+            order,
+            "wagtail_guestpay.access_moved",
+            user=by,
+            data={
+                "from": previous_user.pk if previous_user else None,
+                "to": to_user.pk,
+                "from_email": previous_email,
+                "to_email": order.email,
+                "reason": reason,
+            },
+        )
     return order
 
 
@@ -167,8 +203,9 @@ def _queue_access_email(order, user):
     """A fresh access e-mail for the order's new account (the first one went elsewhere)."""
     sequence = order.emails.filter(kind=ACCESS).count() + 1
     email = getattr(user, user.get_email_field_name(), "")
-    return queue_email(ACCESS, email, user=user, order=order,
-                       dedupe_key=f"order:{order.pk}:access:{sequence}")
+    return queue_email(
+        ACCESS, email, user=user, order=order, dedupe_key=f"order:{order.pk}:access:{sequence}"
+    )
 
 
 def _retire_unused_account(user, action):

@@ -22,9 +22,11 @@ def _registration_field(field):
         return forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, **common)
     if field.field_type == kind.PHONE:
         return forms.RegexField(
-            regex=r"^\+?[0-9 ()\-.]{5,32}$", max_length=32,
+            regex=r"^\+?[0-9 ()\-.]{5,32}$",
+            max_length=32,
             widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
-            error_messages={"invalid": _("Enter a phone number.")}, **common,
+            error_messages={"invalid": _("Enter a phone number.")},
+            **common,
         )
     if field.field_type == kind.NUMBER:
         return forms.DecimalField(max_digits=20, decimal_places=6, **common)
@@ -66,8 +68,10 @@ class RegistrationFieldsMixin:
             value = self.cleaned_data.get(name)
             if value is None or value == "":
                 continue
-            data[field.name] = value.isoformat() if hasattr(value, "isoformat") else (
-                str(value) if not isinstance(value, bool) else value
+            data[field.name] = (
+                value.isoformat()
+                if hasattr(value, "isoformat")
+                else (str(value) if not isinstance(value, bool) else value)
             )
         return data
 
@@ -92,12 +96,14 @@ class PasswordFieldsMixin:
 def _password_fields():
     return (
         forms.CharField(
-            label=_("Password"), strip=False,
+            label=_("Password"),
+            strip=False,
             widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
             help_text=password_validation.password_validators_help_text_html(),
         ),
         forms.CharField(
-            label=_("Password again"), strip=False,
+            label=_("Password again"),
+            strip=False,
             widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         ),
     )
@@ -140,8 +146,7 @@ class EmailTypoCheckMixin:
             fields = list(self.fields.items())
             position = [key for key, _field in fields].index(self.typo_field) + 1
             keep = forms.BooleanField(
-                required=False,
-                label=_("%(email)s is right, keep it") % {"email": self.typed_email},
+                required=False, label=_("%(email)s is right, keep it") % {"email": self.typed_email}
             )
             fields.insert(position, (self.keep_field, keep))
             self.fields = dict(fields)
@@ -151,22 +156,29 @@ class EmailTypoCheckMixin:
         return self.is_bound and self.has_error(self.typo_field, "typo")
 
     def check_typo(self):
-        if (self.email_suggestion and not self.cleaned_data.get(self.keep_field)
-                and self.cleaned_data.get(self.typo_field) == self.typed_email):
-            self.add_error(self.typo_field, forms.ValidationError(
-                _("Did you mean %(suggestion)s?"), code="typo",
-                params={"suggestion": self.email_suggestion},
-            ))
+        if (
+            self.email_suggestion
+            and not self.cleaned_data.get(self.keep_field)
+            and self.cleaned_data.get(self.typo_field) == self.typed_email
+        ):
+            self.add_error(
+                self.typo_field,
+                forms.ValidationError(
+                    _("Did you mean %(suggestion)s?"),
+                    code="typo",
+                    params={"suggestion": self.email_suggestion},
+                ),
+            )
 
 
-class RegistrationForm(EmailTypoCheckMixin, RegistrationFieldsMixin, PasswordFieldsMixin,
-                       forms.Form):
+class RegistrationForm(
+    EmailTypoCheckMixin, RegistrationFieldsMixin, PasswordFieldsMixin, forms.Form
+):
     """Guest payment off: an anonymous buyer registers before going to the payment system (once
     the code e-mailed to the address is typed back: wagtail_guestpay.buyers.registrations)."""
 
     email = forms.EmailField(
-        label=_("E-mail"), max_length=254,
-        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        label=_("E-mail"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
 
     def __init__(self, *args, site=None, **kwargs):
@@ -210,8 +222,7 @@ class AccountSetupForm(RegistrationFieldsMixin, PasswordFieldsMixin, forms.Form)
 
 class AccessLinkRequestForm(EmailTypoCheckMixin, forms.Form):
     email = forms.EmailField(
-        label=_("E-mail"), max_length=254,
-        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        label=_("E-mail"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
 
     def __init__(self, *args, **kwargs):
@@ -228,7 +239,8 @@ class ClaimEmailForm(EmailTypoCheckMixin, forms.Form):
     """Success page: the address the order's access should go to."""
 
     email = forms.EmailField(
-        label=_("Your e-mail address"), max_length=254,
+        label=_("Your e-mail address"),
+        max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
     )
 
@@ -253,11 +265,16 @@ class CodeForm(forms.Form):
     """A one-time code e-mailed to an address (registration before payment, buyer claims)."""
 
     code = forms.CharField(
-        label=_("Code from the e-mail"), max_length=20,
-        widget=forms.TextInput(attrs={
-            "inputmode": "numeric", "autocomplete": "one-time-code", "spellcheck": "false",
-            "size": "8",
-        }),
+        label=_("Code from the e-mail"),
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={
+                "inputmode": "numeric",
+                "autocomplete": "one-time-code",
+                "spellcheck": "false",
+                "size": "8",
+            }
+        ),
     )
 
     def __init__(self, *args, digits=6, **kwargs):
@@ -268,7 +285,8 @@ class CodeForm(forms.Form):
         code = re.sub(r"[\s-]", "", self.cleaned_data["code"])
         if not re.fullmatch(rf"[0-9]{{{self.digits}}}", code):
             raise forms.ValidationError(
-                _("Enter the %(digits)s-digit code from the e-mail."), code="format",
+                _("Enter the %(digits)s-digit code from the e-mail."),
+                code="format",
                 params={"digits": self.digits},
             )
         return code

@@ -21,7 +21,8 @@ from ..models import GuestAccount
 
 class PasswordResetRequestForm(forms.Form):
     email = forms.EmailField(
-        label=_("E-mail"), max_length=254,
+        label=_("E-mail"),
+        max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
     )
 
@@ -35,8 +36,11 @@ class PasswordResetRequestForm(forms.Form):
 def reset_accounts(email):
     """Active accounts of ``email`` that may reset: a usable password, or created by a payment."""
     users = accounts_holding(email).filter(is_active=True)
-    return [user for user in users
-            if user.has_usable_password() or GuestAccount.objects.filter(user=user).exists()]
+    return [
+        user
+        for user in users
+        if user.has_usable_password() or GuestAccount.objects.filter(user=user).exists()
+    ]
 
 
 def send_reset_links(email, language=""):

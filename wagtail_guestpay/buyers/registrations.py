@@ -71,12 +71,19 @@ def start(offer, *, email, password, registration_data, site=None, language="", 
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
         if replaces:
-            _finish(PendingRegistration.objects.filter(session_hash=hash_token(replaces)),
-                    Status.REPLACED)
+            _finish(
+                PendingRegistration.objects.filter(session_hash=hash_token(replaces)),
+                Status.REPLACED,
+            )
         registration = PendingRegistration.objects.create(
-            offer=offer, site=site, email=email, password=make_password(password),
-            registration_data=registration_data, language=language,
-            session_hash=hash_token(token), expires_at=timezone.now() + max_age(),
+            offer=offer,
+            site=site,
+            email=email,
+            password=make_password(password),
+            registration_data=registration_data,
+            language=language,
+            session_hash=hash_token(token),
+            expires_at=timezone.now() + max_age(),
         )
         _queue_send(registration.pk, 1)
     return token
@@ -91,17 +98,19 @@ def find(token, offer):
 
 def _queue_send(registration_id, number):
     transaction.on_commit(
-        lambda: queueing.enqueue("wagtail_guestpay.tasks.send_registration_code", registration_id,
-                                 number)
+        lambda: queueing.enqueue(
+            "wagtail_guestpay.tasks.send_registration_code", registration_id, number
+        )
     )
 
 
 def request_new_code(registration):
-    """"Send a new code": queue the registration's next e-mail. False when it no longer waits for
+    """ "Send a new code": queue the registration's next e-mail. False when it no longer waits for
     a code or has had its ``REGISTRATION_MAX_CODES``."""
     with transaction.atomic():
         counted = PendingRegistration.objects.filter(
-            pk=registration.pk, status=Status.PENDING,
+            pk=registration.pk,
+            status=Status.PENDING,
             codes_requested__lt=guestpay_settings.REGISTRATION_MAX_CODES,
         ).update(codes_requested=F("codes_requested") + 1)
         if not counted:
@@ -113,8 +122,9 @@ def request_new_code(registration):
 
 # The e-mail (a task) ---------------------------------------------------------------------------
 def _hash_of(registration, code):
-    return code_hash(HASH_KEY_SALT, registration.salt, registration.pk, registration.email,
-                     code=code)
+    return code_hash(
+        HASH_KEY_SALT, registration.salt, registration.pk, registration.email, code=code
+    )
 
 
 def send_code(registration_id, number):
@@ -134,7 +144,8 @@ def send_code(registration_id, number):
         claimed = PendingRegistration.objects.filter(
             pk=registration.pk, status=Status.PENDING, codes_sent__lt=number
         ).update(
-            codes_sent=number, salt=registration.salt,
+            codes_sent=number,
+            salt=registration.salt,
             code_hash="" if taken else _hash_of(registration, code),
             expires_at=timezone.now() + max_age(),
         )
@@ -171,7 +182,9 @@ def confirm(registration, code):
     if registration is None or not registration.is_pending:
         return Confirmation(CodeCheck.EXPIRED)
     attempt = check_code(
-        registration, code, hash_of=_hash_of,
+        registration,
+        code,
+        hash_of=_hash_of,
         max_attempts=guestpay_settings.REGISTRATION_CODE_MAX_ATTEMPTS,
         pending={"status": Status.PENDING},
     )
@@ -201,8 +214,11 @@ def _create_account(registration):
         contact = contact_for(email, source=Contact.Source.REGISTRATION)
         if accounts_holding(email).exists():
             raise _AddressTaken  # rolls back the Contact made above, if any
-        used = _finish(PendingRegistration.objects.filter(pk=registration.pk), Status.USED,
-                       used_at=timezone.now())
+        used = _finish(
+            PendingRegistration.objects.filter(pk=registration.pk),
+            Status.USED,
+            used_at=timezone.now(),
+        )
         if not used:
             return None
         # An account retired for someone else's typo is taken back rather than doubled.

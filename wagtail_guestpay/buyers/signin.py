@@ -62,8 +62,12 @@ def may_sign_in_with_code(user):
 
 def account_for(email):
     """The active account that holds ``email`` (the most recently used of several), or None."""
-    return (accounts_holding(email).filter(is_active=True)
-            .order_by(F("last_login").desc(nulls_last=True), "-pk").first())
+    return (
+        accounts_holding(email)
+        .filter(is_active=True)
+        .order_by(F("last_login").desc(nulls_last=True), "-pk")
+        .first()
+    )
 
 
 def _hash(row, code):
@@ -90,16 +94,28 @@ def issue_code(user, purpose, email, *, next_url="", language=""):
         SignInCode.objects.filter(user=user, purpose=purpose, status=Status.PENDING).update(
             status=Status.REPLACED
         )
-        row = SignInCode(user=user, purpose=purpose, email=email, salt=salt,
-                         link_hash=hash_token(token), next_url=next_url[:2000],
-                         expires_at=timezone.now() + max_age)
+        row = SignInCode(
+            user=user,
+            purpose=purpose,
+            email=email,
+            salt=salt,
+            link_hash=hash_token(token),
+            next_url=next_url[:2000],
+            expires_at=timezone.now() + max_age,
+        )
         row.code_hash = _hash(row, code)
         row.save()
         kind = SIGNIN_CODE if purpose == Purpose.SIGN_IN else EMAIL_CHANGE_CODE
-        queue_email(kind, email, user=user, language=language, data={
-            "max_age_minutes": int(max_age.total_seconds() // 60),
-            SEALED: seal({"code": code, "token": token}),
-        })
+        queue_email(
+            kind,
+            email,
+            user=user,
+            language=language,
+            data={
+                "max_age_minutes": int(max_age.total_seconds() // 60),
+                SEALED: seal({"code": code, "token": token}),
+            },
+        )
     return row
 
 
@@ -121,8 +137,13 @@ def check_signin_code(email, code):
 def _check(row, code):
     if row is None:
         return SignIn(CodeCheck.EXPIRED)
-    attempt = check_code(row, code, hash_of=_hash, pending={"status": Status.PENDING},
-                         max_attempts=guestpay_settings.SIGNIN_CODE_MAX_ATTEMPTS)
+    attempt = check_code(
+        row,
+        code,
+        hash_of=_hash,
+        pending={"status": Status.PENDING},
+        max_attempts=guestpay_settings.SIGNIN_CODE_MAX_ATTEMPTS,
+    )
     if attempt.result == CodeCheck.LOCKED:
         SignInCode.objects.filter(pk=row.pk, status=Status.PENDING).update(status=Status.LOCKED)
     if attempt.result != CodeCheck.ACCEPTED:
@@ -134,8 +155,12 @@ def link_row(token):
     """The pending sign-in a link's token belongs to (nothing is used), or None."""
     if not token or len(token) > 100:
         return None
-    return (SignInCode.objects.pending().select_related("user")
-            .filter(purpose=Purpose.SIGN_IN, link_hash=hash_token(token)).first())
+    return (
+        SignInCode.objects.pending()
+        .select_related("user")
+        .filter(purpose=Purpose.SIGN_IN, link_hash=hash_token(token))
+        .first()
+    )
 
 
 def use_link(token):
@@ -205,5 +230,6 @@ def _move_address(user, new_email, language):
         setattr(user, User.USERNAME_FIELD, get_adapter().make_username(new_email))
         fields.append(User.USERNAME_FIELD)
     user.save(update_fields=fields)
-    queue_email(EMAIL_CHANGED, old_email, user=user, language=language,
-                data={"new_email": new_email})
+    queue_email(
+        EMAIL_CHANGED, old_email, user=user, language=language, data={"new_email": new_email}
+    )

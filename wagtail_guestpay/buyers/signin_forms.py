@@ -24,7 +24,9 @@ class PasswordSignInForm(EmailForm):
     """E-mail and password. One answer for an unknown address and a wrong password."""
 
     password = forms.CharField(
-        label=_("Password"), max_length=4096, strip=False,
+        label=_("Password"),
+        max_length=4096,
+        strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
@@ -39,8 +41,9 @@ class PasswordSignInForm(EmailForm):
         email, password = cleaned.get("email"), cleaned.get("password")
         if email and password:
             for account in accounts_holding(email).filter(is_active=True)[:5]:
-                self.user = authenticate(self.request, username=account.get_username(),
-                                         password=password)
+                self.user = authenticate(
+                    self.request, username=account.get_username(), password=password
+                )
                 if self.user is not None:
                     break
         if self.user is None and not self.errors:
@@ -62,7 +65,9 @@ class EmailChangeForm(EmailForm):
     """A new address; the current password too when the account has one."""
 
     password = forms.CharField(
-        label=_("Your current password"), max_length=4096, strip=False,
+        label=_("Your current password"),
+        max_length=4096,
+        strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 

@@ -17,21 +17,80 @@ from ..conf import guestpay_settings
 
 # Common mail domains, most used first (the first of two equally close candidates wins).
 COMMON_DOMAINS = (
-    "gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "icloud.com", "aol.com",
-    "live.com", "msn.com", "me.com", "mac.com", "googlemail.com", "protonmail.com", "proton.me",
-    "hotmail.co.uk", "yahoo.co.uk", "hotmail.fr", "yahoo.fr", "orange.fr", "wanadoo.fr",
-    "laposte.net", "free.fr", "sfr.fr", "gmx.de", "gmx.net", "web.de", "t-online.de",
-    "ukr.net", "i.ua", "mail.ru", "yandex.ru", "comcast.net", "verizon.net", "att.net",
-    "sbcglobal.net", "bigpond.com", "libero.it", "outlook.fr", "live.fr", "hotmail.de",
-    "hotmail.it", "hotmail.es", "yahoo.de", "yahoo.es", "yahoo.it",
+    "gmail.com",
+    "yahoo.com",
+    "hotmail.com",
+    "outlook.com",
+    "icloud.com",
+    "aol.com",
+    "live.com",
+    "msn.com",
+    "me.com",
+    "mac.com",
+    "googlemail.com",
+    "protonmail.com",
+    "proton.me",
+    "hotmail.co.uk",
+    "yahoo.co.uk",
+    "hotmail.fr",
+    "yahoo.fr",
+    "orange.fr",
+    "wanadoo.fr",
+    "laposte.net",
+    "free.fr",
+    "sfr.fr",
+    "gmx.de",
+    "gmx.net",
+    "web.de",
+    "t-online.de",
+    "ukr.net",
+    "i.ua",
+    "mail.ru",
+    "yandex.ru",
+    "comcast.net",
+    "verizon.net",
+    "att.net",
+    "sbcglobal.net",
+    "bigpond.com",
+    "libero.it",
+    "outlook.fr",
+    "live.fr",
+    "hotmail.de",
+    "hotmail.it",
+    "hotmail.es",
+    "yahoo.de",
+    "yahoo.es",
+    "yahoo.it",
 )
 
 # Real domains close to a common one: never suggested away.
 KNOWN_DOMAINS = (
-    "mail.com", "email.com", "ymail.com", "gmx.com", "gmx.fr", "cloud.com", "live.de", "live.it",
-    "live.nl", "outlook.de", "outlook.es", "outlook.it", "hotmail.nl", "mail.ua", "inbox.ru",
-    "bk.ru", "list.ru", "yahoo.ca", "yahoo.in", "rocketmail.com", "aim.com", "zoho.com",
-    "tutanota.com", "fastmail.com", "hey.com", "pm.me",
+    "mail.com",
+    "email.com",
+    "ymail.com",
+    "gmx.com",
+    "gmx.fr",
+    "cloud.com",
+    "live.de",
+    "live.it",
+    "live.nl",
+    "outlook.de",
+    "outlook.es",
+    "outlook.it",
+    "hotmail.nl",
+    "mail.ua",
+    "inbox.ru",
+    "bk.ru",
+    "list.ru",
+    "yahoo.ca",
+    "yahoo.in",
+    "rocketmail.com",
+    "aim.com",
+    "zoho.com",
+    "tutanota.com",
+    "fastmail.com",
+    "hey.com",
+    "pm.me",
 )
 
 # Country codes typed for "com" often enough that "gmail.co" is a typo, not Colombia.
@@ -39,9 +98,20 @@ COM_TYPOS = {"co", "cm", "om", "cp"}
 
 # Top-level domains that do not exist but are often typed for one that does.
 TLD_TYPOS = {
-    "con": "com", "cmo": "com", "ocm": "com", "vom": "com", "xom": "com", "comm": "com",
-    "coom": "com", "cim": "com", "cpm": "com", "nte": "net", "nett": "net", "ent": "net",
-    "ogr": "org", "orgg": "org",
+    "con": "com",
+    "cmo": "com",
+    "ocm": "com",
+    "vom": "com",
+    "xom": "com",
+    "comm": "com",
+    "coom": "com",
+    "cim": "com",
+    "cpm": "com",
+    "nte": "net",
+    "nett": "net",
+    "ent": "net",
+    "ogr": "org",
+    "orgg": "org",
 }
 
 
@@ -60,8 +130,13 @@ def distance(a, b, limit=3):
         for j, char_b in enumerate(b, 1):
             cost = 0 if char_a == char_b else 1
             current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if (previous2 is not None and i > 1 and j > 1 and char_a == b[j - 2]
-                    and a[i - 2] == char_b):
+            if (
+                previous2 is not None
+                and i > 1
+                and j > 1
+                and char_a == b[j - 2]
+                and a[i - 2] == char_b
+            ):
                 current[j] = min(current[j], previous2[j - 2] + 1)
         previous2, previous = previous, current
     return min(previous[-1], limit)
@@ -101,10 +176,11 @@ def suggest_domain(domain):
 
 
 def _other_country(name, tld, candidate):
-    """"hotmail.ca" is Canada's Hotmail, not a typo of "hotmail.com"."""
+    """ "hotmail.ca" is Canada's Hotmail, not a typo of "hotmail.com"."""
     candidate_name, _dot, candidate_tld = candidate.rpartition(".")
-    return (name == candidate_name and tld != candidate_tld and len(tld) == 2
-            and tld not in COM_TYPOS)
+    return (
+        name == candidate_name and tld != candidate_tld and len(tld) == 2 and tld not in COM_TYPOS
+    )
 
 
 def suggest_email(email):

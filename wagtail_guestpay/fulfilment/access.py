@@ -15,8 +15,11 @@ def has_access(user, product):
     content, to one of its translations)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
-    return AccessGrant.objects.active().filter(
-        user=user, product_id__in=same_page_ids(product)).exists()
+    return (
+        AccessGrant.objects.active()
+        .filter(user=user, product_id__in=same_page_ids(product))
+        .exists()
+    )
 
 
 def holds_every(user, products):
@@ -38,11 +41,14 @@ def products_for(user):
     if locale is not None:
         # Each page in the visitor's language, where it has a live translation in it.
         granted = list(pages.only("pk", "translation_key"))
-        local = dict(Page.objects.live().filter(
-            locale=locale, translation_key__in=[page.translation_key for page in granted]
-        ).values_list("translation_key", "pk"))
-        pages = Page.objects.filter(pk__in=[local.get(page.translation_key, page.pk)
-                                            for page in granted])
+        local = dict(
+            Page.objects.live()
+            .filter(locale=locale, translation_key__in=[page.translation_key for page in granted])
+            .values_list("translation_key", "pk")
+        )
+        pages = Page.objects.filter(
+            pk__in=[local.get(page.translation_key, page.pk) for page in granted]
+        )
     return pages.specific().order_by("title")
 
 
@@ -59,8 +65,12 @@ def grant_access(user, product, *, source, order=None, granted_by=None, note="")
     try:
         with transaction.atomic():
             grant = AccessGrant.objects.create(
-                user=user, product=product, order=order, source=source,
-                granted_by=granted_by, note=note,
+                user=user,
+                product=product,
+                order=order,
+                source=source,
+                granted_by=granted_by,
+                note=note,
             )
     except IntegrityError:
         return _active_grant(user, product, order), False
@@ -80,7 +90,8 @@ def _active_grant(user, product, order):
 def revoke_access(grant, *, revoked_by=None, note=""):
     """Revoke one grant; returns True if it was active. ``access_revoked`` follows the commit."""
     updated = AccessGrant.objects.filter(pk=grant.pk, revoked_at__isnull=True).update(
-        revoked_at=timezone.now(), revoked_by=revoked_by,
+        revoked_at=timezone.now(),
+        revoked_by=revoked_by,
         note=(f"{grant.note}\n{note}".strip() if note else grant.note),
     )
     if updated:

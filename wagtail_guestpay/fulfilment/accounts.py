@@ -142,7 +142,8 @@ def take_back_retired(email, *, password=None):
         fields.append("password")
     user.save(update_fields=fields)
     GuestAccount.objects.filter(user=user).update(
-        retired_at=None, activated_at=timezone.now() if password is not None else None)
+        retired_at=None, activated_at=timezone.now() if password is not None else None
+    )
     return user
 
 

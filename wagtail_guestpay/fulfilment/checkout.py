@@ -43,15 +43,23 @@ def create_order(request, offer, *, user=None):
         email = getattr(user, user.get_email_field_name(), "") or ""
     with transaction.atomic():
         order = Order(
-            offer=offer, site=Site.find_for_request(request), user=user,
-            paid_as_user=user is not None, email=email.lower(), amount=offer.price,
-            currency=offer.currency, language=translation.get_language() or "",
+            offer=offer,
+            site=Site.find_for_request(request),
+            user=user,
+            paid_as_user=user is not None,
+            email=email.lower(),
+            amount=offer.price,
+            currency=offer.currency,
+            language=translation.get_language() or "",
         )
         token = order.new_token()
         order.save()
         payment = Payment.objects.create(
-            order=order, account=offer.provider_account, reference=new_reference(),
-            amount=order.amount, currency=order.currency,
+            order=order,
+            account=offer.provider_account,
+            reference=new_reference(),
+            amount=order.amount,
+            currency=order.currency,
             next_check_at=_first_check(),
         )
     return order, payment, token
@@ -60,12 +68,16 @@ def create_order(request, offer, *, user=None):
 def new_payment(order):
     """Another attempt for an order whose last one failed or was abandoned."""
     with transaction.atomic():
-        order = Order.objects.select_for_update(of=("self",)).select_related("offer").get(
-            pk=order.pk
+        order = (
+            Order.objects.select_for_update(of=("self",)).select_related("offer").get(pk=order.pk)
         )
         payment = Payment.objects.create(
-            order=order, account=order.offer.provider_account, reference=new_reference(),
-            amount=order.amount, currency=order.currency, next_check_at=_first_check(),
+            order=order,
+            account=order.offer.provider_account,
+            reference=new_reference(),
+            amount=order.amount,
+            currency=order.currency,
+            next_check_at=_first_check(),
         )
         sync_order_status(order, reason="the buyer tried again")
     return payment
@@ -96,19 +108,21 @@ def send_to_provider(request, payment, token):
             payment.order = order
             move_payment(payment, PaymentStatus.FAILED, reason="the payment system did not answer")
         return BuyerPageResponse(
-            request, "wagtail_guestpay/checkout/provider_unavailable.html",
-            {"order": payment.order, "offer": payment.order.offer, "token": token}, status=503,
+            request,
+            "wagtail_guestpay/checkout/provider_unavailable.html",
+            {"order": payment.order, "offer": payment.order.offer, "token": token},
+            status=503,
         )
-    fields = ["provider_data", "checkout_url", "checkout_expires_at", "next_check_at",
-              "updated_at"]
+    fields = ["provider_data", "checkout_url", "checkout_expires_at", "next_check_at", "updated_at"]
     payment.provider_data = checkout.provider_data
     payment.checkout_url = checkout.redirect_url[:2048]
     payment.checkout_expires_at = checkout.expires_at
     if checkout.expires_at is not None:
         # Until the buyer comes back or the provider says something, one check once the page
         # has stopped working is enough (the notification brings a payment made before).
-        payment.next_check_at = max(payment.next_check_at or checkout.expires_at,
-                                    checkout.expires_at + UNSTARTED_GRACE)
+        payment.next_check_at = max(
+            payment.next_check_at or checkout.expires_at, checkout.expires_at + UNSTARTED_GRACE
+        )
     if checkout.provider_reference:
         payment.provider_reference = checkout.provider_reference
         fields.append("provider_reference")
@@ -119,9 +133,13 @@ def send_to_provider(request, payment, token):
         response.status_code = 303
     else:
         response = BuyerPageResponse(
-            request, "wagtail_guestpay/checkout/post_form.html",
-            {"action": checkout.form_action, "fields": checkout.form_fields,
-             "provider": payment.account.get_kind_display()},
+            request,
+            "wagtail_guestpay/checkout/post_form.html",
+            {
+                "action": checkout.form_action,
+                "fields": checkout.form_fields,
+                "provider": payment.account.get_kind_display(),
+            },
         )
     return _no_store(response)
 

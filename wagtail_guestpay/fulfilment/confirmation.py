@@ -87,8 +87,10 @@ def remember_references(payment, references):
     values.discard(payment.provider_reference)
     if values:
         ProviderReference.objects.bulk_create(
-            [ProviderReference(account_id=payment.account_id, payment=payment, value=value)
-             for value in sorted(values)],
+            [
+                ProviderReference(account_id=payment.account_id, payment=payment, value=value)
+                for value in sorted(values)
+            ],
             ignore_conflicts=True,
         )
 
@@ -136,12 +138,14 @@ def _record_failure(event, exc):
     give_up = attempts >= guestpay_settings.EVENT_MAX_ATTEMPTS
     error = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:4000]
     PaymentEvent.objects.filter(pk=event.pk, processed_at__isnull=True).update(
-        attempts=attempts, error=error,
+        attempts=attempts,
+        error=error,
         outcome=Outcome.FAILED if give_up else Outcome.WAITING,
         next_attempt_at=None if give_up else timezone.now() + poll_delay(attempts),
     )
-    logger.error("Payment event %s failed (attempt %s): %s", event.pk, attempts, error,
-                 exc_info=exc)
+    logger.error(
+        "Payment event %s failed (attempt %s): %s", event.pk, attempts, error, exc_info=exc
+    )
     if give_up:
         queue_staff_notice("event_failed", detail=f"Payment event {event.pk}: {error}")
 
@@ -157,8 +161,10 @@ def apply_event(payment, event, *, source=""):
             detail=f"{event.event_type} {event.reference or event.provider_reference}",
         )
         return Outcome.UNKNOWN_PAYMENT
-    order = Order.objects.select_for_update(of=("self",)).select_related("offer", "user").get(
-        pk=payment.order_id
+    order = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("offer", "user")
+        .get(pk=payment.order_id)
     )
     payment.refresh_from_db()
     payment.order = order
@@ -233,12 +239,19 @@ def fulfil_order(order, payment, event):
     email = normalize_email(event.email) or payment.payer_email or normalize_email(order.email)
     if not email:
         placeholder = make_placeholder_email()
-        contact = contact_for(placeholder, source=Contact.Source.GUEST_PAYMENT, is_placeholder=True,
-                              name=payment.payer_name)
+        contact = contact_for(
+            placeholder,
+            source=Contact.Source.GUEST_PAYMENT,
+            is_placeholder=True,
+            name=payment.payer_name,
+        )
         order.email_is_placeholder = True
         _link(order, contact, None, placeholder)
-        flag(order, Attention.PLACEHOLDER_EMAIL,
-             f"{payment.account.get_kind_display()} returned no e-mail ({payment.reference}).")
+        flag(
+            order,
+            Attention.PLACEHOLDER_EMAIL,
+            f"{payment.account.get_kind_display()} returned no e-mail ({payment.reference}).",
+        )
         return
 
     contact = contact_for(email, source=Contact.Source.GUEST_PAYMENT, name=payment.payer_name)
@@ -254,8 +267,11 @@ def fulfil_order(order, payment, event):
         flag(order, Attention.INACTIVE_ACCOUNT, f"Account {buyer.user.pk} is deactivated.")
         return
     if buyer.several:
-        flag(order, Attention.SEVERAL_ACCOUNTS,
-             f"Several accounts use {email}; access went to account {buyer.user.pk}.")
+        flag(
+            order,
+            Attention.SEVERAL_ACCOUNTS,
+            f"Several accounts use {email}; access went to account {buyer.user.pk}.",
+        )
     _grant_and_tell(order, buyer.user)
 
 
@@ -293,8 +309,12 @@ def _after_partial_refund(order, payment, event):
     if refunded is None or refunded <= 0 or done < refunded:
         flag(order, Attention.PARTIAL_REFUND, f"{refunded} {event.currency}")
         return
-    _queue_refund_email(order, refunded, access_revoked=False,
-                        dedupe_key=f"order:{order.pk}:refund:{payment.pk}:{refunded}")
+    _queue_refund_email(
+        order,
+        refunded,
+        access_revoked=False,
+        dedupe_key=f"order:{order.pk}:refund:{payment.pk}:{refunded}",
+    )
 
 
 def _after_refund(order, payment, event):
@@ -304,20 +324,33 @@ def _after_refund(order, payment, event):
         revoked = revoke_order_access(order, note=f"{event.event_type or 'refund'}")
     kind = "reversed" if event.status == EventStatus.REVERSED else "refunded"
     if kind == "refunded":  # a chargeback is the bank's doing, not a refund to announce
-        _queue_refund_email(order, event.refunded_amount or payment.amount,
-                            access_revoked=bool(revoked),
-                            dedupe_key=f"order:{order.pk}:refund:{payment.pk}")
+        _queue_refund_email(
+            order,
+            event.refunded_amount or payment.amount,
+            access_revoked=bool(revoked),
+            dedupe_key=f"order:{order.pk}:refund:{payment.pk}",
+        )
     queue_staff_notice(
-        Attention.REFUNDED, order=order,
+        Attention.REFUNDED,
+        order=order,
         detail=f"Payment {payment.reference} {kind}; {revoked} access grant(s) revoked.",
     )
 
 
 def _queue_refund_email(order, amount, *, access_revoked, dedupe_key):
     """Tell the buyer that ``amount`` of their payment for ``order`` is on its way back."""
-    queue_email(REFUND, order.email, user=order.user, order=order, dedupe_key=dedupe_key,
-                data={"amount": str(quantize(amount, order.currency)), "currency": order.currency,
-                      "access_revoked": access_revoked})
+    queue_email(
+        REFUND,
+        order.email,
+        user=order.user,
+        order=order,
+        dedupe_key=dedupe_key,
+        data={
+            "amount": str(quantize(amount, order.currency)),
+            "currency": order.currency,
+            "access_revoked": access_revoked,
+        },
+    )
 
 
 def poll_delay(attempts):
@@ -325,4 +358,3 @@ def poll_delay(attempts):
     longest = guestpay_settings.as_timedelta("POLL_MAX_DELAY")
     factor = guestpay_settings.POLL_BACKOFF_FACTOR
     return min(first * (factor ** max(attempts - 1, 0)), longest)
-

@@ -41,7 +41,9 @@ def claim(batch=BATCH):
         return []
     with transaction.atomic():
         ids = list(
-            waiting().order_by("pk").select_for_update(skip_locked=True)
+            waiting()
+            .order_by("pk")
+            .select_for_update(skip_locked=True)
             .values_list("pk", flat=True)[:batch]
         )
         if ids:

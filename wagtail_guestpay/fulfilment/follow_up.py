@@ -25,12 +25,7 @@ from django.db.models import Case, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from ..conf import guestpay_settings
-from ..models import (
-    Order,
-    Payment,
-    PaymentEvent,
-    PaymentStatus,
-)
+from ..models import Order, Payment, PaymentEvent, PaymentStatus
 from ..providers.base import EventStatus
 from ..providers.exceptions import ProviderError
 from ..providers.registry import get_provider_class, registered_kinds
@@ -131,14 +126,18 @@ def expire_stale_payments(limit=100):
 
 
 # What the maintenance task checks, in what order ----------------------------------------------
-LIKELY = Q(returned_at__isnull=False) | Q(status__in=(PaymentStatus.PENDING, PaymentStatus.APPROVED))
+LIKELY = Q(returned_at__isnull=False) | Q(
+    status__in=(PaymentStatus.PENDING, PaymentStatus.APPROVED)
+)
 
 
 def open_payments_due(now, batch):
     return list(
         Payment.objects.filter(status__in=OPEN_STATUSES, next_check_at__lte=now)
         .annotate(
-            unlikely=Case(When(LIKELY, then=Value(0)), default=Value(1), output_field=IntegerField())
+            unlikely=Case(
+                When(LIKELY, then=Value(0)), default=Value(1), output_field=IntegerField()
+            )
         )
         .order_by("unlikely", "next_check_at")
         .values_list("pk", flat=True)[:batch]

@@ -26,8 +26,11 @@ def store_events(account, events, *, source, notification=None, enqueue_processi
     Without ``enqueue_processing`` the caller processes them itself: they are stored leased (no
     drain takes them meanwhile), and the ids of those not processed yet are returned.
     """
-    lease = None if enqueue_processing else (
-        timezone.now() + guestpay_settings.as_timedelta("EVENT_TASK_GRACE"))
+    lease = (
+        None
+        if enqueue_processing
+        else (timezone.now() + guestpay_settings.as_timedelta("EVENT_TASK_GRACE"))
+    )
     body = headers = None
     if notification is not None:
         body = _body_text(notification.body)
@@ -37,21 +40,33 @@ def store_events(account, events, *, source, notification=None, enqueue_processi
         event_id = event.event_id
         if source == PaymentEvent.Source.STATUS_CHECK:
             event_id = f"check:{event_id}"
-        rows.append(PaymentEvent(
-            account=account, provider_event_id=_no_nul(event_id[:255]), source=source,
-            event_type=_no_nul(event.event_type[:100]), data=_no_nul(event.to_dict()),
-            headers=headers or {}, body=body or "", next_attempt_at=lease,
-        ))
+        rows.append(
+            PaymentEvent(
+                account=account,
+                provider_event_id=_no_nul(event_id[:255]),
+                source=source,
+                event_type=_no_nul(event.event_type[:100]),
+                data=_no_nul(event.to_dict()),
+                headers=headers or {},
+                body=body or "",
+                next_attempt_at=lease,
+            )
+        )
     if not rows:
         return []
     insert_ignoring_conflicts(PaymentEvent, rows)
     if enqueue_processing:
         wake()
         return []
-    return list(PaymentEvent.objects.filter(
-        account=account, provider_event_id__in=[row.provider_event_id for row in rows],
-        processed_at__isnull=True,
-    ).order_by("pk").values_list("pk", flat=True))
+    return list(
+        PaymentEvent.objects.filter(
+            account=account,
+            provider_event_id__in=[row.provider_event_id for row in rows],
+            processed_at__isnull=True,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def _body_text(body, limit=None):

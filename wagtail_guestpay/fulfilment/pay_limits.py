@@ -41,8 +41,11 @@ def client_key(request):
 
 def within_budget(request, offer):
     """Count one new order or attempt for this client and offer; False once spent."""
-    return allow("pay", f"{offer.pk}:{client_key(request)}",
-                 configured_budget("PAY_RATE_LIMITS", "client_offer"))
+    return allow(
+        "pay",
+        f"{offer.pk}:{client_key(request)}",
+        configured_budget("PAY_RATE_LIMITS", "client_offer"),
+    )
 
 
 def rate_limited(request):
@@ -65,9 +68,13 @@ def _remembered(request):
         return {}
     now = time.time()
     return {
-        key: value for key, value in entries.items()
-        if isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
-        and isinstance(value[1], int) and now - value[1] <= window
+        key: value
+        for key, value in entries.items()
+        if isinstance(value, list)
+        and len(value) == 2
+        and isinstance(value[0], str)
+        and isinstance(value[1], int)
+        and now - value[1] <= window
     }
 
 
@@ -78,8 +85,13 @@ def remember(response, request, offer, token):
     entries[str(offer.pk)] = [token, int(time.time())]
     entries = dict(list(entries.items())[-MAX_REMEMBERED:])
     response.set_signed_cookie(
-        COOKIE, json.dumps(entries, separators=(",", ":")), salt=SALT, max_age=_window_seconds(),
-        httponly=True, samesite="Lax", secure=request.is_secure(),
+        COOKIE,
+        json.dumps(entries, separators=(",", ":")),
+        salt=SALT,
+        max_age=_window_seconds(),
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure(),
     )
     return response
 
@@ -100,8 +112,10 @@ def open_order(request, offer, user):
     if order is None or order.amount != offer.price or order.currency != offer.currency:
         return None
     payment = order.payments.select_related("account").first()
-    if payment is None or payment.account_id != offer.provider_account_id or not can_resume(
-        payment
+    if (
+        payment is None
+        or payment.account_id != offer.provider_account_id
+        or not can_resume(payment)
     ):
         return None
     return order, payment, token
@@ -124,7 +138,7 @@ def pay_for_offer(request, offer, user=None):
 
 
 def pay_again(request, order, token, last_payment):
-    """"Try again" on a failed or abandoned order: back to the last attempt's page while it
+    """ "Try again" on a failed or abandoned order: back to the last attempt's page while it
     works, else a new attempt within the budget."""
     if last_payment is not None and can_resume(last_payment):
         return resume_checkout(request, last_payment, token)

@@ -39,10 +39,16 @@ def _within_budgets(account, client):
     """Count this rejected notification against the account's and the client's hourly budgets
     (both counted, so a client cannot hide behind another's spent budget)."""
     budgets = [
-        allow("rejected_account", str(account.pk),
-              configured_budget("REJECTED_NOTIFICATION_LIMITS", "account")),
-        allow("rejected_client", f"{account.pk}:{client}",
-              configured_budget("REJECTED_NOTIFICATION_LIMITS", "client")),
+        allow(
+            "rejected_account",
+            str(account.pk),
+            configured_budget("REJECTED_NOTIFICATION_LIMITS", "account"),
+        ),
+        allow(
+            "rejected_client",
+            f"{account.pk}:{client}",
+            configured_budget("REJECTED_NOTIFICATION_LIMITS", "client"),
+        ),
     ]
     return all(budgets)
 
@@ -82,12 +88,17 @@ def store_rejected(account, notification, reason, *, client=""):
         return None
     with transaction.atomic():  # a failure here must not break the caller's transaction
         return PaymentEvent.objects.create(
-            account=account, provider_event_id=None, source=PaymentEvent.Source.NOTIFICATION,
-            signature_valid=False, body=body_prefix(notification.body),
+            account=account,
+            provider_event_id=None,
+            source=PaymentEvent.Source.NOTIFICATION,
+            signature_valid=False,
+            body=body_prefix(notification.body),
             body_size=len(notification.body),
             body_sha256=hashlib.sha256(notification.body).hexdigest(),
-            headers=short_headers(notification.headers), outcome=PaymentEvent.Outcome.REJECTED,
-            error=_no_nul(str(reason)[:MAX_ERROR_CHARS]), processed_at=timezone.now(),
+            headers=short_headers(notification.headers),
+            outcome=PaymentEvent.Outcome.REJECTED,
+            error=_no_nul(str(reason)[:MAX_ERROR_CHARS]),
+            processed_at=timezone.now(),
         )
 
 
@@ -95,8 +106,9 @@ def purge_rejected(batch=1000):
     """Delete rejected notifications older than the retention period; returns how many."""
     cutoff = timezone.now() - guestpay_settings.as_timedelta("REJECTED_NOTIFICATION_RETENTION")
     ids = list(
-        PaymentEvent.objects.filter(signature_valid=False, received_at__lt=cutoff)
-        .values_list("pk", flat=True)[:batch]
+        PaymentEvent.objects.filter(signature_valid=False, received_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )[:batch]
     )
     if not ids:
         return 0

@@ -21,8 +21,16 @@ P = PaymentStatus
 _LATE_SUCCESS = {P.PAID, P.ON_HOLD, P.REFUNDED}
 
 PAYMENT_TRANSITIONS = {
-    P.CREATED: {P.PENDING, P.APPROVED, P.PAID, P.ON_HOLD, P.FAILED, P.EXPIRED, P.CANCELLED,
-                P.REFUNDED},
+    P.CREATED: {
+        P.PENDING,
+        P.APPROVED,
+        P.PAID,
+        P.ON_HOLD,
+        P.FAILED,
+        P.EXPIRED,
+        P.CANCELLED,
+        P.REFUNDED,
+    },
     P.PENDING: {P.APPROVED, P.PAID, P.ON_HOLD, P.FAILED, P.EXPIRED, P.CANCELLED, P.REFUNDED},
     P.APPROVED: {P.PENDING, P.PAID, P.ON_HOLD, P.FAILED, P.EXPIRED, P.CANCELLED, P.REFUNDED},
     # A confirmed payment the provider reports after we gave up still counts: money was taken.
@@ -69,8 +77,13 @@ def move_payment(payment, to_status, *, reason="", user=None):
     from_status = payment.status
     if to_status == from_status or not can_move(from_status, to_status):
         if to_status != from_status:
-            logger.info("Payment %s: %s -> %s ignored (%s)", payment.reference, from_status,
-                        to_status, reason)
+            logger.info(
+                "Payment %s: %s -> %s ignored (%s)",
+                payment.reference,
+                from_status,
+                to_status,
+                reason,
+            )
         return False
     now = timezone.now()
     fields = {"status": to_status, "updated_at": now}
@@ -83,12 +96,18 @@ def move_payment(payment, to_status, *, reason="", user=None):
         return False
     for name, value in fields.items():
         setattr(payment, name, value)
-    log(payment.order, "wagtail_guestpay.payment_status", user=user,
-        data={"payment": payment.reference, "from": from_status, "to": to_status,
-              "reason": reason})
+    log(
+        payment.order,
+        "wagtail_guestpay.payment_status",
+        user=user,
+        data={"payment": payment.reference, "from": from_status, "to": to_status, "reason": reason},
+    )
     transaction.on_commit(
         lambda: signals.payment_status_changed.send(
-            sender=Payment, payment=payment, old_status=from_status, new_status=to_status,
+            sender=Payment,
+            payment=payment,
+            old_status=from_status,
+            new_status=to_status,
             reason=reason,
         ),
         robust=True,
@@ -111,12 +130,15 @@ def sync_order_status(order, *, reason, user=None):
         return
     for name, value in fields.items():
         setattr(order, name, value)
-    log(order, "wagtail_guestpay.order_status", user=user,
-        data={"from": from_status, "to": to_status, "reason": reason})
+    log(
+        order,
+        "wagtail_guestpay.order_status",
+        user=user,
+        data={"from": from_status, "to": to_status, "reason": reason},
+    )
     transaction.on_commit(
         lambda: signals.order_status_changed.send(
-            sender=Order, order=order, old_status=from_status, new_status=to_status,
-            reason=reason,
+            sender=Order, order=order, old_status=from_status, new_status=to_status, reason=reason
         ),
         robust=True,
     )

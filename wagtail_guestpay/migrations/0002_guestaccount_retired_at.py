@@ -4,15 +4,12 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('wagtail_guestpay', '0001_initial'),
-    ]
+    dependencies = [("wagtail_guestpay", "0001_initial")]
 
     operations = [
         migrations.AddField(
-            model_name='guestaccount',
-            name='retired_at',
+            model_name="guestaccount",
+            name="retired_at",
             field=models.DateTimeField(blank=True, null=True),
-        ),
+        )
     ]

@@ -6,35 +6,76 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('wagtail_guestpay', '0002_guestaccount_retired_at'),
+        ("wagtail_guestpay", "0002_guestaccount_retired_at"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SignInCode',
+            name="SignInCode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('purpose', models.CharField(choices=[('sign_in', 'Sign-in'), ('email_change', 'New e-mail address')], max_length=16, verbose_name='purpose')),
-                ('email', models.EmailField(max_length=254, verbose_name='e-mail')),
-                ('salt', models.CharField(editable=False, max_length=32)),
-                ('code_hash', models.CharField(editable=False, max_length=64)),
-                ('link_hash', models.CharField(editable=False, max_length=64, unique=True)),
-                ('next_url', models.CharField(blank=True, editable=False, max_length=2000)),
-                ('status', models.CharField(choices=[('pending', 'Waiting for the code'), ('used', 'Used'), ('replaced', 'Replaced by a newer code'), ('locked', 'Too many wrong codes')], default='pending', max_length=16, verbose_name='status')),
-                ('attempts', models.PositiveSmallIntegerField(default=0, verbose_name='codes typed')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('expires_at', models.DateTimeField(verbose_name='expires')),
-                ('used_at', models.DateTimeField(blank=True, null=True, verbose_name='used')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='guestpay_signin_codes', to=settings.AUTH_USER_MODEL, verbose_name='account')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "purpose",
+                    models.CharField(
+                        choices=[("sign_in", "Sign-in"), ("email_change", "New e-mail address")],
+                        max_length=16,
+                        verbose_name="purpose",
+                    ),
+                ),
+                ("email", models.EmailField(max_length=254, verbose_name="e-mail")),
+                ("salt", models.CharField(editable=False, max_length=32)),
+                ("code_hash", models.CharField(editable=False, max_length=64)),
+                ("link_hash", models.CharField(editable=False, max_length=64, unique=True)),
+                ("next_url", models.CharField(blank=True, editable=False, max_length=2000)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting for the code"),
+                            ("used", "Used"),
+                            ("replaced", "Replaced by a newer code"),
+                            ("locked", "Too many wrong codes"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "attempts",
+                    models.PositiveSmallIntegerField(default=0, verbose_name="codes typed"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("expires_at", models.DateTimeField(verbose_name="expires")),
+                ("used_at", models.DateTimeField(blank=True, null=True, verbose_name="used")),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="guestpay_signin_codes",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="account",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'sign-in code',
-                'verbose_name_plural': 'sign-in codes',
-                'ordering': ['-created_at'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('status', 'pending')), fields=('user', 'purpose'), name='guestpay_signin_one_pending_per_purpose')],
+                "verbose_name": "sign-in code",
+                "verbose_name_plural": "sign-in codes",
+                "ordering": ["-created_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "pending")),
+                        fields=("user", "purpose"),
+                        name="guestpay_signin_one_pending_per_purpose",
+                    )
+                ],
             },
-        ),
+        )
     ]

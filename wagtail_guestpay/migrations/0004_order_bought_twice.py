@@ -4,20 +4,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('wagtail_guestpay', '0003_signin_codes'),
-    ]
+    dependencies = [("wagtail_guestpay", "0003_signin_codes")]
 
     operations = [
         migrations.AddField(
-            model_name='order',
-            name='bought_twice',
-            field=models.BooleanField(default=False, help_text="When it was paid, the buyer's account already held every product of the offer (a guest paying again with the same e-mail).", verbose_name='bought twice'),
+            model_name="order",
+            name="bought_twice",
+            field=models.BooleanField(
+                default=False,
+                help_text="When it was paid, the buyer's account already held every product of the offer (a guest paying again with the same e-mail).",
+                verbose_name="bought twice",
+            ),
         ),
         migrations.AlterField(
-            model_name='order',
-            name='attention',
-            field=models.CharField(blank=True, choices=[('', 'Nothing'), ('placeholder_email', 'No e-mail from the payment system'), ('amount_mismatch', 'Amount or currency does not match'), ('several_accounts', 'Several accounts share the e-mail'), ('partial_refund', 'Partially refunded'), ('refunded', 'Refunded or charged back'), ('inactive_account', "The buyer's account is deactivated"), ('bought_twice', 'Bought twice: the account already had it')], db_index=True, default='', max_length=32, verbose_name='needs attention'),
+            model_name="order",
+            name="attention",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("", "Nothing"),
+                    ("placeholder_email", "No e-mail from the payment system"),
+                    ("amount_mismatch", "Amount or currency does not match"),
+                    ("several_accounts", "Several accounts share the e-mail"),
+                    ("partial_refund", "Partially refunded"),
+                    ("refunded", "Refunded or charged back"),
+                    ("inactive_account", "The buyer's account is deactivated"),
+                    ("bought_twice", "Bought twice: the account already had it"),
+                ],
+                db_index=True,
+                default="",
+                max_length=32,
+                verbose_name="needs attention",
+            ),
         ),
     ]

@@ -4,45 +4,49 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('wagtail_guestpay', '0005_offer_locale'),
-    ]
+    dependencies = [("wagtail_guestpay", "0005_offer_locale")]
 
     operations = [
         migrations.AddField(
-            model_name='payment',
-            name='checkout_expires_at',
+            model_name="payment",
+            name="checkout_expires_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='payment',
-            name='checkout_url',
+            model_name="payment",
+            name="checkout_url",
             field=models.URLField(blank=True, editable=False, max_length=2048),
         ),
         migrations.AddField(
-            model_name='payment',
-            name='returned_at',
+            model_name="payment",
+            name="returned_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='paymentevent',
-            name='body_sha256',
+            model_name="paymentevent",
+            name="body_sha256",
             field=models.CharField(blank=True, max_length=64),
         ),
         migrations.AddField(
-            model_name='paymentevent',
-            name='body_size',
+            model_name="paymentevent",
+            name="body_size",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='provideraccount',
-            name='rejected_dropped',
-            field=models.PositiveBigIntegerField(default=0, editable=False, verbose_name='rejected notifications not kept'),
+            model_name="provideraccount",
+            name="rejected_dropped",
+            field=models.PositiveBigIntegerField(
+                default=0, editable=False, verbose_name="rejected notifications not kept"
+            ),
         ),
         migrations.AddField(
-            model_name='provideraccount',
-            name='rejected_dropped_at',
-            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='last rejected notification not kept'),
+            model_name="provideraccount",
+            name="rejected_dropped_at",
+            field=models.DateTimeField(
+                blank=True,
+                editable=False,
+                null=True,
+                verbose_name="last rejected notification not kept",
+            ),
         ),
     ]

@@ -5,20 +5,119 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('wagtail_guestpay', '0006_abuse_limits'),
-    ]
+    dependencies = [("wagtail_guestpay", "0006_abuse_limits")]
 
     operations = [
         migrations.AlterField(
-            model_name='offerpage',
-            name='body',
-            field=wagtail.fields.StreamField([('heading', 0), ('paragraph', 1), ('image', 2), ('pay_button', 6), ('merchant_contacts', 7)], blank=True, block_lookup={0: ('wagtail.blocks.CharBlock', (), {'form_classname': 'title', 'icon': 'title', 'label': 'Heading', 'template': 'wagtail_guestpay/blocks/heading.html'}), 1: ('wagtail.blocks.RichTextBlock', (), {'label': 'Paragraph'}), 2: ('wagtail.images.blocks.ImageBlock', [], {'label': 'Image'}), 3: ('wagtail_guestpay.blocks.pay_button.OfferChooserBlock', (), {'label': 'Offer'}), 4: ('wagtail.blocks.CharBlock', (), {'help_text': 'Defaults to “Pay &lt;price&gt;”.', 'label': 'Button label', 'max_length': 80, 'required': False}), 5: ('wagtail.blocks.BooleanBlock', (), {'label': 'Show the price beside the button', 'required': False}), 6: ('wagtail.blocks.StructBlock', [[('offer', 3), ('label', 4), ('show_price', 5)]], {}), 7: ('wagtail_guestpay.blocks.merchant.MerchantContactsBlock', (), {})}, verbose_name='body'),
+            model_name="offerpage",
+            name="body",
+            field=wagtail.fields.StreamField(
+                [
+                    ("heading", 0),
+                    ("paragraph", 1),
+                    ("image", 2),
+                    ("pay_button", 6),
+                    ("merchant_contacts", 7),
+                ],
+                blank=True,
+                block_lookup={
+                    0: (
+                        "wagtail.blocks.CharBlock",
+                        (),
+                        {
+                            "form_classname": "title",
+                            "icon": "title",
+                            "label": "Heading",
+                            "template": "wagtail_guestpay/blocks/heading.html",
+                        },
+                    ),
+                    1: ("wagtail.blocks.RichTextBlock", (), {"label": "Paragraph"}),
+                    2: ("wagtail.images.blocks.ImageBlock", [], {"label": "Image"}),
+                    3: (
+                        "wagtail_guestpay.blocks.pay_button.OfferChooserBlock",
+                        (),
+                        {"label": "Offer"},
+                    ),
+                    4: (
+                        "wagtail.blocks.CharBlock",
+                        (),
+                        {
+                            "help_text": "Defaults to “Pay &lt;price&gt;”.",
+                            "label": "Button label",
+                            "max_length": 80,
+                            "required": False,
+                        },
+                    ),
+                    5: (
+                        "wagtail.blocks.BooleanBlock",
+                        (),
+                        {"label": "Show the price beside the button", "required": False},
+                    ),
+                    6: (
+                        "wagtail.blocks.StructBlock",
+                        [[("offer", 3), ("label", 4), ("show_price", 5)]],
+                        {},
+                    ),
+                    7: ("wagtail_guestpay.blocks.merchant.MerchantContactsBlock", (), {}),
+                },
+                verbose_name="body",
+            ),
         ),
         migrations.AlterField(
-            model_name='paymentresultpage',
-            name='body',
-            field=wagtail.fields.StreamField([('heading', 0), ('paragraph', 1), ('image', 2), ('pay_button', 6), ('merchant_contacts', 7), ('order_status', 8)], blank=True, block_lookup={0: ('wagtail.blocks.CharBlock', (), {'form_classname': 'title', 'icon': 'title', 'label': 'Heading', 'template': 'wagtail_guestpay/blocks/heading.html'}), 1: ('wagtail.blocks.RichTextBlock', (), {'label': 'Paragraph'}), 2: ('wagtail.images.blocks.ImageBlock', [], {'label': 'Image'}), 3: ('wagtail_guestpay.blocks.pay_button.OfferChooserBlock', (), {'label': 'Offer'}), 4: ('wagtail.blocks.CharBlock', (), {'help_text': 'Defaults to “Pay &lt;price&gt;”.', 'label': 'Button label', 'max_length': 80, 'required': False}), 5: ('wagtail.blocks.BooleanBlock', (), {'label': 'Show the price beside the button', 'required': False}), 6: ('wagtail.blocks.StructBlock', [[('offer', 3), ('label', 4), ('show_price', 5)]], {}), 7: ('wagtail_guestpay.blocks.merchant.MerchantContactsBlock', (), {}), 8: ('wagtail_guestpay.blocks.order_status.OrderStatusBlock', (), {})}, verbose_name='body'),
+            model_name="paymentresultpage",
+            name="body",
+            field=wagtail.fields.StreamField(
+                [
+                    ("heading", 0),
+                    ("paragraph", 1),
+                    ("image", 2),
+                    ("pay_button", 6),
+                    ("merchant_contacts", 7),
+                    ("order_status", 8),
+                ],
+                blank=True,
+                block_lookup={
+                    0: (
+                        "wagtail.blocks.CharBlock",
+                        (),
+                        {
+                            "form_classname": "title",
+                            "icon": "title",
+                            "label": "Heading",
+                            "template": "wagtail_guestpay/blocks/heading.html",
+                        },
+                    ),
+                    1: ("wagtail.blocks.RichTextBlock", (), {"label": "Paragraph"}),
+                    2: ("wagtail.images.blocks.ImageBlock", [], {"label": "Image"}),
+                    3: (
+                        "wagtail_guestpay.blocks.pay_button.OfferChooserBlock",
+                        (),
+                        {"label": "Offer"},
+                    ),
+                    4: (
+                        "wagtail.blocks.CharBlock",
+                        (),
+                        {
+                            "help_text": "Defaults to “Pay &lt;price&gt;”.",
+                            "label": "Button label",
+                            "max_length": 80,
+                            "required": False,
+                        },
+                    ),
+                    5: (
+                        "wagtail.blocks.BooleanBlock",
+                        (),
+                        {"label": "Show the price beside the button", "required": False},
+                    ),
+                    6: (
+                        "wagtail.blocks.StructBlock",
+                        [[("offer", 3), ("label", 4), ("show_price", 5)]],
+                        {},
+                    ),
+                    7: ("wagtail_guestpay.blocks.merchant.MerchantContactsBlock", (), {}),
+                    8: ("wagtail_guestpay.blocks.order_status.OrderStatusBlock", (), {}),
+                },
+                verbose_name="body",
+            ),
         ),
     ]

@@ -6,44 +6,115 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('wagtail_guestpay', '0007_newcomer'),
+        ("wagtail_guestpay", "0007_newcomer"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='order',
-            options={'ordering': ['-created_at'], 'permissions': [('view_transactions', 'Can see transactions and contacts'), ('fix_orders', 'Can fix orders: e-mail, account, resend, re-check, review'), ('manage_access', 'Can grant and revoke access manually'), ('refund_orders', 'Can refund orders at the payment system')], 'verbose_name': 'order', 'verbose_name_plural': 'orders'},
+            name="order",
+            options={
+                "ordering": ["-created_at"],
+                "permissions": [
+                    ("view_transactions", "Can see transactions and contacts"),
+                    ("fix_orders", "Can fix orders: e-mail, account, resend, re-check, review"),
+                    ("manage_access", "Can grant and revoke access manually"),
+                    ("refund_orders", "Can refund orders at the payment system"),
+                ],
+                "verbose_name": "order",
+                "verbose_name_plural": "orders",
+            },
         ),
         migrations.AlterField(
-            model_name='paymentevent',
-            name='source',
-            field=models.CharField(choices=[('notification', 'Notification'), ('status_check', 'Status check'), ('return', "Buyer's return"), ('follow_up', 'Follow-up call'), ('refund', 'Refund by staff')], max_length=16),
+            model_name="paymentevent",
+            name="source",
+            field=models.CharField(
+                choices=[
+                    ("notification", "Notification"),
+                    ("status_check", "Status check"),
+                    ("return", "Buyer's return"),
+                    ("follow_up", "Follow-up call"),
+                    ("refund", "Refund by staff"),
+                ],
+                max_length=16,
+            ),
         ),
         migrations.CreateModel(
-            name='Refund',
+            name="Refund",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='amount')),
-                ('currency', models.CharField(max_length=3, verbose_name='currency')),
-                ('status', models.CharField(choices=[('requested', 'Being sent'), ('unknown', 'No answer: send again'), ('pending', 'Accepted, to be completed'), ('done', 'Refunded'), ('failed', 'Refused')], default='requested', max_length=16, verbose_name='status')),
-                ('reason', models.TextField(verbose_name='reason')),
-                ('form_key', models.CharField(editable=False, max_length=64, unique=True)),
-                ('provider_refund_id', models.CharField(blank=True, max_length=255, verbose_name='refund id at the payment system')),
-                ('detail', models.CharField(blank=True, max_length=255, verbose_name='detail')),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='refunds', to='wagtail_guestpay.order', verbose_name='order')),
-                ('payment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='refunds', to='wagtail_guestpay.payment', verbose_name='payment')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='requested by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "amount",
+                    models.DecimalField(decimal_places=2, max_digits=12, verbose_name="amount"),
+                ),
+                ("currency", models.CharField(max_length=3, verbose_name="currency")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("requested", "Being sent"),
+                            ("unknown", "No answer: send again"),
+                            ("pending", "Accepted, to be completed"),
+                            ("done", "Refunded"),
+                            ("failed", "Refused"),
+                        ],
+                        default="requested",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                ("reason", models.TextField(verbose_name="reason")),
+                ("form_key", models.CharField(editable=False, max_length=64, unique=True)),
+                (
+                    "provider_refund_id",
+                    models.CharField(
+                        blank=True, max_length=255, verbose_name="refund id at the payment system"
+                    ),
+                ),
+                ("detail", models.CharField(blank=True, max_length=255, verbose_name="detail")),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="refunds",
+                        to="wagtail_guestpay.order",
+                        verbose_name="order",
+                    ),
+                ),
+                (
+                    "payment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="refunds",
+                        to="wagtail_guestpay.payment",
+                        verbose_name="payment",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="requested by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'refund',
-                'verbose_name_plural': 'refunds',
-                'ordering': ['-created_at'],
+                "verbose_name": "refund",
+                "verbose_name_plural": "refunds",
+                "ordering": ["-created_at"],
             },
         ),
     ]

@@ -39,79 +39,119 @@ def drop_trigram_indexes(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ("wagtail_guestpay", "0008_refunds"),
-    ]
+    dependencies = [("wagtail_guestpay", "0008_refunds")]
 
     operations = [
         # The single-column indexes of 0001 give way to the composite ones below.
         migrations.AlterField(
-            model_name='order',
-            name='attention',
-            field=models.CharField(blank=True, choices=[('', 'Nothing'), ('placeholder_email', 'No e-mail from the payment system'), ('amount_mismatch', 'Amount or currency does not match'), ('several_accounts', 'Several accounts share the e-mail'), ('partial_refund', 'Partially refunded'), ('refunded', 'Refunded or charged back'), ('inactive_account', "The buyer's account is deactivated"), ('bought_twice', 'Bought twice: the account already had it')], default='', max_length=32, verbose_name='needs attention'),
+            model_name="order",
+            name="attention",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("", "Nothing"),
+                    ("placeholder_email", "No e-mail from the payment system"),
+                    ("amount_mismatch", "Amount or currency does not match"),
+                    ("several_accounts", "Several accounts share the e-mail"),
+                    ("partial_refund", "Partially refunded"),
+                    ("refunded", "Refunded or charged back"),
+                    ("inactive_account", "The buyer's account is deactivated"),
+                    ("bought_twice", "Bought twice: the account already had it"),
+                ],
+                default="",
+                max_length=32,
+                verbose_name="needs attention",
+            ),
         ),
         migrations.AlterField(
-            model_name='order',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created'),
+            model_name="order",
+            name="created_at",
+            field=models.DateTimeField(auto_now_add=True, verbose_name="created"),
         ),
         migrations.AlterField(
-            model_name='order',
-            name='status',
-            field=models.CharField(choices=[('created', 'Sent to the payment system'), ('pending', 'Being confirmed'), ('paid', 'Paid'), ('on_hold', 'Held for review'), ('failed', 'Failed'), ('expired', 'Expired'), ('cancelled', 'Cancelled'), ('refunded', 'Refunded')], default='created', max_length=16, verbose_name='status'),
+            model_name="order",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("created", "Sent to the payment system"),
+                    ("pending", "Being confirmed"),
+                    ("paid", "Paid"),
+                    ("on_hold", "Held for review"),
+                    ("failed", "Failed"),
+                    ("expired", "Expired"),
+                    ("cancelled", "Cancelled"),
+                    ("refunded", "Refunded"),
+                ],
+                default="created",
+                max_length=16,
+                verbose_name="status",
+            ),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['created_at', 'id'], name='guestpay_contact_created'),
+            model_name="contact",
+            index=models.Index(fields=["created_at", "id"], name="guestpay_contact_created"),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['created_at', 'id'], name='guestpay_order_created'),
+            model_name="order",
+            index=models.Index(fields=["created_at", "id"], name="guestpay_order_created"),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['status', 'created_at', 'id'], name='guestpay_order_status'),
+            model_name="order",
+            index=models.Index(fields=["status", "created_at", "id"], name="guestpay_order_status"),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['offer', 'created_at', 'id'], name='guestpay_order_offer'),
+            model_name="order",
+            index=models.Index(fields=["offer", "created_at", "id"], name="guestpay_order_offer"),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(condition=models.Q(('attention', ''), _negated=True), fields=['attention', 'created_at', 'id'], name='guestpay_order_attention'),
+            model_name="order",
+            index=models.Index(
+                condition=models.Q(("attention", ""), _negated=True),
+                fields=["attention", "created_at", "id"],
+                name="guestpay_order_attention",
+            ),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['status', 'paid_at', 'id'], name='guestpay_order_paid'),
+            model_name="order",
+            index=models.Index(fields=["status", "paid_at", "id"], name="guestpay_order_paid"),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(condition=models.Q(('bought_twice', True)), fields=['created_at', 'id'], name='guestpay_order_bought_twice'),
+            model_name="order",
+            index=models.Index(
+                condition=models.Q(("bought_twice", True)),
+                fields=["created_at", "id"],
+                name="guestpay_order_bought_twice",
+            ),
         ),
         migrations.AddIndex(
-            model_name='payment',
-            index=models.Index(fields=['order', 'created_at', 'id'], name='guestpay_payment_order'),
+            model_name="payment",
+            index=models.Index(fields=["order", "created_at", "id"], name="guestpay_payment_order"),
         ),
         migrations.AddIndex(
-            model_name='payment',
-            index=models.Index(fields=['account', 'order'], name='guestpay_payment_account_order'),
+            model_name="payment",
+            index=models.Index(fields=["account", "order"], name="guestpay_payment_account_order"),
         ),
         migrations.AddIndex(
-            model_name='payment',
-            index=models.Index(fields=['status', 'created_at', 'id'], name='guestpay_payment_status'),
+            model_name="payment",
+            index=models.Index(
+                fields=["status", "created_at", "id"], name="guestpay_payment_status"
+            ),
         ),
         migrations.AddIndex(
-            model_name='payment',
-            index=models.Index(fields=['payer_email'], name='guestpay_payment_payer_email'),
+            model_name="payment",
+            index=models.Index(fields=["payer_email"], name="guestpay_payment_payer_email"),
         ),
         migrations.AddIndex(
-            model_name='paymentevent',
-            index=models.Index(condition=models.Q(('outcome__in', ['unknown_payment', 'failed'])), fields=['received_at', 'id'], name='guestpay_event_to_review'),
+            model_name="paymentevent",
+            index=models.Index(
+                condition=models.Q(("outcome__in", ["unknown_payment", "failed"])),
+                fields=["received_at", "id"],
+                name="guestpay_event_to_review",
+            ),
         ),
         migrations.AddIndex(
-            model_name='providerreference',
-            index=models.Index(fields=['value'], name='guestpay_provider_reference'),
+            model_name="providerreference",
+            index=models.Index(fields=["value"], name="guestpay_provider_reference"),
         ),
         migrations.RunPython(create_trigram_indexes, drop_trigram_indexes, elidable=False),
     ]

@@ -37,26 +37,40 @@ class AccessGrant(models.Model):
         API = "api", pgettext_lazy("access source", "Host site")
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("account"), on_delete=models.CASCADE,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("account"),
+        on_delete=models.CASCADE,
         related_name="guestpay_grants",
     )
     product = models.ForeignKey(
         "wagtailcore.Page", verbose_name=_("product"), on_delete=models.CASCADE, related_name="+"
     )
     order = models.ForeignKey(
-        "wagtail_guestpay.Order", verbose_name=_("order"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="grants",
+        "wagtail_guestpay.Order",
+        verbose_name=_("order"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="grants",
     )
     source = models.CharField(_("source"), max_length=16, choices=Source.choices)
     granted_at = models.DateTimeField(_("granted"), default=timezone.now)
     granted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("granted by"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("granted by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
     revoked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("revoked by"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("revoked by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     note = models.TextField(_("note"), blank=True)
 
@@ -112,9 +126,7 @@ class GuestAccount(models.Model):
     def is_unused(self):
         user = self.user
         return (
-            self.activated_at is None
-            and user.last_login is None
-            and not user.has_usable_password()
+            self.activated_at is None and user.last_login is None and not user.has_usable_password()
         )
 
 

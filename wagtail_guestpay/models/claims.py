@@ -32,7 +32,9 @@ class EmailClaim(models.Model):
         CANCELLED = "cancelled", _("No longer allowed")
 
     order = models.ForeignKey(
-        "wagtail_guestpay.Order", verbose_name=_("order"), on_delete=models.CASCADE,
+        "wagtail_guestpay.Order",
+        verbose_name=_("order"),
+        on_delete=models.CASCADE,
         related_name="email_claims",
     )
     kind = models.CharField(_("kind"), max_length=16, choices=ClaimKind.choices)
@@ -55,11 +57,13 @@ class EmailClaim(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["order"], condition=Q(status="pending"),
+                fields=["order"],
+                condition=Q(status="pending"),
                 name="guestpay_claim_one_pending_per_order",
             ),
             models.UniqueConstraint(
-                fields=["order"], condition=Q(status="used"),
+                fields=["order"],
+                condition=Q(status="used"),
                 name="guestpay_claim_used_once_per_order",
             ),
         ]

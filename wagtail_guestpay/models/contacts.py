@@ -21,8 +21,12 @@ class Contact(models.Model):
     email = models.EmailField(_("e-mail"), unique=True)
     is_placeholder = models.BooleanField(_("placeholder e-mail"), default=False, db_index=True)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("account"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="guestpay_contacts",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("account"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="guestpay_contacts",
     )
     name = models.CharField(pgettext_lazy("of a person", "name"), max_length=255, blank=True)
     registration_data = models.JSONField(_("registration fields"), default=dict, blank=True)

@@ -16,7 +16,10 @@ class OutboundEmail(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     order = models.ForeignKey(
-        "wagtail_guestpay.Order", null=True, blank=True, on_delete=models.CASCADE,
+        "wagtail_guestpay.Order",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
         related_name="emails",
     )
     dedupe_key = models.CharField(max_length=200, unique=True, null=True, blank=True)

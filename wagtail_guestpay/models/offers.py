@@ -111,7 +111,7 @@ class Offer(TranslatableMixin, ClusterableModel):
         ordering = ["title"]
         constraints = [
             # One offer per slug and language: the translations of an offer share its slug.
-            models.UniqueConstraint(fields=["slug", "locale"], name="guestpay_offer_slug_locale"),
+            models.UniqueConstraint(fields=["slug", "locale"], name="guestpay_offer_slug_locale")
         ]
 
     def __str__(self):
@@ -129,8 +129,11 @@ class Offer(TranslatableMixin, ClusterableModel):
         if not others.exists():
             return
         skip = {"id", "locale", "translation_key", "created_at", *self.OWN_TEXTS}
-        shared = {field.attname: getattr(self, field.attname) for field in self._meta.concrete_fields
-                  if field.name not in skip and (fields is None or field.name in fields)}
+        shared = {
+            field.attname: getattr(self, field.attname)
+            for field in self._meta.concrete_fields
+            if field.name not in skip and (fields is None or field.name in fields)
+        }
         if shared:
             others.update(**shared)
         if fields is not None:
@@ -205,9 +208,13 @@ class Offer(TranslatableMixin, ClusterableModel):
     def clean(self):
         super().clean()
         # A slug names one offer and its translations (one pay link for every language).
-        if self.slug and Offer.objects.filter(slug=self.slug).exclude(pk=self.pk).exclude(
-            translation_key=self.translation_key
-        ).exists():
+        if (
+            self.slug
+            and Offer.objects.filter(slug=self.slug)
+            .exclude(pk=self.pk)
+            .exclude(translation_key=self.translation_key)
+            .exists()
+        ):
             raise ValidationError({"slug": _("Another offer has this slug.")})
         if self.currency:
             self.currency = self.currency.upper()
@@ -226,10 +233,7 @@ class OfferProduct(Orderable):
 
     offer = ParentalKey(Offer, on_delete=models.CASCADE, related_name="products")
     page = models.ForeignKey(
-        "wagtailcore.Page",
-        verbose_name=_("product"),
-        on_delete=models.CASCADE,
-        related_name="+",
+        "wagtailcore.Page", verbose_name=_("product"), on_delete=models.CASCADE, related_name="+"
     )
 
     class Meta(Orderable.Meta):
@@ -246,6 +250,8 @@ class OfferProduct(Orderable):
         super().clean()
         if self.page_id and not is_product_page(self.page):
             raise ValidationError(
-                {"page": _("Choose a page of a product type: %(types)s.")
-                 % {"types": product_models_label()}}
+                {
+                    "page": _("Choose a page of a product type: %(types)s.")
+                    % {"types": product_models_label()}
+                }
             )

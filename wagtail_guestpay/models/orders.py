@@ -61,7 +61,9 @@ class Order(models.Model):
     Status = OrderStatus
 
     offer = models.ForeignKey(
-        "wagtail_guestpay.Offer", verbose_name=_("offer"), on_delete=models.PROTECT,
+        "wagtail_guestpay.Offer",
+        verbose_name=_("offer"),
+        on_delete=models.PROTECT,
         related_name="orders",
     )
     site = models.ForeignKey(
@@ -71,31 +73,43 @@ class Order(models.Model):
     email = models.EmailField(_("buyer e-mail"), blank=True, db_index=True)
     email_is_placeholder = models.BooleanField(_("placeholder e-mail"), default=False)
     contact = models.ForeignKey(
-        "wagtail_guestpay.Contact", verbose_name=_("contact"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="orders",
+        "wagtail_guestpay.Contact",
+        verbose_name=_("contact"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="orders",
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("account"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="guestpay_orders",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("account"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="guestpay_orders",
     )
     paid_as_user = models.BooleanField(
-        _("paid while logged in"), default=False,
+        _("paid while logged in"),
+        default=False,
         help_text=_("The buyer was logged in: access goes to that account whatever the e-mail."),
     )
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
     # Indexed with the listing's order (Meta.indexes), not alone.
     status = models.CharField(
-        _("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.CREATED,
+        _("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.CREATED
     )
     attention = models.CharField(
-        _("needs attention"), max_length=32, choices=Attention.choices, blank=True, default="",
+        _("needs attention"), max_length=32, choices=Attention.choices, blank=True, default=""
     )
     attention_note = models.TextField(_("attention note"), blank=True)
     bought_twice = models.BooleanField(
-        _("bought twice"), default=False,
-        help_text=_("When it was paid, the buyer's account already held every product of the "
-                    "offer (a guest paying again with the same e-mail)."),
+        _("bought twice"),
+        default=False,
+        help_text=_(
+            "When it was paid, the buyer's account already held every product of the "
+            "offer (a guest paying again with the same e-mail)."
+        ),
     )
     language = models.CharField(max_length=16, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -121,11 +135,17 @@ class Order(models.Model):
             models.Index(fields=["created_at", "id"], name="guestpay_order_created"),
             models.Index(fields=["status", "created_at", "id"], name="guestpay_order_status"),
             models.Index(fields=["offer", "created_at", "id"], name="guestpay_order_offer"),
-            models.Index(fields=["attention", "created_at", "id"], condition=~Q(attention=""),
-                         name="guestpay_order_attention"),
+            models.Index(
+                fields=["attention", "created_at", "id"],
+                condition=~Q(attention=""),
+                name="guestpay_order_attention",
+            ),
             models.Index(fields=["status", "paid_at", "id"], name="guestpay_order_paid"),
-            models.Index(fields=["created_at", "id"], condition=Q(bought_twice=True),
-                         name="guestpay_order_bought_twice"),
+            models.Index(
+                fields=["created_at", "id"],
+                condition=Q(bought_twice=True),
+                name="guestpay_order_bought_twice",
+            ),
         ]
 
     def __str__(self):
@@ -182,8 +202,10 @@ class Payment(models.Model):
         Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="payments"
     )
     account = models.ForeignKey(
-        "wagtail_guestpay.ProviderAccount", verbose_name=_("payment system"),
-        on_delete=models.PROTECT, related_name="payments",
+        "wagtail_guestpay.ProviderAccount",
+        verbose_name=_("payment system"),
+        on_delete=models.PROTECT,
+        related_name="payments",
     )
     reference = models.CharField(_("reference"), max_length=64, unique=True)
     provider_reference = models.CharField(
@@ -192,7 +214,10 @@ class Payment(models.Model):
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
     status = models.CharField(
-        _("status"), max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.CREATED,
+        _("status"),
+        max_length=16,
+        choices=PaymentStatus.choices,
+        default=PaymentStatus.CREATED,
         db_index=True,
     )
     payer_email = models.EmailField(_("e-mail from the payment system"), blank=True)

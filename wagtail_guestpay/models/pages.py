@@ -6,8 +6,8 @@ from wagtail.fields import StreamField
 from wagtail.models import Page
 
 from ..blocks import BODY_BLOCKS, RESULT_PAGE_BLOCKS
-from ..localization import localize
 from ..layout import layout_context
+from ..localization import localize
 
 
 class BodyBlocksMixin:

@@ -122,10 +122,14 @@ def holds_site_key(value):
     encryption keys): never a payment credential, never read as one."""
     from django.conf import settings
 
-    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", []),
-            *guestpay_settings.ENCRYPTION_KEYS]
+    keys = [
+        settings.SECRET_KEY,
+        *getattr(settings, "SECRET_KEY_FALLBACKS", []),
+        *guestpay_settings.ENCRYPTION_KEYS,
+    ]
     return bool(value) and any(
-        isinstance(key, str | bytes) and key
+        isinstance(key, str | bytes)
+        and key
         and constant_time_compare(value, key if isinstance(key, str) else key.decode())
         for key in keys
     )
@@ -135,12 +139,18 @@ def credential_from_env(name):
     """The value of the environment variable ``name`` as a credential: "" when the name is not
     allowed or the variable holds one of the site's own keys (logged, without the value)."""
     if not env_name_allowed(name):
-        logger.warning("A payment system names the environment variable %s, which "
-                       "WAGTAIL_GUESTPAY_CREDENTIAL_ENV_PREFIX does not allow: not read.", name)
+        logger.warning(
+            "A payment system names the environment variable %s, which "
+            "WAGTAIL_GUESTPAY_CREDENTIAL_ENV_PREFIX does not allow: not read.",
+            name,
+        )
         return ""
     value = os.environ.get(name, "")
     if holds_site_key(value):
-        logger.warning("The environment variable %s holds one of the site's own keys: not read "
-                       "as a payment credential.", name)
+        logger.warning(
+            "The environment variable %s holds one of the site's own keys: not read "
+            "as a payment credential.",
+            name,
+        )
         return ""
     return value

@@ -41,25 +41,35 @@ class Refund(models.Model):
     Status = RefundStatus
 
     order = models.ForeignKey(
-        "wagtail_guestpay.Order", verbose_name=_("order"), on_delete=models.CASCADE,
+        "wagtail_guestpay.Order",
+        verbose_name=_("order"),
+        on_delete=models.CASCADE,
         related_name="refunds",
     )
     payment = models.ForeignKey(
-        "wagtail_guestpay.Payment", verbose_name=_("payment"), on_delete=models.CASCADE,
+        "wagtail_guestpay.Payment",
+        verbose_name=_("payment"),
+        on_delete=models.CASCADE,
         related_name="refunds",
     )
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
-    status = models.CharField(_("status"), max_length=16, choices=RefundStatus.choices,
-                              default=RefundStatus.REQUESTED)
+    status = models.CharField(
+        _("status"), max_length=16, choices=RefundStatus.choices, default=RefundStatus.REQUESTED
+    )
     reason = models.TextField(_("reason"))
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     form_key = models.CharField(max_length=64, unique=True, editable=False)
-    provider_refund_id = models.CharField(_("refund id at the payment system"), max_length=255,
-                                          blank=True)
+    provider_refund_id = models.CharField(
+        _("refund id at the payment system"), max_length=255, blank=True
+    )
     detail = models.CharField(_("detail"), max_length=255, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

@@ -21,7 +21,9 @@ class PendingRegistration(models.Model):
         CANCELLED = "cancelled", _("The address has an account")
 
     offer = models.ForeignKey(
-        "wagtail_guestpay.Offer", verbose_name=_("offer"), on_delete=models.CASCADE,
+        "wagtail_guestpay.Offer",
+        verbose_name=_("offer"),
+        on_delete=models.CASCADE,
         related_name="+",
     )
     site = models.ForeignKey(

@@ -30,7 +30,9 @@ class SignInCode(models.Model):
         LOCKED = "locked", _("Too many wrong codes")
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("account"), on_delete=models.CASCADE,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("account"),
+        on_delete=models.CASCADE,
         related_name="guestpay_signin_codes",
     )
     purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices)
@@ -56,9 +58,10 @@ class SignInCode(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "purpose"], condition=Q(status="pending"),
+                fields=["user", "purpose"],
+                condition=Q(status="pending"),
                 name="guestpay_signin_one_pending_per_purpose",
-            ),
+            )
         ]
 
     def __str__(self):

@@ -21,8 +21,9 @@ IN_OTHER_LANGUAGES_HELP = _(
 class PerLocaleValues(models.Model):
     """A row of values in one language for a site setting; blank values keep the setting's."""
 
-    locale = models.ForeignKey(Locale, verbose_name=_("language"), on_delete=models.CASCADE,
-                               related_name="+")
+    locale = models.ForeignKey(
+        Locale, verbose_name=_("language"), on_delete=models.CASCADE, related_name="+"
+    )
 
     class Meta:
         abstract = True
@@ -61,8 +62,9 @@ class MerchantContacts(ClusterableModel, BaseSiteSetting):
         ),
         FieldPanel("address"),
         FieldPanel("hours"),
-        InlinePanel("translations", label=_("In other languages"),
-                    help_text=IN_OTHER_LANGUAGES_HELP),
+        InlinePanel(
+            "translations", label=_("In other languages"), help_text=IN_OTHER_LANGUAGES_HELP
+        ),
     ]
 
     class Meta:
@@ -75,26 +77,28 @@ class MerchantContacts(ClusterableModel, BaseSiteSetting):
     def in_language(self, language=None):
         """These contacts with the name, address and hours in ``language`` (default: the active
         one), where a row of "In other languages" gives them."""
-        return _in_language(self, self.translations.all(), MerchantContactsTranslation.TEXTS,
-                            language)
+        return _in_language(
+            self, self.translations.all(), MerchantContactsTranslation.TEXTS, language
+        )
 
 
 class MerchantContactsTranslation(PerLocaleValues, Orderable):
     TEXTS = ("name", "address", "hours")
 
-    contacts = ParentalKey(MerchantContacts, on_delete=models.CASCADE,
-                           related_name="translations")
+    contacts = ParentalKey(MerchantContacts, on_delete=models.CASCADE, related_name="translations")
     name = models.CharField(_("merchant name"), max_length=255, blank=True)
     address = models.TextField(_("postal address"), blank=True)
     hours = models.CharField(_("support hours"), max_length=255, blank=True)
 
-    panels = [FieldPanel("locale"), FieldPanel("name"), FieldPanel("address"),
-              FieldPanel("hours")]
+    panels = [FieldPanel("locale"), FieldPanel("name"), FieldPanel("address"), FieldPanel("hours")]
 
     class Meta(Orderable.Meta):
         verbose_name = _("merchant contacts in another language")
-        constraints = [models.UniqueConstraint(fields=["contacts", "locale"],
-                                               name="guestpay_merchant_contacts_locale_once")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contacts", "locale"], name="guestpay_merchant_contacts_locale_once"
+            )
+        ]
 
     def __str__(self):
         return f"{self.name or self.contacts_id} (locale {self.locale_id})"
@@ -111,8 +115,9 @@ class RegistrationSettings(ClusterableModel, BaseSiteSetting):
     panels = [
         FieldPanel("intro"),
         InlinePanel("fields", label=_("Fields")),
-        InlinePanel("translations", label=_("In other languages"),
-                    help_text=IN_OTHER_LANGUAGES_HELP),
+        InlinePanel(
+            "translations", label=_("In other languages"), help_text=IN_OTHER_LANGUAGES_HELP
+        ),
     ]
 
     class Meta:
@@ -129,8 +134,11 @@ class RegistrationSettings(ClusterableModel, BaseSiteSetting):
         rows = {}
         locale = language_locale(language)
         if locale is not None:
-            rows = {row.field_name: row for row in self.translations.all()
-                    if row.field_name and row.locale_id == locale.pk}
+            rows = {
+                row.field_name: row
+                for row in self.translations.all()
+                if row.field_name and row.locale_id == locale.pk
+            }
         return [field.in_language(rows.get(field.name)) for field in self.fields.all()]
 
 
@@ -189,8 +197,10 @@ class RegistrationField(Orderable):
     def choice_pairs(self):
         """(stored value, shown text) of each choice."""
         shown = getattr(self, "_shown_choices", None) or []
-        return [(value, shown[i] if i < len(shown) else value)
-                for i, value in enumerate(self.choice_list())]
+        return [
+            (value, shown[i] if i < len(shown) else value)
+            for i, value in enumerate(self.choice_list())
+        ]
 
     def in_language(self, row):
         """A copy of this field with the texts of its translation ``row`` (None: itself)."""
@@ -199,18 +209,22 @@ class RegistrationField(Orderable):
         localized = copy.copy(self)
         localized.label = row.label or self.label
         localized.help_text = row.help_text or self.help_text
-        localized._shown_choices = [line.strip() for line in row.choices.splitlines()
-                                    if line.strip()]
+        localized._shown_choices = [
+            line.strip() for line in row.choices.splitlines() if line.strip()
+        ]
         return localized
 
 
 class RegistrationTranslation(PerLocaleValues, Orderable):
     """The introduction, or one field's texts, in one language."""
 
-    settings = ParentalKey(RegistrationSettings, on_delete=models.CASCADE,
-                           related_name="translations")
+    settings = ParentalKey(
+        RegistrationSettings, on_delete=models.CASCADE, related_name="translations"
+    )
     field_name = models.CharField(
-        _("field"), max_length=64, blank=True,
+        _("field"),
+        max_length=64,
+        blank=True,
         help_text=_("The name of the field translated here; empty: the introduction."),
     )
     label = models.CharField(_("label"), max_length=255, blank=True)
@@ -220,13 +234,22 @@ class RegistrationTranslation(PerLocaleValues, Orderable):
     )
     intro = models.TextField(_("introduction"), blank=True)
 
-    panels = [FieldPanel("locale"), FieldPanel("field_name"), FieldPanel("intro"),
-              FieldPanel("label"), FieldPanel("help_text"), FieldPanel("choices")]
+    panels = [
+        FieldPanel("locale"),
+        FieldPanel("field_name"),
+        FieldPanel("intro"),
+        FieldPanel("label"),
+        FieldPanel("help_text"),
+        FieldPanel("choices"),
+    ]
 
     class Meta(Orderable.Meta):
         verbose_name = _("registration texts in another language")
-        constraints = [models.UniqueConstraint(
-            fields=["settings", "locale", "field_name"], name="guestpay_registration_text_once")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["settings", "locale", "field_name"], name="guestpay_registration_text_once"
+            )
+        ]
 
     def __str__(self):
         return self.field_name or str(_("introduction"))

@@ -105,13 +105,18 @@ class FondyProvider(Provider):
     can_refund_partially = True
     credentials = (
         Credential(
-            "merchant_id", _("Merchant ID"),
+            "merchant_id",
+            _("Merchant ID"),
             help_text=_("Fondy merchant portal > Merchant settings: the merchant's ID (digits)."),
         ),
         Credential(
-            "payment_key", _("Payment key"), secret=True,
-            help_text=_("Fondy merchant portal > Merchant settings > Technical: the payment key "
-                        "(also called the merchant password)."),
+            "payment_key",
+            _("Payment key"),
+            secret=True,
+            help_text=_(
+                "Fondy merchant portal > Merchant settings > Technical: the payment key "
+                "(also called the merchant password)."
+            ),
         ),
     )
 
@@ -139,8 +144,9 @@ class FondyProvider(Provider):
         import httpx
 
         if not self.merchant_id or not self.payment_key:
-            raise ProviderError("The Fondy account has no merchant ID or payment key.",
-                                retryable=False)
+            raise ProviderError(
+                "The Fondy account has no merchant ID or payment key.", retryable=False
+            )
         try:
             with self.http_client() as client:
                 response = client.post(self.api_url(path), json={"request": self._signed(params)})
@@ -151,8 +157,9 @@ class FondyProvider(Provider):
         try:
             data = loads(response.text).get("response")
         except (ValueError, AttributeError) as exc:
-            raise ProviderError(f"Fondy answered HTTP {response.status_code} without JSON.") \
-                from exc
+            raise ProviderError(
+                f"Fondy answered HTTP {response.status_code} without JSON."
+            ) from exc
         if not isinstance(data, dict):
             raise ProviderError("Fondy's answer has no response object.")
         return data
@@ -254,15 +261,18 @@ class FondyProvider(Provider):
 
     # Following a payment up ---------------------------------------------------------------
     def fetch_status(self, payment):
-        data = self._call("/status/order_id/", {
-            "order_id": payment.reference, "merchant_id": self._merchant_id_value(),
-        })
+        data = self._call(
+            "/status/order_id/",
+            {"order_id": payment.reference, "merchant_id": self._merchant_id_value()},
+        )
         if data.get("response_status") != "success":
             if str(data.get("error_code")) == ORDER_NOT_FOUND:
                 return None
-            raise ProviderError(_error_text("Fondy's status check failed", data),
-                                retryable=str(data.get("error_code")) not in (
-                                    INVALID_SIGNATURE, MERCHANT_NOT_FOUND))
+            raise ProviderError(
+                _error_text("Fondy's status check failed", data),
+                retryable=str(data.get("error_code"))
+                not in (INVALID_SIGNATURE, MERCHANT_NOT_FOUND),
+            )
         if not is_signed(self.payment_key, data):
             raise ProviderError("Fondy's status answer is not correctly signed.")
         if data.get("order_id") != payment.reference:
@@ -276,14 +286,21 @@ class FondyProvider(Provider):
     def refund(self, payment, amount, *, key, note=""):
         """POST reverse/order_id (full or partial). Fondy takes no idempotency key: the caller
         calls once per refund request (its row is unique per staff form)."""
-        data = self._call("/reverse/order_id/", {
-            "order_id": payment.reference, "merchant_id": self._merchant_id_value(),
-            "amount": to_minor_units(amount, payment.currency), "currency": payment.currency,
-            "comment": f"refund {key}"[:1024],
-        })
+        data = self._call(
+            "/reverse/order_id/",
+            {
+                "order_id": payment.reference,
+                "merchant_id": self._merchant_id_value(),
+                "amount": to_minor_units(amount, payment.currency),
+                "currency": payment.currency,
+                "comment": f"refund {key}"[:1024],
+            },
+        )
         if data.get("response_status") != "success":
-            return RefundAnswer(status=RefundStatus.FAILED,
-                                detail=_error_text("Fondy refused the refund", data)[:255])
+            return RefundAnswer(
+                status=RefundStatus.FAILED,
+                detail=_error_text("Fondy refused the refund", data)[:255],
+            )
         if not is_signed(self.payment_key, data):
             raise ProviderError("Fondy's refund answer is not correctly signed.")
         if data.get("order_id") != payment.reference:
@@ -296,7 +313,8 @@ class FondyProvider(Provider):
         return RefundAnswer(
             status=REVERSE_STATUS.get(reverse_status, RefundStatus.PENDING),
             refund_id=str(data.get("transaction_id") or ""),
-            amount=refunded or amount, currency=payment.currency,
+            amount=refunded or amount,
+            currency=payment.currency,
             detail=f"reverse {reverse_status or '?'}",
         )
 
@@ -307,22 +325,24 @@ class FondyProvider(Provider):
             return CredentialCheck(False, _("Enter the merchant ID and the payment key."))
         probe = f"guestpay-credential-check-{secrets.token_hex(8)}"
         try:
-            data = self._call("/status/order_id/", {
-                "order_id": probe, "merchant_id": self._merchant_id_value(),
-            })
+            data = self._call(
+                "/status/order_id/", {"order_id": probe, "merchant_id": self._merchant_id_value()}
+            )
         except ProviderError as exc:
-            return CredentialCheck(False, _("Fondy could not be asked: %(error)s")
-                                   % {"error": exc})
+            return CredentialCheck(False, _("Fondy could not be asked: %(error)s") % {"error": exc})
         code = str(data.get("error_code") or "")
         if data.get("response_status") == "success" or code == ORDER_NOT_FOUND:
             return CredentialCheck(True, _("Fondy accepted the merchant ID and the payment key."))
         if code == INVALID_SIGNATURE:
-            return CredentialCheck(False, _("Fondy refused the signature: the payment key is "
-                                            "wrong for this merchant ID."))
+            return CredentialCheck(
+                False,
+                _("Fondy refused the signature: the payment key is wrong for this merchant ID."),
+            )
         if code == MERCHANT_NOT_FOUND:
             return CredentialCheck(False, _("Fondy does not know this merchant ID."))
-        return CredentialCheck(False, _("Fondy answered: %(error)s")
-                               % {"error": _error_text("error", data)})
+        return CredentialCheck(
+            False, _("Fondy answered: %(error)s") % {"error": _error_text("error", data)}
+        )
 
 
 def _error_text(prefix, data):

@@ -26,7 +26,6 @@ integration on the same Stripe account), are ignored: answered 200, nothing stor
 
 import dataclasses
 import logging
-import re
 from datetime import timedelta
 
 from django.core.exceptions import ImproperlyConfigured
@@ -46,7 +45,7 @@ from .base import (
     RefundStatus,
     checkout_lifetime,
 )
-from .exceptions import InvalidSignature, MalformedNotification, ProviderError
+from .exceptions import MalformedNotification, ProviderError
 from .stripe_objects import (
     EVENT_TRANSLATORS,
     METADATA_KEY,
@@ -59,16 +58,14 @@ from .stripe_objects import (
     session_status,
     with_session_id,
 )
+from .stripe_sdk import load_sdk, redact, verify_signature
 
 logger = logging.getLogger(__name__)
 
-#: Seconds a webhook signature stays valid (the SDK's ``Webhook.DEFAULT_TOLERANCE``).
-TOLERANCE = 300
 SIGNATURE_HEADER = "Stripe-Signature"
 DEFAULT_API_BASE = "https://api.stripe.com"
 # The session with what a status check and a missing e-mail need, in one call.
 SESSION_EXPAND = ["payment_intent", "payment_intent.latest_charge"]
-_KEYLIKE = re.compile(r"\b(sk|rk|pk|whsec)_[A-Za-z0-9_*.]+")
 
 
 # Refund.status: pending, requires_action, succeeded, failed or canceled (stripe-python
@@ -80,39 +77,6 @@ REFUND_STATUS = {
 }
 
 
-def load_sdk():
-    """The ``stripe`` module, or a clear error when the optional dependency is missing."""
-    try:
-        import stripe
-    except ImportError as exc:  # pragma: no cover - depends on the installation
-        raise ImproperlyConfigured(
-            "The Stripe payment system needs the stripe package: "
-            "pip install 'wagtail-guestpay[stripe]'."
-        ) from exc
-    return stripe
-
-
-def verify_signature(body, header, secret, tolerance=TOLERANCE):
-    """Check ``Stripe-Signature`` over the raw ``body`` with the SDK's verifier (HMAC-SHA256 of
-    ``"<t>.<body>"`` keyed with the whole ``whsec_`` string, constant-time compared, any ``v1``
-    may match, ``t`` not older than ``tolerance`` seconds). Raise InvalidSignature otherwise."""
-    stripe = load_sdk()
-    try:
-        payload = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidSignature("The body is not UTF-8, so it cannot carry Stripe's signature.") \
-            from exc
-    try:
-        stripe.WebhookSignature.verify_header(payload, header, secret, tolerance)
-    except stripe.SignatureVerificationError as exc:
-        raise InvalidSignature(redact(exc.user_message or "Invalid Stripe signature.")) from exc
-
-
-def redact(text):
-    """``text`` without anything that looks like a Stripe key or signing secret."""
-    return _KEYLIKE.sub(lambda match: f"{match.group(1)}_…", str(text))
-
-
 class StripeProvider(Provider):
     kind = "stripe"
     verbose_name = _("Stripe")
@@ -122,19 +86,29 @@ class StripeProvider(Provider):
     can_refund_partially = True
     credentials = (
         Credential(
-            "secret_key", _("Secret key"), secret=True,
-            help_text=_("Developers > API keys: sk_test_… in test mode, sk_live_… in live mode "
-                        "(or a restricted key rk_… allowed to write Checkout Sessions and read "
-                        "PaymentIntents, Charges and the balance)."),
+            "secret_key",
+            _("Secret key"),
+            secret=True,
+            help_text=_(
+                "Developers > API keys: sk_test_… in test mode, sk_live_… in live mode "
+                "(or a restricted key rk_… allowed to write Checkout Sessions and read "
+                "PaymentIntents, Charges and the balance)."
+            ),
         ),
         Credential(
-            "webhook_secret", _("Webhook signing secret"), secret=True,
+            "webhook_secret",
+            _("Webhook signing secret"),
+            secret=True,
             help_text=_("Developers > Webhooks > your endpoint > Signing secret (whsec_…)."),
         ),
         Credential(
-            "publishable_key", _("Publishable key"), required=False,
-            help_text=_("pk_test_… or pk_live_…; not needed by the hosted Checkout page, kept "
-                        "for templates of the host site."),
+            "publishable_key",
+            _("Publishable key"),
+            required=False,
+            help_text=_(
+                "pk_test_… or pk_live_…; not needed by the hosted Checkout page, kept "
+                "for templates of the host site."
+            ),
         ),
     )
 
@@ -166,8 +140,8 @@ class StripeProvider(Provider):
             status = exc.http_status or "no answer"
             message = redact(exc.user_message or type(exc).__name__)
             retryable = not isinstance(
-                exc, (stripe.AuthenticationError, stripe.PermissionError,
-                      stripe.InvalidRequestError)
+                exc,
+                (stripe.AuthenticationError, stripe.PermissionError, stripe.InvalidRequestError),
             )
             raise ProviderError(f"Stripe ({status}): {message}", retryable=retryable) from exc
         finally:
@@ -193,22 +167,30 @@ class StripeProvider(Provider):
             product["description"] = offer.description.strip()[:500]
         params = {
             "mode": "payment",
-            "line_items": [{
-                "quantity": 1,
-                "price_data": {
-                    "currency": currency.lower(),
-                    "unit_amount": to_minor_units(payment.amount, currency),
-                    "product_data": product,
-                },
-            }],
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": currency.lower(),
+                        "unit_amount": to_minor_units(payment.amount, currency),
+                        "product_data": product,
+                    },
+                }
+            ],
             "success_url": with_session_id(urls.return_url),
             "cancel_url": urls.cancel_url,
             "client_reference_id": payment.reference,
             "metadata": metadata,
             "payment_intent_data": {"metadata": metadata, "description": offer.title[:250]},
             # Stripe takes 30 minutes to 24 hours; a page nobody opened expires then.
-            "expires_at": int((timezone.now() + checkout_lifetime(
-                timedelta(minutes=30, seconds=30), timedelta(hours=23, minutes=59))).timestamp()),
+            "expires_at": int(
+                (
+                    timezone.now()
+                    + checkout_lifetime(
+                        timedelta(minutes=30, seconds=30), timedelta(hours=23, minutes=59)
+                    )
+                ).timestamp()
+            ),
         }
         if order.paid_as_user and order.email:
             # A logged-in buyer's account e-mail is known; a guest types it on Stripe's page.
@@ -224,20 +206,27 @@ class StripeProvider(Provider):
             redirect_url=session["url"],
             provider_reference=session["id"],
             related_references=tuple(_ids(session.get("payment_intent"))),
-            provider_data={"checkout_session": session["id"],
-                           "livemode": bool(session.get("livemode"))},
+            provider_data={
+                "checkout_session": session["id"],
+                "livemode": bool(session.get("livemode")),
+            },
             expires_at=_timestamp(session.get("expires_at")),
         )
 
     # Notifications ---------------------------------------------------------------------------
     def parse_notification(self, notification):
-        verify_signature(notification.body, notification.header(SIGNATURE_HEADER),
-                         self.secret("webhook_secret"))
+        verify_signature(
+            notification.body, notification.header(SIGNATURE_HEADER), self.secret("webhook_secret")
+        )
         data = notification.json()
         event_id, event_type = data.get("id"), data.get("type")
         obj = data.get("data", {}).get("object") if isinstance(data.get("data"), dict) else None
-        if not (isinstance(event_id, str) and event_id and isinstance(event_type, str)
-                and isinstance(obj, dict)):
+        if not (
+            isinstance(event_id, str)
+            and event_id
+            and isinstance(event_type, str)
+            and isinstance(obj, dict)
+        ):
             raise MalformedNotification("Not a Stripe event: no id, type or data.object.")
         livemode = data.get("livemode")
         if isinstance(livemode, bool) and livemode != self.is_live:
@@ -250,8 +239,14 @@ class StripeProvider(Provider):
         if fields is None:
             logger.info("Stripe event %s (%s) ignored.", event_id, event_type)
             return []
-        return [ProviderEvent(event_id=event_id, event_type=event_type,
-                              occurred_at=_timestamp(data.get("created")), **fields)]
+        return [
+            ProviderEvent(
+                event_id=event_id,
+                event_type=event_type,
+                occurred_at=_timestamp(data.get("created")),
+                **fields,
+            )
+        ]
 
     # Following a payment up ------------------------------------------------------------------
     def resolve_event(self, payment, event):
@@ -286,8 +281,11 @@ class StripeProvider(Provider):
         except MalformedNotification as exc:
             raise ProviderError(f"Stripe answered an unusable session: {exc}") from exc
         return ProviderEvent(
-            event_id=f"{session_id}:{status}", status=status, event_type="checkout.session",
-            detail=detail, **fields,
+            event_id=f"{session_id}:{status}",
+            status=status,
+            event_type="checkout.session",
+            detail=detail,
+            **fields,
         )
 
     # Refunds ---------------------------------------------------------------------------------
@@ -297,21 +295,26 @@ class StripeProvider(Provider):
         for value in known:
             return value
         if payment.provider_reference:
-            for value in _ids(self.retrieve_session(payment.provider_reference)
-                              .get("payment_intent")):
+            for value in _ids(
+                self.retrieve_session(payment.provider_reference).get("payment_intent")
+            ):
                 if value.startswith("pi_"):
                     return value
-        raise ProviderError(gettext("Stripe has no PaymentIntent for this payment yet."),
-                            retryable=False)
+        raise ProviderError(
+            gettext("Stripe has no PaymentIntent for this payment yet."), retryable=False
+        )
 
     def refund(self, payment, amount, *, key, note=""):
         """POST /v1/refunds on the payment's PaymentIntent, with ``key`` as the
         Idempotency-Key (the SDK sends it again on its own retry)."""
-        params = {"payment_intent": self.intent_id(payment),
-                  "amount": to_minor_units(amount, payment.currency),
-                  "metadata": {"guestpay_reference": payment.reference}}
-        refund = self.call(lambda client: client.v1.refunds.create(
-            params=params, options={"idempotency_key": key})).to_dict()
+        params = {
+            "payment_intent": self.intent_id(payment),
+            "amount": to_minor_units(amount, payment.currency),
+            "metadata": {"guestpay_reference": payment.reference},
+        }
+        refund = self.call(
+            lambda client: client.v1.refunds.create(params=params, options={"idempotency_key": key})
+        ).to_dict()
         status = REFUND_STATUS.get(str(refund.get("status") or ""), RefundStatus.PENDING)
         currency = str(refund.get("currency") or payment.currency).upper()
         try:
@@ -319,8 +322,10 @@ class StripeProvider(Provider):
         except MalformedNotification as exc:
             raise ProviderError(f"Stripe answered an unusable refund: {exc}") from exc
         return RefundAnswer(
-            status=status, refund_id=str(refund.get("id") or ""),
-            amount=refunded, currency=currency,
+            status=status,
+            refund_id=str(refund.get("id") or ""),
+            amount=refunded,
+            currency=currency,
             detail=str(refund.get("failure_reason") or refund.get("status") or "")[:255],
         )
 
@@ -338,23 +343,35 @@ class StripeProvider(Provider):
                 return CredentialCheck(False, gettext("Stripe refused the secret key."))
             if isinstance(exc.__cause__, stripe.PermissionError):
                 return CredentialCheck(
-                    False, gettext("The key works but may not read the balance: use the secret "
-                                   "key or give the restricted key read access to Balance."))
-            return CredentialCheck(False, gettext("Stripe could not be reached: %(error)s")
-                                   % {"error": exc})
+                    False,
+                    gettext(
+                        "The key works but may not read the balance: use the secret "
+                        "key or give the restricted key read access to Balance."
+                    ),
+                )
+            return CredentialCheck(
+                False, gettext("Stripe could not be reached: %(error)s") % {"error": exc}
+            )
         if bool(balance.get("livemode")) != self.is_live:
             key_mode = gettext("live") if balance.get("livemode") else gettext("test")
             account_mode = gettext("live") if self.is_live else gettext("test")
             return CredentialCheck(
-                False, gettext("The secret key is a %(key)s-mode key but this payment system is "
-                               "set to %(account)s mode.")
-                % {"key": key_mode, "account": account_mode})
+                False,
+                gettext(
+                    "The secret key is a %(key)s-mode key but this payment system is "
+                    "set to %(account)s mode."
+                )
+                % {"key": key_mode, "account": account_mode},
+            )
         if not self.secret("webhook_secret").startswith("whsec_"):
             return CredentialCheck(
-                False, gettext("The secret key works; set the webhook signing secret (whsec_…) "
-                               "or no payment will be confirmed."))
+                False,
+                gettext(
+                    "The secret key works; set the webhook signing secret (whsec_…) "
+                    "or no payment will be confirmed."
+                ),
+            )
         mode = gettext("live") if self.is_live else gettext("test")
         return CredentialCheck(
-            True, gettext("Stripe accepted the secret key (%(mode)s mode).") % {"mode": mode})
-
-
+            True, gettext("Stripe accepted the secret key (%(mode)s mode).") % {"mode": mode}
+        )

@@ -12,8 +12,13 @@ from .exceptions import MalformedNotification
 METADATA_KEY = "guestpay_reference"
 
 # Dispute statuses that take no money from the merchant.
-NO_LOSS_DISPUTE = ("warning_needs_response", "warning_under_review", "warning_closed",
-                   "prevented", "won")
+NO_LOSS_DISPUTE = (
+    "warning_needs_response",
+    "warning_under_review",
+    "warning_closed",
+    "prevented",
+    "won",
+)
 
 
 def with_session_id(url):
@@ -86,8 +91,11 @@ def session_email(session):
     """``customer_details.email`` (what the buyer typed on Stripe's page), else what the
     PaymentIntent or its charge carries when they are expanded."""
     details = session.get("customer_details") or {}
-    return _text(details.get("email"), session.get("customer_email"),
-                 intent_email(session.get("payment_intent")))
+    return _text(
+        details.get("email"),
+        session.get("customer_email"),
+        intent_email(session.get("payment_intent")),
+    )
 
 
 def _latest_charge(session):
@@ -161,10 +169,14 @@ def _intent_event(intent, status, detail=""):
     currency = _currency(intent)
     amount = intent.get("amount_received") if status == EventStatus.PAID else intent.get("amount")
     return {
-        "status": status, "reference": reference, "provider_reference": _id(intent),
+        "status": status,
+        "reference": reference,
+        "provider_reference": _id(intent),
         "related_references": tuple(_ids(intent.get("latest_charge"))),
-        "amount": _money(amount, currency), "currency": currency,
-        "email": intent_email(intent), "detail": detail,
+        "amount": _money(amount, currency),
+        "currency": currency,
+        "email": intent_email(intent),
+        "detail": detail,
     }
 
 
@@ -184,13 +196,16 @@ def _charge_refunded(charge):
     refunded = _money(charge.get("amount_refunded"), currency)
     if not refunded:
         return None
-    status = EventStatus.REFUNDED if charge.get("refunded") is True \
-        else EventStatus.PARTIALLY_REFUNDED
+    status = (
+        EventStatus.REFUNDED if charge.get("refunded") is True else EventStatus.PARTIALLY_REFUNDED
+    )
     return {
-        "status": status, "reference": _reference(charge),
+        "status": status,
+        "reference": _reference(charge),
         "provider_reference": _id(charge.get("payment_intent")) or _id(charge),
         "related_references": tuple(_ids(charge)),
-        "amount": _money(charge.get("amount"), currency), "currency": currency,
+        "amount": _money(charge.get("amount"), currency),
+        "currency": currency,
         "refunded_amount": refunded,
     }
 
@@ -200,10 +215,12 @@ def _dispute_created(dispute):
         return None
     currency = _currency(dispute)
     return {
-        "status": EventStatus.REVERSED, "reference": "",
+        "status": EventStatus.REVERSED,
+        "reference": "",
         "provider_reference": _id(dispute.get("payment_intent")) or _id(dispute.get("charge")),
         "related_references": tuple(_ids(dispute.get("charge"))),
-        "amount": _money(dispute.get("amount"), currency), "currency": currency,
+        "amount": _money(dispute.get("amount"), currency),
+        "currency": currency,
         "refunded_amount": _money(dispute.get("amount"), currency),
         "detail": f"dispute {dispute.get('reason') or ''}".strip()[:255],
     }
@@ -221,4 +238,3 @@ EVENT_TRANSLATORS = {
     "charge.refunded": _charge_refunded,
     "charge.dispute.created": _dispute_created,
 }
-

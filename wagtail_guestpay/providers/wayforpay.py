@@ -28,7 +28,6 @@ import secrets
 import time
 from dataclasses import replace
 from datetime import timedelta
-from decimal import Decimal
 
 from django.http import JsonResponse
 from django.utils.translation import gettext_lazy as _
@@ -44,15 +43,20 @@ from .base import (
     RefundAnswer,
     RefundStatus,
     checkout_lifetime,
-    load_json,
 )
 from .exceptions import InvalidSignature, MalformedNotification, ProviderError
+from .wayforpay_signing import (
+    as_text,
+    hmac_md5,
+    is_signed,
+    loads,
+    php_amount,
+    purchase_signature_values,
+)
 
 CALLBACK = "callback"
 PAY_URL = "https://secure.wayforpay.com/pay"
 API_URL = "https://api.wayforpay.com/api"
-CALLBACK_FIELDS = ("merchantAccount", "orderReference", "amount", "currency", "authCode",
-                   "cardPan", "transactionStatus", "reasonCode")
 # reasonCode values (php-sdk src/Domain/Reason.php).
 REASON_OK = "1100"
 REASON_INVALID_SIGNATURE = "1113"
@@ -77,83 +81,27 @@ STATUS = {
     "Voided": EventStatus.REFUNDED,
 }
 # transactionStatus of a REFUND answer (wiki.wayforpay.com/en/view/852115).
-REFUND_STATUS = {"Refunded": RefundStatus.DONE, "Voided": RefundStatus.DONE,
-                 "RefundInProcessing": RefundStatus.PENDING, "Declined": RefundStatus.FAILED}
+REFUND_STATUS = {
+    "Refunded": RefundStatus.DONE,
+    "Voided": RefundStatus.DONE,
+    "RefundInProcessing": RefundStatus.PENDING,
+    "Declined": RefundStatus.FAILED,
+}
 # Languages of the payment page (``language``); AUTO follows the browser.
-LANGUAGES = {"uk": "UA", "ru": "RU", "en": "EN", "de": "DE", "es": "ES", "it": "IT", "pl": "PL",
-             "fr": "FR", "ro": "RO", "lv": "LV", "sk": "SK", "cs": "CS"}
-
-
-def hmac_md5(secret, values):
-    """Hex HMAC-MD5 of ``values`` joined with ``;`` (UTF-8), keyed with ``secret``."""
-    message = ";".join("" if value is None else str(value) for value in values)
-    return hmac.new(secret.encode("utf-8"), message.encode("utf-8"), hashlib.md5).hexdigest()
-
-
-def php_amount(value):
-    """``value`` as PHP writes ``floatval(value)``: ``100``, ``1547.36``, ``10.5``."""
-    text = repr(float(Decimal(str(value))))
-    if "e" in text or "E" in text:  # not an amount anyone pays; keep it exact
-        return format(Decimal(str(value)).normalize(), "f")
-    return text.removesuffix(".0")
-
-
-def purchase_signature_values(fields):
-    """The values the Purchase signature covers, in the documented order, from the form fields
-    (a list of ``(name, value)``)."""
-    single = {}
-    lists = {"productName[]": [], "productCount[]": [], "productPrice[]": []}
-    for name, value in fields:
-        if name in lists:
-            lists[name].append(value)
-        else:
-            single[name] = value
-    return [
-        single["merchantAccount"], single["merchantDomainName"], single["orderReference"],
-        single["orderDate"], single["amount"], single["currency"],
-        *lists["productName[]"], *lists["productCount[]"], *lists["productPrice[]"],
-    ]
-
-
-def loads(text):
-    """JSON with numbers kept as their lexemes (``100``, ``100.0`` and ``1547.36`` stay as sent)."""
-    return load_json(text, parse_float=str, parse_int=str)
-
-
-def _text(value):
-    return "" if value is None else str(value)
-
-
-def callback_signature_candidates(secret, account, data):
-    """Signatures a genuine callback or status answer may carry.
-
-    The string is built with our merchant account (as the official SDK does) and the other fields
-    as received. The amount is tried as its JSON lexeme and as PHP's rendering of it
-    (``100.0`` -> ``100``), since the official SDK and plugin verify on PHP's rendering. Both are
-    the same number: no field can be changed by picking one.
-    """
-    values = [account, *(_text(data.get(name)) for name in CALLBACK_FIELDS[1:])]
-    amounts = [values[2]]
-    try:
-        rendered = php_amount(values[2])
-    except (ArithmeticError, ValueError):
-        rendered = None
-    if rendered and rendered not in amounts:
-        amounts.append(rendered)
-    candidates = []
-    for amount in amounts:
-        values[2] = amount
-        candidates.append(hmac_md5(secret, values))
-    return candidates
-
-
-def is_signed(secret, account, data):
-    given = data.get("merchantSignature")
-    if not secret or not isinstance(given, str) or not given:
-        return False
-    given = given.lower().encode()
-    return any(hmac.compare_digest(candidate.encode(), given)
-               for candidate in callback_signature_candidates(secret, account, data))
+LANGUAGES = {
+    "uk": "UA",
+    "ru": "RU",
+    "en": "EN",
+    "de": "DE",
+    "es": "ES",
+    "it": "IT",
+    "pl": "PL",
+    "fr": "FR",
+    "ro": "RO",
+    "lv": "LV",
+    "sk": "SK",
+    "cs": "CS",
+}
 
 
 class WayForPayProvider(Provider):
@@ -165,16 +113,22 @@ class WayForPayProvider(Provider):
     can_refund_partially = True
     credentials = (
         Credential(
-            "merchant_account", _("Merchant account"),
-            help_text=_("WayForPay merchant portal > Store settings: the merchant login "
-                        "(e.g. www_example_com)."),
+            "merchant_account",
+            _("Merchant account"),
+            help_text=_(
+                "WayForPay merchant portal > Store settings: the merchant login "
+                "(e.g. www_example_com)."
+            ),
         ),
         Credential(
-            "merchant_domain", _("Merchant domain name"),
+            "merchant_domain",
+            _("Merchant domain name"),
             help_text=_("The store's domain as registered with WayForPay (e.g. www.example.com)."),
         ),
         Credential(
-            "secret_key", _("Secret key"), secret=True,
+            "secret_key",
+            _("Secret key"),
+            secret=True,
             help_text=_("WayForPay merchant portal > Store settings: the SecretKey."),
         ),
     )
@@ -195,8 +149,10 @@ class WayForPayProvider(Provider):
     # Starting a payment -------------------------------------------------------------------
     def start_payment(self, payment, urls):
         if not (self.merchant_account and self.merchant_domain and self.secret_key):
-            raise ProviderError("The WayForPay account is missing its merchant account, domain "
-                                "or secret key.", retryable=False)
+            raise ProviderError(
+                "The WayForPay account is missing its merchant account, domain or secret key.",
+                retryable=False,
+            )
         order = payment.order
         amount = php_amount(quantize(payment.amount, payment.currency))
         lifetime = int(checkout_lifetime().total_seconds())
@@ -224,8 +180,11 @@ class WayForPayProvider(Provider):
             fields.append(("clientEmail", order.email))
         signed = hmac_md5(self.secret_key, purchase_signature_values(fields))
         fields.insert(3, ("merchantSignature", signed))
-        return Checkout(form_action=self.endpoint("pay", PAY_URL), form_fields=fields,
-                        expires_at=payment.created_at + timedelta(seconds=lifetime))
+        return Checkout(
+            form_action=self.endpoint("pay", PAY_URL),
+            form_fields=fields,
+            expires_at=payment.created_at + timedelta(seconds=lifetime),
+        )
 
     # Notifications ------------------------------------------------------------------------
     def parse_notification(self, notification):
@@ -241,21 +200,24 @@ class WayForPayProvider(Provider):
         """The signed ``accept`` WayForPay waits for; without it the callback is repeated."""
         reference = events[0].reference if events else ""
         if not reference:
-            reference = _text(notification.json(parse_float=str, parse_int=str)
-                              .get("orderReference"))
+            reference = as_text(
+                notification.json(parse_float=str, parse_int=str).get("orderReference")
+            )
         now = int(time.time())
-        return JsonResponse({
-            "orderReference": reference,
-            "status": "accept",
-            "time": now,
-            "signature": hmac_md5(self.secret_key, [reference, "accept", now]),
-        })
+        return JsonResponse(
+            {
+                "orderReference": reference,
+                "status": "accept",
+                "time": now,
+                "signature": hmac_md5(self.secret_key, [reference, "accept", now]),
+            }
+        )
 
     def _event(self, data, source, *, email=""):
         """The event of a signed transaction. Its id is built from signed fields only, so that
         a signed callback reposted with other unsigned fields is the same event."""
-        reference = _text(data.get("orderReference"))
-        status_name = _text(data.get("transactionStatus"))
+        reference = as_text(data.get("orderReference"))
+        status_name = as_text(data.get("transactionStatus"))
         if not reference:
             raise MalformedNotification("No orderReference.")
         if status_name not in STATUS:
@@ -263,19 +225,26 @@ class WayForPayProvider(Provider):
         amount = parse_amount(data.get("amount"))
         if amount is None:
             raise MalformedNotification("The amount is not a number.")
-        reason_code = _text(data.get("reasonCode"))
-        signed = hashlib.sha256(";".join(
-            [str(amount), _text(data.get("currency")), _text(data.get("authCode")),
-             _text(data.get("cardPan"))]).encode()).hexdigest()[:16]
+        reason_code = as_text(data.get("reasonCode"))
+        signed = hashlib.sha256(
+            ";".join(
+                [
+                    str(amount),
+                    as_text(data.get("currency")),
+                    as_text(data.get("authCode")),
+                    as_text(data.get("cardPan")),
+                ]
+            ).encode()
+        ).hexdigest()[:16]
         detail = ""
         if reason_code and reason_code != REASON_OK:
-            detail = f"{reason_code} {_text(data.get('reason'))}".strip()
+            detail = f"{reason_code} {as_text(data.get('reason'))}".strip()
         return ProviderEvent(
             event_id=f"wayforpay:{reference}:{status_name}:{reason_code}:{signed}",
             status=STATUS[status_name],
             reference=reference,
             amount=amount,
-            currency=_text(data.get("currency")),
+            currency=as_text(data.get("currency")),
             email=email,
             event_type=f"{source}:{status_name}",
             detail=detail[:255],
@@ -296,54 +265,58 @@ class WayForPayProvider(Provider):
         return replace(event, email=confirmed.email)
 
     def _check_status(self, reference):
-        return self._post({
-            "transactionType": "CHECK_STATUS",
-            "merchantAccount": self.merchant_account,
-            "orderReference": reference,
-            "merchantSignature": hmac_md5(self.secret_key, [self.merchant_account, reference]),
-            "apiVersion": 1,
-        })
+        return self._post(
+            {
+                "transactionType": "CHECK_STATUS",
+                "merchantAccount": self.merchant_account,
+                "orderReference": reference,
+                "merchantSignature": hmac_md5(self.secret_key, [self.merchant_account, reference]),
+                "apiVersion": 1,
+            }
+        )
 
     def _post(self, request):
         """POST one API request (JSON); the answer's JSON object, lexemes kept."""
         import httpx
 
         if not (self.merchant_account and self.secret_key):
-            raise ProviderError("The WayForPay account has no merchant account or secret key.",
-                                retryable=False)
+            raise ProviderError(
+                "The WayForPay account has no merchant account or secret key.", retryable=False
+            )
         try:
             with self.http_client() as client:
                 response = client.post(self.endpoint("api", API_URL), json=request)
         except httpx.HTTPError as exc:
-            raise ProviderError(f"WayForPay could not be reached ({type(exc).__name__}).") \
-                from exc
+            raise ProviderError(f"WayForPay could not be reached ({type(exc).__name__}).") from exc
         if response.status_code >= 500:
             raise ProviderError(f"WayForPay answered HTTP {response.status_code}.")
         try:
             data = loads(response.text)
         except ValueError as exc:
-            raise ProviderError(f"WayForPay answered HTTP {response.status_code} without JSON.") \
-                from exc
+            raise ProviderError(
+                f"WayForPay answered HTTP {response.status_code} without JSON."
+            ) from exc
         if not isinstance(data, dict):
             raise ProviderError("WayForPay's answer is not a JSON object.")
         return data
 
     def fetch_status(self, payment):
         data = self._check_status(payment.reference)
-        reason_code = _text(data.get("reasonCode"))
+        reason_code = as_text(data.get("reasonCode"))
         if reason_code == REASON_ORDER_NOT_FOUND:
             return None
         if not data.get("transactionStatus"):
-            raise ProviderError(f"WayForPay's status check failed: {_reason(data)}",
-                                retryable=reason_code not in (REASON_INVALID_SIGNATURE,
-                                                              REASON_ACCOUNT_NOT_FOUND))
+            raise ProviderError(
+                f"WayForPay's status check failed: {_reason(data)}",
+                retryable=reason_code not in (REASON_INVALID_SIGNATURE, REASON_ACCOUNT_NOT_FOUND),
+            )
         if not is_signed(self.secret_key, self.merchant_account, data):
             raise ProviderError("WayForPay's status answer is not correctly signed.")
-        if _text(data.get("orderReference")) != payment.reference:
+        if as_text(data.get("orderReference")) != payment.reference:
             raise ProviderError("WayForPay's status answer is about another order.")
         try:
             # The answer of WayForPay's own API, asked over TLS: its e-mail can be trusted.
-            return self._event(data, "status", email=_text(data.get("email")).strip())
+            return self._event(data, "status", email=as_text(data.get("email")).strip())
         except MalformedNotification as exc:
             raise ProviderError(f"WayForPay's status answer is unusable: {exc}") from exc
 
@@ -353,48 +326,72 @@ class WayForPayProvider(Provider):
         refund request once at a time."""
         amount_text = php_amount(amount)
         signed = [self.merchant_account, payment.reference, amount_text, payment.currency]
-        data = self._post({
-            "transactionType": "REFUND", "merchantAccount": self.merchant_account,
-            "orderReference": payment.reference, "amount": amount_text,
-            "currency": payment.currency, "comment": f"refund {key}"[:250], "apiVersion": 1,
-            "merchantSignature": hmac_md5(self.secret_key, signed)})
-        status_name = _text(data.get("transactionStatus"))
+        data = self._post(
+            {
+                "transactionType": "REFUND",
+                "merchantAccount": self.merchant_account,
+                "orderReference": payment.reference,
+                "amount": amount_text,
+                "currency": payment.currency,
+                "comment": f"refund {key}"[:250],
+                "apiVersion": 1,
+                "merchantSignature": hmac_md5(self.secret_key, signed),
+            }
+        )
+        status_name = as_text(data.get("transactionStatus"))
         if not status_name:
             return RefundAnswer(status=RefundStatus.FAILED, detail=_reason(data))
-        answer = [self.merchant_account, _text(data.get("orderReference")), status_name,
-                  _text(data.get("reasonCode"))]
-        if not hmac.compare_digest(hmac_md5(self.secret_key, answer).encode(),
-                                   _text(data.get("merchantSignature")).lower().encode()):
+        answer = [
+            self.merchant_account,
+            as_text(data.get("orderReference")),
+            status_name,
+            as_text(data.get("reasonCode")),
+        ]
+        if not hmac.compare_digest(
+            hmac_md5(self.secret_key, answer).encode(),
+            as_text(data.get("merchantSignature")).lower().encode(),
+        ):
             raise ProviderError("WayForPay's refund answer is not correctly signed.")
         if answer[1] != payment.reference:
             raise ProviderError("WayForPay's refund answer is about another order.")
-        return RefundAnswer(status=REFUND_STATUS.get(status_name, RefundStatus.FAILED),
-                            amount=amount, currency=payment.currency,
-                            detail=f"{status_name}: {_reason(data)}"[:255])
+        return RefundAnswer(
+            status=REFUND_STATUS.get(status_name, RefundStatus.FAILED),
+            amount=amount,
+            currency=payment.currency,
+            detail=f"{status_name}: {_reason(data)}"[:255],
+        )
 
     def check_credentials(self):
         """CHECK_STATUS of an order that cannot exist: "order not found" proves the account and
         the secret key; "invalid signature" or "account not found" disprove them."""
         if not (self.merchant_account and self.merchant_domain and self.secret_key):
-            return CredentialCheck(False, _("Enter the merchant account, the domain name and the "
-                                            "secret key."))
+            return CredentialCheck(
+                False, _("Enter the merchant account, the domain name and the secret key.")
+            )
         try:
             data = self._check_status(f"guestpay-credential-check-{secrets.token_hex(8)}")
         except ProviderError as exc:
-            return CredentialCheck(False, _("WayForPay could not be asked: %(error)s")
-                                   % {"error": exc})
-        code = _text(data.get("reasonCode"))
+            return CredentialCheck(
+                False, _("WayForPay could not be asked: %(error)s") % {"error": exc}
+            )
+        code = as_text(data.get("reasonCode"))
         if code in (REASON_ORDER_NOT_FOUND, REASON_OK):
-            return CredentialCheck(True, _("WayForPay accepted the merchant account and the "
-                                           "secret key."))
+            return CredentialCheck(
+                True, _("WayForPay accepted the merchant account and the secret key.")
+            )
         if code == REASON_INVALID_SIGNATURE:
-            return CredentialCheck(False, _("WayForPay refused the signature: the secret key is "
-                                            "wrong for this merchant account."))
+            return CredentialCheck(
+                False,
+                _(
+                    "WayForPay refused the signature: the secret key is "
+                    "wrong for this merchant account."
+                ),
+            )
         if code == REASON_ACCOUNT_NOT_FOUND:
             return CredentialCheck(False, _("WayForPay does not know this merchant account."))
         return CredentialCheck(False, _("WayForPay answered: %(error)s") % {"error": _reason(data)})
 
 
 def _reason(data):
-    reason = _text(data.get("reason"))[:200] or "no reason"
-    return f"{reason} (code {_text(data.get('reasonCode'))[:20] or '?'})"
+    reason = as_text(data.get("reason"))[:200] or "no reason"
+    return f"{reason} (code {as_text(data.get('reasonCode'))[:20] or '?'})"

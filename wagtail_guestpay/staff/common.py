@@ -3,11 +3,7 @@ order lock and the double-submission checks (see :mod:`.fixes`)."""
 
 from ..fulfilment.accounts import contact_for, is_placeholder, normalize_email
 from ..fulfilment.follow_up import OPEN_STATUSES
-from ..models import (
-    Contact,
-    Order,
-    PaymentStatus,
-)
+from ..models import Contact, Order, PaymentStatus
 
 # A staff member may re-check a payment that is still open, and one the provider may yet report
 # paid after we gave up on it.

@@ -67,13 +67,15 @@ def write_export(view, rows, spreadsheet_format, target):
 def export_listing(admin_path, params, spreadsheet_format, user_id, language, base_url):
     """The task: the listing's export written to storage, the link e-mailed to the user."""
     admin_class = import_string(admin_path)
-    if not (isinstance(admin_class, type) and issubclass(admin_class, ModelAdmin)
-            and admin_path.startswith("wagtail_guestpay.")):
+    if not (
+        isinstance(admin_class, type)
+        and issubclass(admin_class, ModelAdmin)
+        and admin_path.startswith("wagtail_guestpay.")
+    ):
         raise ValueError(f"Not a staff listing: {admin_path}")
     user = get_user_model().objects.filter(pk=user_id).first()
     if user is None or not may_download(user):
-        logger.warning("Export for user %s dropped: no longer allowed to see transactions",
-                       user_id)
+        logger.warning("Export for user %s dropped: no longer allowed to see transactions", user_id)
         return None
     delete_expired()
     model_admin = admin_class()
@@ -94,7 +96,9 @@ def export_listing(admin_path, params, spreadsheet_format, user_id, language, ba
         target.seek(0)
         name = default_storage.save(
             f"{guestpay_settings.ADMIN_EXPORT_DIR}/{secrets.token_hex(16)}-"
-            f"{view.get_filename()}.{spreadsheet_format}", File(target))
+            f"{view.get_filename()}.{spreadsheet_format}",
+            File(target),
+        )
         tell(user, base_url.rstrip("/") + reverse(DOWNLOAD_URL, args=[link_token(name)]))
     return name
 
@@ -107,10 +111,13 @@ def tell(user, link):
     hours = int(guestpay_settings.as_timedelta("ADMIN_EXPORT_MAX_AGE").total_seconds() // 3600)
     send_mail(
         _("Your export is ready"),
-        _("The export you asked for is ready. Download it (you need to be logged in to the "
-          "admin, with the permission to see transactions) within %(hours)s hours:\n\n%(link)s\n")
+        _(
+            "The export you asked for is ready. Download it (you need to be logged in to the "
+            "admin, with the permission to see transactions) within %(hours)s hours:\n\n%(link)s\n"
+        )
         % {"hours": hours, "link": link},
-        guestpay_settings.FROM_EMAIL or settings.DEFAULT_FROM_EMAIL, [address],
+        guestpay_settings.FROM_EMAIL or settings.DEFAULT_FROM_EMAIL,
+        [address],
     )
 
 

@@ -23,11 +23,7 @@ from ..emails import ACCESS, ACCESS_GRANTED, queue_email
 from ..fulfilment.access import grant_access, revoke_access
 from ..fulfilment.accounts import contact_for, find_or_create_user, is_placeholder, normalize_email
 from ..fulfilment.follow_up import OPEN_STATUSES
-from ..models import (
-    AccessGrant,
-    Contact,
-    Order,
-)
+from ..models import AccessGrant, Contact, Order
 from .common import (
     ACTION_GRANTED,
     ACTION_RESENT,
@@ -93,22 +89,35 @@ def grant_manually(products, *, by, reason, email="", user=None, form=""):
             raise NothingToDo(_("This account is deactivated: reactivate it first."))
         result = Granted(user=user, account_created=account_created)
         for product in products:
-            grant, created = grant_access(user, product, source=AccessGrant.Source.STAFF,
-                                          granted_by=by, note=reason)
+            grant, created = grant_access(
+                user, product, source=AccessGrant.Source.STAFF, granted_by=by, note=reason
+            )
             _sort(result, grant, created, product)
         if not result.created:
             raise NothingToDo(_("The account already has access to all of these products."))
-        result.email_queued = bool(queue_email(
-            ACCESS_GRANTED, _email_of(user), user=user,
-            dedupe_key=_dedupe(f"staff-grant:{user.pk}", form),
-            data={"products": [grant.product_id for grant in result.created]},
-        ))
-        log(contact or result.created[0], ACTION_GRANTED, user=by, data={
-            "account": user.pk, "email": _email_of(user), "account_created": account_created,
-            "products": [grant.product_id for grant in result.created],
-            "product_titles": [grant.product.title for grant in result.created],
-            "reason": reason, "form": form,
-        })
+        result.email_queued = bool(
+            queue_email(
+                ACCESS_GRANTED,
+                _email_of(user),
+                user=user,
+                dedupe_key=_dedupe(f"staff-grant:{user.pk}", form),
+                data={"products": [grant.product_id for grant in result.created]},
+            )
+        )
+        log(
+            contact or result.created[0],
+            ACTION_GRANTED,
+            user=by,
+            data={
+                "account": user.pk,
+                "email": _email_of(user),
+                "account_created": account_created,
+                "products": [grant.product_id for grant in result.created],
+                "product_titles": [grant.product.title for grant in result.created],
+                "reason": reason,
+                "form": form,
+            },
+        )
     return result
 
 
@@ -124,21 +133,39 @@ def grant_order_access(order, *, by, reason, form=""):
             raise NothingToDo(_("The buyer's account is deactivated: reactivate it first."))
         result = Granted(user=user)
         for product in order.offer.get_products():
-            grant, created = grant_access(user, product, source=AccessGrant.Source.STAFF,
-                                          order=order, granted_by=by, note=reason)
+            grant, created = grant_access(
+                user,
+                product,
+                source=AccessGrant.Source.STAFF,
+                order=order,
+                granted_by=by,
+                note=reason,
+            )
             _sort(result, grant, created, product)
         if not result.created:
             raise NothingToDo(_("The order's access is already granted."))
-        result.email_queued = bool(queue_email(
-            ACCESS, _email_of(user), user=user, order=order,
-            dedupe_key=_dedupe(f"order:{order.pk}:access:staff", form),
-        ))
-        log(order, ACTION_GRANTED, user=by, data={
-            "account": user.pk, "email": _email_of(user),
-            "products": [grant.product_id for grant in result.created],
-            "product_titles": [grant.product.title for grant in result.created],
-            "reason": reason, "form": form,
-        })
+        result.email_queued = bool(
+            queue_email(
+                ACCESS,
+                _email_of(user),
+                user=user,
+                order=order,
+                dedupe_key=_dedupe(f"order:{order.pk}:access:staff", form),
+            )
+        )
+        log(
+            order,
+            ACTION_GRANTED,
+            user=by,
+            data={
+                "account": user.pk,
+                "email": _email_of(user),
+                "products": [grant.product_id for grant in result.created],
+                "product_titles": [grant.product.title for grant in result.created],
+                "reason": reason,
+                "form": form,
+            },
+        )
     return result
 
 
@@ -151,11 +178,20 @@ def revoke_grant(grant, *, by, reason, form=""):
         if not grant.is_active or not revoke_access(grant, revoked_by=by, note=reason):
             raise NothingToDo(_("This access was already revoked."))
         target = grant.order or contact_of(grant.user) or grant
-        log(target, ACTION_REVOKED, user=by, data={
-            "grants": [grant.pk], "account": grant.user_id, "email": _email_of(grant.user),
-            "products": [grant.product_id], "product_titles": [grant.product.title],
-            "reason": reason, "form": form,
-        })
+        log(
+            target,
+            ACTION_REVOKED,
+            user=by,
+            data={
+                "grants": [grant.pk],
+                "account": grant.user_id,
+                "email": _email_of(grant.user),
+                "products": [grant.product_id],
+                "product_titles": [grant.product.title],
+                "reason": reason,
+                "form": form,
+            },
+        )
     return grant
 
 
@@ -167,13 +203,20 @@ def revoke_order(order, *, by, reason, form=""):
         revoked = [grant for grant in grants if revoke_access(grant, revoked_by=by, note=reason)]
         if not revoked:
             raise NothingToDo(_("The order gives no access any more."))
-        log(order, ACTION_REVOKED, user=by, data={
-            "grants": [grant.pk for grant in revoked],
-            "account": revoked[0].user_id, "email": _email_of(revoked[0].user),
-            "products": [grant.product_id for grant in revoked],
-            "product_titles": [grant.product.title for grant in revoked],
-            "reason": reason, "form": form,
-        })
+        log(
+            order,
+            ACTION_REVOKED,
+            user=by,
+            data={
+                "grants": [grant.pk for grant in revoked],
+                "account": revoked[0].user_id,
+                "email": _email_of(revoked[0].user),
+                "products": [grant.product_id for grant in revoked],
+                "product_titles": [grant.product.title for grant in revoked],
+                "reason": reason,
+                "form": form,
+            },
+        )
     return revoked
 
 
@@ -184,16 +227,32 @@ def correct_email(order, new_email, *, by, reason, unused_account=UnusedAccount.
     email = normalize_email(new_email)
     with transaction.atomic():
         locked = _lock_order(order)
-        if (email and locked.email == email and not locked.email_is_placeholder
-                and locked.user is not None and _email_of(locked.user).lower() == email):
+        if (
+            email
+            and locked.email == email
+            and not locked.email_is_placeholder
+            and locked.user is not None
+            and _email_of(locked.user).lower() == email
+        ):
             raise NothingToDo(_("The order already uses this e-mail and its account."))
-        correction = correct_order_email(locked, email or new_email, by=by, via="staff",
-                                         reason=reason, unused_account=unused_account)
+        correction = correct_order_email(
+            locked,
+            email or new_email,
+            by=by,
+            via="staff",
+            reason=reason,
+            unused_account=unused_account,
+        )
         if not correction.user.is_active:
             # The access would have left the order's account for one that cannot use it, and
             # the order the queue: undo it all (this transaction) and say why.
-            raise ValidationError(_("The account of %(email)s is deactivated: reactivate it "
-                                    "first, or correct to another address.") % {"email": email})
+            raise ValidationError(
+                _(
+                    "The account of %(email)s is deactivated: reactivate it "
+                    "first, or correct to another address."
+                )
+                % {"email": email}
+            )
         return correction
 
 
@@ -219,8 +278,13 @@ def resend_access_email(order, *, by, reason, form=""):
         if not order.grants.active().exists():
             raise NothingToDo(_("The order gives no access: grant it first."))
         to = _email_of(user)
-        outbound = queue_email(ACCESS, to, user=user, order=order,
-                               dedupe_key=_dedupe(f"order:{order.pk}:access:resend", form))
+        outbound = queue_email(
+            ACCESS,
+            to,
+            user=user,
+            order=order,
+            dedupe_key=_dedupe(f"order:{order.pk}:access:resend", form),
+        )
         if outbound is None:
             raise NothingToDo(_("This e-mail was already sent again."))
         log(order, ACTION_RESENT, user=by, data={"to": to, "reason": reason, "form": form})

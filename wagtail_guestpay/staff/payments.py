@@ -13,12 +13,7 @@ from wagtail.log_actions import log
 from ..fulfilment.confirmation import fulfil_order
 from ..fulfilment.follow_up import check_payment
 from ..fulfilment.transitions import move_payment
-from ..models import (
-    Attention,
-    Payment,
-    PaymentEvent,
-    PaymentStatus,
-)
+from ..models import Attention, Payment, PaymentEvent, PaymentStatus
 from ..providers.base import EventStatus, ProviderEvent
 from .common import (
     ACTION_CHECKED,
@@ -108,11 +103,7 @@ def accept_held_payment(payment, *, by, reason, form=""):
             order,
             ACTION_HOLD_ACCEPTED,
             user=by,
-            data={
-                "payment": payment.reference,
-                "reason": reason,
-                "form": form,
-            },
+            data={"payment": payment.reference, "reason": reason, "form": form},
         )
     return payment
 
@@ -131,11 +122,7 @@ def refuse_held_payment(payment, *, by, reason, form=""):
             order,
             ACTION_HOLD_REFUSED,
             user=by,
-            data={
-                "payment": payment.reference,
-                "reason": reason,
-                "form": form,
-            },
+            data={"payment": payment.reference, "reason": reason, "form": form},
         )
     return payment
 
@@ -162,11 +149,7 @@ def resolve_attention(order, *, expected, by, reason, form=""):
             order,
             ACTION_RESOLVED,
             user=by,
-            data={
-                "attention": previous,
-                "reason": reason,
-                "form": form,
-            },
+            data={"attention": previous, "reason": reason, "form": form},
         )
     return order
 
@@ -196,10 +179,6 @@ def mark_event_reviewed(event, *, by, reason, form=""):
             event,
             ACTION_EVENT_REVIEWED,
             user=by,
-            data={
-                "outcome": event.outcome,
-                "reason": reason,
-                "form": form,
-            },
+            data={"outcome": event.outcome, "reason": reason, "form": form},
         )
     return event

@@ -65,14 +65,22 @@ class Refundable:
 
 def refundable(order):
     """The order's paid payment and how much of it may still be refunded."""
-    payment = (order.payments.select_related("account")
-               .filter(status=PaymentStatus.PAID).order_by("created_at", "pk").first())
+    payment = (
+        order.payments.select_related("account")
+        .filter(status=PaymentStatus.PAID)
+        .order_by("created_at", "pk")
+        .first()
+    )
     if payment is None:
         return Refundable(None, Decimal(0), False, False)
     provider = payment.account.get_provider()
     held = Refund.objects.filter(payment=payment).holding().total()
-    return Refundable(payment, max(payment.amount - held, Decimal(0)),
-                      bool(provider.can_refund_partially), bool(provider.can_refund))
+    return Refundable(
+        payment,
+        max(payment.amount - held, Decimal(0)),
+        bool(provider.can_refund_partially),
+        bool(provider.can_refund),
+    )
 
 
 def refund_order(order, *, by, reason, amount=None, form):
@@ -94,8 +102,7 @@ def refund_order(order, *, by, reason, amount=None, form):
         _settle(refund, by=by, status=RefundStatus.UNKNOWN, detail="error, see the logs")
         raise
     status = REFUND_STATUS_FOR_ANSWER[answer.status]
-    refund = _settle(refund, by=by, status=status, detail=answer.detail,
-                     refund_id=answer.refund_id)
+    refund = _settle(refund, by=by, status=status, detail=answer.detail, refund_id=answer.refund_id)
     if status == RefundStatus.FAILED:
         raise RefundRefused(answer.detail or _("The payment system refused the refund."))
     return refund
@@ -110,16 +117,23 @@ def _request(order, *, by, reason, amount, form):
         if state.payment is None:
             raise NothingToDo(_("This order has no paid payment to refund."))
         if not state.supported:
-            raise RefundRefused(_("%(system)s cannot refund through its API: refund at the "
-                                  "payment system's dashboard.")
-                                % {"system": state.payment.account.get_kind_display()})
+            raise RefundRefused(
+                _(
+                    "%(system)s cannot refund through its API: refund at the "
+                    "payment system's dashboard."
+                )
+                % {"system": state.payment.account.get_kind_display()}
+            )
         refunds = Refund.objects.filter(payment=state.payment)
         sending = refunds.filter(status=RefundStatus.REQUESTED)
         if sending.filter(updated_at__gte=timezone.now() - STALE_AFTER).exists():
             raise NothingToDo(_("A refund of this payment is being sent right now."))
         # Without an answer, or sent by a process that died before recording it: send again.
-        unanswered = (refunds.filter(status__in=(RefundStatus.UNKNOWN, RefundStatus.REQUESTED))
-                      .order_by("pk").first())
+        unanswered = (
+            refunds.filter(status__in=(RefundStatus.UNKNOWN, RefundStatus.REQUESTED))
+            .order_by("pk")
+            .first()
+        )
         if unanswered is not None:  # try the same request again, under the same key
             unanswered.status = RefundStatus.REQUESTED
             unanswered.attempts += 1
@@ -130,21 +144,29 @@ def _request(order, *, by, reason, amount, form):
         if state.amount <= 0:
             raise NothingToDo(_("This payment is refunded already."))
         if amount <= 0 or amount > state.amount:
-            raise RefundRefused(_("The amount must be more than 0 and at most %(amount)s.")
-                                % {"amount": state.amount})
+            raise RefundRefused(
+                _("The amount must be more than 0 and at most %(amount)s.")
+                % {"amount": state.amount}
+            )
         if amount < state.amount and not state.partial:
-            raise RefundRefused(_("%(system)s refunds the whole amount only.")
-                                % {"system": state.payment.account.get_kind_display()})
+            raise RefundRefused(
+                _("%(system)s refunds the whole amount only.")
+                % {"system": state.payment.account.get_kind_display()}
+            )
         try:
             with transaction.atomic():
                 refund = Refund.objects.create(
-                    order=order, payment=state.payment, amount=amount,
-                    currency=state.payment.currency, reason=reason, requested_by=by,
-                    form_key=form, attempts=1,
+                    order=order,
+                    payment=state.payment,
+                    amount=amount,
+                    currency=state.payment.currency,
+                    reason=reason,
+                    requested_by=by,
+                    form_key=form,
+                    attempts=1,
                 )
         except IntegrityError as exc:  # the same form, sent at the same moment
-            raise NothingToDo(_("This refund was already sent (the form was sent twice).")) \
-                from exc
+            raise NothingToDo(_("This refund was already sent (the form was sent twice).")) from exc
         refund.payment = state.payment
         _log(order, ACTION_REFUND_REQUESTED, refund, by, reason, form)
     return refund
@@ -163,10 +185,18 @@ def _settle(refund, *, by, status, detail="", refund_id=""):
         if status == RefundStatus.DONE:
             outcome = _apply(order, refund)
             _settle_bought_twice(order, refund)
-        log(order, ACTION_REFUND_ANSWERED, user=by, data={
-            "refund": refund.pk, "payment": refund.payment.reference, "status": status,
-            "detail": refund.detail, "outcome": outcome,
-        })
+        log(
+            order,
+            ACTION_REFUND_ANSWERED,
+            user=by,
+            data={
+                "refund": refund.pk,
+                "payment": refund.payment.reference,
+                "status": status,
+                "detail": refund.detail,
+                "outcome": outcome,
+            },
+        )
     return refund
 
 
@@ -178,18 +208,26 @@ def _apply(order, refund):
     event = ProviderEvent(
         event_id=f"staff-refund:{refund.pk}",
         status=EventStatus.REFUNDED if full else EventStatus.PARTIALLY_REFUNDED,
-        reference=payment.reference, amount=payment.amount, currency=payment.currency,
-        refunded_amount=total, event_type="staff_refund", detail=refund.detail,
+        reference=payment.reference,
+        amount=payment.amount,
+        currency=payment.currency,
+        refunded_amount=total,
+        event_type="staff_refund",
+        detail=refund.detail,
     )
-    stored = store_events(payment.account, [event], source=PaymentEvent.Source.REFUND,
-                          enqueue_processing=False)
+    stored = store_events(
+        payment.account, [event], source=PaymentEvent.Source.REFUND, enqueue_processing=False
+    )
     if not stored:
         return PaymentEvent.Outcome.NO_CHANGE  # this refund was applied before
     event_pk = stored[0]  # the id of the stored event, not processed yet
     payment.order = order
     outcome = apply_event(payment, event, source=PaymentEvent.Source.REFUND)
     PaymentEvent.objects.filter(pk=event_pk).update(
-        payment=payment, outcome=outcome, processed_at=timezone.now(), next_attempt_at=None,
+        payment=payment,
+        outcome=outcome,
+        processed_at=timezone.now(),
+        next_attempt_at=None,
         attempts=1,
     )
     return outcome
@@ -200,14 +238,24 @@ def _settle_bought_twice(order, refund):
     order.refresh_from_db(fields=["attention", "attention_note"])
     if order.attention == Attention.BOUGHT_TWICE:
         order.attention = ""
-        order.attention_note = (f"{order.attention_note}\nRefunded by staff "
-                                f"({refund.amount_display}): {refund.reason}").strip()
+        order.attention_note = (
+            f"{order.attention_note}\nRefunded by staff ({refund.amount_display}): {refund.reason}"
+        ).strip()
         order.save(update_fields=["attention", "attention_note", "updated_at"])
 
 
 def _log(order, action, refund, by, reason, form, retry=False):
-    log(order, action, user=by, data={
-        "refund": refund.pk, "payment": refund.payment.reference,
-        "amount": str(refund.amount), "currency": refund.currency, "reason": reason,
-        "form": form, "retry": retry,
-    })
+    log(
+        order,
+        action,
+        user=by,
+        data={
+            "refund": refund.pk,
+            "payment": refund.payment.reference,
+            "amount": str(refund.amount),
+            "currency": refund.currency,
+            "reason": reason,
+            "form": form,
+            "retry": retry,
+        },
+    )

@@ -48,7 +48,7 @@ def _limit():
 
 
 def _ids(queryset, field="pk"):
-    return list(queryset.order_by().values_list(field, flat=True)[:_limit()])
+    return list(queryset.order_by().values_list(field, flat=True)[: _limit()])
 
 
 def _union(*lists):
@@ -112,24 +112,49 @@ def search_orders(term):
         return Matches(exact)
     lowered = term.lower()
     if trigram_search() and len(term) >= TRIGRAM:
-        return Matches(_union(
-            _ids(Order.objects.filter(email__icontains=term)),
-            _ids(Payment.objects.filter(Q(provider_reference__icontains=term)
-                                        | Q(payer_name__icontains=term)), "order_id"),
-            _ids(ProviderReference.objects.filter(value__icontains=term), "payment__order_id"),
-            _ids(Order.objects.filter(contact__in=Contact.objects.filter(
-                name__icontains=term).values("pk")[:_limit()])),
-        ))
+        return Matches(
+            _union(
+                _ids(Order.objects.filter(email__icontains=term)),
+                _ids(
+                    Payment.objects.filter(
+                        Q(provider_reference__icontains=term) | Q(payer_name__icontains=term)
+                    ),
+                    "order_id",
+                ),
+                _ids(ProviderReference.objects.filter(value__icontains=term), "payment__order_id"),
+                _ids(
+                    Order.objects.filter(
+                        contact__in=Contact.objects.filter(name__icontains=term).values("pk")[
+                            : _limit()
+                        ]
+                    )
+                ),
+            )
+        )
     cutoff = _recent_cutoff()
-    return Matches(_union(
-        _ids(Order.objects.filter(email__gte=lowered, email__lt=lowered + TOP)),
-        _ids(Order.objects.filter(created_at__gte=cutoff).filter(
-            Q(email__contains=lowered) | Q(contact__name__icontains=term))),
-        _ids(Payment.objects.filter(created_at__gte=cutoff).filter(
-            Q(provider_reference__icontains=term) | Q(payer_name__icontains=term)), "order_id"),
-        _ids(ProviderReference.objects.filter(payment__created_at__gte=cutoff,
-                                              value__icontains=term), "payment__order_id"),
-    ), _recent_note())
+    return Matches(
+        _union(
+            _ids(Order.objects.filter(email__gte=lowered, email__lt=lowered + TOP)),
+            _ids(
+                Order.objects.filter(created_at__gte=cutoff).filter(
+                    Q(email__contains=lowered) | Q(contact__name__icontains=term)
+                )
+            ),
+            _ids(
+                Payment.objects.filter(created_at__gte=cutoff).filter(
+                    Q(provider_reference__icontains=term) | Q(payer_name__icontains=term)
+                ),
+                "order_id",
+            ),
+            _ids(
+                ProviderReference.objects.filter(
+                    payment__created_at__gte=cutoff, value__icontains=term
+                ),
+                "payment__order_id",
+            ),
+        ),
+        _recent_note(),
+    )
 
 
 # Contacts -----------------------------------------------------------------------------------
@@ -147,15 +172,24 @@ def search_contacts(term):
     recent = Contact.objects.filter(created_at__gte=_recent_cutoff())
     in_other_fields = Q(note__icontains=term) | Q(registration_data__icontains=term)
     if trigram_search() and len(term) >= TRIGRAM:
-        return Matches(_union(
-            _ids(Contact.objects.filter(Q(email__icontains=term) | Q(name__icontains=term))),
-            _ids(recent.filter(in_other_fields)),
-        ), _recent_fields_note())
-    return Matches(_union(
-        _ids(Contact.objects.filter(email__gte=lowered, email__lt=lowered + TOP)),
-        _ids(recent.filter(Q(email__contains=lowered) | Q(name__icontains=term)
-                           | in_other_fields)),
-    ), _recent_note())
+        return Matches(
+            _union(
+                _ids(Contact.objects.filter(Q(email__icontains=term) | Q(name__icontains=term))),
+                _ids(recent.filter(in_other_fields)),
+            ),
+            _recent_fields_note(),
+        )
+    return Matches(
+        _union(
+            _ids(Contact.objects.filter(email__gte=lowered, email__lt=lowered + TOP)),
+            _ids(
+                recent.filter(
+                    Q(email__contains=lowered) | Q(name__icontains=term) | in_other_fields
+                )
+            ),
+        ),
+        _recent_note(),
+    )
 
 
 def _recent_fields_note():

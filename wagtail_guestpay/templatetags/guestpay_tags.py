@@ -1,4 +1,3 @@
-
 from django import template
 from django.urls import reverse
 from django.utils.html import format_html
@@ -61,5 +60,7 @@ def guestpay_product_image(page, spec="fill-640x360"):
     rendition = image.get_rendition(spec)
     return format_html(
         '<img src="{}" width="{}" height="{}" alt="" class="guestpay-product__image">',
-        rendition.url, rendition.width, rendition.height,
+        rendition.url,
+        rendition.width,
+        rendition.height,
     )

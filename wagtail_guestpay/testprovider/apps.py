@@ -12,6 +12,7 @@ class TestProviderConfig(AppConfig):
         from ..providers.registry import register_provider
 
         register_provider(
-            "test", "wagtail_guestpay.testprovider.provider.TestProvider",
+            "test",
+            "wagtail_guestpay.testprovider.provider.TestProvider",
             _("Test provider (offline)"),
         )

@@ -39,13 +39,15 @@ def queue_delivery(delivery_id, delay=None):
     if delay is None:
         async_task(func, delivery_id, group="wagtail_guestpay_testprovider")
     else:
-        schedule(func, delivery_id, schedule_type=Schedule.ONCE,
-                 next_run=timezone.now() + delay)
+        schedule(func, delivery_id, schedule_type=Schedule.ONCE, next_run=timezone.now() + delay)
 
 
 def signed_request(delivery, secret):
     body = delivery.body.encode()
-    headers = {"Content-Type": "application/json", signing.HEADER: signing.header_value(secret, body)}
+    headers = {
+        "Content-Type": "application/json",
+        signing.HEADER: signing.header_value(secret, body),
+    }
     return body, headers
 
 
@@ -71,7 +73,7 @@ def deliver(delivery_id, send=None):
     if delivery.delivered_at:
         return True
     if delivery.attempts < MAX_ATTEMPTS:
-        queue_delivery(delivery.pk, delay=timedelta(seconds=5 * 2 ** delivery.attempts))
+        queue_delivery(delivery.pk, delay=timedelta(seconds=5 * 2**delivery.attempts))
     logger.warning("Test provider delivery %s failed: %s", delivery.pk, delivery.last_status)
     return False
 
@@ -87,8 +89,16 @@ def post_in_process(url, body, headers):
 
     parts = urlsplit(url)
     client = Client(HTTP_HOST=parts.netloc, raise_request_exception=False)
-    extra = {f"HTTP_{key.upper().replace('-', '_')}": value for key, value in headers.items()
-             if key.lower() != "content-type"}
-    response = client.post(parts.path, data=body, content_type=headers["Content-Type"],
-                           secure=parts.scheme == "https", **extra)
+    extra = {
+        f"HTTP_{key.upper().replace('-', '_')}": value
+        for key, value in headers.items()
+        if key.lower() != "content-type"
+    }
+    response = client.post(
+        parts.path,
+        data=body,
+        content_type=headers["Content-Type"],
+        secure=parts.scheme == "https",
+        **extra,
+    )
     return response.status_code

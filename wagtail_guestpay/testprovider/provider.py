@@ -42,16 +42,22 @@ class TestProvider(Provider):
     can_refund = True  # in full only, like the dashboard's "Refund"
     credentials = (
         Credential(
-            "signing_secret", _("Signing secret"), secret=True,
+            "signing_secret",
+            _("Signing secret"),
+            secret=True,
             help_text=_("Signs the notifications; any long random string."),
         ),
     )
 
     def start_payment(self, payment, urls):
         charge = TestCharge.objects.create(
-            account=self.account, reference=payment.reference,
-            description=payment.order.offer.title[:255], amount=payment.amount,
-            currency=payment.currency, return_url=urls.return_url, cancel_url=urls.cancel_url,
+            account=self.account,
+            reference=payment.reference,
+            description=payment.order.offer.title[:255],
+            amount=payment.amount,
+            currency=payment.currency,
+            return_url=urls.return_url,
+            cancel_url=urls.cancel_url,
             notify_url=urls.notify_url,
         )
         return Checkout(
@@ -63,7 +69,8 @@ class TestProvider(Provider):
     def parse_notification(self, notification):
         try:
             signing.verify(
-                self.secret("signing_secret"), notification.header(signing.HEADER),
+                self.secret("signing_secret"),
+                notification.header(signing.HEADER),
                 notification.body,
             )
         except signing.SignatureError as exc:
@@ -83,15 +90,21 @@ class TestProvider(Provider):
         if amount is None:
             raise MalformedNotification("The charge has no amount.")
         return ProviderEvent(
-            event_id=event_id, status=status, event_type=event_type,
+            event_id=event_id,
+            status=status,
+            event_type=event_type,
             reference=str(charge.get("reference", "")),
-            provider_reference=str(charge.get("id", "")), amount=amount,
-            currency=str(charge.get("currency", "")), email=str(charge.get("email") or ""),
+            provider_reference=str(charge.get("id", "")),
+            amount=amount,
+            currency=str(charge.get("currency", "")),
+            email=str(charge.get("email") or ""),
             payer_name=str(charge.get("payer_name") or ""),
         )
 
     def fetch_status(self, payment):
-        charge = TestCharge.objects.filter(account=self.account, reference=payment.reference).first()
+        charge = TestCharge.objects.filter(
+            account=self.account, reference=payment.reference
+        ).first()
         if charge is None:
             return None
         return self._event(
@@ -102,15 +115,23 @@ class TestProvider(Provider):
         """The dashboard's "Refund", in process: the charge becomes refunded and its
         notification is sent, as a real provider's would be. A refunded charge stays so (the
         same request again changes nothing)."""
-        charge = TestCharge.objects.filter(account=self.account, reference=payment.reference).first()
+        charge = TestCharge.objects.filter(
+            account=self.account, reference=payment.reference
+        ).first()
         if charge is None:
             return RefundAnswer(status=RefundStatus.FAILED, detail="no such charge")
         charge = refund_charge(charge.public_id)
         if charge.status != TestCharge.Status.REFUNDED:
-            return RefundAnswer(status=RefundStatus.FAILED,
-                                detail=f"the charge is {charge.status}, not paid")
-        return RefundAnswer(status=RefundStatus.DONE, refund_id=f"re_{charge.public_id.hex}",
-                            amount=charge.amount, currency=charge.currency, detail="refunded")
+            return RefundAnswer(
+                status=RefundStatus.FAILED, detail=f"the charge is {charge.status}, not paid"
+            )
+        return RefundAnswer(
+            status=RefundStatus.DONE,
+            refund_id=f"re_{charge.public_id.hex}",
+            amount=charge.amount,
+            currency=charge.currency,
+            detail="refunded",
+        )
 
     def check_credentials(self):
         if self.secret("signing_secret"):

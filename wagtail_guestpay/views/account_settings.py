@@ -31,11 +31,13 @@ ERROR_KEY = "wagtail_guestpay_email_change_error"
 
 def buyer_login_required(view):
     """Signed-in visitors only; the others go to the login page the adapter names."""
+
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if request.user.is_authenticated:
             return view(request, *args, **kwargs)
         return redirect(get_adapter().get_login_url(request.get_full_path()))
+
     return wrapper
 
 
@@ -54,12 +56,15 @@ def password_change(request):
             form.save()
             update_session_auth_hash(request, user)
             GuestAccount.objects.filter(user=user, activated_at__isnull=True).update(
-                activated_at=timezone.now())
+                activated_at=timezone.now()
+            )
             messages.success(request, _("Your password is saved."))
             return redirect("wagtail_guestpay:account")
-    return buyer_page(request, "wagtail_guestpay/account/password_change.html", {
-        "form": form, "first_password": form_class is SetPasswordForm,
-    })
+    return buyer_page(
+        request,
+        "wagtail_guestpay/account/password_change.html",
+        {"form": form, "first_password": form_class is SetPasswordForm},
+    )
 
 
 @never_cache
@@ -73,16 +78,19 @@ def email_change(request):
             return rate_limited(request)
         if form.is_valid():
             try:
-                request_email_change(request.user, form.cleaned_data["email"],
-                                     translation.get_language() or "")
+                request_email_change(
+                    request.user, form.cleaned_data["email"], translation.get_language() or ""
+                )
             except ValueError as exc:
                 form.add_error("email", str(exc))
             else:
                 request.session.pop(ERROR_KEY, None)
                 return redirect("wagtail_guestpay:email_change_confirm")
-    return buyer_page(request, "wagtail_guestpay/account/email_change.html", {
-        "form": form, "current_email": email_of(request.user),
-    })
+    return buyer_page(
+        request,
+        "wagtail_guestpay/account/email_change.html",
+        {"form": form, "current_email": email_of(request.user)},
+    )
 
 
 @never_cache
@@ -95,8 +103,11 @@ def email_change_confirm(request):
             return rate_limited(request)
         form = SignInCodeForm(request.POST)
         code = form.cleaned_data["code"] if form.is_valid() else None
-        outcome = confirm_email_change(request.user, code, translation.get_language() or "") \
-            if code else None
+        outcome = (
+            confirm_email_change(request.user, code, translation.get_language() or "")
+            if code
+            else None
+        )
         if outcome is not None and outcome.result == CodeCheck.ACCEPTED:
             messages.success(request, _("Your e-mail address is changed."))
             return redirect("wagtail_guestpay:account")
@@ -105,6 +116,8 @@ def email_change_confirm(request):
         return redirect("wagtail_guestpay:email_change_confirm")
     if pending is None and not request.session.get(ERROR_KEY):
         return redirect("wagtail_guestpay:email_change")
-    return buyer_page(request, "wagtail_guestpay/account/email_change_confirm.html", {
-        "form": SignInCodeForm(), "pending": pending, "error": request.session.pop(ERROR_KEY, ""),
-    })
+    return buyer_page(
+        request,
+        "wagtail_guestpay/account/email_change_confirm.html",
+        {"form": SignInCodeForm(), "pending": pending, "error": request.session.pop(ERROR_KEY, "")},
+    )

@@ -29,9 +29,12 @@ _private = private  # (views.registration imports it from here)
 
 
 def _usable_link(token):
-    link = AccessLink.objects.usable().select_related("user").filter(
-        token_hash=hash_token(token or "")
-    ).first()
+    link = (
+        AccessLink.objects.usable()
+        .select_related("user")
+        .filter(token_hash=hash_token(token or ""))
+        .first()
+    )
     if link is None or not link.user.is_active or not BuyerAccount(user=link.user).is_new:
         return None
     return link
@@ -43,26 +46,35 @@ def access_link(request, token):
     """GET shows a button and consumes nothing (mail scanners open links); POST consumes the
     link and opens the account set-up for this browser session."""
     if request.method == "POST" and not allow_request(request, "access_link"):
-        return _private(BuyerPageResponse(request, "wagtail_guestpay/rate_limited.html", {},
-                                         status=429))
+        return _private(
+            BuyerPageResponse(request, "wagtail_guestpay/rate_limited.html", {}, status=429)
+        )
     link = _usable_link(token)
     if link is None:
-        return _private(BuyerPageResponse(
-            request, "wagtail_guestpay/account/link_invalid.html",
-            {"form": AccessLinkRequestForm()}, status=410,
-        ))
+        return _private(
+            BuyerPageResponse(
+                request,
+                "wagtail_guestpay/account/link_invalid.html",
+                {"form": AccessLinkRequestForm()},
+                status=410,
+            )
+        )
     if request.method == "GET":
-        return _private(BuyerPageResponse(
-            request, "wagtail_guestpay/account/link_landing.html", {"link": link}
-        ))
+        return _private(
+            BuyerPageResponse(request, "wagtail_guestpay/account/link_landing.html", {"link": link})
+        )
     consumed = AccessLink.objects.filter(pk=link.pk, used_at__isnull=True).update(
         used_at=timezone.now()
     )
     if not consumed:
-        return _private(BuyerPageResponse(
-            request, "wagtail_guestpay/account/link_invalid.html",
-            {"form": AccessLinkRequestForm()}, status=410,
-        ))
+        return _private(
+            BuyerPageResponse(
+                request,
+                "wagtail_guestpay/account/link_invalid.html",
+                {"form": AccessLinkRequestForm()},
+                status=410,
+            )
+        )
     request.session.cycle_key()
     max_age = guestpay_settings.as_timedelta("ACCOUNT_SETUP_MAX_AGE").total_seconds()
     request.session[SETUP_SESSION_KEY] = {"user": link.user.pk, "until": time.time() + max_age}
@@ -87,10 +99,14 @@ def account_setup(request):
     user = _setup_user(request)
     if user is None:
         request.session.pop(SETUP_SESSION_KEY, None)
-        return _private(BuyerPageResponse(
-            request, "wagtail_guestpay/account/link_invalid.html",
-            {"form": AccessLinkRequestForm()}, status=410,
-        ))
+        return _private(
+            BuyerPageResponse(
+                request,
+                "wagtail_guestpay/account/link_invalid.html",
+                {"form": AccessLinkRequestForm()},
+                status=410,
+            )
+        )
     site = Site.find_for_request(request)
     form = AccountSetupForm(request.POST or None, user=user, site=site)
     if request.method == "POST" and form.is_valid():
@@ -112,9 +128,11 @@ def account_setup(request):
             sender=type(user), user=user, registration_data=data, request=request
         )
         return redirect(get_adapter().get_personal_area_url())
-    return _private(BuyerPageResponse(
-        request, "wagtail_guestpay/account/setup.html", {"form": form, "account_user": user}
-    ))
+    return _private(
+        BuyerPageResponse(
+            request, "wagtail_guestpay/account/setup.html", {"form": form, "account_user": user}
+        )
+    )
 
 
 @never_cache
@@ -126,18 +144,22 @@ def request_link(request):
     if request.method == "POST":
         email = normalize_email(form.data.get("email", ""))  # (the suggestion, if taken)
         if not allow_request(request, "request_link", email):
-            return _private(BuyerPageResponse(request, "wagtail_guestpay/rate_limited.html", {},
-                                             status=429))
+            return _private(
+                BuyerPageResponse(request, "wagtail_guestpay/rate_limited.html", {}, status=429)
+            )
         if form.is_valid() and email:
             # The lookup happens in a task, so that the answer takes the same time either way.
-            queueing.enqueue("wagtail_guestpay.tasks.send_new_access_link", email,
-                    translation.get_language() or "")
-            return _private(BuyerPageResponse(
-                request, "wagtail_guestpay/account/link_requested.html", {}
-            ))
-    return _private(BuyerPageResponse(
-        request, "wagtail_guestpay/account/link_request.html", {"form": form}
-    ))
+            queueing.enqueue(
+                "wagtail_guestpay.tasks.send_new_access_link",
+                email,
+                translation.get_language() or "",
+            )
+            return _private(
+                BuyerPageResponse(request, "wagtail_guestpay/account/link_requested.html", {})
+            )
+    return _private(
+        BuyerPageResponse(request, "wagtail_guestpay/account/link_request.html", {"form": form})
+    )
 
 
 @never_cache
@@ -145,13 +167,15 @@ def request_link(request):
 def personal_area(request):
     """The buyer's library: a card per product held, then the orders."""
     user = request.user
-    return _private(BuyerPageResponse(
-        request,
-        "wagtail_guestpay/account/personal_area.html",
-        {
-            "products": products_for(user),
-            "orders": user.guestpay_orders.select_related("offer").order_by("-created_at")[:50],
-            "account_email": getattr(user, user.get_email_field_name(), ""),
-            "has_password": user.has_usable_password(),
-        },
-    ))
+    return _private(
+        BuyerPageResponse(
+            request,
+            "wagtail_guestpay/account/personal_area.html",
+            {
+                "products": products_for(user),
+                "orders": user.guestpay_orders.select_related("offer").order_by("-created_at")[:50],
+                "account_email": getattr(user, user.get_email_field_name(), ""),
+                "has_password": user.has_usable_password(),
+            },
+        )
+    )

@@ -20,8 +20,9 @@ from .result import _order_or_404, _private, claim_panel, render_order
 
 
 def _rate_limited(request):
-    return _private(BuyerPageResponse(request, "wagtail_guestpay/rate_limited.html", {},
-                                     status=429))
+    return _private(
+        BuyerPageResponse(request, "wagtail_guestpay/rate_limited.html", {}, status=429)
+    )
 
 
 def _back_to_order(token, done=False):

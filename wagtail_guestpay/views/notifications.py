@@ -47,8 +47,7 @@ def notify(request, account_id):
     try:
         return _notify(request, account_id)
     except UNAVAILABLE as exc:
-        logger.error("Could not take a notification for %s now: %s", account_id,
-                     type(exc).__name__)
+        logger.error("Could not take a notification for %s now: %s", account_id, type(exc).__name__)
         return _deliver_again()
 
 

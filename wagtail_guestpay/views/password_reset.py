@@ -27,16 +27,21 @@ def password_reset(request):
         if not within(request, "send_client", email.strip().lower(), "send_email"):
             return rate_limited(request)
         if form.is_valid():
-            queueing.enqueue("wagtail_guestpay.tasks.send_password_reset",
-                             form.cleaned_data["email"], translation.get_language() or "")
+            queueing.enqueue(
+                "wagtail_guestpay.tasks.send_password_reset",
+                form.cleaned_data["email"],
+                translation.get_language() or "",
+            )
             return redirect("wagtail_guestpay:password_reset_done")
     return buyer_page(request, "wagtail_guestpay/account/password_reset.html", {"form": form})
 
 
 def password_reset_done(request):
-    return buyer_page(request, "wagtail_guestpay/account/password_reset_done.html", {
-        "login_url": get_adapter().get_login_url(),
-    })
+    return buyer_page(
+        request,
+        "wagtail_guestpay/account/password_reset_done.html",
+        {"login_url": get_adapter().get_login_url()},
+    )
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
@@ -54,11 +59,15 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         return user if user is not None and user.is_active else None
 
     def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs),
-                "password_reset_url": get_adapter().get_password_reset_url()}
+        return {
+            **super().get_context_data(**kwargs),
+            "password_reset_url": get_adapter().get_password_reset_url(),
+        }
 
 
 def password_reset_complete(request):
-    return buyer_page(request, "wagtail_guestpay/account/password_reset_complete.html", {
-        "login_url": get_adapter().get_login_url(),
-    })
+    return buyer_page(
+        request,
+        "wagtail_guestpay/account/password_reset_complete.html",
+        {"login_url": get_adapter().get_login_url()},
+    )

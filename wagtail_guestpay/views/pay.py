@@ -40,10 +40,12 @@ def pay(request, slug):
         # Still a 404 (nothing is sold to anonymous visitors here), but a page of the site that
         # says what to do, rather than the host's bare "not found" (or, with DEBUG, Django's
         # technical page).
-        response = BuyerPageResponse(request, "wagtail_guestpay/checkout/login_required.html", {
-            "offer": offer,
-            "login_url": get_adapter().get_login_url(offer.get_pay_path()),
-        }, status=404)
+        response = BuyerPageResponse(
+            request,
+            "wagtail_guestpay/checkout/login_required.html",
+            {"offer": offer, "login_url": get_adapter().get_login_url(offer.get_pay_path())},
+            status=404,
+        )
         response["X-Robots-Tag"] = "noindex, nofollow"
         return response
     if request.method == "HEAD" or _is_prefetch(request):
@@ -53,8 +55,11 @@ def pay(request, slug):
         return response
     open_url = offer.already_yours_url(request)
     if open_url:
-        return BuyerPageResponse(request, "wagtail_guestpay/checkout/already_yours.html",
-                                {"offer": offer, "open_url": open_url})
+        return BuyerPageResponse(
+            request,
+            "wagtail_guestpay/checkout/already_yours.html",
+            {"offer": offer, "open_url": open_url},
+        )
     user = request.user if request.user.is_authenticated else None
     # The same browser clicking again resumes its open order; new orders are counted per client
     # (docs/security.md, "Pay links").

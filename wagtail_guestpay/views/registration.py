@@ -40,8 +40,9 @@ def _within(name, key):
 
 
 def _rate_limited(request):
-    return _private(BuyerPageResponse(request, "wagtail_guestpay/rate_limited.html", {},
-                                     status=429))
+    return _private(
+        BuyerPageResponse(request, "wagtail_guestpay/rate_limited.html", {}, status=429)
+    )
 
 
 def _see_other(url):
@@ -75,9 +76,13 @@ def checkout(request, slug):
             if not _within("register_email", email):
                 return _rate_limited(request)
             token = registrations.start(
-                offer, email=email, password=form.cleaned_data["password2"],
-                registration_data=form.registration_data(), site=site,
-                language=translation.get_language() or "", replaces=_session_token(request),
+                offer,
+                email=email,
+                password=form.cleaned_data["password2"],
+                registration_data=form.registration_data(),
+                site=site,
+                language=translation.get_language() or "",
+                replaces=_session_token(request),
             )
             request.session[SESSION_KEY] = {"token": token}
             return _see_other(_code_path(offer))
@@ -106,28 +111,30 @@ def _code_page(request, offer, registration, *, form=None, message="", status=20
         message = _state_message(registration)
     if form is not None and form.is_bound and form.errors.get("code"):
         form.fields["code"].widget.attrs["aria-describedby"] = f"{form.auto_id % 'code'}_error"
-    return _private(BuyerPageResponse(
-        request,
-        "wagtail_guestpay/checkout/code.html",
-        {
-            "offer": offer,
-            "registration": registration,
-            "form": form or CodeForm(digits=CODE_DIGITS),
-            "message": message,
-            "sent_again": request.GET.get("sent") == "1" and not message,
-            "max_age_minutes": registrations.max_age_minutes(),
-            "login_url": _login_url(offer),
-            "checkout_url": offer.get_checkout_path(),
-            "resend_url": reverse("wagtail_guestpay:checkout_code_resend", args=[offer.slug]),
-        },
-        status=status,
-    ))
+    return _private(
+        BuyerPageResponse(
+            request,
+            "wagtail_guestpay/checkout/code.html",
+            {
+                "offer": offer,
+                "registration": registration,
+                "form": form or CodeForm(digits=CODE_DIGITS),
+                "message": message,
+                "sent_again": request.GET.get("sent") == "1" and not message,
+                "max_age_minutes": registrations.max_age_minutes(),
+                "login_url": _login_url(offer),
+                "checkout_url": offer.get_checkout_path(),
+                "resend_url": reverse("wagtail_guestpay:checkout_code_resend", args=[offer.slug]),
+            },
+            status=status,
+        )
+    )
 
 
 @never_cache
 @require_http_methods(["GET", "POST"])
 def checkout_code(request, slug):
-    """"Enter the code we e-mailed to <address>": the right code creates the account, logs it in,
+    """ "Enter the code we e-mailed to <address>": the right code creates the account, logs it in,
     creates the order and goes straight to the payment system."""
     offer = _offer_or_404(slug)
     if request.user.is_authenticated or offer.takes_guest_payment:
@@ -140,9 +147,16 @@ def checkout_code(request, slug):
     if not _within("verify_client", client_ip(request)):
         return _rate_limited(request)
     if registration is None:
-        return _code_page(request, offer, None, status=400, message=_(
-            "No registration is waiting for a code in this browser. Fill in the form again: "
-            "the code only works in the browser where you asked for it."))
+        return _code_page(
+            request,
+            offer,
+            None,
+            status=400,
+            message=_(
+                "No registration is waiting for a code in this browser. Fill in the form again: "
+                "the code only works in the browser where you asked for it."
+            ),
+        )
     if not _within("verify_registration", str(registration.pk)):
         return _rate_limited(request)
     form = CodeForm(request.POST, digits=CODE_DIGITS)
@@ -163,12 +177,19 @@ def _code_page_after_check(request, offer, registration):
     result, attempts_left = code_results.take(request, f"registration:{registration.pk}")
     if result == CodeCheck.WRONG:
         form = code_results.form_with_code_error(
-            CodeForm, code_results.wrong_code_message(attempts_left), digits=CODE_DIGITS)
+            CodeForm, code_results.wrong_code_message(attempts_left), digits=CODE_DIGITS
+        )
         return _code_page(request, offer, registration, form=form)
     if result == CodeCheck.LOCKED:  # (also when a concurrent request ended it)
-        return _code_page(request, offer, registration, message=(
-            _state_message(registration)
-            or _("Too many wrong codes. Fill in the form again to get a new code.")))
+        return _code_page(
+            request,
+            offer,
+            registration,
+            message=(
+                _state_message(registration)
+                or _("Too many wrong codes. Fill in the form again to get a new code.")
+            ),
+        )
     # Expired, over, or the address got an account meanwhile: the registration's state says.
     return _code_page(request, offer, registration)
 
@@ -176,7 +197,7 @@ def _code_page_after_check(request, offer, registration):
 @never_cache
 @require_POST
 def checkout_code_resend(request, slug):
-    """"Send a new code" (the previous one stops working; rate-limited, and a few per
+    """ "Send a new code" (the previous one stops working; rate-limited, and a few per
     registration)."""
     offer = _offer_or_404(slug)
     if request.user.is_authenticated or offer.takes_guest_payment:
@@ -187,6 +208,11 @@ def checkout_code_resend(request, slug):
     if not _within("resend_client", client_ip(request)):
         return _rate_limited(request)
     if not registrations.request_new_code(registration):
-        return _code_page(request, offer, registration, status=429, message=_(
-            "No more codes can be sent for this registration. Fill in the form again."))
+        return _code_page(
+            request,
+            offer,
+            registration,
+            status=429,
+            message=_("No more codes can be sent for this registration. Fill in the form again."),
+        )
     return _see_other(_code_path(offer, "?sent=1"))

@@ -11,8 +11,8 @@ from wagtail.models import Site
 
 from ..buyers import claims
 from ..buyers.forms import ClaimCodeForm, ClaimEmailForm
-from ..localization import localize_page
 from ..layout import BuyerPageResponse
+from ..localization import localize_page
 from ..models import EmailClaim, MerchantContacts, Order, OrderStatus
 from . import code_results
 
@@ -54,8 +54,7 @@ def _private(response):
     return response
 
 
-def render_order(request, order, token, *, cancelled=False, payment=None, claim=None,
-                 status=200):
+def render_order(request, order, token, *, cancelled=False, payment=None, claim=None, status=200):
     """The order's result page (the offer's editor-built page, or the default one). ``claim`` is
     the success page's e-mail claim panel; built here when not given."""
     if payment is None:
@@ -74,7 +73,9 @@ def render_order(request, order, token, *, cancelled=False, payment=None, claim=
         "can_retry": _can_retry(order, state),
         "claim": claim or (claim_panel(request, order, token) if state == "paid" else None),
     }
-    page = order.offer.failure_page if state in ("failed", "cancelled") else order.offer.success_page
+    page = (
+        order.offer.failure_page if state in ("failed", "cancelled") else order.offer.success_page
+    )
     page = localize_page(page)  # the chosen page's translation in the visitor's language
     if page is not None and page.live:
         response = page.specific.serve_for_order(request, context)
@@ -124,8 +125,10 @@ class ClaimPanel:
 def claim_panel(request, order, token, *, email_form=None, code_form=None, message=""):
     """The claim panel of a paid order's page, or None when there is nothing to show."""
     kind = claims.claim_kind(order)
-    done = (request.GET.get("claim") == "done"
-            and order.email_claims.filter(status=EmailClaim.Status.USED).exists())
+    done = (
+        request.GET.get("claim") == "done"
+        and order.email_claims.filter(status=EmailClaim.Status.USED).exists()
+    )
     if code_form is None and not message:
         code_form, message = _after_code_check(request, order, kind)
     if kind is None and not done and not message:
@@ -155,16 +158,19 @@ def _after_code_check(request, order, kind):
         return None, ""  # nothing can be asked for any more: the status box says what to do
     if result == claims.CodeCheck.WRONG:
         return code_results.form_with_code_error(
-            ClaimCodeForm, code_results.wrong_code_message(attempts_left),
-            digits=claims.CODE_DIGITS), ""
+            ClaimCodeForm, code_results.wrong_code_message(attempts_left), digits=claims.CODE_DIGITS
+        ), ""
     if result == claims.CodeCheck.LOCKED:
         return None, _("Too many wrong codes. Ask for a new code below.")
     if result == claims.CodeCheck.EXPIRED:
-        return None, _("This code has expired or was replaced by a newer one. "
-                       "Ask for a new code below.")
+        return None, _(
+            "This code has expired or was replaced by a newer one. Ask for a new code below."
+        )
     if result == claims.CodeCheck.NOT_ALLOWED:
-        return None, _("The address of this order cannot be changed here any more. "
-                       "Contact us with your order number.")
+        return None, _(
+            "The address of this order cannot be changed here any more. "
+            "Contact us with your order number."
+        )
     return None, ""
 
 
@@ -172,4 +178,3 @@ def _describe_errors(form, name):
     """Point the field at its error message, for screen readers."""
     if form.is_bound and form.errors.get(name):
         form.fields[name].widget.attrs["aria-describedby"] = f"{form.auto_id % name}_error"
-

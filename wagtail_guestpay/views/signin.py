@@ -60,8 +60,9 @@ def login_view(request):
     """One page, two ways in: the password, or "e-mail me a sign-in code"."""
     next_url = safe_next(request, request.POST.get("next") or request.GET.get("next", ""))
     action = request.POST.get("action", "")
-    password_form = PasswordSignInForm(request.POST if action == "password" else None,
-                                       request=request)
+    password_form = PasswordSignInForm(
+        request.POST if action == "password" else None, request=request
+    )
     code_form = CodeRequestForm(request.POST if action == "code" else None)
     if action == "password":
         email = password_form.data.get("email", "").strip().lower()
@@ -76,16 +77,27 @@ def login_view(request):
         if code_form.is_valid():
             email = code_form.cleaned_data["email"]
             # Looked up in a task: the same answer, in the same time, for every address.
-            queueing.enqueue("wagtail_guestpay.tasks.send_signin_code", email, next_url,
-                             translation.get_language() or "")
+            queueing.enqueue(
+                "wagtail_guestpay.tasks.send_signin_code",
+                email,
+                next_url,
+                translation.get_language() or "",
+            )
             request.session[SESSION_KEY] = {"email": email, "next": next_url}
             request.session.pop(ERROR_KEY, None)
             return redirect("wagtail_guestpay:login_code")
     status = 200 if request.method == "GET" or action in ("password", "code") else 400
-    return buyer_page(request, "wagtail_guestpay/account/login.html", {
-        "password_form": password_form, "code_form": code_form, "next": next_url,
-        "password_reset_url": get_adapter().get_password_reset_url(),
-    }, status=status)
+    return buyer_page(
+        request,
+        "wagtail_guestpay/account/login.html",
+        {
+            "password_form": password_form,
+            "code_form": code_form,
+            "next": next_url,
+            "password_reset_url": get_adapter().get_password_reset_url(),
+        },
+        status=status,
+    )
 
 
 @never_cache
@@ -107,10 +119,16 @@ def login_code(request):
         request.session[ERROR_KEY] = True
         return redirect("wagtail_guestpay:login_code")
     error = request.session.pop(ERROR_KEY, False)
-    return buyer_page(request, "wagtail_guestpay/account/login_code.html", {
-        "form": SignInCodeForm(), "email": email, "error": error,
-        "login_url": get_adapter().get_login_url(state.get("next", "")),
-    })
+    return buyer_page(
+        request,
+        "wagtail_guestpay/account/login_code.html",
+        {
+            "form": SignInCodeForm(),
+            "email": email,
+            "error": error,
+            "login_url": get_adapter().get_login_url(state.get("next", "")),
+        },
+    )
 
 
 @never_cache
@@ -126,9 +144,12 @@ def login_link(request, token):
             return sign_in(request, outcome.user, outcome.next_url)
     elif link_row(token) is not None:
         return buyer_page(request, "wagtail_guestpay/account/login_link.html")
-    return buyer_page(request, "wagtail_guestpay/account/login_link_invalid.html", {
-        "login_url": get_adapter().get_login_url(),
-    }, status=410)
+    return buyer_page(
+        request,
+        "wagtail_guestpay/account/login_link_invalid.html",
+        {"login_url": get_adapter().get_login_url()},
+        status=410,
+    )
 
 
 @never_cache
@@ -137,7 +158,9 @@ def logout_view(request):
     """POST signs out; a GET only shows the button (a link or a prefetch signs nobody out)."""
     if request.method == "POST":
         logout(request)
-        return buyer_page(request, "wagtail_guestpay/account/logged_out.html", {
-            "login_url": get_adapter().get_login_url(),
-        })
+        return buyer_page(
+            request,
+            "wagtail_guestpay/account/logged_out.html",
+            {"login_url": get_adapter().get_login_url()},
+        )
     return buyer_page(request, "wagtail_guestpay/account/logout.html")

@@ -2,9 +2,10 @@
 
 import django.db.models.deletion
 import wagtail.fields
-import wagtail_guestpay.mixins
 from django.conf import settings
 from django.db import migrations, models
+
+import wagtail_guestpay.mixins
 
 # Wagtail 8.0 made the page model swappable and defines settings.WAGTAIL_PAGE_MODEL itself; Wagtail
 # 7.x has neither, and its last wagtailcore migration is 0094 (this one was generated against 0098).
@@ -12,35 +13,100 @@ WAGTAIL_PAGE_MODEL = getattr(settings, "WAGTAIL_PAGE_MODEL", "wagtailcore.Page")
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-        ('wagtailcore', '0094_alter_page_locale'),
-    ]
+    dependencies = [("wagtailcore", "0094_alter_page_locale")]
 
     operations = [
         migrations.CreateModel(
-            name='CoursePage',
+            name="CoursePage",
             fields=[
-                ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=WAGTAIL_PAGE_MODEL)),
-                ('intro', models.TextField(blank=True)),
-                ('lessons', wagtail.fields.RichTextField(blank=True)),
+                (
+                    "page_ptr",
+                    models.OneToOneField(
+                        auto_created=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        parent_link=True,
+                        primary_key=True,
+                        serialize=False,
+                        to=WAGTAIL_PAGE_MODEL,
+                    ),
+                ),
+                ("intro", models.TextField(blank=True)),
+                ("lessons", wagtail.fields.RichTextField(blank=True)),
             ],
-            options={
-                'abstract': False,
-            },
-            bases=(wagtail_guestpay.mixins.GuestPayProductMixin, 'wagtailcore.page'),
+            options={"abstract": False},
+            bases=(wagtail_guestpay.mixins.GuestPayProductMixin, "wagtailcore.page"),
         ),
         migrations.CreateModel(
-            name='HomePage',
+            name="HomePage",
             fields=[
-                ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=WAGTAIL_PAGE_MODEL)),
-                ('body', wagtail.fields.StreamField([('heading', 0), ('paragraph', 1), ('image', 2), ('pay_button', 6), ('merchant_contacts', 7)], blank=True, block_lookup={0: ('wagtail.blocks.CharBlock', (), {'form_classname': 'title', 'icon': 'title', 'label': 'Heading', 'template': 'wagtail_guestpay/blocks/heading.html'}), 1: ('wagtail.blocks.RichTextBlock', (), {'label': 'Paragraph'}), 2: ('wagtail.images.blocks.ImageBlock', [], {'label': 'Image'}), 3: ('wagtail_guestpay.blocks.pay_button.OfferChooserBlock', (), {'label': 'offer'}), 4: ('wagtail.blocks.CharBlock', (), {'help_text': 'Defaults to “Pay <price>”.', 'label': 'button label', 'max_length': 80, 'required': False}), 5: ('wagtail.blocks.BooleanBlock', (), {'label': 'show the price beside the button', 'required': False}), 6: ('wagtail.blocks.StructBlock', [[('offer', 3), ('label', 4), ('show_price', 5)]], {}), 7: ('wagtail_guestpay.blocks.merchant.MerchantContactsBlock', (), {})})),
+                (
+                    "page_ptr",
+                    models.OneToOneField(
+                        auto_created=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        parent_link=True,
+                        primary_key=True,
+                        serialize=False,
+                        to=WAGTAIL_PAGE_MODEL,
+                    ),
+                ),
+                (
+                    "body",
+                    wagtail.fields.StreamField(
+                        [
+                            ("heading", 0),
+                            ("paragraph", 1),
+                            ("image", 2),
+                            ("pay_button", 6),
+                            ("merchant_contacts", 7),
+                        ],
+                        blank=True,
+                        block_lookup={
+                            0: (
+                                "wagtail.blocks.CharBlock",
+                                (),
+                                {
+                                    "form_classname": "title",
+                                    "icon": "title",
+                                    "label": "Heading",
+                                    "template": "wagtail_guestpay/blocks/heading.html",
+                                },
+                            ),
+                            1: ("wagtail.blocks.RichTextBlock", (), {"label": "Paragraph"}),
+                            2: ("wagtail.images.blocks.ImageBlock", [], {"label": "Image"}),
+                            3: (
+                                "wagtail_guestpay.blocks.pay_button.OfferChooserBlock",
+                                (),
+                                {"label": "offer"},
+                            ),
+                            4: (
+                                "wagtail.blocks.CharBlock",
+                                (),
+                                {
+                                    "help_text": "Defaults to “Pay <price>”.",
+                                    "label": "button label",
+                                    "max_length": 80,
+                                    "required": False,
+                                },
+                            ),
+                            5: (
+                                "wagtail.blocks.BooleanBlock",
+                                (),
+                                {"label": "show the price beside the button", "required": False},
+                            ),
+                            6: (
+                                "wagtail.blocks.StructBlock",
+                                [[("offer", 3), ("label", 4), ("show_price", 5)]],
+                                {},
+                            ),
+                            7: ("wagtail_guestpay.blocks.merchant.MerchantContactsBlock", (), {}),
+                        },
+                    ),
+                ),
             ],
-            options={
-                'abstract': False,
-            },
-            bases=('wagtailcore.page',),
+            options={"abstract": False},
+            bases=("wagtailcore.page",),
         ),
     ]

@@ -5,15 +5,61 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('home', '0001_initial'),
-    ]
+    dependencies = [("home", "0001_initial")]
 
     operations = [
         migrations.AlterField(
-            model_name='homepage',
-            name='body',
-            field=wagtail.fields.StreamField([('heading', 0), ('paragraph', 1), ('image', 2), ('pay_button', 6), ('merchant_contacts', 7)], blank=True, block_lookup={0: ('wagtail.blocks.CharBlock', (), {'form_classname': 'title', 'icon': 'title', 'label': 'Heading', 'template': 'wagtail_guestpay/blocks/heading.html'}), 1: ('wagtail.blocks.RichTextBlock', (), {'label': 'Paragraph'}), 2: ('wagtail.images.blocks.ImageBlock', [], {'label': 'Image'}), 3: ('wagtail_guestpay.blocks.pay_button.OfferChooserBlock', (), {'label': 'Offer'}), 4: ('wagtail.blocks.CharBlock', (), {'help_text': 'Defaults to “Pay &lt;price&gt;”.', 'label': 'Button label', 'max_length': 80, 'required': False}), 5: ('wagtail.blocks.BooleanBlock', (), {'label': 'Show the price beside the button', 'required': False}), 6: ('wagtail.blocks.StructBlock', [[('offer', 3), ('label', 4), ('show_price', 5)]], {}), 7: ('wagtail_guestpay.blocks.merchant.MerchantContactsBlock', (), {})}),
-        ),
+            model_name="homepage",
+            name="body",
+            field=wagtail.fields.StreamField(
+                [
+                    ("heading", 0),
+                    ("paragraph", 1),
+                    ("image", 2),
+                    ("pay_button", 6),
+                    ("merchant_contacts", 7),
+                ],
+                blank=True,
+                block_lookup={
+                    0: (
+                        "wagtail.blocks.CharBlock",
+                        (),
+                        {
+                            "form_classname": "title",
+                            "icon": "title",
+                            "label": "Heading",
+                            "template": "wagtail_guestpay/blocks/heading.html",
+                        },
+                    ),
+                    1: ("wagtail.blocks.RichTextBlock", (), {"label": "Paragraph"}),
+                    2: ("wagtail.images.blocks.ImageBlock", [], {"label": "Image"}),
+                    3: (
+                        "wagtail_guestpay.blocks.pay_button.OfferChooserBlock",
+                        (),
+                        {"label": "Offer"},
+                    ),
+                    4: (
+                        "wagtail.blocks.CharBlock",
+                        (),
+                        {
+                            "help_text": "Defaults to “Pay &lt;price&gt;”.",
+                            "label": "Button label",
+                            "max_length": 80,
+                            "required": False,
+                        },
+                    ),
+                    5: (
+                        "wagtail.blocks.BooleanBlock",
+                        (),
+                        {"label": "Show the price beside the button", "required": False},
+                    ),
+                    6: (
+                        "wagtail.blocks.StructBlock",
+                        [[("offer", 3), ("label", 4), ("show_price", 5)]],
+                        {},
+                    ),
+                    7: ("wagtail_guestpay.blocks.merchant.MerchantContactsBlock", (), {}),
+                },
+            ),
+        )
     ]

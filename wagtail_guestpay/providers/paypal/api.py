@@ -19,10 +19,7 @@ from ..exceptions import ProviderError
 
 logger = logging.getLogger(__name__)
 
-API_URLS = {
-    "test": "https://api-m.sandbox.paypal.com",
-    "live": "https://api-m.paypal.com",
-}
+API_URLS = {"test": "https://api-m.sandbox.paypal.com", "live": "https://api-m.paypal.com"}
 # Forget a cached token this long before PayPal says it expires (at most half its lifetime).
 TOKEN_MARGIN = 300
 MAX_ANSWER_BYTES = 1024 * 1024
@@ -93,13 +90,16 @@ class PayPalAPI:
         if response.status_code in (400, 401, 403):
             error = str(data.get("error") or response.status_code)
             raise PayPalAPIError(
-                f"PayPal refused the client ID or secret ({error}).", status=response.status_code,
-                name=error, retryable=False,
+                f"PayPal refused the client ID or secret ({error}).",
+                status=response.status_code,
+                name=error,
+                retryable=False,
             )
         if response.status_code != 200:
             raise PayPalAPIError(
                 f"PayPal's token endpoint answered HTTP {response.status_code}.",
-                status=response.status_code, retryable=response.status_code >= 500,
+                status=response.status_code,
+                retryable=response.status_code >= 500,
             )
         token = data.get("access_token")
         try:
@@ -133,7 +133,9 @@ class PayPalAPI:
                 token = self.access_token(client, fresh=attempt == 2)
                 try:
                     response = client.request(
-                        method, self.base_url + path, content=content,
+                        method,
+                        self.base_url + path,
+                        content=content,
                         headers={**request_headers, "Authorization": f"Bearer {token}"},
                     )
                 except httpx.HTTPError as exc:
@@ -160,7 +162,9 @@ class PayPalAPI:
     # The operations -----------------------------------------------------------------------
     def create_order(self, order_request, *, request_id):
         status, data = self.call(
-            "POST", "/v2/checkout/orders", body=order_request,
+            "POST",
+            "/v2/checkout/orders",
+            body=order_request,
             headers={"PayPal-Request-Id": request_id, "Prefer": "return=representation"},
         )
         if status not in (200, 201):
@@ -187,9 +191,13 @@ class PayPalAPI:
         """
         path = f"/v2/checkout/orders/{_path_id(order_id)}/capture"
         status, data = self.call(
-            "POST", path, body={},
-            headers={"PayPal-Request-Id": f"guestpay-capture-{order_id}",
-                     "Prefer": "return=representation"},
+            "POST",
+            path,
+            body={},
+            headers={
+                "PayPal-Request-Id": f"guestpay-capture-{order_id}",
+                "Prefer": "return=representation",
+            },
         )
         if status in (200, 201):
             return data
@@ -205,7 +213,9 @@ class PayPalAPI:
         PayPal-Request-Id: the same one again returns the first refund instead of a second."""
         path = f"/v2/payments/captures/{_path_id(capture_id)}/refund"
         status, data = self.call(
-            "POST", path, body=body,
+            "POST",
+            path,
+            body=body,
             headers={"PayPal-Request-Id": request_id, "Prefer": "return=representation"},
         )
         if status not in (200, 201):
@@ -259,5 +269,6 @@ def error_from(method, path, status, data, *, retryable):
     message = f"PayPal answered {method} {path}: {words}"
     if debug_id:
         message += f" (debug id {debug_id})"
-    return PayPalAPIError(message + ".", status=status, name=name, issue=issue,
-                          debug_id=debug_id, retryable=retryable)
+    return PayPalAPIError(
+        message + ".", status=status, name=name, issue=issue, debug_id=debug_id, retryable=retryable
+    )

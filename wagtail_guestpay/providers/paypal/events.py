@@ -93,8 +93,9 @@ def payer_email(order):
 def payer_name(order):
     source = _dict(_dict(order.get("payment_source")).get("paypal"))
     name = _dict(source.get("name")) or _dict(_dict(order.get("payer")).get("name"))
-    return " ".join(part for part in (_str(name.get("given_name")), _str(name.get("surname")))
-                    if part)
+    return " ".join(
+        part for part in (_str(name.get("given_name")), _str(name.get("surname"))) if part
+    )
 
 
 def link(resource, rel):
@@ -215,10 +216,15 @@ def _approved(event_id, order):
     unit = purchase_unit(order)
     amount, currency = _money(unit.get("amount"))
     return {
-        "event_id": event_id, "status": EventStatus.APPROVED,
-        "reference": unit_reference(unit), "provider_reference": order_id,
-        "amount": amount, "currency": currency, "email": payer_email(order),
-        "payer_name": payer_name(order), "detail": "approved by the buyer",
+        "event_id": event_id,
+        "status": EventStatus.APPROVED,
+        "reference": unit_reference(unit),
+        "provider_reference": order_id,
+        "amount": amount,
+        "currency": currency,
+        "email": payer_email(order),
+        "payer_name": payer_name(order),
+        "detail": "approved by the buyer",
     }
 
 
@@ -244,8 +250,12 @@ def _capture(event_id, event_type, capture):
         if status in (EventStatus.PAID, EventStatus.REFUNDED):
             status = EventStatus.PENDING  # let the status check sort it out
     return {
-        "event_id": event_id, "status": status, "reference": _str(capture.get("custom_id")),
-        "provider_reference": order_id, "amount": amount, "currency": currency,
+        "event_id": event_id,
+        "status": status,
+        "reference": _str(capture.get("custom_id")),
+        "provider_reference": order_id,
+        "amount": amount,
+        "currency": currency,
         "detail": _reason(capture) or f"capture {capture_status.lower() or 'updated'}",
         "related_references": (capture_id,),
     }
@@ -263,9 +273,12 @@ def _refund(event_id, event_type, refund):
     if not capture_id and not order_id and not _str(refund.get("custom_id")):
         raise PayPalDataError("The refund names no capture, order or custom_id.")
     return {
-        "event_id": event_id, "status": REFUND_EVENTS[event_type],
-        "reference": _str(refund.get("custom_id")), "provider_reference": order_id,
-        "amount": amount, "currency": currency or total_currency,
+        "event_id": event_id,
+        "status": REFUND_EVENTS[event_type],
+        "reference": _str(refund.get("custom_id")),
+        "provider_reference": order_id,
+        "amount": amount,
+        "currency": currency or total_currency,
         "refunded_amount": total if total is not None else amount,
         "detail": _str(refund.get("status")).lower() or "refund",
         "related_references": tuple(ref for ref in (capture_id, refund_id) if ref),
@@ -280,8 +293,12 @@ def _approval_reversed(event_id, resource):
     unit = purchase_unit(resource)
     amount, currency = _money(unit.get("amount"))
     return {
-        "event_id": event_id, "status": EventStatus.FAILED, "reference": unit_reference(unit),
-        "provider_reference": order_id, "amount": amount, "currency": currency,
+        "event_id": event_id,
+        "status": EventStatus.FAILED,
+        "reference": unit_reference(unit),
+        "provider_reference": order_id,
+        "amount": amount,
+        "currency": currency,
         "detail": "approval reversed before capture",
     }
 

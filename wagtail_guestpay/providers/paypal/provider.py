@@ -70,27 +70,39 @@ class PayPalProvider(Provider):
     recheck_paid_payments = True
     credentials = (
         Credential(
-            "client_id", _("Client ID"),
-            help_text=_("PayPal Developer Dashboard > Apps & Credentials > your app > Client ID "
-                        "(sandbox or live, matching the mode)."),
+            "client_id",
+            _("Client ID"),
+            help_text=_(
+                "PayPal Developer Dashboard > Apps & Credentials > your app > Client ID "
+                "(sandbox or live, matching the mode)."
+            ),
         ),
         Credential(
-            "client_secret", _("Secret"), secret=True,
+            "client_secret",
+            _("Secret"),
+            secret=True,
             help_text=_("The same app's secret key. Never shown again once saved."),
         ),
         Credential(
-            "webhook_id", _("Webhook ID"),
-            help_text=_("The ID PayPal shows for the webhook you added to the app (not an event "
-                        "id). Notifications are verified against it."),
+            "webhook_id",
+            _("Webhook ID"),
+            help_text=_(
+                "The ID PayPal shows for the webhook you added to the app (not an event "
+                "id). Notifications are verified against it."
+            ),
         ),
         Credential(
-            "verification", _("Webhook verification"), required=False, default=VERIFY_API,
+            "verification",
+            _("Webhook verification"),
+            required=False,
+            default=VERIFY_API,
             choices=(
                 (VERIFY_API, _("Ask PayPal (verify-webhook-signature API)")),
                 (VERIFY_OFFLINE, _("Offline (PayPal's certificate and the CRC32 signed string)")),
             ),
-            help_text=_("How notifications are verified. Offline needs no API call per "
-                        "notification."),
+            help_text=_(
+                "How notifications are verified. Offline needs no API call per notification."
+            ),
         ),
     )
 
@@ -112,23 +124,29 @@ class PayPalProvider(Provider):
         title = str(payment.order.offer.title)
         return {
             "intent": "CAPTURE",
-            "purchase_units": [{
-                "reference_id": payment.reference,
-                "custom_id": payment.reference,
-                # Unique per payment: shown to the buyer by PayPal, so support can find it.
-                "invoice_id": payment.reference,
-                "description": title[:127],
-                "amount": {
-                    "currency_code": payment.currency.upper(),
-                    "value": paypal_amount(payment.amount, payment.currency),
-                },
-            }],
-            "payment_source": {"paypal": {"experience_context": {
-                "user_action": "PAY_NOW",
-                "shipping_preference": "NO_SHIPPING",
-                "return_url": urls.return_url,
-                "cancel_url": urls.cancel_url,
-            }}},
+            "purchase_units": [
+                {
+                    "reference_id": payment.reference,
+                    "custom_id": payment.reference,
+                    # Unique per payment: shown to the buyer by PayPal, so support can find it.
+                    "invoice_id": payment.reference,
+                    "description": title[:127],
+                    "amount": {
+                        "currency_code": payment.currency.upper(),
+                        "value": paypal_amount(payment.amount, payment.currency),
+                    },
+                }
+            ],
+            "payment_source": {
+                "paypal": {
+                    "experience_context": {
+                        "user_action": "PAY_NOW",
+                        "shipping_preference": "NO_SHIPPING",
+                        "return_url": urls.return_url,
+                        "cancel_url": urls.cancel_url,
+                    }
+                }
+            },
         }
 
     def start_payment(self, payment, urls):
@@ -138,8 +156,9 @@ class PayPalProvider(Provider):
         order_id = order.get("id")
         redirect_url = approve_link(order)
         if not isinstance(order_id, str) or not order_id or not redirect_url:
-            raise PayPalAPIError("PayPal created no order or gave no approval link.",
-                                 retryable=False)
+            raise PayPalAPIError(
+                "PayPal created no order or gave no approval link.", retryable=False
+            )
         return Checkout(
             redirect_url=redirect_url,
             provider_reference=order_id,
@@ -155,8 +174,9 @@ class PayPalProvider(Provider):
         data = notification.json()  # MalformedNotification before any call to PayPal
         webhook_id = self.webhook_id
         if not webhook_id:
-            raise InvalidSignature("No webhook ID is set for this PayPal account: the "
-                                   "notification cannot be verified.")
+            raise InvalidSignature(
+                "No webhook ID is set for this PayPal account: the notification cannot be verified."
+            )
         if self.verification_mode == VERIFY_OFFLINE:
             verify_offline(self, transmission, webhook_id, notification.body)
         else:
@@ -175,8 +195,11 @@ class PayPalProvider(Provider):
         refund from a partial one."""
         if event.status == EventStatus.APPROVED:
             return self._capture(payment, event)
-        if (event.status in (EventStatus.PAID, EventStatus.PENDING) and not event.email
-                and event.event_type in paypal_events.CAPTURE_EVENTS):
+        if (
+            event.status in (EventStatus.PAID, EventStatus.PENDING)
+            and not event.email
+            and event.event_type in paypal_events.CAPTURE_EVENTS
+        ):
             return self._with_payer(payment, event)
         if event.status == EventStatus.REFUNDED and event.refunded_amount is not None:
             if event.refunded_amount < payment.amount:
@@ -200,15 +223,18 @@ class PayPalProvider(Provider):
             # again (a new order) from the failure page.
             return ProviderEvent(
                 event_id=f"{paypal_events.FROM_CAPTURE}:{order_id}:INSTRUMENT_DECLINED",
-                status=EventStatus.FAILED, reference=payment.reference,
-                provider_reference=order_id, event_type=paypal_events.FROM_CAPTURE,
+                status=EventStatus.FAILED,
+                reference=payment.reference,
+                provider_reference=order_id,
+                event_type=paypal_events.FROM_CAPTURE,
                 detail="INSTRUMENT_DECLINED",
             )
         if order is None:
             return None
         try:
-            return order_event(order, event_type=paypal_events.FROM_CAPTURE,
-                               reference=payment.reference)
+            return order_event(
+                order, event_type=paypal_events.FROM_CAPTURE, reference=payment.reference
+            )
         except PayPalDataError as exc:
             raise PayPalAPIError(f"PayPal's capture answer is unusable: {exc}") from exc
 
@@ -219,8 +245,11 @@ class PayPalProvider(Provider):
         order = self.api.get_order(order_id)
         if order is None:
             return event
-        return replace(event, email=paypal_events.payer_email(order),
-                       payer_name=event.payer_name or paypal_events.payer_name(order))
+        return replace(
+            event,
+            email=paypal_events.payer_email(order),
+            payer_name=event.payer_name or paypal_events.payer_name(order),
+        )
 
     def fetch_status(self, payment):
         order_id = self._order_id(payment)
@@ -230,8 +259,9 @@ class PayPalProvider(Provider):
         if order is None:
             return None
         try:
-            return order_event(order, event_type=paypal_events.FROM_STATUS,
-                               reference=payment.reference)
+            return order_event(
+                order, event_type=paypal_events.FROM_STATUS, reference=payment.reference
+            )
         except PayPalDataError as exc:
             raise PayPalAPIError(f"PayPal's order is unusable: {exc}") from exc
 
@@ -261,8 +291,11 @@ class PayPalProvider(Provider):
         """The capture of ``payment``: an id its events named besides the order's, else the
         one in the order as PayPal has it now."""
         order_id = self._order_id(payment)
-        known = (payment.references.exclude(value=order_id).order_by("pk")
-                 .values_list("value", flat=True))  # the capture came before any refund
+        known = (
+            payment.references.exclude(value=order_id)
+            .order_by("pk")
+            .values_list("value", flat=True)
+        )  # the capture came before any refund
         for value in known:
             return value
         order = self.api.get_order(order_id) if order_id else None
@@ -273,9 +306,13 @@ class PayPalProvider(Provider):
         return str(capture["id"])
 
     def refund(self, payment, amount, *, key, note=""):
-        body = {"amount": {"value": paypal_amount(amount, payment.currency),
-                           "currency_code": payment.currency},
-                "custom_id": payment.reference[:127]}
+        body = {
+            "amount": {
+                "value": paypal_amount(amount, payment.currency),
+                "currency_code": payment.currency,
+            },
+            "custom_id": payment.reference[:127],
+        }
         data = self.api.refund_capture(self.capture_id(payment), body, request_id=key)
         refunded = paypal_events.money(data.get("amount"))
         detail = paypal_events.reason(data) or str(data.get("status") or "")
@@ -283,7 +320,8 @@ class PayPalProvider(Provider):
             status=REFUND_STATUS.get(str(data.get("status") or ""), RefundStatus.PENDING),
             refund_id=str(data.get("id") or ""),
             amount=refunded[0] if refunded[0] is not None else amount,
-            currency=refunded[1] or payment.currency, detail=detail[:255],
+            currency=refunded[1] or payment.currency,
+            detail=detail[:255],
         )
 
     def check_credentials(self):
@@ -293,37 +331,62 @@ class PayPalProvider(Provider):
             with self.http_client() as client:
                 api.access_token(client, fresh=True)
         except PayPalAPIError as exc:
-            return CredentialCheck(False, gettext(
-                "PayPal (%(mode)s) did not accept the credentials: %(error)s"
-            ) % {"mode": mode, "error": exc})
+            return CredentialCheck(
+                False,
+                gettext("PayPal (%(mode)s) did not accept the credentials: %(error)s")
+                % {"mode": mode, "error": exc},
+            )
         if not self.webhook_id:
-            return CredentialCheck(False, gettext(
-                "PayPal (%(mode)s) accepted the client ID and secret, but no webhook ID is set: "
-                "notifications cannot be verified."
-            ) % {"mode": mode})
+            return CredentialCheck(
+                False,
+                gettext(
+                    "PayPal (%(mode)s) accepted the client ID and secret, but no webhook ID is set: "
+                    "notifications cannot be verified."
+                )
+                % {"mode": mode},
+            )
         try:
             webhook = api.get_webhook(self.webhook_id)
         except PayPalAPIError as exc:
-            return CredentialCheck(False, gettext(
-                "PayPal (%(mode)s) accepted the client ID and secret, but the webhook could not "
-                "be read: %(error)s"
-            ) % {"mode": mode, "error": exc})
+            return CredentialCheck(
+                False,
+                gettext(
+                    "PayPal (%(mode)s) accepted the client ID and secret, but the webhook could not "
+                    "be read: %(error)s"
+                )
+                % {"mode": mode, "error": exc},
+            )
         if webhook is None:
-            return CredentialCheck(False, gettext(
-                "PayPal (%(mode)s) accepted the client ID and secret, but knows no webhook "
-                "%(webhook)s for this app."
-            ) % {"mode": mode, "webhook": self.webhook_id})
-        names = {item.get("name") for item in webhook.get("event_types") or []
-                 if isinstance(item, dict)}
-        missing = [] if "*" in names else [
-            name for name in paypal_events.SUBSCRIBED_EVENTS if name not in names
-        ]
+            return CredentialCheck(
+                False,
+                gettext(
+                    "PayPal (%(mode)s) accepted the client ID and secret, but knows no webhook "
+                    "%(webhook)s for this app."
+                )
+                % {"mode": mode, "webhook": self.webhook_id},
+            )
+        names = {
+            item.get("name") for item in webhook.get("event_types") or [] if isinstance(item, dict)
+        }
+        missing = (
+            []
+            if "*" in names
+            else [name for name in paypal_events.SUBSCRIBED_EVENTS if name not in names]
+        )
         if missing:
-            return CredentialCheck(False, gettext(
-                "PayPal (%(mode)s) accepted the credentials; the webhook is not subscribed to: "
-                "%(events)s."
-            ) % {"mode": mode, "events": ", ".join(missing)})
-        return CredentialCheck(True, gettext(
-            "PayPal (%(mode)s) accepted the client ID and secret; webhook %(webhook)s sends "
-            "the payment events to %(url)s."
-        ) % {"mode": mode, "webhook": self.webhook_id, "url": webhook.get("url", "?")})
+            return CredentialCheck(
+                False,
+                gettext(
+                    "PayPal (%(mode)s) accepted the credentials; the webhook is not subscribed to: "
+                    "%(events)s."
+                )
+                % {"mode": mode, "events": ", ".join(missing)},
+            )
+        return CredentialCheck(
+            True,
+            gettext(
+                "PayPal (%(mode)s) accepted the client ID and secret; webhook %(webhook)s sends "
+                "the payment events to %(url)s."
+            )
+            % {"mode": mode, "webhook": self.webhook_id, "url": webhook.get("url", "?")},
+        )

@@ -251,10 +251,14 @@ def paypal_names(certificate):
         san = certificate.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
         names = san.value.get_values_for_type(x509.DNSName)
     except x509.ExtensionNotFound:
-        names = [attr.value for attr in
-                 certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
-    return [name for name in names
-            if isinstance(name, str) and name.lower().rstrip(".").endswith(".paypal.com")]
+        names = [
+            attr.value for attr in certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        ]
+    return [
+        name
+        for name in names
+        if isinstance(name, str) and name.lower().rstrip(".").endswith(".paypal.com")
+    ]
 
 
 def check_chain(chain, now):
@@ -314,7 +318,9 @@ def builds_sdk_example_chain():
         leaf = x509.load_pem_x509_certificate(handle.read())
     names = paypal_names(leaf)
     verifier = (
-        PolicyBuilder().store(trust_store()).time(SDK_EXAMPLE_TIME)
+        PolicyBuilder()
+        .store(trust_store())
+        .time(SDK_EXAMPLE_TIME)
         .build_server_verifier(DNSName(names[0]))
     )
     try:

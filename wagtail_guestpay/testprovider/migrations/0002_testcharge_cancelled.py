@@ -4,15 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('wagtail_guestpay_testprovider', '0001_initial'),
-    ]
+    dependencies = [("wagtail_guestpay_testprovider", "0001_initial")]
 
     operations = [
         migrations.AlterField(
-            model_name='testcharge',
-            name='status',
-            field=models.CharField(choices=[('created', 'Awaiting the buyer'), ('pending', 'Pending (bank confirms later)'), ('paid', 'Paid'), ('declined', 'Declined'), ('cancelled', 'Cancelled by the buyer'), ('refunded', 'Refunded')], default='created', max_length=16),
-        ),
+            model_name="testcharge",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("created", "Awaiting the buyer"),
+                    ("pending", "Pending (bank confirms later)"),
+                    ("paid", "Paid"),
+                    ("declined", "Declined"),
+                    ("cancelled", "Cancelled by the buyer"),
+                    ("refunded", "Refunded"),
+                ],
+                default="created",
+                max_length=16,
+            ),
+        )
     ]

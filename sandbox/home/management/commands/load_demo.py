@@ -60,49 +60,108 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         with transaction.atomic():
             home = self._home()
-            demo_course = self._child(home, CoursePage, "demo-course-lessons", title="Demo course",
-                                      intro="Ten short lessons on paying first and logging in "
-                                            "afterwards.",
-                                      lessons="<h2>Lesson 1</h2><p>Welcome to the course!</p>"
-                                              "<h2>Lesson 2</h2><p>The access e-mail.</p>")
-            members_course = self._child(home, CoursePage, "members-course-lessons",
-                                         title="Members course",
-                                         intro="A course sold to registered members only.",
-                                         lessons="<p>Members-only material.</p>")
+            demo_course = self._child(
+                home,
+                CoursePage,
+                "demo-course-lessons",
+                title="Demo course",
+                intro="Ten short lessons on paying first and logging in afterwards.",
+                lessons="<h2>Lesson 1</h2><p>Welcome to the course!</p>"
+                "<h2>Lesson 2</h2><p>The access e-mail.</p>",
+            )
+            members_course = self._child(
+                home,
+                CoursePage,
+                "members-course-lessons",
+                title="Members course",
+                intro="A course sold to registered members only.",
+                lessons="<p>Members-only material.</p>",
+            )
             account = self._provider()
-            success = self._child(home, PaymentResultPage, "thank-you", title="Thank you",
-                                  kind="success", show_in_menus=False,
-                                  body=[("order_status", None),
-                                        # True in every state the page shows (being confirmed,
-                                        # paid without an e-mail, refunded): the status box above
-                                        # says which, and what comes next.
-                                        ("paragraph", RichText(
-                                            "<p>Thank you for your order. The box above shows "
-                                            "where it stands and what happens next; if anything "
-                                            "is unclear, our contacts are below.</p>")),
-                                        ("merchant_contacts", None)])
-            failure = self._child(home, PaymentResultPage, "payment-not-completed",
-                                  title="Payment not completed", kind="failure",
-                                  show_in_menus=False,
-                                  body=[("order_status", None), ("merchant_contacts", None)])
-            demo = self._offer("demo-course", "Demo course", "49.00", account, demo_course,
-                               guest=True, success=success, failure=failure)
-            members = self._offer("members-only", "Members course", "19.00", account,
-                                  members_course, guest=False, success=success, failure=failure)
-            self._child(home, OfferPage, "demo-course", title="Demo course", offer=demo,
-                        body=[("paragraph", RichText("<p>Pay now, get your account afterwards: no "
-                                            "registration form before paying.</p>"))])
-            self._child(home, OfferPage, "members-only", title="Members course",
-                        offer=members,
-                        body=[("paragraph", RichText("<p>This offer asks you to register before "
-                                            "paying.</p>"))])
+            success = self._child(
+                home,
+                PaymentResultPage,
+                "thank-you",
+                title="Thank you",
+                kind="success",
+                show_in_menus=False,
+                body=[
+                    ("order_status", None),
+                    # True in every state the page shows (being confirmed,
+                    # paid without an e-mail, refunded): the status box above
+                    # says which, and what comes next.
+                    (
+                        "paragraph",
+                        RichText(
+                            "<p>Thank you for your order. The box above shows "
+                            "where it stands and what happens next; if anything "
+                            "is unclear, our contacts are below.</p>"
+                        ),
+                    ),
+                    ("merchant_contacts", None),
+                ],
+            )
+            failure = self._child(
+                home,
+                PaymentResultPage,
+                "payment-not-completed",
+                title="Payment not completed",
+                kind="failure",
+                show_in_menus=False,
+                body=[("order_status", None), ("merchant_contacts", None)],
+            )
+            demo = self._offer(
+                "demo-course",
+                "Demo course",
+                "49.00",
+                account,
+                demo_course,
+                guest=True,
+                success=success,
+                failure=failure,
+            )
+            members = self._offer(
+                "members-only",
+                "Members course",
+                "19.00",
+                account,
+                members_course,
+                guest=False,
+                success=success,
+                failure=failure,
+            )
+            self._child(
+                home,
+                OfferPage,
+                "demo-course",
+                title="Demo course",
+                offer=demo,
+                body=[
+                    (
+                        "paragraph",
+                        RichText(
+                            "<p>Pay now, get your account afterwards: no "
+                            "registration form before paying.</p>"
+                        ),
+                    )
+                ],
+            )
+            self._child(
+                home,
+                OfferPage,
+                "members-only",
+                title="Members course",
+                offer=members,
+                body=[
+                    ("paragraph", RichText("<p>This offer asks you to register before paying.</p>"))
+                ],
+            )
             stripe_account = self._stripe_offer(home, demo_course, success, failure)
             paypal_account = self._paypal_offer(home, demo_course, success, failure)
             home.body = [
                 ("heading", "Courses"),
                 ("paragraph", RichText("<p>Buy the demo course without an account:</p>")),
-                ("pay_button", {"offer": demo, "label": "Buy the demo course",
-                                "show_price": True}),
+                ("pay_button", {"offer": demo, "label": "Buy the demo course", "show_price": True}),
                 ("paragraph", RichText("<p>The members course needs an account first:</p>")),
                 ("pay_button", {"offer": members, "label": "", "show_price": False}),
                 ("merchant_contacts", None),
@@ -136,8 +195,13 @@ class Command(BaseCommand):
         if home is None:
             home = root.add_child(instance=HomePage(title="Guestpay Sandbox", slug="home-sandbox"))
         if site is None:
-            site = Site.objects.create(hostname="localhost", port=8000, root_page=home,
-                                       is_default_site=True, site_name="Guestpay Sandbox")
+            site = Site.objects.create(
+                hostname="localhost",
+                port=8000,
+                root_page=home,
+                is_default_site=True,
+                site_name="Guestpay Sandbox",
+            )
         if site.root_page_id != home.pk:
             old_root = site.root_page
             site.root_page = home
@@ -171,16 +235,33 @@ class Command(BaseCommand):
             return None
         live = os.environ[STRIPE_ENV["secret_key"]].startswith(("sk_live_", "rk_live_"))
         account, _created = ProviderAccount.objects.update_or_create(
-            kind="stripe", name="Stripe (keys from the environment)",
-            defaults={"mode": ProviderAccount.Mode.LIVE if live else ProviderAccount.Mode.TEST,
-                      "secrets_from_env": dict(STRIPE_ENV)},
+            kind="stripe",
+            name="Stripe (keys from the environment)",
+            defaults={
+                "mode": ProviderAccount.Mode.LIVE if live else ProviderAccount.Mode.TEST,
+                "secrets_from_env": dict(STRIPE_ENV),
+            },
         )
-        offer = self._offer("demo-course-stripe", "Demo course (Stripe)", "49.00", account,
-                            product, guest=True, success=success, failure=failure)
-        self._child(home, OfferPage, "demo-course-stripe", title="Demo course (Stripe)",
-                    offer=offer,
-                    body=[("paragraph", RichText("<p>The same course, paid on Stripe's "
-                                                 "checkout page.</p>"))])
+        offer = self._offer(
+            "demo-course-stripe",
+            "Demo course (Stripe)",
+            "49.00",
+            account,
+            product,
+            guest=True,
+            success=success,
+            failure=failure,
+        )
+        self._child(
+            home,
+            OfferPage,
+            "demo-course-stripe",
+            title="Demo course (Stripe)",
+            offer=offer,
+            body=[
+                ("paragraph", RichText("<p>The same course, paid on Stripe's checkout page.</p>"))
+            ],
+        )
         return account
 
     def _paypal_offer(self, home, product, success, failure):
@@ -194,24 +275,48 @@ class Command(BaseCommand):
             "offline" if os.environ.get("GUESTPAY_PAYPAL_VERIFICATION") == "offline" else "api"
         )
         account, _created = ProviderAccount.objects.update_or_create(
-            kind="paypal", name="PayPal (secret from the environment)",
-            defaults={"mode": ProviderAccount.Mode.LIVE if live else ProviderAccount.Mode.TEST,
-                      "options": options, "secrets_from_env": dict(PAYPAL_SECRET_ENV)},
+            kind="paypal",
+            name="PayPal (secret from the environment)",
+            defaults={
+                "mode": ProviderAccount.Mode.LIVE if live else ProviderAccount.Mode.TEST,
+                "options": options,
+                "secrets_from_env": dict(PAYPAL_SECRET_ENV),
+            },
         )
-        offer = self._offer("demo-course-paypal", "Demo course (PayPal)", "49.00", account,
-                            product, guest=True, success=success, failure=failure)
-        self._child(home, OfferPage, "demo-course-paypal", title="Demo course (PayPal)",
-                    offer=offer,
-                    body=[("paragraph", RichText("<p>The same course, paid on PayPal.</p>"))])
+        offer = self._offer(
+            "demo-course-paypal",
+            "Demo course (PayPal)",
+            "49.00",
+            account,
+            product,
+            guest=True,
+            success=success,
+            failure=failure,
+        )
+        self._child(
+            home,
+            OfferPage,
+            "demo-course-paypal",
+            title="Demo course (PayPal)",
+            offer=offer,
+            body=[("paragraph", RichText("<p>The same course, paid on PayPal.</p>"))],
+        )
         return account
 
     def _offer(self, slug, title, price, account, product, *, guest, success, failure):
         offer, _created = Offer.objects.update_or_create(
-            slug=slug, locale=Locale.get_default(),
-            defaults={"title": title, "price": price, "currency": "EUR",
-                      "provider_account": account, "guest_payment": guest,
-                      "success_page": success, "failure_page": failure,
-                      "description": f"Lifetime access to the {title.lower()}."},
+            slug=slug,
+            locale=Locale.get_default(),
+            defaults={
+                "title": title,
+                "price": price,
+                "currency": "EUR",
+                "provider_account": account,
+                "guest_payment": guest,
+                "success_page": success,
+                "failure_page": failure,
+                "description": f"Lifetime access to the {title.lower()}.",
+            },
         )
         OfferProduct.objects.get_or_create(offer=offer, page=product)
         offer.share_with_translations()  # the product, to the translations of a previous run
@@ -229,10 +334,16 @@ class Command(BaseCommand):
         registration.intro = "Tell us a little about you."
         registration.save()
         if not registration.fields.exists():
-            RegistrationField.objects.create(settings=registration, label="Full name",
-                                             name="full_name", required=True, sort_order=0)
-            RegistrationField.objects.create(settings=registration, label="Phone", name="phone",
-                                             field_type="phone", sort_order=1)
+            RegistrationField.objects.create(
+                settings=registration,
+                label="Full name",
+                name="full_name",
+                required=True,
+                sort_order=0,
+            )
+            RegistrationField.objects.create(
+                settings=registration, label="Phone", name="phone", field_type="phone", sort_order=1
+            )
 
     def _translations(self, home):
         """The French and Ukrainian versions of every demo page, offer and setting text."""
@@ -247,21 +358,27 @@ class Command(BaseCommand):
                 if offer.slug not in demo_translations.OFFERS[language]:
                     continue  # not the demo's (bench/inproc.py adds offers, editors too)
                 title, description = demo_translations.OFFERS[language][offer.slug]
-                translated = offer.get_translation_or_none(locale) or \
-                    offer.copy_for_translation(locale)
+                translated = offer.get_translation_or_none(locale) or offer.copy_for_translation(
+                    locale
+                )
                 translated.title, translated.description = title, description
                 translated.save()
             for page in pages:
                 key = "home" if page.pk == home.pk else page.slug
                 if key in demo_translations.PAGES[language]:
-                    self._translate_page(page.specific, locale,
-                                         demo_translations.PAGES[language][key])
+                    self._translate_page(
+                        page.specific, locale, demo_translations.PAGES[language][key]
+                    )
             MerchantContactsTranslation.objects.update_or_create(
-                contacts=merchant, locale=locale, defaults=demo_translations.MERCHANT[language])
+                contacts=merchant, locale=locale, defaults=demo_translations.MERCHANT[language]
+            )
             for name, text in demo_translations.REGISTRATION[language].items():
                 RegistrationTranslation.objects.update_or_create(
-                    settings=registration, locale=locale, field_name=name,
-                    defaults={"intro": text} if not name else {"label": text})
+                    settings=registration,
+                    locale=locale,
+                    field_name=name,
+                    defaults={"intro": text} if not name else {"label": text},
+                )
 
     def _translate_page(self, page, locale, texts):
         translated = page.get_translation_or_none(locale)

@@ -20,8 +20,11 @@ class Command(BaseCommand):
     def handle(self, *args, addr, port, **options):
         manage = [sys.executable, str(settings.SANDBOX_DIR / "manage.py")]
         base = f"http://{addr}:{port}"
-        env = {**os.environ, "GUESTPAY_BASE_URL": os.environ.get("GUESTPAY_BASE_URL", base),
-               "PYTHONUNBUFFERED": "1"}
+        env = {
+            **os.environ,
+            "GUESTPAY_BASE_URL": os.environ.get("GUESTPAY_BASE_URL", base),
+            "PYTHONUNBUFFERED": "1",
+        }
         # For manage.py commands run from another terminal while the demo runs (settings.py).
         running = settings.VAR_DIR / "base-url.txt"
         running.write_text(env["GUESTPAY_BASE_URL"] + "\n")
@@ -29,16 +32,18 @@ class Command(BaseCommand):
         password = password_file.read_text().strip() if password_file.exists() else "?"
         worker = subprocess.Popen([*manage, "qcluster"], env=env)
         web = subprocess.Popen([*manage, "runserver", "--noreload", f"{addr}:{port}"], env=env)
-        self.stdout.write(self.style.SUCCESS(
-            "\nGuestpay sandbox is running:\n"
-            f"  Site:                 {base}/\n"
-            f"  Offer (no login):     {base}/demo-course/\n"
-            f"  Offer (login first):  {base}/members-only/\n"
-            f"  Wagtail admin:        {base}/admin/  (admin / {password})\n"
-            f"  TestPay dashboard:    {base}/guestpay/test-provider/\n"
-            f"  E-mails:              {settings.EMAIL_FILE_PATH}/ (and this console)\n"
-            "Press Ctrl-C to stop.\n"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                "\nGuestpay sandbox is running:\n"
+                f"  Site:                 {base}/\n"
+                f"  Offer (no login):     {base}/demo-course/\n"
+                f"  Offer (login first):  {base}/members-only/\n"
+                f"  Wagtail admin:        {base}/admin/  (admin / {password})\n"
+                f"  TestPay dashboard:    {base}/guestpay/test-provider/\n"
+                f"  E-mails:              {settings.EMAIL_FILE_PATH}/ (and this console)\n"
+                "Press Ctrl-C to stop.\n"
+            )
+        )
         processes = [web, worker]
         stopping = False
 

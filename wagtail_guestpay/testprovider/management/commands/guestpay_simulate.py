@@ -38,16 +38,25 @@ class Command(BaseCommand):
     help = "Send the test provider's signed notification for an order (outcome and e-mail)."
 
     def add_arguments(self, parser):
-        parser.add_argument("order", nargs="?", default="",
-                            help="Order number (GP-000012), order id or payment reference")
-        parser.add_argument("--offer", default="",
-                            help="Click this offer's Pay link first (its slug) and notify the "
-                                 "new order")
+        parser.add_argument(
+            "order",
+            nargs="?",
+            default="",
+            help="Order number (GP-000012), order id or payment reference",
+        )
+        parser.add_argument(
+            "--offer",
+            default="",
+            help="Click this offer's Pay link first (its slug) and notify the new order",
+        )
         parser.add_argument("--outcome", choices=sorted(OUTCOMES), default="paid")
         parser.add_argument("--email", default="", help="The e-mail the provider returns")
         parser.add_argument("--name", default="")
-        parser.add_argument("--in-process", action="store_true",
-                            help="Deliver through Django's handler instead of HTTP")
+        parser.add_argument(
+            "--in-process",
+            action="store_true",
+            help="Deliver through Django's handler instead of HTTP",
+        )
 
     def handle(self, *args, order, offer, outcome, email, name, in_process, **options):
         if bool(order) == bool(offer):
@@ -56,9 +65,9 @@ class Command(BaseCommand):
             raise CommandError("--email is needed for this outcome (or use --outcome no-email).")
         payment = self._click_pay(offer) if offer else self._payment(order)
         with transaction.atomic():
-            charge = TestCharge.objects.select_for_update().filter(
-                reference=payment.reference
-            ).first()
+            charge = (
+                TestCharge.objects.select_for_update().filter(reference=payment.reference).first()
+            )
             if charge is None:
                 raise CommandError(f"The test provider has no charge for {payment.reference}.")
             charge.status = OUTCOMES[outcome]
@@ -81,13 +90,20 @@ class Command(BaseCommand):
             raise CommandError(f"No offer {slug!r} paid with the test provider.")
         base = urlsplit(guestpay_settings.BASE_URL or "http://localhost")
         before = Payment.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-        response = Client(HTTP_HOST=base.netloc).get(offer.get_pay_path(),
-                                                      secure=base.scheme == "https")
-        payment = (Payment.objects.filter(pk__gt=before, order__offer=offer)
-                   .select_related("order").order_by("-pk").first())
+        response = Client(HTTP_HOST=base.netloc).get(
+            offer.get_pay_path(), secure=base.scheme == "https"
+        )
+        payment = (
+            Payment.objects.filter(pk__gt=before, order__offer=offer)
+            .select_related("order")
+            .order_by("-pk")
+            .first()
+        )
         if response.status_code != 303 or payment is None:
-            raise CommandError(f"The Pay link of {slug!r} answered {response.status_code}: it "
-                               "takes payment without login only when the offer's gear says so.")
+            raise CommandError(
+                f"The Pay link of {slug!r} answered {response.status_code}: it "
+                "takes payment without login only when the offer's gear says so."
+            )
         charge = TestCharge.objects.get(reference=payment.reference)
         self.stdout.write(f"Order {payment.order.number}: result page {charge.return_url}")
         return payment
@@ -102,4 +118,3 @@ class Command(BaseCommand):
         if payment is None:
             raise CommandError(f"No test-provider payment for {value!r}.")
         return payment
-
