@@ -2,6 +2,7 @@
 result pages, merchant hours, registration labels) is in the visitor's language, not only the
 package's own strings."""
 
+import re
 import uuid
 
 import pytest
@@ -37,8 +38,9 @@ def test_the_demo_in_french_shows_french_offer_and_result_page_content(sandbox, 
     page.get_by_role("button", name="Payer (carte, e-mail transmis)").click()
 
     expect(page.get_by_role("heading", name="Paiement reçu, merci !")).to_be_visible(timeout=20_000)
-    expect(page.get_by_role("heading", name="Merci", exact=True)).to_be_visible()
-    expect(page.get_by_text("Votre cours est à un clic")).to_be_visible()
+    # The French result page (its title is the page's <title>: the status box holds the heading).
+    expect(page).to_have_title(re.compile(r"\bMerci\b"))
+    expect(page.get_by_text("Merci pour votre commande. Le cadre ci-dessus")).to_be_visible()
     expect(page.get_by_text("Cours de démonstration").first).to_be_visible()  # the order's offer
     main = page.get_by_role("main")
     expect(main).not_to_contain_text("Welcome aboard")
@@ -55,7 +57,10 @@ def test_a_declined_payment_in_french_lands_on_the_french_failure_page(sandbox, 
     expect(page.get_by_role("heading", name="Cours", exact=True)).to_be_visible()
     page.get_by_role("link", name="Acheter le cours de démonstration").click()
     page.get_by_role("button", name="Carte refusée").click()
-    expect(page.get_by_role("heading", name="Paiement non abouti")).to_be_visible(timeout=20_000)
+    expect(page.get_by_role("heading", name="Le paiement n'a pas abouti")).to_be_visible(
+        timeout=20_000
+    )
+    expect(page).to_have_title(re.compile("Paiement non abouti"))  # the French failure page
     expect(page.get_by_role("main")).not_to_contain_text("Payment not completed")
 
 
