@@ -55,6 +55,8 @@ class Sandbox:
             "DJANGO_SETTINGS_MODULE": "sandbox.settings",
             "GUESTPAY_VAR_DIR": str(self.var_dir),
             "GUESTPAY_BASE_URL": self.url,
+            # Every test's buyer clicks Pay from 127.0.0.1: more than one visitor's budget.
+            "GUESTPAY_PAY_BUDGET": "1000",
             "PYTHONUNBUFFERED": "1",
         }
         self.processes = []
