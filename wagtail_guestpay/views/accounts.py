@@ -25,9 +25,6 @@ from .account_settings import buyer_login_required
 SETUP_SESSION_KEY = "wagtail_guestpay_setup"
 
 
-_private = private  # (views.registration imports it from here)
-
-
 def _usable_link(token):
     link = (
         AccessLink.objects.usable()
@@ -46,12 +43,12 @@ def access_link(request, token):
     """GET shows a button and consumes nothing (mail scanners open links); POST consumes the
     link and opens the account set-up for this browser session."""
     if request.method == "POST" and not allow_request(request, "access_link"):
-        return _private(
+        return private(
             BuyerPageResponse(request, "wagtail_guestpay/rate_limited.html", {}, status=429)
         )
     link = _usable_link(token)
     if link is None:
-        return _private(
+        return private(
             BuyerPageResponse(
                 request,
                 "wagtail_guestpay/account/link_invalid.html",
@@ -60,14 +57,14 @@ def access_link(request, token):
             )
         )
     if request.method == "GET":
-        return _private(
+        return private(
             BuyerPageResponse(request, "wagtail_guestpay/account/link_landing.html", {"link": link})
         )
     consumed = AccessLink.objects.filter(pk=link.pk, used_at__isnull=True).update(
         used_at=timezone.now()
     )
     if not consumed:
-        return _private(
+        return private(
             BuyerPageResponse(
                 request,
                 "wagtail_guestpay/account/link_invalid.html",
@@ -99,7 +96,7 @@ def account_setup(request):
     user = _setup_user(request)
     if user is None:
         request.session.pop(SETUP_SESSION_KEY, None)
-        return _private(
+        return private(
             BuyerPageResponse(
                 request,
                 "wagtail_guestpay/account/link_invalid.html",
@@ -128,7 +125,7 @@ def account_setup(request):
             sender=type(user), user=user, registration_data=data, request=request
         )
         return redirect(get_adapter().get_personal_area_url())
-    return _private(
+    return private(
         BuyerPageResponse(
             request, "wagtail_guestpay/account/setup.html", {"form": form, "account_user": user}
         )
@@ -144,7 +141,7 @@ def request_link(request):
     if request.method == "POST":
         email = normalize_email(form.data.get("email", ""))  # (the suggestion, if taken)
         if not allow_request(request, "request_link", email):
-            return _private(
+            return private(
                 BuyerPageResponse(request, "wagtail_guestpay/rate_limited.html", {}, status=429)
             )
         if form.is_valid() and email:
@@ -154,10 +151,10 @@ def request_link(request):
                 email,
                 translation.get_language() or "",
             )
-            return _private(
+            return private(
                 BuyerPageResponse(request, "wagtail_guestpay/account/link_requested.html", {})
             )
-    return _private(
+    return private(
         BuyerPageResponse(request, "wagtail_guestpay/account/link_request.html", {"form": form})
     )
 
@@ -167,7 +164,7 @@ def request_link(request):
 def personal_area(request):
     """The buyer's library: a card per product held, then the orders."""
     user = request.user
-    return _private(
+    return private(
         BuyerPageResponse(
             request,
             "wagtail_guestpay/account/personal_area.html",

@@ -13,16 +13,14 @@ from django.views.decorators.http import require_POST
 
 from ..buyers import claims
 from ..buyers.forms import ClaimCodeForm, ClaimEmailForm
-from ..layout import BuyerPageResponse
+from ..layout import BuyerPageResponse, private
 from ..ratelimit import allow, client_ip
 from . import code_results
-from .result import _order_or_404, _private, claim_panel, render_order
+from .result import _order_or_404, claim_panel, render_order
 
 
 def _rate_limited(request):
-    return _private(
-        BuyerPageResponse(request, "wagtail_guestpay/rate_limited.html", {}, status=429)
-    )
+    return private(BuyerPageResponse(request, "wagtail_guestpay/rate_limited.html", {}, status=429))
 
 
 def _back_to_order(token, done=False):

@@ -11,8 +11,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from ..fulfilment.follow_up import request_status_check
 from ..fulfilment.intake import store_events
 from ..fulfilment.pay_limits import pay_again
+from ..layout import private
 from ..models import Payment, PaymentEvent, PaymentStatus
-from .result import _can_retry, _order_or_404, _private, buyer_state, render_order
+from .result import _can_retry, _order_or_404, buyer_state, render_order
 
 
 @csrf_exempt
@@ -26,7 +27,7 @@ def order_page(request, token):
         # status is asked of the provider.
         response = HttpResponseRedirect(request.get_full_path())
         response.status_code = 303
-        return _private(response)
+        return private(response)
     cancelled = request.GET.get("cancelled") == "1"
     payment = order.payments.select_related("account").first()
     if payment is not None and payment.is_open:
@@ -56,7 +57,7 @@ def order_status(request, token):
     payment = order.payments.first()
     if payment is not None and payment.is_open:
         request_status_check(payment)
-    return _private(JsonResponse({"state": buyer_state(order), "status": order.status}))
+    return private(JsonResponse({"state": buyer_state(order), "status": order.status}))
 
 
 @require_POST

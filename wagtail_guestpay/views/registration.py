@@ -22,10 +22,9 @@ from ..buyers import registrations
 from ..buyers.codes import CODE_DIGITS, CodeCheck
 from ..buyers.forms import CodeForm, RegistrationForm
 from ..fulfilment.pay_limits import pay_for_offer
-from ..layout import BuyerPageResponse
+from ..layout import BuyerPageResponse, private
 from ..ratelimit import allow, allow_request, client_ip
 from . import code_results
-from .accounts import _private
 from .pay import _offer_or_404
 
 SESSION_KEY = "wagtail_guestpay_registration"
@@ -40,9 +39,7 @@ def _within(name, key):
 
 
 def _rate_limited(request):
-    return _private(
-        BuyerPageResponse(request, "wagtail_guestpay/rate_limited.html", {}, status=429)
-    )
+    return private(BuyerPageResponse(request, "wagtail_guestpay/rate_limited.html", {}, status=429))
 
 
 def _see_other(url):
@@ -111,7 +108,7 @@ def _code_page(request, offer, registration, *, form=None, message="", status=20
         message = _state_message(registration)
     if form is not None and form.is_bound and form.errors.get("code"):
         form.fields["code"].widget.attrs["aria-describedby"] = f"{form.auto_id % 'code'}_error"
-    return _private(
+    return private(
         BuyerPageResponse(
             request,
             "wagtail_guestpay/checkout/code.html",

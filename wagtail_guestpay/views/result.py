@@ -11,7 +11,7 @@ from wagtail.models import Site
 
 from ..buyers import claims
 from ..buyers.forms import ClaimCodeForm, ClaimEmailForm
-from ..layout import BuyerPageResponse
+from ..layout import BuyerPageResponse, private
 from ..localization import localize_page
 from ..models import EmailClaim, MerchantContacts, Order, OrderStatus
 from . import code_results
@@ -47,13 +47,6 @@ def buyer_state(order, cancelled=False):
     return state
 
 
-def _private(response):
-    response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "same-origin"
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    return response
-
-
 def render_order(request, order, token, *, cancelled=False, payment=None, claim=None, status=200):
     """The order's result page (the offer's editor-built page, or the default one). ``claim`` is
     the success page's e-mail claim panel; built here when not given."""
@@ -82,7 +75,7 @@ def render_order(request, order, token, *, cancelled=False, payment=None, claim=
     else:
         response = BuyerPageResponse(request, "wagtail_guestpay/order/result.html", context)
     response.status_code = status
-    return _private(response)
+    return private(response)
 
 
 def _email_shown(order, payment):
