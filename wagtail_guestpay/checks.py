@@ -245,11 +245,14 @@ def _unresolved(url):
     return ""
 
 
+SQLITE_ENGINES = ("django.db.backends.sqlite3", "wagtail_guestpay.sqlite")
+
+
 def _check_sqlite():
     """A web process and a worker write at once: SQLite without WAL, IMMEDIATE transactions and a
     busy timeout answers "database is locked" (the first notification's task fails)."""
     database = settings.DATABASES.get(DEFAULT_DB_ALIAS, {})
-    if database.get("ENGINE") != "django.db.backends.sqlite3":
+    if database.get("ENGINE") not in SQLITE_ENGINES:
         return []
     name = str(database.get("NAME", ""))
     if name == ":memory:" or "mode=memory" in name:

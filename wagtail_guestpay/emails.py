@@ -6,12 +6,19 @@ fact), and delivered after commit by a task that claims the row with a lease, re
 buyer's language and sends it through Django's e-mail API. A failed send is retried with back-off;
 a placeholder address is never written to.
 
+A worker that decides e-mails (the drain of payment events) sends them itself once its transaction
+commits (:func:`sending_here`): the row is queued already leased to it, so no task row, dequeue
+and acknowledgement are written per e-mail; what it cannot send (a failure, a worker killed
+before sending) is retried by the maintenance task once the lease has passed, as above.
+
 A secret an e-mail must carry (a claim's one-time code) is queued under ``data["sealed"]``,
 encrypted with the credential keys (:mod:`wagtail_guestpay.crypto`), and dropped from the row once
 the message is sent or given up: the database never holds it in clear.
 """
 
 import logging
+import threading
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
@@ -70,6 +77,7 @@ __all__ = [
     "queue_staff_notice",
     "retry_delay",
     "deliver",
+    "sending_here",
     "seal",
     "due_emails",
 ]
@@ -77,6 +85,19 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
+_here = threading.local()
+
+
+@contextmanager
+def sending_here():
+    """E-mails queued inside this block are sent by this thread after their transaction commits,
+    rather than by a task of their own (for workers; a web request never sends)."""
+    previous = getattr(_here, "active", False)
+    _here.active = True
+    try:
+        yield
+    finally:
+        _here.active = previous
 
 
 def queue_email(kind, to_email, *, user=None, order=None, dedupe_key=None, data=None, language=""):
@@ -86,6 +107,8 @@ def queue_email(kind, to_email, *, user=None, order=None, dedupe_key=None, data=
         return None
     if dedupe_key and OutboundEmail.objects.filter(dedupe_key=dedupe_key).exists():
         return None
+    here = getattr(_here, "active", False)
+    now = timezone.now()
     try:
         with transaction.atomic():
             outbound = OutboundEmail.objects.create(
@@ -96,13 +119,18 @@ def queue_email(kind, to_email, *, user=None, order=None, dedupe_key=None, data=
                 dedupe_key=dedupe_key,
                 data=data or {},
                 language=language or (order.language if order else ""),
-                next_attempt_at=timezone.now(),
+                # Sent here: claimed by this worker from the start (deliver()'s lease).
+                attempts=1 if here else 0,
+                next_attempt_at=now + LEASE if here else now,
             )
     except IntegrityError:
         return None
-    transaction.on_commit(
-        lambda: queueing.enqueue("wagtail_guestpay.tasks.send_email", outbound.pk)
-    )
+    if here:
+        transaction.on_commit(lambda: _send(outbound.pk, now), robust=True)
+    else:
+        transaction.on_commit(
+            lambda: queueing.enqueue("wagtail_guestpay.tasks.send_email", outbound.pk)
+        )
     return outbound
 
 
@@ -153,6 +181,11 @@ def deliver(outbound_id):
     )
     if not claimed:
         return False
+    return _send(outbound_id, now)
+
+
+def _send(outbound_id, now):
+    """Send an e-mail this worker has claimed (deliver(), or queued by :func:`sending_here`)."""
     outbound = OutboundEmail.objects.select_related("order__offer", "order__site", "user").get(
         pk=outbound_id
     )

@@ -101,7 +101,9 @@ def _database():
         # Persistent connections: opening one (and running the PRAGMAs) costs more than a
         # notification's insert; django-q2's ORM broker also closes expired ones per enqueue.
         return {
-            "ENGINE": "django.db.backends.sqlite3",
+            # guestpay: Django's SQLite backend, waiting for the write lock in steps of a few ms
+            # (wagtail_guestpay/sqlite/base.py) rather than SQLite's 100 ms sleeps.
+            "ENGINE": "wagtail_guestpay.sqlite",
             "NAME": VAR_DIR / "db.sqlite3",
             "OPTIONS": dict(SQLITE_OPTIONS),
             "CONN_MAX_AGE": 600,
