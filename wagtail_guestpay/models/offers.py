@@ -117,6 +117,20 @@ class Offer(TranslatableMixin, ClusterableModel):
     def __str__(self):
         return self.title
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        """A row read from the database, built by Django's model constructor: ClusterableModel's
+        looks up every child relation of the model for each instance, to pick child objects out
+        of keyword arguments that a row never has (measured: most of the time a page of 50 pay
+        blocks spent loading its offers; bench/results, offer page)."""
+        if len(values) != len(cls._meta.concrete_fields):  # deferred fields: Django's way
+            return super().from_db(db, field_names, values)
+        new = cls.__new__(cls)
+        models.Model.__init__(new, *values)
+        new._state.adding = False
+        new._state.db = db
+        return new
+
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
         if self.translation_key:
