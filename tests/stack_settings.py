@@ -22,6 +22,23 @@ WAGTAIL_GUESTPAY_ADAPTER = "tests.stack_adapter.PausingAdapter"
 WAGTAIL_GUESTPAY_PAY_RATE_LIMITS = {
     "client_offer": (int(os.environ.get("GUESTPAY_PAY_BUDGET", "1000000")), 600)
 }
+_SHARED_CACHE = os.environ.get("GUESTPAY_SHARED_CACHE", "")
+if _SHARED_CACHE and not REDIS_URL:  # noqa: F405
+    # One cache for every process of the stack (the budget counters), as a multi-process site
+    # needs (docs/deployment.md): "file", or a redis:// URL (the broker stays the stack's). With
+    # REDIS_URL the sandbox's settings use Redis already.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _SHARED_CACHE,
+            "KEY_PREFIX": os.environ.get("GUESTPAY_Q_NAME", "guestpay"),  # this stack's own
+        }
+        if _SHARED_CACHE.startswith("redis")
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),  # noqa: F405
+        }
+    }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = os.environ.get("GUESTPAY_EMAIL_BACKEND", "tests.stack_adapter.FileEmailBackend")
 LOGGING = {
