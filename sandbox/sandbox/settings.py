@@ -2,7 +2,8 @@
 
 Everything a site needs for wagtail_guestpay is marked "guestpay:". Environment variables:
 GUESTPAY_VAR_DIR (database, mail and media; default sandbox/var), GUESTPAY_BASE_URL,
-GUESTPAY_DEBUG (default on), GUESTPAY_SECRET_KEY, GUESTPAY_ENCRYPTION_KEY.
+GUESTPAY_DEBUG (default on), GUESTPAY_SECRET_KEY, GUESTPAY_ENCRYPTION_KEY, GUESTPAY_SQLITE_ENGINE
+(default ``wagtail_guestpay.sqlite``; ``django.db.backends.sqlite3`` to compare).
 
 Multi-node mode (docs/deployment.md): DATABASE_URL (e.g. ``postgres://user@host:5432/name``)
 switches the database from the SQLite file to it; REDIS_URL (``redis://host:6379/0``) switches
@@ -103,7 +104,7 @@ def _database():
         return {
             # guestpay: Django's SQLite backend, waiting for the write lock in steps of a few ms
             # (wagtail_guestpay/sqlite/base.py) rather than SQLite's 100 ms sleeps.
-            "ENGINE": "wagtail_guestpay.sqlite",
+            "ENGINE": os.environ.get("GUESTPAY_SQLITE_ENGINE", "wagtail_guestpay.sqlite"),
             "NAME": VAR_DIR / "db.sqlite3",
             "OPTIONS": dict(SQLITE_OPTIONS),
             "CONN_MAX_AGE": 600,

@@ -11,16 +11,15 @@ with back-off.
 The e-mails an event decides (the access e-mail) are sent by the drain itself once the event's
 transaction commits (:func:`~wagtail_guestpay.emails.sending_here`): no task per e-mail.
 
-On SQLite, whose one write lock the drain shares with the web processes that store
-notifications, the drain pauses PAUSE seconds after each event: longer than a connection of
-wagtail_guestpay.sqlite waits between two looks at the lock, so a notification waiting for it
-gets it between two events instead of after a whole batch (bench/results: p99 of the callback
-while a burst drains).
+No pause between events on SQLite: measured (bench/results/NOTES.md, issue 12), a drain that
+slept 4-20 ms after each event let no more notifications in, and drained slower; with
+wagtail_guestpay.sqlite a waiting notification gets the lock between two events anyway (the
+drain reads and sends e-mail between its transactions).
 """
 
 import time
 
-from django.db import connections, router, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -36,7 +35,6 @@ BATCH = 20
 # that were committing when it ended, and sleeps this long between two empty looks.
 MARGIN = 0.15
 IDLE_SLEEP = 0.03
-PAUSE = 0.004
 
 
 def waiting():
@@ -72,7 +70,6 @@ def drain(woken_at=None, budget=None):
     look_until = woken_at + window + MARGIN if woken_at else 0.0
     stop_at = time.monotonic() + (budget if budget is not None else _budget())
     done = 0
-    pausing = connections[router.db_for_write(PaymentEvent)].vendor == "sqlite"
     while True:
         looked_at = time.time()
         ids = claim()
@@ -80,8 +77,6 @@ def drain(woken_at=None, budget=None):
             with sending_here():
                 process_event(event_id)
             done += 1
-            if pausing:
-                time.sleep(PAUSE)
         if ids:
             if time.monotonic() > stop_at:
                 queueing.enqueue(DRAIN_TASK)
