@@ -2,7 +2,7 @@
 
 :func:`move_payment` validates the payment's transition, writes it with a conditional UPDATE (so a
 concurrent writer that got there first makes it a no-op), derives the order's status from all its
-payments, records both in Wagtail's audit log and sends one signal each after commit. Nothing else
+payments (confirming or releasing the order's coupon use, redemptions.py), records both in Wagtail's audit log and sends one signal each after commit. Nothing else
 in the code assigns a status.
 """
 
@@ -14,6 +14,7 @@ from wagtail.log_actions import log
 
 from .. import signals
 from ..models import Order, OrderStatus, Payment, PaymentStatus
+from .redemptions import follow_order
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +131,7 @@ def sync_order_status(order, *, reason, user=None):
         return
     for name, value in fields.items():
         setattr(order, name, value)
+    follow_order(order, from_status, to_status)  # the coupon's use, if any (redemptions.py)
     log(
         order,
         "wagtail_guestpay.order_status",

@@ -1,6 +1,7 @@
 from .access import AccessGrant, AccessLink, GuestAccount
 from .claims import ClaimKind, EmailClaim
 from .contacts import Contact
+from .coupons import Coupon, CouponKind, Redemption, RedemptionStatus
 from .emails import OutboundEmail
 from .offers import Offer, OfferProduct
 from .orders import (
@@ -32,6 +33,8 @@ __all__ = [
     "Attention",
     "ClaimKind",
     "Contact",
+    "Coupon",
+    "CouponKind",
     "EmailClaim",
     "GuestAccount",
     "MerchantContacts",
@@ -49,6 +52,8 @@ __all__ = [
     "PendingRegistration",
     "ProviderAccount",
     "ProviderReference",
+    "Redemption",
+    "RedemptionStatus",
     "Refund",
     "RefundStatus",
     "RegistrationField",

@@ -37,6 +37,7 @@ class Attention(models.TextChoices):
     REFUNDED = "refunded", _("Refunded or charged back")
     INACTIVE_ACCOUNT = "inactive_account", _("The buyer's account is deactivated")
     BOUGHT_TWICE = "bought_twice", _("Bought twice: the account already had it")
+    COUPON_OVERSHOOT = "coupon_overshoot", _("Coupon used more often than its limit")
 
 
 class OrderQuerySet(models.QuerySet):

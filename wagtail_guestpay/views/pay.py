@@ -6,10 +6,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from ..adapter import get_adapter
+from ..fulfilment.coupon_codes import CouponRefused
 from ..fulfilment.pay_limits import pay_for_offer
 from ..layout import BuyerPageResponse
 from ..localization import find_offer
 from ..models import Offer
+from .coupons import coupon_from, coupon_refused, with_coupon
 
 
 def _offer_or_404(slug):
@@ -32,10 +34,12 @@ def pay(request, slug):
 
     Anonymous visitors get here only when the offer takes payment without login; otherwise the
     link answers 404, as the source document requires (with a page saying to log in first).
-    Logged-in buyers pay as themselves, unless they already hold everything the offer sells:
+    ``?coupon=CODE`` pays the discounted price; a code that cannot be used shows why, beside
+    the full price (views/coupons.py). Logged-in buyers pay as themselves, unless they already hold everything the offer sells:
     then the link says so and opens it.
     """
     offer = _offer_or_404(slug)
+    coupon = coupon_from(request.GET)
     if not request.user.is_authenticated and not offer.takes_guest_payment:
         # Still a 404 (nothing is sold to anonymous visitors here), but a page of the site that
         # says what to do, rather than the host's bare "not found" (or, with DEBUG, Django's
@@ -43,7 +47,11 @@ def pay(request, slug):
         response = BuyerPageResponse(
             request,
             "wagtail_guestpay/checkout/login_required.html",
-            {"offer": offer, "login_url": get_adapter().get_login_url(offer.get_pay_path())},
+            {
+                "offer": offer,
+                "login_url": get_adapter().get_login_url(with_coupon(offer.get_pay_path(), coupon)),
+                "checkout_url": with_coupon(offer.get_checkout_path(), coupon),
+            },
             status=404,
         )
         response["X-Robots-Tag"] = "noindex, nofollow"
@@ -63,4 +71,7 @@ def pay(request, slug):
     user = request.user if request.user.is_authenticated else None
     # The same browser clicking again resumes its open order; new orders are counted per client
     # (docs/security.md, "Pay links").
-    return pay_for_offer(request, offer, user)
+    try:
+        return pay_for_offer(request, offer, user, coupon=coupon)
+    except CouponRefused as refusal:
+        return coupon_refused(request, offer, refusal, pay_url=offer.get_pay_path())

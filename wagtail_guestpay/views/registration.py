@@ -21,10 +21,12 @@ from ..adapter import get_adapter
 from ..buyers import registrations
 from ..buyers.codes import CODE_DIGITS, CodeCheck
 from ..buyers.forms import CodeForm, RegistrationForm
+from ..fulfilment.coupon_codes import CouponRefused, clean_code
 from ..fulfilment.pay_limits import pay_for_offer
 from ..layout import BuyerPageResponse, private
 from ..ratelimit import allow, allow_request, client_ip
 from . import code_results
+from .coupons import coupon_from, coupon_refused
 from .pay import _offer_or_404
 
 SESSION_KEY = "wagtail_guestpay_registration"
@@ -81,12 +83,21 @@ def checkout(request, slug):
                 language=translation.get_language() or "",
                 replaces=_session_token(request),
             )
-            request.session[SESSION_KEY] = {"token": token}
+            # A coupon in the link (?coupon=CODE) is used when the payment starts.
+            request.session[SESSION_KEY] = {
+                "token": token,
+                "coupon": clean_code(coupon_from(request.GET)),
+            }
             return _see_other(_code_path(offer))
     return BuyerPageResponse(
         request,
         "wagtail_guestpay/checkout/register.html",
-        {"offer": offer, "form": form, "login_url": _login_url(offer)},
+        {
+            "offer": offer,
+            "form": form,
+            "login_url": _login_url(offer),
+            "coupon": clean_code(coupon_from(request.GET)),
+        },
     )
 
 
@@ -161,9 +172,12 @@ def checkout_code(request, slug):
         return _code_page(request, offer, registration, form=form, status=400)
     outcome = registrations.confirm(registration, form.cleaned_data["code"])
     if outcome.result == CodeCheck.ACCEPTED:
-        request.session.pop(SESSION_KEY, None)
+        coupon = (request.session.pop(SESSION_KEY, None) or {}).get("coupon") or ""
         login(request, outcome.user, backend=settings.AUTHENTICATION_BACKENDS[0])
-        return pay_for_offer(request, offer, outcome.user)
+        try:
+            return pay_for_offer(request, offer, outcome.user, coupon=coupon)
+        except CouponRefused as refusal:  # the account exists now: pay in full from here
+            return coupon_refused(request, offer, refusal, pay_url=offer.get_pay_path())
     # A try was spent: the page is shown by GET (reloading it must not spend another).
     code_results.remember(request, f"registration:{registration.pk}", outcome)
     return _see_other(_code_path(offer))
