@@ -476,3 +476,11 @@ def test_the_gear_saves_the_coupon_field(admin_client, offer):
     response = admin_client.post(url, {"guest_payment": "on", "coupon_field": "on"})
     assert response.status_code == 200
     assert refreshed(offer).coupon_field is True and offer.guest_payment is True
+
+
+@pytest.mark.parametrize(
+    "language, words", [("fr", "pas un code promo valable"), ("uk", "недійсний код купона")]
+)
+def test_the_refusal_speaks_the_buyers_language(client, offer, language, words):
+    response = client.get(offer.get_pay_path(), {"coupon": "NOPE"}, HTTP_ACCEPT_LANGUAGE=language)
+    assert words in response.content.decode()

@@ -76,7 +76,7 @@ class Migration(migrations.Migration):
                     models.DecimalField(
                         blank=True,
                         decimal_places=2,
-                        help_text="For a percentage: 10 takes 10 % off; 100 makes the offer free.",
+                        help_text="For a percentage: 10 means 10 percent off; 100 makes the offer free.",
                         max_digits=5,
                         null=True,
                         validators=[

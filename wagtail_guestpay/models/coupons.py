@@ -43,7 +43,7 @@ class Coupon(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(0.01), MaxValueValidator(100)],
-        help_text=_("For a percentage: 10 takes 10 % off; 100 makes the offer free."),
+        help_text=_("For a percentage: 10 means 10 percent off; 100 makes the offer free."),
     )
     amount_off = models.DecimalField(
         _("amount off"),
