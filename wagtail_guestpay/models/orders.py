@@ -26,9 +26,7 @@ class OrderStatus(models.TextChoices):
     REFUNDED = "refunded", pgettext_lazy("order status", "Refunded")
 
 
-class OrderSource(models.TextChoices):
-    """How an order was settled: through a payment system, or free (no payment at all)."""
-
+class OrderSource(models.TextChoices):  # settled through a payment system, or free
     PAYMENT = "payment", pgettext_lazy("order source", "Payment")
     FREE = "free", pgettext_lazy("order source", "Free")
 
@@ -106,8 +104,8 @@ class Order(models.Model):
     source = models.CharField(
         _("source"), max_length=16, choices=OrderSource.choices, default=OrderSource.PAYMENT
     )
-    # What a free order was granted for (a confirmed code...): unique, so it is granted once.
-    free_key = models.CharField(  # noqa: DJ001 (NULL stays outside the unique constraint)
+    # What a free order was granted for (a confirmed code...), once: NULL is outside "unique".
+    free_key = models.CharField(  # noqa: DJ001
         max_length=100, null=True, blank=True, unique=True, editable=False
     )
     # Indexed with the listing's order (Meta.indexes), not alone.
@@ -180,8 +178,7 @@ class Order(models.Model):
         return self.source == OrderSource.FREE
 
     @property
-    def price_label(self):
-        """What the buyer is shown of the amount: "Free" for a free order."""
+    def price_label(self):  # what the buyer is shown of the amount
         return _("Free") if self.is_free else self.amount_display
 
     def new_token(self):
