@@ -17,6 +17,7 @@ from tests.factories import OfferFactory, UserFactory
 from wagtail_guestpay.models import (
     AccessGrant,
     Contact,
+    Offer,
     Order,
     OutboundEmail,
     Payment,
@@ -323,3 +324,19 @@ def test_the_pay_button_says_get_it_free(rf, free_offer):
     html = render_pay_button(request, free_offer)
     assert "Get it free" in html and "Pay" not in html and PAY in html
     assert "Free" in render_pay_button(request, free_offer, label="Download", show_price=True)
+
+
+def test_the_demo_has_the_free_guide_with_its_page_and_a_pay_block(client, settings, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.VAR_DIR = tmp_path  # the admin password file
+    call_command("load_demo", stdout=StringIO())
+    call_command("load_demo", stdout=StringIO())  # safe to run again
+    offer = Offer.objects.get(slug="free-guide", locale__language_code="en")
+    assert offer.is_free and offer.takes_guest_payment and offer.provider_account is None
+    assert client.get(PAY).status_code == 200
+    for path in ("/", "/free-guide/"):
+        page = client.get(path).content.decode()
+        assert f'href="{PAY}"' in page and "Get it free" in page
