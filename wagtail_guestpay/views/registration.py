@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from wagtail.models import Site
 
+from ..adapter import get_adapter
 from ..buyers import registrations
 from ..buyers.codes import CODE_DIGITS, CodeCheck
 from ..buyers.forms import CodeForm, RegistrationForm
@@ -154,7 +155,9 @@ def checkout_code(request, slug):
                 site=registration.site,
                 language=registration.language,
             )
-            return see_other(reverse("wagtail_guestpay:order", args=[grant.token]))
+            if grant.token:
+                return see_other(reverse("wagtail_guestpay:order", args=[grant.token]))
+            return redirect(get_adapter().get_personal_area_url())
         return pay_for_offer(request, offer, outcome.user)
     # A try was spent: the page is shown by GET (reloading it must not spend another).
     code_results.remember(request, f"registration:{registration.pk}", outcome)
