@@ -12,7 +12,7 @@ import wagtail_guestpay.money
 
 
 class Migration(migrations.Migration):
-    dependencies = [("wagtail_guestpay", "0009_staff_indexes")]
+    dependencies = [("wagtail_guestpay", "0010_free_offers")]
 
     operations = [
         migrations.AddField(

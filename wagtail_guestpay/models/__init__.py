@@ -7,6 +7,7 @@ from .offers import Offer, OfferProduct
 from .orders import (
     Attention,
     Order,
+    OrderSource,
     OrderStatus,
     Payment,
     PaymentEvent,
@@ -43,6 +44,7 @@ __all__ = [
     "OfferPage",
     "OfferProduct",
     "Order",
+    "OrderSource",
     "OrderStatus",
     "OutboundEmail",
     "Payment",
