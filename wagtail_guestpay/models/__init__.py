@@ -1,11 +1,11 @@
 from .access import AccessGrant, AccessLink, GuestAccount
+from .attention import Attention
 from .claims import ClaimKind, EmailClaim
 from .contacts import Contact
 from .coupons import Coupon, CouponKind, Redemption, RedemptionStatus
 from .emails import OutboundEmail
 from .offers import Offer, OfferProduct
 from .orders import (
-    Attention,
     Order,
     OrderSource,
     OrderStatus,
