@@ -2,6 +2,7 @@
 life (reserved, confirmed, released), late payments honoured and flagged, the amount check
 against the discounted amount, the registration flow, the coupon field of the pay button."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -161,10 +162,91 @@ def test_the_refusal_page_escapes_what_was_typed(client, offer):
     assert "<script>alert(1)" not in page
 
 
-def test_a_full_discount_is_refused_until_free_orders_exist(client, offer):
+# A coupon that makes the offer free -----------------------------------------------------------
+def _free_order():
+    order = the_order()
+    assert (order.amount, order.source, order.status) == (Decimal("0"), "free", OrderStatus.PAID)
+    assert not Payment.objects.exists() and not TestCharge.objects.exists()
+    assert AccessGrant.objects.filter(order=order).exists()
+    assert order.redemption.status == R.CONFIRMED
+    return order
+
+
+def test_a_guest_with_a_full_discount_confirms_the_address_and_gets_it_free(
+    client, offer, outbox, run_on_commit
+):
+    coupon = make_coupon("ALL", offers=[offer], percent_off=Decimal("100"), max_redemptions=5)
+    form = pay_with(client, offer, "ALL")
+    assert form.status_code == 200 and 'name="email"' in form.content.decode()
+    assert "<strong>ALL</strong> takes the whole price" in form.content.decode()
+    assert not Order.objects.exists()
+
+    sent = client.post(f"{offer.get_pay_path()}?coupon=ALL", {"email": "Guest@Example.com"})
+    assert sent.status_code == 303 and not Order.objects.exists()
+    code_page = sent["Location"]
+    done = client.post(code_page, {"code": code_in(outbox[-1])})
+
+    assert done.status_code == 303 and done["Location"].startswith("/guestpay/order/")
+    order = _free_order()
+    assert order.email == "guest@example.com" and order.user.email == "guest@example.com"
+    assert refreshed(coupon).taken == 1
+    assert "_auth_user_id" not in client.session  # nobody is logged in by it
+
+
+def test_a_fixed_amount_as_large_as_the_price_makes_it_free_for_a_signed_in_buyer(
+    client, offer, user, run_on_commit
+):
+    make_coupon("GIFT", kind=Coupon.Kind.FIXED, amount_off=Decimal("60"), currency="EUR")
+    client.force_login(user)
+    page = pay_with(client, offer, "GIFT")
+    html = page.content.decode()
+    assert page.status_code == 200 and "Get it free" in html and not Order.objects.exists()
+    nonce = re.search(r'name="nonce" value="([^"]+)"', html).group(1)
+    action = f"{offer.get_pay_path()}?coupon=GIFT"
+    assert client.post(action, {"nonce": nonce}).status_code == 303
+    order = _free_order()
+    assert order.user == user and order.paid_as_user
+    assert order.redemption.discount == Decimal("49.00")
+    # The same form sent twice grants once.
+    client.post(action, {"nonce": nonce})
+    assert Order.objects.count() == 1 and Redemption.objects.count() == 1
+
+
+def test_a_full_discount_after_registration_grants_the_new_account(
+    client, members_offer, outbox, run_on_commit
+):
     make_coupon("ALL", percent_off=Decimal("100"))
-    page = _refused(pay_with(client, offer, "ALL"), offer)
-    assert "would make this offer free" in page
+    checkout = f"{members_offer.get_checkout_path()}?coupon=ALL"
+    client.post(
+        checkout,
+        {
+            "email": "new@example.com",
+            "password1": "a sturdy passphrase 42",
+            "password2": "a sturdy passphrase 42",
+        },
+    )
+    done = client.post(f"{members_offer.get_checkout_path()}code/", {"code": code_in(outbox[-1])})
+    assert done.status_code == 303 and done["Location"].startswith("/guestpay/order/")
+    assert _free_order().user.email == "new@example.com"
+
+
+def test_the_last_free_use_taken_before_the_code_is_typed_leaves_the_full_price(
+    client, offer, outbox, run_on_commit
+):
+    coupon = make_coupon("ALL", offers=[offer], percent_off=Decimal("100"), max_redemptions=1)
+    client.post(f"{offer.get_pay_path()}?coupon=ALL", {"email": "late@example.com"})
+    code = code_in(outbox[-1])
+    Coupon.objects.filter(pk=coupon.pk).update(taken=1)  # someone else got the last one
+    page = client.post("/guestpay/free/demo-course/code/", {"code": code})
+    assert page.status_code == 200 and "has been used up" in page.content.decode()
+    assert not Order.objects.exists() and not Redemption.objects.exists()
+
+
+def test_a_post_to_the_pay_link_with_a_partial_discount_is_refused(client, offer, welcome):
+    assert pay_with(client, offer, "WELCOME10").status_code == 303
+    response = client.post(f"{offer.get_pay_path()}?coupon=WELCOME10", {"email": "a@b.cd"})
+    assert response.status_code == 405
+    assert client.post(offer.get_pay_path(), {"email": "a@b.cd"}).status_code == 405
 
 
 def test_too_many_codes_tried_from_one_client(client, offer, settings):

@@ -72,3 +72,31 @@ def test_one_address_with_a_once_per_email_coupon_in_many_browsers_at_once():
     coupon.refresh_from_db()
     assert coupon.taken == 1  # the refused ones gave their use back (rolled back)
     assert Order.objects.count() == 1
+
+
+def test_the_last_use_of_a_free_coupon_granted_to_many_accounts_at_once_goes_to_one():
+    from wagtail_guestpay.fulfilment.coupon_codes import CouponRefused, quote
+    from wagtail_guestpay.fulfilment.free_coupons import grant_with_coupon
+    from wagtail_guestpay.models import AccessGrant
+
+    offer = OfferFactory(guest_payment=True)
+    coupon = Coupon.objects.create(code="ALL", percent_off=Decimal("100"), max_redemptions=1)
+    users = [UserFactory(email=f"free{i}@example.com") for i in range(BUYERS)]
+    terms = quote(offer, "ALL")  # each buyer saw the coupon with its use left
+
+    def grant(user):
+        def job():
+            try:
+                return grant_with_coupon(offer, terms, key=f"coupon:{user.pk}:x", user=user).created
+            except CouponRefused as refusal:
+                return refusal.reason
+
+        return job
+
+    results = storm([grant(user) for user in users], threads=BUYERS)
+
+    assert sorted(map(str, results)) == ["True"] + ["used_up"] * (BUYERS - 1)
+    coupon.refresh_from_db()
+    assert coupon.taken == 1
+    assert Order.objects.count() == 1 and AccessGrant.objects.count() == 1
+    assert Redemption.objects.get().status == RedemptionStatus.CONFIRMED

@@ -8,7 +8,8 @@
    the address when the coupon is once per e-mail. It returns a :class:`Quote`: the full price,
    the discount and the amount to pay, in the offer's currency.
 3. A refusal is a :class:`CouponRefused` with a message for the buyer; the pay link shows it
-   beside the full price (views/coupons.py). The reservation itself (which the database decides,
+   beside the full price (views/coupons.py). A quote of 0 is no payment at all: the pay link
+   raises :class:`CouponMakesItFree` and the order takes the free path (free_coupons.py). The reservation itself (which the database decides,
    under concurrency) is :func:`wagtail_guestpay.fulfilment.redemptions.reserve`.
 
 No write happens here: a quote is advice until the order reserves its use.
@@ -36,7 +37,6 @@ class CouponRefused(Exception):
     USED_UP = "used_up"
     NOT_APPLICABLE = "not_applicable"
     ALREADY_USED = "already_used"
-    FREE = "free"
     TOO_MANY_TRIES = "too_many_tries"
 
     def __init__(self, reason, code=""):
@@ -54,14 +54,20 @@ class CouponRefused(Exception):
             self.USED_UP: _("The coupon “%(code)s” has been used up."),
             self.NOT_APPLICABLE: _("The coupon “%(code)s” does not apply to this offer."),
             self.ALREADY_USED: _("You have already used the coupon “%(code)s”."),
-            self.FREE: _(
-                "The coupon “%(code)s” would make this offer free, which cannot be done here yet."
-            ),
             self.TOO_MANY_TRIES: _(
                 "Too many coupon codes were tried from your connection. Try again later."
             ),
         }
         return messages[self.reason] % {"code": code}
+
+
+class CouponMakesItFree(Exception):  # noqa: N818 - not an error: the free path's signal
+    """The code brings the price to 0: the order goes the free offers' way
+    (:mod:`~.free_coupons`), never to a payment system. ``quote`` is its :class:`Quote`."""
+
+    def __init__(self, quote):
+        super().__init__(quote.coupon.code)
+        self.quote = quote
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from .checkout import (
     resume_checkout,
     send_to_provider,
 )
-from .coupon_codes import CouponRefused, clean_code, quote
+from .coupon_codes import CouponMakesItFree, CouponRefused, clean_code, quote
 from .coupon_codes import within_budget as coupon_within_budget
 
 COOKIE = "guestpay_orders"
@@ -152,19 +152,20 @@ def open_order(request, offer, user, code=""):
 
 def coupon_quote(request, offer, code, user=None):
     """The quote of ``offer`` with the coupon ``code`` (counted against the client's budget of
-    codes); raises :class:`CouponRefused`."""
+    codes); raises :class:`CouponRefused`, or :class:`CouponMakesItFree` for a price of 0."""
     if not coupon_within_budget(request):
         raise CouponRefused(CouponRefused.TOO_MANY_TRIES)
     result = quote(offer, code, email=known_email(user))
     if result.is_free:
-        raise CouponRefused(CouponRefused.FREE, result.coupon.code)
+        raise CouponMakesItFree(result)
     return result
 
 
 def pay_for_offer(request, offer, user=None, coupon=""):
     """Resume this browser's open order of ``offer``, else create one within the budget; the
     response (the payment system's page, the 429 page or the "unavailable" page). With a
-    ``coupon`` code, raises :class:`CouponRefused` when it cannot be used (nothing created)."""
+    ``coupon`` code, raises :class:`CouponRefused` when it cannot be used, and
+    :class:`CouponMakesItFree` when it brings the price to 0 (nothing created either way)."""
     code = clean_code(coupon)
     resumed = open_order(request, offer, user, code)
     discounted = None

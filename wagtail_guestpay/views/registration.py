@@ -21,13 +21,14 @@ from ..adapter import get_adapter
 from ..buyers import registrations
 from ..buyers.codes import CODE_DIGITS, CodeCheck
 from ..buyers.forms import CodeForm, RegistrationForm
-from ..fulfilment.coupon_codes import CouponRefused, clean_code
+from ..fulfilment.coupon_codes import CouponMakesItFree, CouponRefused, clean_code
 from ..fulfilment.free import grant_free_order
 from ..fulfilment.pay_limits import pay_for_offer
 from ..layout import BuyerPageResponse, private
 from ..ratelimit import allow_request, client_ip
 from . import code_results
 from .coupons import coupon_from, coupon_refused
+from .free_coupons import after_registration
 from .steps import login_url, offer_or_404, rate_limited, see_other, within
 
 SESSION_KEY = "wagtail_guestpay_registration"
@@ -173,6 +174,10 @@ def checkout_code(request, slug):
             return pay_for_offer(request, offer, outcome.user, coupon=coupon)
         except CouponRefused as refusal:  # the account exists now: pay in full from here
             return coupon_refused(request, offer, refusal, pay_url=offer.get_pay_path())
+        except CouponMakesItFree as free_of_charge:
+            return after_registration(
+                request, offer, free_of_charge.quote, registration, outcome.user
+            )
     # A try was spent: the page is shown by GET (reloading it must not spend another).
     code_results.remember(request, f"registration:{registration.pk}", outcome)
     return see_other(_code_path(offer))
