@@ -551,6 +551,10 @@ def test_staff_see_a_coupons_uses(admin_client, offer, welcome, testpay, run_on_
     assert order.number in html and "buyer@example.com" in html and "Confirmed" in html
     listing = admin_client.get("/admin/snippets/wagtail_guestpay/coupon/").content.decode()
     assert "WELCOME10" in listing and "10 %" in listing
+    inspect = admin_client.get(f"/admin/guestpay/transactions/inspect/{order.pk}/")
+    text = inspect.content.decode()
+    assert inspect.status_code == 200
+    assert ">WELCOME10</a>: −4.90 EUR (full price 49.00) · Confirmed (paid)" in text
 
 
 def test_the_gear_saves_the_coupon_field(admin_client, offer):
