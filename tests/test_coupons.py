@@ -570,3 +570,22 @@ def test_the_gear_saves_the_coupon_field(admin_client, offer):
 def test_the_refusal_speaks_the_buyers_language(client, offer, language, words):
     response = client.get(offer.get_pay_path(), {"coupon": "NOPE"}, HTTP_ACCEPT_LANGUAGE=language)
     assert words in response.content.decode()
+
+
+def test_the_demo_has_welcome10_for_the_demo_course(client, settings, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.VAR_DIR = tmp_path  # the admin password file
+    call_command("load_demo", stdout=StringIO())
+    call_command("load_demo", stdout=StringIO())  # safe to run again
+    coupon = Coupon.objects.get(code="WELCOME10")
+    assert (coupon.kind, coupon.percent_off, coupon.is_active) == ("percent", Decimal("10"), True)
+    response = client.get("/guestpay/pay/demo-course/?coupon=WELCOME10")
+    assert response.status_code == 303
+    page = client.get(response["Location"]).content.decode()
+    assert "44.10 EUR" in page
+    refused = client.get("/guestpay/pay/members-only/?coupon=WELCOME10")
+    assert refused.status_code == 404  # guest payment off: log in first, the code kept
+    assert "coupon=WELCOME10" in refused.content.decode()
