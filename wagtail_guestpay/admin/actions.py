@@ -25,6 +25,7 @@ FIX_FOR_ATTENTION = {
     Attention.PARTIAL_REFUND: "resolve_attention",
     Attention.REFUNDED: "resolve_attention",
     Attention.BOUGHT_TWICE: "resolve_attention",  # after a refund, or the buyer's answer
+    Attention.COUPON_OVERSHOOT: "resolve_attention",  # honoured: staff decide it is fine
 }
 
 
@@ -63,7 +64,9 @@ def order_actions(order, user):
             ("revoke_order_access", _("Revoke the order's access"), order.has_active_grant),
         ]
     if can_refund(user):
-        candidates.append(("refund_order", _("Refund"), order.status == OrderStatus.PAID))
+        # A free order has nothing to refund.
+        refundable = order.status == OrderStatus.PAID and not order.is_free
+        candidates.append(("refund_order", _("Refund"), refundable))
     actions = [
         Action(label, fix_url(name, order.pk), name == wanted)
         for name, label, shown in candidates

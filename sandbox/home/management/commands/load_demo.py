@@ -1,5 +1,6 @@
 """Load the sandbox's demo content (idempotent): a home page, two courses, the test provider,
 result pages, two offers (``demo-course`` with payment without login, ``members-only`` without),
+the coupon ``WELCOME10`` (10 % off ``demo-course``: ``/guestpay/pay/demo-course/?coupon=WELCOME10``),
 merchant contacts, registration fields and an admin account; then their French and Ukrainian
 translations (home/demo_translations.py), made with Wagtail's localisation as an editor would.
 
@@ -27,6 +28,7 @@ from home import demo_translations
 from home.models import CoursePage, HomePage
 from wagtail_guestpay.conf import guestpay_settings
 from wagtail_guestpay.models import (
+    Coupon,
     MerchantContacts,
     MerchantContactsTranslation,
     Offer,
@@ -130,6 +132,8 @@ class Command(BaseCommand):
                 success=success,
                 failure=failure,
             )
+            self._coupon(demo)
+            free = self._free_guide(home, success, failure)
             self._child(
                 home,
                 OfferPage,
@@ -164,6 +168,8 @@ class Command(BaseCommand):
                 ("pay_button", {"offer": demo, "label": "Buy the demo course", "show_price": True}),
                 ("paragraph", RichText("<p>The members course needs an account first:</p>")),
                 ("pay_button", {"offer": members, "label": "", "show_price": False}),
+                ("paragraph", RichText("<p>The guide is free: no payment, just your e-mail:</p>")),
+                ("pay_button", {"offer": free, "label": "", "show_price": False}),
                 ("merchant_contacts", None),
             ]
             home.save_revision().publish()
@@ -303,6 +309,45 @@ class Command(BaseCommand):
         )
         return account
 
+    def _free_guide(self, home, success, failure):
+        """A free offer (price 0, no payment system): the pay link asks for the e-mail and a
+        code, then grants the guide (docs/how-to/free-offers.md)."""
+        guide = self._child(
+            home,
+            CoursePage,
+            "free-guide-lessons",
+            title="Free guide",
+            intro="A short guide to paying first and logging in afterwards.",
+            lessons="<h2>Chapter 1</h2><p>Why buyers hate registration forms.</p>",
+        )
+        offer = self._offer(
+            "free-guide",
+            "Free guide",
+            "0.00",
+            None,
+            guide,
+            guest=True,
+            success=success,
+            failure=failure,
+        )
+        self._child(
+            home,
+            OfferPage,
+            "free-guide",
+            title="Free guide",
+            offer=offer,
+            body=[
+                (
+                    "paragraph",
+                    RichText(
+                        "<p>Free: type your e-mail address, confirm it with the code we send, "
+                        "and the guide is yours.</p>"
+                    ),
+                )
+            ],
+        )
+        return offer
+
     def _offer(self, slug, title, price, account, product, *, guest, success, failure):
         offer, _created = Offer.objects.update_or_create(
             slug=slug,
@@ -321,6 +366,15 @@ class Command(BaseCommand):
         OfferProduct.objects.get_or_create(offer=offer, page=product)
         offer.share_with_translations()  # the product, to the translations of a previous run
         return offer
+
+    def _coupon(self, demo):
+        """WELCOME10: 10 % off the demo course (49.00 EUR -> 44.10 EUR), no limit."""
+        coupon = Coupon.objects.filter(code__iexact="WELCOME10").first() or Coupon(code="WELCOME10")
+        coupon.kind = Coupon.Kind.PERCENT
+        coupon.percent_off = "10.00"
+        coupon.is_active = True
+        coupon.save()
+        coupon.offers.set([demo])
 
     def _site_settings(self, home):
         site = Site.objects.get(is_default_site=True)
