@@ -1,0 +1,250 @@
+"""One JSON document of everything the package holds about an e-mail address (a buyer's right
+of access, GDPR article 15).
+
+The document has the same keys for every address; an address the package knows nothing about
+gets empty lists. Secrets are never in it: no password hashes, code hashes or token hashes, and
+no sealed one-time codes of queued e-mails. Notifications come with their raw body (what the
+payment system said about the buyer), not with their transport headers.
+"""
+
+import json
+
+from django.contrib.auth import get_user_model
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils import timezone
+
+from ..email_kinds import SEALED
+from ..models import GuestAccount
+from .records import find
+
+FORMAT_VERSION = 1
+
+SECTIONS = (
+    "contacts",
+    "accounts",
+    "orders",
+    "payments",
+    "refunds",
+    "access_grants",
+    "emails",
+    "claims",
+    "registrations",
+    "signin_codes",
+    "access_links",
+    "notifications",
+    "history",
+)
+
+
+def export_buyer_data(email):
+    """The document (a dict) for ``email``."""
+    records = find(email)
+    document = {
+        "format": FORMAT_VERSION,
+        "email": records.email,
+        "exported_at": timezone.now(),
+        **{section: [] for section in SECTIONS},
+    }
+    if not records.email:
+        return document
+    document.update(
+        contacts=[_contact(contact) for contact in records.contacts],
+        accounts=[_account(user) for user in records.accounts],
+        orders=[_order(order, records) for order in records.orders()],
+        payments=[_payment(payment) for payment in records.payments()],
+        refunds=[_refund(refund) for refund in records.refunds()],
+        access_grants=[_grant(grant) for grant in records.grants()],
+        emails=[_email(outbound) for outbound in records.emails()],
+        claims=[_claim(claim) for claim in records.claims()],
+        registrations=[_registration(item) for item in records.registrations()],
+        signin_codes=[_signin_code(code) for code in records.signin_codes()],
+        access_links=[_access_link(link) for link in records.access_links()],
+        notifications=[_event(event) for event in records.events()],
+        history=[_log_entry(entry) for entry in records.log_entries()],
+    )
+    return document
+
+
+def export_json(email):
+    """The document as JSON text (indented, UTF-8 characters as they are)."""
+    return json.dumps(export_buyer_data(email), cls=DjangoJSONEncoder, indent=2, ensure_ascii=False)
+
+
+def _contact(contact):
+    return {
+        "id": contact.pk,
+        "email": contact.email,
+        "name": contact.name,
+        "registration_fields": contact.registration_data,
+        "source": contact.source,
+        "note": contact.note,
+        "placeholder_email": contact.is_placeholder,
+        "account": contact.user_id,
+        "created_at": contact.created_at,
+        "updated_at": contact.updated_at,
+        "erased_at": contact.erased_at,
+    }
+
+
+def _account(user):
+    guest = GuestAccount.objects.filter(user=user).first()
+    return {
+        "id": user.pk,
+        "username": user.get_username(),
+        "email": getattr(user, get_user_model().get_email_field_name(), ""),
+        "first_name": getattr(user, "first_name", ""),
+        "last_name": getattr(user, "last_name", ""),
+        "active": user.is_active,
+        "date_joined": getattr(user, "date_joined", None),
+        "last_login": user.last_login,
+        "created_by_a_payment": guest is not None,
+        "password_set_at": guest.activated_at if guest else None,
+    }
+
+
+def _order(order, records):
+    return {
+        "id": order.pk,
+        "number": order.number,
+        "relation": "own" if order.pk in records.own_order_ids else "mentions the address",
+        "offer": order.offer.title,
+        "email": order.email,
+        "placeholder_email": order.email_is_placeholder,
+        "amount": order.amount,
+        "currency": order.currency,
+        "status": order.status,
+        "account": order.user_id,
+        "paid_while_logged_in": order.paid_as_user,
+        "bought_twice": order.bought_twice,
+        "needs_attention": order.attention,
+        "attention_note": order.attention_note,
+        "language": order.language,
+        "site": order.site.hostname if order.site else "",
+        "created_at": order.created_at,
+        "paid_at": order.paid_at,
+    }
+
+
+def _payment(payment):
+    return {
+        "order": payment.order.number,
+        "reference": payment.reference,
+        "payment_system": payment.account.kind,
+        "provider_reference": payment.provider_reference,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "status": payment.status,
+        "payer_email": payment.payer_email,
+        "payer_name": payment.payer_name,
+        "detail": payment.detail,
+        "created_at": payment.created_at,
+        "processed_at": payment.processed_at,
+    }
+
+
+def _refund(refund):
+    return {
+        "order": refund.order.number,
+        "amount": refund.amount,
+        "currency": refund.currency,
+        "status": refund.status,
+        "reason": refund.reason,
+        "refund_id_at_the_payment_system": refund.provider_refund_id,
+        "created_at": refund.created_at,
+    }
+
+
+def _grant(grant):
+    return {
+        "product": grant.product.title,
+        "product_id": grant.product_id,
+        "account": grant.user_id,
+        "order": grant.order.number if grant.order_id else None,
+        "source": grant.source,
+        "granted_at": grant.granted_at,
+        "revoked_at": grant.revoked_at,
+        "note": grant.note,
+    }
+
+
+def _email(outbound):
+    return {
+        "kind": outbound.kind,
+        "to": outbound.to_email,
+        "order": outbound.order.number if outbound.order_id else None,
+        "data": {key: value for key, value in outbound.data.items() if key != SEALED},
+        "language": outbound.language,
+        "queued_at": outbound.created_at,
+        "sent_at": outbound.sent_at,
+    }
+
+
+def _claim(claim):
+    return {
+        "order": claim.order.number,
+        "kind": claim.kind,
+        "email": claim.email,
+        "status": claim.status,
+        "created_at": claim.created_at,
+        "confirmed_at": claim.used_at,
+    }
+
+
+def _registration(registration):
+    return {
+        "offer": registration.offer.title,
+        "email": registration.email,
+        "registration_fields": registration.registration_data,
+        "status": registration.status,
+        "language": registration.language,
+        "created_at": registration.created_at,
+        "expires_at": registration.expires_at,
+        "account_created_at": registration.used_at,
+    }
+
+
+def _signin_code(code):
+    return {
+        "account": code.user_id,
+        "purpose": code.purpose,
+        "email": code.email,
+        "status": code.status,
+        "created_at": code.created_at,
+        "expires_at": code.expires_at,
+        "used_at": code.used_at,
+    }
+
+
+def _access_link(link):
+    return {
+        "account": link.user_id,
+        "created_at": link.created_at,
+        "expires_at": link.expires_at,
+        "used_at": link.used_at,
+    }
+
+
+def _event(event):
+    return {
+        "payment": event.payment.reference if event.payment_id else None,
+        "source": event.source,
+        "type": event.event_type,
+        "event_id": event.provider_event_id,
+        "signature_valid": event.signature_valid,
+        "facts": event.data,
+        "body": event.body,
+        "body_removed_at": event.purged_at,
+        "received_at": event.received_at,
+        "outcome": event.outcome,
+    }
+
+
+def _log_entry(entry):
+    data = {key: value for key, value in (entry.data or {}).items() if key != "form"}
+    return {
+        "action": entry.action,
+        "object": entry.label,
+        "at": entry.timestamp,
+        "by_staff": entry.user_id is not None,
+        "data": data,
+    }
