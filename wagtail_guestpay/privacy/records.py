@@ -19,6 +19,7 @@ from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 from wagtail.models import ModelLogEntry
 
+from ..email_kinds import STAFF_NOTICE
 from ..fulfilment.accounts import users_with_email
 from ..models import (
     AccessGrant,
@@ -110,7 +111,7 @@ class BuyerRecords:
         return OutboundEmail.objects.filter(
             Q(to_email__iexact=self.email)
             | Q(user_id__in=self.account_ids)
-            | (Q(order_id__in=self.own_order_ids) & ~Q(kind="staff_notice"))
+            | (Q(order_id__in=self.own_order_ids) & ~Q(kind=STAFF_NOTICE))
         ).order_by("created_at", "pk")
 
     def claims(self):
