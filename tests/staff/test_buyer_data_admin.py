@@ -71,6 +71,7 @@ def test_erase_needs_a_reason_and_the_confirmation(contact, privacy_officer, log
     _inspect, _export, erase = urls(contact)
     page = client.get(erase)
     assert "cannot be undone" in page.content.decode()
+    assert BUYER in page.content.decode()  # which contact: its summary
     token = form_token(page)
     for data in ({"reason": "asked", "confirm": ""}, {"reason": " ", "confirm": "on"}):
         response = client.post(erase, {"form_token": token, **data})
@@ -102,3 +103,4 @@ def test_erase_from_the_admin_leaves_the_address_nowhere(contact, privacy_office
     assert ModelLogEntry.objects.filter(action="wagtail_guestpay.buyer_data_erased").count() == 1
     page = client.get(urls(contact)[0]).content.decode()
     assert "data was erased on" in page and erase not in page
+    assert f"?contact={contact.pk}" not in page  # no granting to an address that is no one's

@@ -58,6 +58,7 @@ class EraseBuyerDataView(FixView):
     page_title = gettext_lazy("Erase the buyer's data")
     submit_label = gettext_lazy("Erase the data")
     header_icon = "bin"
+    summary_template = "wagtail_guestpay/admin/fixes/contact_summary.html"
     allowed = staticmethod(can_handle_buyer_data)
 
     def get_object(self):
