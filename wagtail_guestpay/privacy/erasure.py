@@ -172,6 +172,7 @@ def _erase_payments(records, replacement):
                 "payer_name": "",
                 "detail": strip_addresses(payment.detail),
                 "provider_data": strip_addresses(payment.provider_data),
+                "checkout_url": "",  # the hosted page may carry the address (a prefill)
             }
         else:
             values = {

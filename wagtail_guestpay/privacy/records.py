@@ -94,34 +94,48 @@ class BuyerRecords:
         )
 
     def refunds(self):
-        return Refund.objects.filter(order_id__in=self.order_ids).order_by("created_at", "pk")
+        return (
+            Refund.objects.filter(order_id__in=self.order_ids)
+            .select_related("order")
+            .order_by("created_at", "pk")
+        )
 
     def grants(self):
         return (
             AccessGrant.objects.filter(
                 Q(user_id__in=self.account_ids) | Q(order_id__in=self.order_ids)
             )
-            .select_related("product")
+            .select_related("product", "order")
             .order_by("granted_at", "pk")
         )
 
     def emails(self):
         """E-mails to the address, to its accounts, and about its own orders (not the notices
         that went to staff)."""
-        return OutboundEmail.objects.filter(
-            Q(to_email__iexact=self.email)
-            | Q(user_id__in=self.account_ids)
-            | (Q(order_id__in=self.own_order_ids) & ~Q(kind=STAFF_NOTICE))
-        ).order_by("created_at", "pk")
+        return (
+            OutboundEmail.objects.filter(
+                Q(to_email__iexact=self.email)
+                | Q(user_id__in=self.account_ids)
+                | (Q(order_id__in=self.own_order_ids) & ~Q(kind=STAFF_NOTICE))
+            )
+            .select_related("order")
+            .order_by("created_at", "pk")
+        )
 
     def claims(self):
-        return EmailClaim.objects.filter(
-            Q(email__iexact=self.email) | Q(order_id__in=self.own_order_ids)
-        ).order_by("created_at", "pk")
+        return (
+            EmailClaim.objects.filter(
+                Q(email__iexact=self.email) | Q(order_id__in=self.own_order_ids)
+            )
+            .select_related("order")
+            .order_by("created_at", "pk")
+        )
 
     def registrations(self):
-        return PendingRegistration.objects.filter(email__iexact=self.email).order_by(
-            "created_at", "pk"
+        return (
+            PendingRegistration.objects.filter(email__iexact=self.email)
+            .select_related("offer")
+            .order_by("created_at", "pk")
         )
 
     def signin_codes(self):
@@ -145,9 +159,11 @@ class BuyerRecords:
             .filter(mentions("body", self.email) | mentions("data_text", self.email))
             .values("pk")
         )
-        return PaymentEvent.objects.filter(
-            Q(payment_id__in=payments) | Q(pk__in=unlinked)
-        ).order_by("received_at", "pk")
+        return (
+            PaymentEvent.objects.filter(Q(payment_id__in=payments) | Q(pk__in=unlinked))
+            .select_related("payment")
+            .order_by("received_at", "pk")
+        )
 
     def former_contacts(self):
         """Contacts the address's own orders were moved away from (a mistyped address) and
