@@ -17,8 +17,9 @@ article 17), in one transaction:
 6. the accounts of the address: those a payment created are anonymised and deactivated, their
    access revoked and their links spent (``GuestPayAdapter.erase_account``); the site's own
    accounts are left as they are and reported, for the site to handle;
-7. what is left elsewhere (:mod:`.leftovers`): Wagtail's audit-log entries, sessions, and
-   django-q2's tasks that name the address;
+7. what is left elsewhere (:mod:`.leftovers`): Wagtail's audit-log entries, sessions,
+   django-q2's tasks that name the address, and any e-mail field of the package's models the
+   steps above do not know (a model added later);
 8. ``buyer_data_erased`` is sent (inside the transaction) for the site's own data;
 9. the erasure is recorded in the audit log of the (erased) contact, with who did it, why, and
    what was changed, but not the address: a keyed hash of it (HMAC-SHA256 under SECRET_KEY), so
@@ -57,7 +58,7 @@ from ..models import (
     Refund,
     SignInCode,
 )
-from .leftovers import drop_tasks, end_sessions, scrub_log_entries
+from .leftovers import drop_tasks, end_sessions, replace_in_email_fields, scrub_log_entries
 from .records import clean_address, find, mentions
 from .retention import purged_fields
 from .scrub import contains, erased_address, replace_address, strip_addresses
@@ -119,6 +120,7 @@ def erase_buyer_data(email, *, reason, by=None, via="command"):
         counts["audit_log_entries"] = scrub_log_entries(email, own)
         counts["sessions"] = end_sessions(email, result.anonymised_accounts)
         counts["tasks"] = drop_tasks(email)
+        counts["other_email_fields"] = replace_in_email_fields(email)
         signals.buyer_data_erased.send(
             sender=Contact,
             email=email,
