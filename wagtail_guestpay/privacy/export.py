@@ -5,6 +5,11 @@ The document has the same keys for every address; an address the package knows n
 gets empty lists. Secrets are never in it: no password hashes, code hashes or token hashes, and
 no sealed one-time codes of queued e-mails. Notifications come with their raw body (what the
 payment system said about the buyer), not with their transport headers.
+
+Nor does it hold anyone else's data: an order of someone else that only mentions the address
+(it was the payer's e-mail, a claim, or a correction moved the order away from it) is listed
+with its number, amount, dates and how it mentions the address, not with its buyer, notes,
+history, access or raw notifications.
 """
 
 import json
@@ -16,6 +21,7 @@ from django.utils import timezone
 from ..email_kinds import SEALED
 from ..models import GuestAccount
 from .records import find
+from .scrub import contains
 
 FORMAT_VERSION = 1
 
@@ -51,15 +57,24 @@ def export_buyer_data(email):
         contacts=[_contact(contact) for contact in records.contacts],
         accounts=[_account(user) for user in records.accounts],
         orders=[_order(order, records) for order in records.orders()],
-        payments=[_payment(payment) for payment in records.payments()],
-        refunds=[_refund(refund) for refund in records.refunds()],
+        payments=[
+            _payment(payment, own=payment.order_id in records.own_order_ids)
+            for payment in records.payments()
+            if payment.order_id in records.own_order_ids
+            or payment.payer_email.lower() == records.email
+        ],
+        refunds=[
+            _refund(refund)
+            for refund in records.refunds()
+            if refund.order_id in records.own_order_ids
+        ],
         access_grants=[_grant(grant) for grant in records.grants()],
         emails=[_email(outbound) for outbound in records.emails()],
         claims=[_claim(claim) for claim in records.claims()],
         registrations=[_registration(item) for item in records.registrations()],
         signin_codes=[_signin_code(code) for code in records.signin_codes()],
         access_links=[_access_link(link) for link in records.access_links()],
-        notifications=[_event(event) for event in records.events()],
+        notifications=_events(records),
         history=[_log_entry(entry) for entry in records.log_entries()],
     )
     return document
@@ -103,16 +118,27 @@ def _account(user):
 
 
 def _order(order, records):
-    return {
+    shared = {
         "id": order.pk,
         "number": order.number,
-        "relation": "own" if order.pk in records.own_order_ids else "mentions the address",
         "offer": order.offer.title,
-        "email": order.email,
-        "placeholder_email": order.email_is_placeholder,
         "amount": order.amount,
         "currency": order.currency,
         "status": order.status,
+        "created_at": order.created_at,
+        "paid_at": order.paid_at,
+    }
+    if order.pk not in records.own_order_ids:
+        return {
+            **shared,
+            "relation": "mentions the address",
+            "mentions": records.mentions[order.pk],
+        }
+    return {
+        **shared,
+        "relation": "own",
+        "email": order.email,
+        "placeholder_email": order.email_is_placeholder,
         "account": order.user_id,
         "paid_while_logged_in": order.paid_as_user,
         "bought_twice": order.bought_twice,
@@ -120,24 +146,27 @@ def _order(order, records):
         "attention_note": order.attention_note,
         "language": order.language,
         "site": order.site.hostname if order.site else "",
-        "created_at": order.created_at,
-        "paid_at": order.paid_at,
     }
 
 
-def _payment(payment):
-    return {
+def _payment(payment, *, own):
+    shared = {
         "order": payment.order.number,
         "reference": payment.reference,
         "payment_system": payment.account.kind,
-        "provider_reference": payment.provider_reference,
         "amount": payment.amount,
         "currency": payment.currency,
         "status": payment.status,
         "payer_email": payment.payer_email,
+        "created_at": payment.created_at,
+    }
+    if not own:  # the payer typed the address; the rest is the order's buyer's
+        return shared
+    return {
+        **shared,
+        "provider_reference": payment.provider_reference,
         "payer_name": payment.payer_name,
         "detail": payment.detail,
-        "created_at": payment.created_at,
         "processed_at": payment.processed_at,
     }
 
@@ -224,18 +253,38 @@ def _access_link(link):
     }
 
 
-def _event(event):
-    return {
+def _events(records):
+    """The notifications of the address's own payments and those no payment was found for
+    (body included); of someone else's orders, only those that name the address, without
+    their body."""
+    own_orders = records.own_order_ids
+    found = []
+    for event in records.events():
+        order_id = event.payment.order_id if event.payment_id else None
+        if order_id is None or order_id in own_orders:
+            found.append(_event(event, full=True))
+        elif contains([event.body, event.data], records.email):
+            found.append(_event(event, full=False))
+    return found
+
+
+def _event(event, *, full):
+    shared = {
         "payment": event.payment.reference if event.payment_id else None,
         "source": event.source,
         "type": event.event_type,
+        "received_at": event.received_at,
+        "outcome": event.outcome,
+    }
+    if not full:
+        return shared
+    return {
+        **shared,
         "event_id": event.provider_event_id,
         "signature_valid": event.signature_valid,
         "facts": event.data,
         "body": event.body,
         "body_removed_at": event.purged_at,
-        "received_at": event.received_at,
-        "outcome": event.outcome,
     }
 
 

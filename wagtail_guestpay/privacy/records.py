@@ -69,7 +69,13 @@ class BuyerRecords:
     contacts: list = field(default_factory=list)
     accounts: list = field(default_factory=list)
     own_order_ids: set = field(default_factory=set)
-    mentioning_order_ids: set = field(default_factory=set)
+    # Orders of someone else that hold the address: {order id: how ("payer e-mail", "claim",
+    # "e-mail sent", "correction")}.
+    mentions: dict = field(default_factory=dict)
+
+    @property
+    def mentioning_order_ids(self):
+        return set(self.mentions)
 
     @property
     def order_ids(self):
@@ -103,7 +109,7 @@ class BuyerRecords:
     def grants(self):
         return (
             AccessGrant.objects.filter(
-                Q(user_id__in=self.account_ids) | Q(order_id__in=self.order_ids)
+                Q(user_id__in=self.account_ids) | Q(order_id__in=self.own_order_ids)
             )
             .select_related("product", "order")
             .order_by("granted_at", "pk")
@@ -183,12 +189,12 @@ class BuyerRecords:
         return Contact.objects.filter(email__in=former - {"", self.email}, orders__isnull=True)
 
     def log_entries(self):
-        """Wagtail audit-log entries of the contacts and orders."""
+        """Wagtail audit-log entries of the contacts and of the address's own orders."""
         contact_type = ContentType.objects.get_for_model(Contact)
         order_type = ContentType.objects.get_for_model(Order)
         return ModelLogEntry.objects.filter(
             Q(content_type=contact_type, object_id__in=[str(c.pk) for c in self.contacts])
-            | Q(content_type=order_type, object_id__in=[str(pk) for pk in self.order_ids])
+            | Q(content_type=order_type, object_id__in=[str(pk) for pk in self.own_order_ids])
         ).order_by("timestamp", "pk")
 
 
@@ -211,17 +217,31 @@ def find(email, *, lock=False):
             | Q(user_id__in=records.account_ids)
         ).values_list("pk", flat=True)
     )
-    records.mentioning_order_ids = _mentioning_orders(email) - records.own_order_ids
+    records.mentions = {
+        pk: sorted(how) for pk, how in _mentions(email).items() if pk not in records.own_order_ids
+    }
     return records
 
 
-def _mentioning_orders(email):
-    ids = set(Payment.objects.filter(payer_email__iexact=email).values_list("order_id", flat=True))
-    ids |= set(EmailClaim.objects.filter(email__iexact=email).values_list("order_id", flat=True))
-    ids |= set(
+def _mentions(email):
+    """{order id: how it mentions ``email``} of the orders that hold it outside their buyer
+    e-mail."""
+    found = {}
+
+    def add(ids, how):
+        for pk in ids:
+            found.setdefault(int(pk), set()).add(how)
+
+    add(
+        Payment.objects.filter(payer_email__iexact=email).values_list("order_id", flat=True),
+        "payer e-mail",
+    )
+    add(EmailClaim.objects.filter(email__iexact=email).values_list("order_id", flat=True), "claim")
+    add(
         OutboundEmail.objects.filter(to_email__iexact=email, order__isnull=False).values_list(
             "order_id", flat=True
-        )
+        ),
+        "e-mail sent",
     )
     corrected = Q()
     for key in CORRECTION_KEYS:
@@ -231,5 +251,5 @@ def _mentioning_orders(email):
         content_type=ContentType.objects.get_for_model(Order),
         action__in=CORRECTION_ACTIONS,
     ).values_list("object_id", flat=True)
-    ids |= {int(pk) for pk in entries if str(pk).isdigit()}
-    return ids
+    add([pk for pk in entries if str(pk).isdigit()], "correction")
+    return found
