@@ -104,3 +104,29 @@ def test_erase_from_the_admin_leaves_the_address_nowhere(contact, privacy_office
     page = client.get(urls(contact)[0]).content.decode()
     assert "data was erased on" in page and erase not in page
     assert f"?contact={contact.pk}" not in page  # no granting to an address that is no one's
+
+
+def test_forged_and_oversized_submissions_change_nothing(contact, privacy_officer, login):
+    client = login(privacy_officer)
+    _inspect, _export, erase = urls(contact)
+    token = form_token(client.get(erase))
+    other = reverse("wagtail_guestpay_staff:erase_buyer_data", args=[contact.pk + 1000])
+    for url, data in (
+        (erase, {"form_token": "forged", "reason": "x", "confirm": "on"}),
+        (erase, {"form_token": token, "reason": "x" * 5000, "confirm": "on"}),
+    ):
+        response = client.post(url, data)
+        assert response.status_code == 200 and Contact.objects.get(pk=contact.pk).email == BUYER
+    assert client.post(other, {"form_token": token}).status_code == 404
+    missing = reverse("wagtail_guestpay_staff:export_buyer_data", args=[10**12])
+    assert client.post(missing).status_code == 404
+    # A token of another contact's form is refused.
+    second = Contact.objects.create(email="second@example.com", source="staff")
+    second_erase = reverse("wagtail_guestpay_staff:erase_buyer_data", args=[second.pk])
+    response = client.post(second_erase, {"form_token": token, "reason": "x", "confirm": "on"})
+    assert response.status_code == 200 and not Contact.objects.get(pk=second.pk).erased_at
+    # An address slipped into the form changes nothing: the contact's own address is erased.
+    data = {"form_token": token, "reason": "x", "confirm": "on", "email": "second@example.com"}
+    assert client.post(erase, data).status_code == 302
+    assert Contact.objects.get(pk=contact.pk).erased_at
+    assert Contact.objects.get(pk=second.pk).email == "second@example.com"
