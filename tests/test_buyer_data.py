@@ -5,6 +5,7 @@ searched afterwards), and raw notification bodies purged after their retention p
 import io
 import json
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -21,10 +22,12 @@ from wagtail_guestpay.fulfilment.access import has_access
 from wagtail_guestpay.models import (
     AccessGrant,
     Contact,
+    Coupon,
     EmailClaim,
     Order,
     PaymentEvent,
     PendingRegistration,
+    Redemption,
     SignInCode,
 )
 from wagtail_guestpay.privacy.erasure import address_hash, erase_buyer_data
@@ -63,7 +66,8 @@ def ann_everywhere(offer, members_offer, testpay, run_on_commit, staff, client):
     """Ann, as the package meets a buyer: a paid order (an account created for her), an order
     paid with a mistyped address that staff corrected to hers, an order paid with her address
     that staff gave to Bob, a wallet order she asked to claim, a sign-in code, a registration
-    attempt, a forged notification that names her. Returns her first order."""
+    attempt, a forged notification that names her, a coupon used once per e-mail. Returns her
+    first order."""
     _order, payment, _charge = testpay.start(offer)
     testpay.notify(payment, "paid", email="Ann.Buyer@Example.com", payer_name="Ann Buyer")
     first = order_of(payment)
@@ -92,6 +96,10 @@ def ann_everywhere(offer, members_offer, testpay, run_on_commit, staff, client):
     )
     run_on_commit()
     testpay.post(payment, json.dumps({"email": ANN}).encode(), secret="forged")
+    coupon = Coupon.objects.create(code="ONCE", kind=Coupon.Kind.PERCENT, percent_off=10)
+    Redemption.objects.create(
+        coupon=coupon, order=first, email=ANN, status="confirmed", full_price=55, discount=5.5
+    )
     return refreshed(first)
 
 
@@ -124,6 +132,7 @@ def test_export_holds_every_record_of_the_address(ann_everywhere, offer):
     assert {p["payer_email"] for p in document["payments"]} >= {ANN, TYPO}
     assert "Ann Buyer" in {p.get("payer_name") for p in document["payments"]}
     assert document["access_grants"] and document["emails"]
+    assert [(u["coupon"], u["email"]) for u in document["coupon_uses"]] == [("ONCE", ANN)]
     assert {e["to"] for e in document["emails"]} == {ANN, TYPO}  # the typo got an access e-mail
     assert all("sealed" not in e["data"] for e in document["emails"])
     assert [c["status"] for c in document["claims"]] == ["pending"]
@@ -160,6 +169,7 @@ def test_erase_leaves_the_address_in_no_table_and_keeps_the_bookkeeping(
         "wagtail_guestpay_emailclaim",
         "wagtail_guestpay_signincode",
         "wagtail_guestpay_pendingregistration",
+        "wagtail_guestpay_redemption",
     } <= before, before
     first = ann_everywhere
     amounts = list(Order.objects.order_by("pk").values_list("pk", "amount", "status", "paid_at"))
@@ -197,6 +207,8 @@ def test_erase_leaves_the_address_in_no_table_and_keeps_the_bookkeeping(
     assert not AccessGrant.objects.active().filter(user=ann).exists()
     assert not has_access(ann, offer.get_products()[0])
     assert EmailClaim.objects.get().status == EmailClaim.Status.CANCELLED
+    use = Redemption.objects.get()
+    assert use.email.endswith("@erased.invalid") and use.discount == Decimal("5.50")
     assert SignInCode.objects.get().status == SignInCode.Status.REPLACED
     assert PendingRegistration.objects.get().registration_data == {}
     assert not PaymentEvent.objects.filter(payment__order=first, purged_at__isnull=True).exists()

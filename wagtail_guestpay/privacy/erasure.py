@@ -6,7 +6,8 @@ article 17), in one transaction:
    no registration fields, addresses cut from the note, ``erased_at`` set. The contact of a
    mistyped address its orders were corrected from loses the payer's name, not its address
    (which may be someone else's);
-3. its own orders, their payments, refunds, e-mails, claims: every address and name replaced;
+3. its own orders, their payments, refunds, coupon uses, e-mails, claims: every address and
+   name replaced;
    amounts, currencies, dates, statuses, order numbers, references and the payment systems' ids
    stay for the bookkeeping. Orders that only mention the address lose the address, nothing
    else: they belong to someone else now;
@@ -55,6 +56,7 @@ from ..models import (
     Payment,
     PaymentEvent,
     PendingRegistration,
+    Redemption,
     Refund,
     SignInCode,
 )
@@ -109,6 +111,7 @@ def erase_buyer_data(email, *, reason, by=None, via="command"):
         counts["payments"] = _erase_payments(records, replacement)
         counts["notifications"] = _erase_events(records, now)
         counts["refunds"] = _erase_refunds(records)
+        counts["coupon_uses"] = _erase_coupon_uses(records)
         counts["emails"] = _erase_emails(records, replacement)
         counts["claims"] = _erase_claims(records, replacement)
         counts["registrations"] = _erase_registrations(records, replacement)
@@ -215,6 +218,16 @@ def _erase_refunds(records):
         changed += Refund.objects.filter(pk=refund.pk).update(
             reason=scrub(refund.reason), detail=scrub(refund.detail)
         )
+    return changed
+
+
+def _erase_coupon_uses(records):
+    """The address a coupon use was recorded under (coupons used once per e-mail) is replaced,
+    one address per use (the once-per-e-mail constraint holds per coupon): the erased buyer's
+    uses no longer count against a new use with the same address."""
+    changed = 0
+    for use in records.coupon_uses().exclude(email=""):
+        changed += Redemption.objects.filter(pk=use.pk).update(email=erased_address())
     return changed
 
 

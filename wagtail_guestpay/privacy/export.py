@@ -31,6 +31,7 @@ SECTIONS = (
     "orders",
     "payments",
     "refunds",
+    "coupon_uses",
     "access_grants",
     "emails",
     "claims",
@@ -68,6 +69,7 @@ def export_buyer_data(email):
             for refund in records.refunds()
             if refund.order_id in records.own_order_ids
         ],
+        coupon_uses=[_coupon_use(use) for use in records.coupon_uses()],
         access_grants=[_grant(grant) for grant in records.grants()],
         emails=[_email(outbound) for outbound in records.emails()],
         claims=[_claim(claim) for claim in records.claims()],
@@ -180,6 +182,18 @@ def _refund(refund):
         "reason": refund.reason,
         "refund_id_at_the_payment_system": refund.provider_refund_id,
         "created_at": refund.created_at,
+    }
+
+
+def _coupon_use(use):
+    return {
+        "coupon": use.coupon.code,
+        "order": use.order.number,
+        "email": use.email,
+        "status": use.status,
+        "full_price": use.full_price,
+        "discount": use.discount,
+        "created_at": use.created_at,
     }
 
 

@@ -32,6 +32,7 @@ from ..models import (
     Payment,
     PaymentEvent,
     PendingRegistration,
+    Redemption,
     Refund,
     SignInCode,
 )
@@ -141,6 +142,17 @@ class BuyerRecords:
         return (
             PendingRegistration.objects.filter(email__iexact=self.email)
             .select_related("offer")
+            .order_by("created_at", "pk")
+        )
+
+    def coupon_uses(self):
+        """Coupon uses of the address's own orders and those recorded under the address (a
+        coupon used once per e-mail)."""
+        return (
+            Redemption.objects.filter(
+                Q(email__iexact=self.email) | Q(order_id__in=self.own_order_ids)
+            )
+            .select_related("coupon", "order")
             .order_by("created_at", "pk")
         )
 
