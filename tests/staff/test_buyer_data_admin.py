@@ -104,6 +104,7 @@ def test_erase_from_the_admin_leaves_the_address_nowhere(contact, privacy_office
     page = client.get(urls(contact)[0]).content.decode()
     assert "data was erased on" in page and erase not in page
     assert f"?contact={contact.pk}" not in page  # no granting to an address that is no one's
+    assert "Buyer data erased" in page and "staff, in the admin" in page  # the history
 
 
 def test_forged_and_oversized_submissions_change_nothing(contact, privacy_officer, login):
