@@ -325,3 +325,15 @@ def test_an_email_field_the_erasure_does_not_know_is_replaced_all_the_same(membe
     assert replace_in_email_fields(ANN.upper()) == 1
     assert refreshed(row).email.endswith("@erased.invalid")
     assert replace_in_email_fields(ANN) == 0
+
+
+def test_the_export_cuts_secret_order_links_from_raw_bodies(offer, testpay, run_on_commit):
+    _order, payment, charge = testpay.start(offer)
+    link = charge.return_url  # the order page, with its secret token
+    body = json.loads(testpay.body(payment, "paid", email=ANN))
+    body["data"]["success_url"] = link
+    testpay.post(payment, json.dumps(body).encode())
+    token = link.rstrip("/").rsplit("/", 1)[-1]
+    assert token in PaymentEvent.objects.get().body
+    text = json.dumps(export(ANN))
+    assert token not in text and "/guestpay/order/" in text

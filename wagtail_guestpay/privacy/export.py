@@ -3,7 +3,7 @@ of access, GDPR article 15).
 
 The document has the same keys for every address; an address the package knows nothing about
 gets empty lists. Secrets are never in it: no password hashes, code hashes or token hashes, and
-no sealed one-time codes of queued e-mails. Notifications come with their raw body (what the
+no sealed one-time codes of queued e-mails, no secret order links (cut from raw bodies). Notifications come with their raw body (what the
 payment system said about the buyer), not with their transport headers.
 
 Nor does it hold anyone else's data: an order of someone else that only mentions the address
@@ -18,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
+from ..admin.redaction import redact
 from ..email_kinds import SEALED
 from ..models import GuestAccount
 from .records import find
@@ -297,7 +298,9 @@ def _event(event, *, full):
         "event_id": event.provider_event_id,
         "signature_valid": event.signature_valid,
         "facts": event.data,
-        "body": event.body,
+        # The secret order links a payment system echoes (Stripe's success_url) are cut, as
+        # staff see them: the file travels by e-mail.
+        "body": redact(event.body),
         "body_removed_at": event.purged_at,
     }
 
