@@ -3,7 +3,8 @@
 :func:`move_payment` validates the payment's transition, writes it with a conditional UPDATE (so a
 concurrent writer that got there first makes it a no-op), derives the order's status from all its
 payments, records both in Wagtail's audit log and sends one signal each after commit. Nothing else
-in the code assigns a status.
+in the code assigns a status. An order that becomes paid gets its receipt number in the same
+transaction (receipts.py).
 """
 
 import logging
@@ -14,6 +15,7 @@ from wagtail.log_actions import log
 
 from .. import signals
 from ..models import Order, OrderStatus, Payment, PaymentStatus
+from .receipts import issue_receipt
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +132,8 @@ def sync_order_status(order, *, reason, user=None):
         return
     for name, value in fields.items():
         setattr(order, name, value)
+    if to_status == OrderStatus.PAID:
+        issue_receipt(order)
     log(
         order,
         "wagtail_guestpay.order_status",

@@ -15,6 +15,7 @@ from .orders import (
 )
 from .pages import OfferPage, PaymentResultPage
 from .providers import ProviderAccount
+from .receipts import Receipt, ReceiptCounter, ReceiptSettings
 from .refunds import Refund, RefundStatus
 from .registrations import PendingRegistration
 from .signin import SignInCode
@@ -49,6 +50,9 @@ __all__ = [
     "PendingRegistration",
     "ProviderAccount",
     "ProviderReference",
+    "Receipt",
+    "ReceiptCounter",
+    "ReceiptSettings",
     "Refund",
     "RefundStatus",
     "RegistrationField",
