@@ -25,7 +25,8 @@ from .email_kinds import (
     STAFF_NOTICE_REASONS,
 )
 from .fulfilment.accounts import BuyerAccount
-from .models import AccessLink
+from .fulfilment.receipts import receipt_link_token
+from .models import AccessLink, Receipt
 
 
 # Message builders ---------------------------------------------------------------------------
@@ -68,6 +69,7 @@ def _build_access(outbound):
     adapter = get_adapter()
     context["products"] = [grant.product.specific for grant in order.grants.active()]
     context["user"] = user
+    context["receipt_url"] = _receipt_url(order, context["site"])
     if user is not None and BuyerAccount(user=user).is_new:
         context.update(_link_context(user, context["site"]))
         return "wagtail_guestpay/email/access_new_account", context
@@ -75,6 +77,15 @@ def _build_access(outbound):
         adapter.get_login_url(adapter.get_personal_area_url()), context["site"]
     )
     return "wagtail_guestpay/email/access_existing_account", context
+
+
+def _receipt_url(order, site):
+    """The signed receipt link (made when the message is built: its lifetime starts then)."""
+    receipt = Receipt.objects.select_related("order").filter(order=order).first()
+    if receipt is None:
+        return ""
+    path = reverse("wagtail_guestpay:receipt_link", args=[receipt_link_token(receipt)])
+    return get_adapter().absolute_url(path, site)
 
 
 def _link_context(user, site):
