@@ -21,6 +21,7 @@ from wagtail.models import Page, Site
 import wagtail_guestpay
 from tests.conftest import order_of
 from tests.factories import OfferFactory, UserFactory
+from tests.staff.conftest import staff_user
 from wagtail_guestpay.fulfilment import receipts as receipt_numbers
 from wagtail_guestpay.fulfilment.receipts import (
     LINK_SALT,
@@ -394,3 +395,11 @@ def test_a_free_order_made_paid_directly_gets_a_receipt_too(db):
     assert receipt.sequence == 1 and receipt.amount == 0
     assert receipt.payment_system == "" and str(receipt.payment_system_display) == "None (free)"
     assert receipt_numbers.series_for(Site.objects.get(is_default_site=True)) == receipt.series
+
+
+def test_staff_see_the_receipt_number_on_the_transaction(paid, client):
+    order = paid()
+    client.force_login(staff_user("viewer", "view_transactions"))
+    url = reverse("guestpay_transactions_modeladmin_inspect", args=[order.pk])
+    html = client.get(url).content.decode()
+    assert order.receipt.number in html
