@@ -403,3 +403,17 @@ def test_staff_see_the_receipt_number_on_the_transaction(paid, client):
     url = reverse("guestpay_transactions_modeladmin_inspect", args=[order.pk])
     html = client.get(url).content.decode()
     assert order.receipt.number in html
+
+
+def test_a_free_order_granted_through_the_free_path_gets_a_receipt(db, run_on_commit):
+    """Runs once free offers (branch `free-offers`, fulfilment/free.py) are merged: their
+    settle_free_order must issue the receipt in its transaction, as sync_order_status does."""
+    free = pytest.importorskip("wagtail_guestpay.fulfilment.free")
+    offer = OfferFactory(price=Decimal("0"), guest_payment=True)
+    paid_before = Receipt.objects.count()
+
+    grant = free.grant_free_order(offer, "free@example.com", key="receipt-test")
+
+    receipt = Receipt.objects.get(order=grant.order)
+    assert receipt.sequence == paid_before + 1 and receipt.amount == 0
+    assert receipt.payment_system == ""
