@@ -17,8 +17,9 @@ from email import message_from_bytes
 from email.policy import default as default_policy
 from pathlib import Path
 
-import httpx
 import pytest
+
+from tests.browser import processes
 
 ROOT = Path(__file__).resolve().parents[2]
 MANAGE = ROOT / "sandbox" / "manage.py"
@@ -76,43 +77,23 @@ class Sandbox:
         )
 
     def start(self):
-        logs = self.var_dir / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
-        for name, args in (
-            ("web", ["runserver", "--noreload", f"127.0.0.1:{self.port}"]),
-            ("worker", ["qcluster"]),
-        ):
-            out = open(logs / f"{name}.log", "wb")
-            self.processes.append(
-                subprocess.Popen(
-                    [sys.executable, str(MANAGE), *args],
-                    env=self.env,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + "/", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        raise RuntimeError("The sandbox did not start:\n" + self.log("web"))
+        manage = [sys.executable, str(MANAGE)]
+        self.processes = processes.start(
+            {
+                "web": [*manage, "runserver", "--noreload", f"127.0.0.1:{self.port}"],
+                "worker": [*manage, "qcluster"],
+            },
+            self.var_dir / "logs",
+            self.url,
+            env=self.env,
+        )
 
     def log(self, name):
         path = self.var_dir / "logs" / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self):
-        for process in self.processes:
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        processes.stop(self.processes)
 
     # E-mail ---------------------------------------------------------------------------------
     def messages(self):

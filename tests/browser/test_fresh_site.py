@@ -44,6 +44,7 @@ import pytest
 from cryptography.fernet import Fernet
 from playwright.sync_api import expect
 
+from tests.browser import processes
 from tests.browser.conftest import free_port
 
 pytestmark = pytest.mark.browser
@@ -235,40 +236,26 @@ class FreshSite:
         self.shell(SHOP)
 
     def start(self):
-        logs = self.folder / "logs"
-        logs.mkdir(exist_ok=True)
-        for name, args in (
-            ("web", ["runserver", "--noreload", "--skip-checks", f"127.0.0.1:{self.port}"]),
-            ("worker", ["qcluster", "--skip-checks"]),
-        ):
-            with open(logs / f"{name}.log", "wb") as out:  # the child keeps its own descriptor
-                self.processes.append(
-                    subprocess.Popen(
-                        [str(self.python), "manage.py", *args],
-                        cwd=self.dir,
-                        env=self.env,
-                        stdout=out,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,
-                    )
-                )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + "/", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        raise RuntimeError("The fresh site did not start:\n" + self.log("web"))
+        manage = [str(self.python), "manage.py"]
+        self.processes = processes.start(
+            {
+                "web": [
+                    *manage,
+                    "runserver",
+                    "--noreload",
+                    "--skip-checks",
+                    f"127.0.0.1:{self.port}",
+                ],
+                "worker": [*manage, "qcluster", "--skip-checks"],
+            },
+            self.folder / "logs",
+            self.url,
+            cwd=self.dir,
+            env=self.env,
+        )
 
     def stop(self):
-        for process in self.processes:
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        processes.stop(self.processes)
 
     def log(self, name):
         path = self.folder / "logs" / f"{name}.log"

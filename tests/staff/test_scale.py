@@ -136,9 +136,11 @@ def test_the_payment_system_filter_probes_payments_by_system_and_order(pay, view
 def test_the_panel_reads_small_indexed_sets(pay, viewer, many_orders):
     pay("")  # needs attention
     pay("buyer@example.com")
-    # Small sets among many rows, as at scale: with two rows and fresh statistics, PostgreSQL's
-    # planner may join through the offer's primary key instead (seen once in CI).
-    many_orders()
+    if POSTGRES:
+        # Small sets among many orders, as at scale: with two rows and fresh statistics, the
+        # planner once joined through the offer's primary key instead (CI). SQLite plans without
+        # statistics, which is how it prefers indexes on large tables.
+        many_orders()
     with CaptureQueriesContext(connection) as captured:
         attention_sections(viewer)
     plans = "\n".join(

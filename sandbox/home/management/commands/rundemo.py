@@ -30,8 +30,12 @@ class Command(BaseCommand):
         running.write_text(env["GUESTPAY_BASE_URL"] + "\n")
         password_file = settings.VAR_DIR / "admin-password.txt"
         password = password_file.read_text().strip() if password_file.exists() else "?"
-        worker = subprocess.Popen([*manage, "qcluster"], env=env)
-        web = subprocess.Popen([*manage, "runserver", "--noreload", f"{addr}:{port}"], env=env)
+        # Process groups of their own: Ctrl-C reaches this command only, which stops both with
+        # SIGTERM (a shell that starts the demo in the background makes its children ignore SIGINT).
+        worker = subprocess.Popen([*manage, "qcluster"], env=env, process_group=0)
+        web = subprocess.Popen(
+            [*manage, "runserver", "--noreload", f"{addr}:{port}"], env=env, process_group=0
+        )
         self.stdout.write(
             self.style.SUCCESS(
                 "\nGuestpay sandbox is running:\n"
@@ -59,7 +63,7 @@ class Command(BaseCommand):
         finally:
             for process in processes:
                 if process.poll() is None:
-                    process.send_signal(signal.SIGINT)
+                    process.terminate()
             for process in processes:
                 try:
                     process.wait(timeout=15)
