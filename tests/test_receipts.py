@@ -160,6 +160,16 @@ def test_the_number_stays_after_a_refund_which_the_receipt_shows(paid, testpay, 
     assert number in html and "Refunded on" in html and "−49.00" in html
 
 
+def test_the_refund_email_links_the_receipt_that_shows_the_refund(paid, testpay, outbox):
+    order = paid("buyer@example.com")
+    outbox.clear()
+    testpay.notify(order.payments.get(), "refunded")
+    [message] = [m for m in outbox if m.to == ["buyer@example.com"]]
+    assert "We refunded" in message.body
+    html = Client().get(path_of(receipt_link_in(message))).content.decode()
+    assert order.receipt.number in html and "Refunded on" in html
+
+
 def test_a_partial_refund_done_from_the_admin_shows_its_amount(paid, client):
     order = paid("buyer@example.com")
     Refund.objects.create(

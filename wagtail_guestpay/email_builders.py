@@ -224,6 +224,13 @@ def _build_from_data(outbound):
     return f"wagtail_guestpay/email/{outbound.kind}", {**_base_context(outbound), **outbound.data}
 
 
+def _build_refund(outbound):
+    """The refund, and the receipt link: the receipt shows the refund."""
+    prefix, context = _build_from_data(outbound)
+    context["receipt_url"] = _receipt_url(outbound.order, context["site"])
+    return prefix, context
+
+
 def _build_password_reset(outbound):
     """The link is made when the message is built: Django's token dies with a new password or a
     new login, so only the last e-mail's link works, once."""
@@ -251,5 +258,5 @@ BUILDERS = {
     EMAIL_CHANGE_CODE: _build_signin_code,
     EMAIL_CHANGED: _build_from_data,
     PASSWORD_RESET: _build_password_reset,
-    REFUND: _build_from_data,
+    REFUND: _build_refund,
 }
