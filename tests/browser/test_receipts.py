@@ -1,6 +1,6 @@
 """A buyer's receipt in Chromium: the access e-mail's receipt link opens it without signing in,
 it fits 1280 and 390 px (screenshots in tests/browser/screenshots/), and printed it leaves out the
-site's header, menus and buttons."""
+site's header, menus and buttons; the owner, signed in, opens it from "My purchases"."""
 
 import uuid
 
@@ -45,3 +45,17 @@ def test_the_receipt_link_of_the_access_email_shows_a_printable_receipt(sandbox,
     expect(print_button).to_be_hidden()
     reader.screenshot(path=str(SHOTS / "receipt-print.png"), full_page=True)
     reader.context.close()
+
+    # The owner, once the account is open, finds it in "My purchases".
+    page.goto(sandbox.link_in(message, "/guestpay/access/"))
+    page.get_by_role("button", name="Continue to my account").click()
+    page.get_by_label("Password", exact=True).fill("a-long-passphrase-9")
+    page.get_by_label("Password again").fill("a-long-passphrase-9")
+    page.get_by_label("Full name").fill("Receipt Owner")
+    page.get_by_role("button", name="Open my personal area").click()
+    expect(page.get_by_role("heading", name="My purchases")).to_be_visible()
+    shoot(page, "personal-area-receipts")
+    page.get_by_role("link", name="Receipt ").click()
+    expect(page.get_by_role("heading", name="Receipt ")).to_be_visible()
+    expect(page.get_by_role("link", name="Back to my purchases")).to_be_visible()
+    expect(page.locator(".guestpay-receipt").get_by_text(email)).to_be_visible()
