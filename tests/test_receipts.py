@@ -33,6 +33,7 @@ from wagtail_guestpay.models import (
     MerchantContacts,
     Order,
     OrderStatus,
+    Payment,
     Receipt,
     ReceiptCounter,
     ReceiptSettings,
@@ -427,3 +428,30 @@ def test_a_free_order_granted_through_the_free_path_gets_a_receipt(db, run_on_co
     receipt = Receipt.objects.get(order=grant.order)
     assert receipt.sequence == paid_before + 1 and receipt.amount == 0
     assert receipt.payment_system == ""
+
+
+def test_a_coupon_on_the_receipt_shows_the_price_the_code_and_the_discount(paid, client):
+    order = paid()
+    Receipt.objects.filter(pk=order.receipt.pk).update(
+        coupon_code="WELCOME10", discount=Decimal("4.90"), amount=Decimal("44.10")
+    )
+    client.force_login(order.user)
+    html = client.get(reverse("wagtail_guestpay:receipt", args=[order.receipt.pk])).content
+    html = html.decode()
+    assert "49.00 EUR" in html  # the offer's price
+    assert "Coupon WELCOME10" in html and "−4.90 EUR" in html
+    assert "44.10 EUR" in html  # what was paid
+
+
+def test_an_order_paid_with_a_coupon_has_it_on_its_receipt(offer, testpay, run_on_commit):
+    """Runs once coupons (branch `coupons`, models/coupons.py) are merged: the order's
+    redemption is copied on the receipt when it is issued."""
+    coupons = pytest.importorskip("wagtail_guestpay.models.coupons")
+    coupons.Coupon.objects.create(code="WELCOME10", kind="percent", percent_off=Decimal("10"))
+    assert testpay.client.get(f"{offer.get_pay_path()}?coupon=WELCOME10").status_code == 303
+    payment = Payment.objects.order_by("-pk").first()
+    testpay.notify(payment, "paid", email="coupon@example.com")
+
+    receipt = Receipt.objects.get(order_id=payment.order_id)
+    assert receipt.coupon_code == "WELCOME10"
+    assert receipt.discount == Decimal("4.90") and receipt.amount == Decimal("44.10")

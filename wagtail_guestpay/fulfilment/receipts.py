@@ -78,6 +78,7 @@ def issue_receipt(order):
         .order_by("-processed_at", "-pk")
         .first()
     )
+    coupon_code, discount = coupon_of(order)
     return Receipt.objects.create(
         order=order,
         site=site,
@@ -91,7 +92,21 @@ def issue_receipt(order):
         payment_system=payment.account.kind if payment else "",
         payment_reference=payment.reference if payment else "",
         merchant=seller_details(site, setting),
+        coupon_code=coupon_code,
+        discount=discount,
     )
+
+
+def coupon_of(order):
+    """(code, discount) of the coupon the order was paid with, or ("", None).
+
+    Coupons (issue 11 item 4) record an order's use as ``order.redemption``; a released use (the
+    payment had failed) does not count. Without the coupons' models the order has no such
+    attribute and this is ("", None)."""
+    redemption = getattr(order, "redemption", None)  # RelatedObjectDoesNotExist: None
+    if redemption is None or redemption.status == "released":
+        return "", None
+    return redemption.coupon.code[:64], redemption.discount
 
 
 def _receipt_settings(site):

@@ -136,6 +136,12 @@ class Receipt(models.Model):
     payment_system = models.CharField(_("payment system"), max_length=32, blank=True)
     payment_reference = models.CharField(_("payment reference"), max_length=64, blank=True)
     merchant = models.JSONField(_("seller"), default=dict, blank=True)
+    # The coupon the order was paid with (issue 11 item 4): its code and what it took off
+    # ``amount`` being what was paid. Empty without one.
+    coupon_code = models.CharField(_("coupon code"), max_length=64, blank=True)
+    discount = models.DecimalField(
+        _("discount given"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("receipt")
@@ -153,6 +159,15 @@ class Receipt(models.Model):
     @property
     def amount_display(self):
         return format_money(self.amount, self.currency)
+
+    @property
+    def price_display(self):
+        """The offer's price before the coupon (the amount paid without one)."""
+        return format_money(self.amount + (self.discount or 0), self.currency)
+
+    @property
+    def discount_display(self):
+        return format_money(self.discount or 0, self.currency)
 
     @property
     def payment_system_display(self):

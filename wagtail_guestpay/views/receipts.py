@@ -33,9 +33,6 @@ def receipt_context(receipt, *, via_link):
         "seller": seller_on(receipt),
         "buyer_email": "" if order.email_is_placeholder else order.email,
         "refunds": refunds_on(receipt),
-        # COUPON (issue 11 item 4, branch `coupons`): the order's coupon (code and discount)
-        # goes here once coupons are on main; the template has its place.
-        "coupon": None,
         "via_link": via_link,
     }
 
