@@ -455,3 +455,14 @@ def test_an_order_paid_with_a_coupon_has_it_on_its_receipt(offer, testpay, run_o
     receipt = Receipt.objects.get(order_id=payment.order_id)
     assert receipt.coupon_code == "WELCOME10"
     assert receipt.discount == Decimal("4.90") and receipt.amount == Decimal("44.10")
+
+
+def test_a_receipt_issued_before_any_details_were_filled_shows_todays(paid, client):
+    order = paid()
+    assert not any(order.receipt.merchant.values())
+    ReceiptSettings.objects.create(
+        site=Site.objects.get(is_default_site=True), legal_name="Filled Later SAS", tax_id="X1"
+    )
+    client.force_login(order.user)
+    html = client.get(reverse("wagtail_guestpay:receipt", args=[order.receipt.pk])).content
+    assert b"Filled Later SAS" in html and b"X1" in html
