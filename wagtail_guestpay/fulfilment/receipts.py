@@ -69,8 +69,6 @@ def issue_receipt(order):
         return existing
     site = _site_of(order)
     setting = _receipt_settings(site)
-    series = series_for(site)
-    sequence = next_number(series)
     issued_at = order.paid_at or timezone.now()
     payment = (
         order.payments.filter(status=PaymentStatus.PAID)
@@ -79,6 +77,8 @@ def issue_receipt(order):
         .first()
     )
     coupon_code, discount = coupon_of(order)
+    series = series_for(site)
+    sequence = next_number(series)  # last: the counter stays locked from here to the commit
     return Receipt.objects.create(
         order=order,
         site=site,
