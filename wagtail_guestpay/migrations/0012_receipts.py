@@ -139,7 +139,10 @@ class Migration(migrations.Migration):
                     models.CharField(blank=True, max_length=64, verbose_name="payment reference"),
                 ),
                 ("merchant", models.JSONField(blank=True, default=dict, verbose_name="seller")),
-                ("coupon_code", models.CharField(blank=True, max_length=64, verbose_name="coupon code")),
+                (
+                    "coupon_code",
+                    models.CharField(blank=True, max_length=64, verbose_name="coupon code"),
+                ),
                 (
                     "discount",
                     models.DecimalField(
