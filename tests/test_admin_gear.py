@@ -325,3 +325,29 @@ def test_an_editor_who_can_change_offers_can_use_the_gear(client, members):
 def test_anonymous_visitors_are_sent_to_the_login(client, members):
     response = client.get(gear_url(members))
     assert response.status_code == 302 and "/admin/login/" in response.url
+
+
+# Free offers (price 0) ----------------------------------------------------------------------
+def test_a_free_offer_needs_no_payment_system_and_takes_the_gear(admin_client, offer):
+    """Price 0 and no payment system: the main form saves, the gear shows (its widget says
+    "Get it free"), payment without login can be switched on, and the checks stay quiet."""
+    from django.core import checks
+
+    before = {message.id for message in checks.run_checks()}
+    response = admin_client.post(
+        edit_url(offer), offer_form_data(offer, price="0", provider_account="")
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    offer.refresh_from_db()
+    assert offer.is_free and offer.provider_account_id is None and offer.takes_guest_payment
+    page = admin_client.get(edit_url(offer)).content.decode()
+    assert 'data-guestpay-gear-price-field-value="id_price"' in page
+    data = modal(admin_client.get(gear_url(offer)))
+    assert "Get it free" in html_lib.unescape(data["html"])
+    modal(admin_client.post(gear_url(offer), {"guest_payment": ""}))
+    modal(admin_client.post(gear_url(offer), {"guest_payment": "on"}))
+    offer.refresh_from_db()
+    assert offer.guest_payment
+    assert {message.id for message in checks.run_checks()} == before
+    negative = admin_client.post(edit_url(offer), offer_form_data(offer, price="-1"))
+    assert negative.status_code == 200 and Offer.objects.get(pk=offer.pk).price == 0

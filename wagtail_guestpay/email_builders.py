@@ -15,6 +15,7 @@ from .email_kinds import (
     CLAIM_CODE,
     EMAIL_CHANGE_CODE,
     EMAIL_CHANGED,
+    FREE_CODE,
     PASSWORD_RESET,
     REFUND,
     REGISTRATION_CODE,
@@ -189,6 +190,12 @@ def _build_registration_code(outbound):
     return "wagtail_guestpay/email/registration_code", context
 
 
+def _build_free_code(outbound):
+    context = _registration_context(outbound)
+    context["code"] = _sealed_code(outbound)
+    return "wagtail_guestpay/email/free_code", context
+
+
 def _build_registration_existing(outbound):
     """The address already has an account: no code, the way to log in (or get in) instead."""
     from .fulfilment.accounts import users_with_email
@@ -254,6 +261,7 @@ BUILDERS = {
     STAFF_NOTICE: _build_staff_notice,
     REGISTRATION_CODE: _build_registration_code,
     REGISTRATION_EXISTING: _build_registration_existing,
+    FREE_CODE: _build_free_code,
     SIGNIN_CODE: _build_signin_code,
     EMAIL_CHANGE_CODE: _build_signin_code,
     EMAIL_CHANGED: _build_from_data,

@@ -10,6 +10,7 @@ STAFF_NOTICE = "staff_notice"
 CLAIM_CODE = "claim_code"
 REGISTRATION_CODE = "registration_code"
 REGISTRATION_EXISTING = "registration_existing_account"
+FREE_CODE = "free_code"
 SIGNIN_CODE = "signin_code"
 EMAIL_CHANGE_CODE = "email_change_code"
 EMAIL_CHANGED = "email_changed"
@@ -26,6 +27,7 @@ KIND_LABELS = {
     CLAIM_CODE: _("Confirmation code"),
     REGISTRATION_CODE: _("Registration code"),
     REGISTRATION_EXISTING: _("Registration of an address that has an account"),
+    FREE_CODE: _("Code for a free offer"),
     SIGNIN_CODE: _("Sign-in code"),
     EMAIL_CHANGE_CODE: _("Code for a new e-mail address"),
     EMAIL_CHANGED: _("E-mail address changed"),

@@ -16,7 +16,23 @@ PAGES = {
                 "<p>Achetez le cours de démonstration sans compte :</p>",
                 "Acheter le cours de démonstration",
                 "<p>Le cours des membres demande d'abord un compte :</p>",
+                "<p>Le guide est gratuit : aucun paiement, juste votre e-mail :</p>",
             ]
+        },
+        "free-guide-lessons": {
+            "title": "Guide gratuit",
+            "intro": "Un court guide pour payer d'abord et se connecter ensuite.",
+            "lessons": (
+                "<h2>Chapitre 1</h2><p>Pourquoi les acheteurs détestent les formulaires "
+                "d'inscription.</p>"
+            ),
+        },
+        "free-guide": {
+            "title": "Guide gratuit",
+            "body": [
+                "<p>Gratuit : saisissez votre adresse e-mail, confirmez-la avec le code envoyé, "
+                "et le guide est à vous.</p>"
+            ],
         },
         "demo-course-lessons": {
             "title": "Cours de démonstration",
@@ -68,7 +84,20 @@ PAGES = {
                 "<p>Купіть демонстраційний курс без облікового запису:</p>",
                 "Купити демонстраційний курс",
                 "<p>Курс для учасників спершу потребує облікового запису:</p>",
+                "<p>Посібник безкоштовний: жодної оплати, лише ваша електронна адреса:</p>",
             ]
+        },
+        "free-guide-lessons": {
+            "title": "Безкоштовний посібник",
+            "intro": "Короткий посібник про те, як спершу заплатити, а потім увійти.",
+            "lessons": "<h2>Розділ 1</h2><p>Чому покупці не люблять форми реєстрації.</p>",
+        },
+        "free-guide": {
+            "title": "Безкоштовний посібник",
+            "body": [
+                "<p>Безкоштовно: введіть свою електронну адресу, підтвердьте її надісланим "
+                "кодом, і посібник ваш.</p>"
+            ],
         },
         "demo-course-lessons": {
             "title": "Демонстраційний курс",
@@ -119,6 +148,7 @@ OFFERS = {
     "fr": {
         "demo-course": ("Cours de démonstration", "Accès à vie au cours de démonstration."),
         "members-only": ("Cours des membres", "Accès à vie au cours des membres."),
+        "free-guide": ("Guide gratuit", "Accès à vie au guide gratuit."),
         "demo-course-stripe": (
             "Cours de démonstration (Stripe)",
             "Accès à vie au cours de démonstration.",
@@ -131,6 +161,7 @@ OFFERS = {
     "uk": {
         "demo-course": ("Демонстраційний курс", "Довічний доступ до демонстраційного курсу."),
         "members-only": ("Курс для учасників", "Довічний доступ до курсу для учасників."),
+        "free-guide": ("Безкоштовний посібник", "Довічний доступ до безкоштовного посібника."),
         "demo-course-stripe": (
             "Демонстраційний курс (Stripe)",
             "Довічний доступ до демонстраційного курсу.",

@@ -63,7 +63,9 @@ def order_actions(order, user):
             ("revoke_order_access", _("Revoke the order's access"), order.has_active_grant),
         ]
     if can_refund(user):
-        candidates.append(("refund_order", _("Refund"), order.status == OrderStatus.PAID))
+        # A free order has nothing to refund.
+        refundable = order.status == OrderStatus.PAID and not order.is_free
+        candidates.append(("refund_order", _("Refund"), refundable))
     actions = [
         Action(label, fix_url(name, order.pk), name == wanted)
         for name, label, shown in candidates

@@ -69,7 +69,7 @@ def _fix_line(text, allowed, fix, fix_pk, action, order_pk):
 
 def _bought_twice_line(order, fix, refund):
     """Refund in one click (to the refund's confirmation) when the user may and it is paid."""
-    if refund and order.status == OrderStatus.PAID:
+    if refund and order.status == OrderStatus.PAID and not order.is_free:
         return Line(_order_text(order), fix_url("refund_order", order.pk), _("Refund"))
     return _fix_line(
         _order_text(order), fix, "resolve_attention", order.pk, _("Mark as dealt with"), order.pk

@@ -103,7 +103,10 @@ def gear_summary(offer):
 
 
 def widget_html(offer, link):
-    label = gettext("Pay %(price)s") % {"price": format_money(offer.price, offer.currency)}
+    if offer.is_free:
+        label = gettext("Get it free")
+    else:
+        label = gettext("Pay %(price)s") % {"price": format_money(offer.price, offer.currency)}
     return format_html(
         '<a href="{}" style="display:inline-block;padding:0.75em 1.5em;border-radius:6px;'
         'background:#1d4ed8;color:#fff;font:600 16px/1.2 sans-serif;text-decoration:none">'
@@ -232,6 +235,7 @@ class GearPanel(Panel):
                     "support_json": json.dumps(support),
                     "account_field_id": _field_id(form, self.panel.account_field),
                     "method_field_id": _field_id(form, self.panel.method_field),
+                    "price_field_id": _field_id(form, "price"),
                     "method_provider": Offer.PaymentMethod.PROVIDER,
                     "dialog_id": GEAR_DIALOG_ID,
                 }

@@ -17,8 +17,10 @@ staff/exports.py).
 """
 
 import re
+from decimal import Decimal
 
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import lookup_field
 from django.contrib.auth.models import Permission
 from django.core.exceptions import SuspiciousOperation
 from django.core.paginator import InvalidPage
@@ -181,7 +183,10 @@ class StrictIndexView(IndexView):
     def to_row_dict(self, item):
         row = super().to_row_dict(item)
         empty = self.model_admin.get_empty_value_display()
-        return {field: ("" if value == empty else value) for field, value in row.items()}
+        return {
+            field: (_zero_or_blank(field, item, self.model_admin) if value == empty else value)
+            for field, value in row.items()
+        }
 
     def write_csv_row(self, writer, row_dict):
         return writer.writerow(
@@ -190,6 +195,13 @@ class StrictIndexView(IndexView):
                 for field, value in row_dict.items()
             }
         )
+
+
+def _zero_or_blank(field, item, model_admin):
+    """modeladmin exports every falsy value as "empty": a 0 (a free order's amount) stays 0."""
+    value = lookup_field(field, item, model_admin)[2]
+    zero = isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+    return value if zero else ""
 
 
 class NumericIdURLHelper(AdminURLHelper):

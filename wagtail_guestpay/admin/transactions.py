@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from wagtail_modeladmin.views import InspectView
 
-from ..models import AccessGrant, Attention, Order, Payment, PaymentEvent, Receipt
+from ..models import AccessGrant, Attention, Order, OrderSource, Payment, PaymentEvent, Receipt
 from .display import ACCESS_LABELS, _iso, access_state, short_datetime
 from .filters import (
     AccessStateFilter,
@@ -75,6 +75,11 @@ def annotate_transactions(queryset):
 def transactions_queryset():
     """Orders annotated with what the listing and the export show."""
     return annotate_transactions(Order.objects.select_related("offer", "contact"))
+
+
+def processed(order):
+    """When the last payment was processed; for a free order (no payment), when it was granted."""
+    return order.processed_at or (order.paid_at if order.is_free else None)
 
 
 def label(choices, value):
@@ -166,6 +171,7 @@ class TransactionsAdmin(StaffListingAdmin):
     list_filter = (
         NeedsActionFilter,
         "status",
+        "source",
         ProviderFilter,
         "offer",
         DateRangeFilter,
@@ -188,6 +194,7 @@ class TransactionsAdmin(StaffListingAdmin):
         "offer_title",
         "amount",
         "currency",
+        "source_export",
         "provider_export",
         "reference_col",
         "email",
@@ -219,7 +226,7 @@ class TransactionsAdmin(StaffListingAdmin):
         return format_html(
             '{}<br><span class="guestpay-minor">{}</span>',
             short_datetime(order.created_at),
-            short_datetime(order.processed_at) or "-",
+            short_datetime(processed(order)) or "-",
         )
 
     dates_col.short_description = _("created / processed")
@@ -231,12 +238,17 @@ class TransactionsAdmin(StaffListingAdmin):
             '<span class="guestpay-minor guestpay-code">{}</span>',
             order.offer.title,
             order.amount_display,
-            order.provider_name or "-",
+            order.provider_name or (label(OrderSource, order.source) if order.is_free else "-"),
             order.last_provider_reference or "",
         )
 
     offer_col.short_description = _("offer / payment")
     offer_col.admin_order_field = "offer__title"
+
+    def source_export(self, order):
+        return label(OrderSource, order.source)
+
+    source_export.short_description = _("source")
 
     def provider_export(self, order):
         return order.provider_name or ""
@@ -287,7 +299,7 @@ class TransactionsAdmin(StaffListingAdmin):
     created_iso.short_description = _("created")
 
     def processed_iso(self, order):
-        return _iso(order.processed_at)
+        return _iso(processed(order))
 
     processed_iso.short_description = _("processed")
 

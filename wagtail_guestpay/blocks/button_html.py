@@ -103,8 +103,14 @@ def _button_html(offer, url, label, show_price, open_url=""):
             mark_safe(gettext("open it")),
         )
     if url:
-        price = offer.price_display
-        text = label or mark_safe(gettext("Pay %(price)s") % {"price": conditional_escape(price)})
+        if offer.is_free:
+            price = mark_safe(gettext("Free"))
+            text = label or mark_safe(gettext("Get it free"))
+        else:
+            price = offer.price_display
+            text = label or mark_safe(
+                gettext("Pay %(price)s") % {"price": conditional_escape(price)}
+            )
         after = (
             format_html('<span class="guestpay-price">{}</span>', price)
             if show_price and label

@@ -57,7 +57,7 @@ Status = EmailClaim.Status
 def claim_kind(order, now=None):
     """What the buyer of ``order`` may do from its success page: ``ClaimKind.CLAIM``,
     ``ClaimKind.CORRECTION`` or None."""
-    if order.status != OrderStatus.PAID:
+    if order.status != OrderStatus.PAID or order.is_free:  # a free order's address was confirmed
         return None
     if order.email_claims.filter(status=Status.USED).exists():
         return None

@@ -261,6 +261,32 @@ class ClaimEmailForm(EmailTypoCheckMixin, forms.Form):
         return cleaned
 
 
+class FreeOfferForm(EmailTypoCheckMixin, forms.Form):
+    """A free offer, guest payment on: the address to confirm with a code (registrations.py)."""
+
+    email = forms.EmailField(
+        label=_("Your e-mail address"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_typo_check()
+
+    def clean_email(self):
+        # Whether the address has an account is not looked at: every address gets a code.
+        email = normalize_email(self.cleaned_data["email"])
+        if not email or is_placeholder(email):
+            raise forms.ValidationError(_("Enter a valid e-mail address."), code="invalid")
+        return email
+
+    def clean(self):
+        cleaned = super().clean()
+        self.check_typo()
+        return cleaned
+
+
 class CodeForm(forms.Form):
     """A one-time code e-mailed to an address (registration before payment, buyer claims)."""
 

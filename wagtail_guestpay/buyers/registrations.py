@@ -14,6 +14,11 @@ it to the payment system. Until then nothing exists but the pending row: nobody 
 somebody else's address with their own password (account pre-hijacking), and nobody learns
 whether an address has an account.
 
+A free offer with guest payment uses the same row and code (``purpose`` FREE, no password, no
+registration fields): every address gets a code, and the right one grants the offer through
+:func:`wagtail_guestpay.fulfilment.free.grant_free_order` (an existing account gets it, nobody is
+logged in) instead of creating an account here.
+
 This is django-allauth's "prevent enumeration" behaviour, with a code typed back instead of a
 link (mail scanners open links). The code primitives are shared with buyer claims
 (:mod:`wagtail_guestpay.buyers.codes`).
@@ -32,13 +37,20 @@ from django.utils import timezone
 from .. import queueing, signals
 from ..adapter import get_adapter
 from ..conf import guestpay_settings
-from ..emails import REGISTRATION_CODE, REGISTRATION_EXISTING, queue_code_email, queue_email
+from ..emails import (
+    FREE_CODE,
+    REGISTRATION_CODE,
+    REGISTRATION_EXISTING,
+    queue_code_email,
+    queue_email,
+)
 from ..fulfilment.accounts import (
     accounts_holding,
     add_registration_data,
     contact_for,
     take_back_retired,
 )
+from ..fulfilment.free import grant_free_order
 from ..models import Contact, PendingRegistration, hash_token
 from ..ratelimit import configured_budget
 from .codes import CodeCheck, check_code, code_hash, new_code, new_salt
@@ -48,6 +60,7 @@ HASH_KEY_SALT = "wagtail_guestpay.registrations.code"
 # new code"), then deleted by the maintenance task.
 KEEP_EXPIRED = timedelta(days=1)
 Status = PendingRegistration.Status
+Purpose = PendingRegistration.Purpose
 
 
 def rate_limit(name):
@@ -64,10 +77,21 @@ def max_age_minutes():
 
 
 # Starting ----------------------------------------------------------------------------------------
-def start(offer, *, email, password, registration_data, site=None, language="", replaces=""):
+def start(
+    offer,
+    *,
+    email,
+    password,
+    registration_data,
+    site=None,
+    language="",
+    replaces="",
+    purpose=Purpose.REGISTER,
+):
     """Record a registration for ``offer`` and queue its first e-mail. Returns the token that
     binds it to the browser session (only its hash is stored). ``replaces``: the token of the
-    session's previous registration, which stops waiting for its code."""
+    session's previous registration, which stops waiting for its code. ``purpose`` FREE: a free
+    offer's "confirm your address" (``password`` None)."""
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
         if replaces:
@@ -76,10 +100,11 @@ def start(offer, *, email, password, registration_data, site=None, language="", 
                 Status.REPLACED,
             )
         registration = PendingRegistration.objects.create(
+            purpose=purpose,
             offer=offer,
             site=site,
             email=email,
-            password=make_password(password),
+            password=make_password(password) if password else "",
             registration_data=registration_data,
             language=language,
             session_hash=hash_token(token),
@@ -89,11 +114,13 @@ def start(offer, *, email, password, registration_data, site=None, language="", 
     return token
 
 
-def find(token, offer):
+def find(token, offer, purpose=Purpose.REGISTER):
     """The registration of this browser session (its token) for ``offer``, in any status."""
     if not token:
         return None
-    return PendingRegistration.objects.filter(session_hash=hash_token(token), offer=offer).first()
+    return PendingRegistration.objects.filter(
+        session_hash=hash_token(token), offer=offer, purpose=purpose
+    ).first()
 
 
 def _queue_send(registration_id, number):
@@ -137,7 +164,9 @@ def send_code(registration_id, number):
     ).first()
     if registration is None:
         return None
-    taken = accounts_holding(registration.email).exists()
+    # A free offer's code goes to every address: an account that exists gets the offer too.
+    free = registration.purpose == Purpose.FREE
+    taken = not free and accounts_holding(registration.email).exists()
     registration.salt = "" if taken else new_salt()
     code = None if taken else new_code()
     with transaction.atomic():
@@ -159,7 +188,8 @@ def send_code(registration_id, number):
         if taken:
             queue_email(REGISTRATION_EXISTING, registration.email, **common)
         else:
-            queue_code_email(REGISTRATION_CODE, registration.email, code, **common)
+            kind = FREE_CODE if free else REGISTRATION_CODE
+            queue_code_email(kind, registration.email, code, **common)
     return "account" if taken else "code"
 
 
@@ -169,6 +199,7 @@ class Confirmation:
     result: CodeCheck
     attempts_left: int = 0
     user: object = None
+    grant: object = None  # a free offer's FreeGrant
 
 
 class _AddressTaken(Exception):
@@ -194,6 +225,11 @@ def confirm(registration, code):
         return Confirmation(attempt.result, attempts_left=attempt.attempts_left)
     if registration.is_expired:  # expired between the first look and the check
         return Confirmation(CodeCheck.EXPIRED)
+    if registration.purpose == Purpose.FREE:
+        grant = _grant_free(registration)
+        if grant is None:
+            return Confirmation(CodeCheck.EXPIRED)
+        return Confirmation(CodeCheck.ACCEPTED, grant=grant)
     try:
         user = _create_account(registration)
     except _AddressTaken:
@@ -236,6 +272,27 @@ def _create_account(registration):
             robust=True,
         )
     return user
+
+
+def _grant_free(registration):
+    """A free offer's code was right: grant it to the address, once (the registration is used
+    in the same transaction, and the order's ``free_key`` is unique); None when a concurrent
+    request used the registration first."""
+    with transaction.atomic():
+        used = _finish(
+            PendingRegistration.objects.filter(pk=registration.pk),
+            Status.USED,
+            used_at=timezone.now(),
+        )
+        if not used:
+            return None
+        return grant_free_order(
+            registration.offer,
+            registration.email,
+            key=f"registration:{registration.pk}",
+            site=registration.site,
+            language=registration.language,
+        )
 
 
 def _finish(registrations, status, **extra):

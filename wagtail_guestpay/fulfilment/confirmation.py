@@ -229,11 +229,7 @@ def fulfil_order(order, payment, event):
     """A payment became paid: find or create the buyer's account, grant the offer's products and
     queue the access e-mail. Runs once per order (the caller moved the payment to PAID)."""
     if order.paid_as_user and order.user_id:
-        user = order.user
-        email = normalize_email(getattr(user, user.get_email_field_name(), ""))
-        contact = contact_for(email, source=Contact.Source.LOGGED_IN) if email else None
-        _link(order, contact, user, email or order.email)
-        _grant_and_tell(order, user)
+        deliver_to_account(order)
         return
 
     email = normalize_email(event.email) or payment.payer_email or normalize_email(order.email)
@@ -253,8 +249,23 @@ def fulfil_order(order, payment, event):
             f"{payment.account.get_kind_display()} returned no e-mail ({payment.reference}).",
         )
         return
+    deliver_to_email(order, email, source=Contact.Source.GUEST_PAYMENT, name=payment.payer_name)
 
-    contact = contact_for(email, source=Contact.Source.GUEST_PAYMENT, name=payment.payer_name)
+
+def deliver_to_account(order):
+    """Grant a settled order to the account that was signed in when it was made."""
+    user = order.user
+    email = normalize_email(getattr(user, user.get_email_field_name(), ""))
+    contact = contact_for(email, source=Contact.Source.LOGGED_IN) if email else None
+    _link(order, contact, user, email or order.email)
+    _grant_and_tell(order, user)
+
+
+def deliver_to_email(order, email, *, source, name=""):
+    """Grant a settled order to the account of a (normalized, real) ``email``: the only one, the
+    most recently used of several, or a new one that gets the set-up link. Nobody is logged in.
+    Paid orders (above) and free ones (free.py) both come through here."""
+    contact = contact_for(email, source=source, name=name)
     buyer = find_or_create_user(email)
     if buyer.created:
         user = buyer.user
@@ -287,7 +298,7 @@ def _link(order, contact, user, email):
 
 def _grant_and_tell(order, user):
     products = list(order.offer.get_products())
-    if holds_every(user, products):
+    if holds_every(user, products) and not order.is_free:  # a free order has nothing to refund
         order.bought_twice = True
         order.save(update_fields=["bought_twice", "updated_at"])
         note = f"Account {user.pk} already had every product of {order.offer.title}."

@@ -1,7 +1,8 @@
 """Receipts: a gapless number per site, issued in the transaction that makes an order paid.
 
 1. :func:`issue_receipt` runs inside the transaction that moves the order to paid
-   (:func:`~.transitions.sync_order_status` calls it; a free order's grant calls it too). It
+   (the transitions call it: :func:`~.transitions.sync_order_status` for an order paid through
+   a payment system, :func:`~.transitions.settle_free_order` for a free one). It
    increments the site's :class:`~wagtail_guestpay.models.ReceiptCounter` with an UPDATE, which
    holds the counter row's lock (PostgreSQL) or the database's write lock (SQLite) until that
    transaction ends: two payments never read the same number, and a payment rolled back gives

@@ -2,7 +2,8 @@
 
 :func:`move_payment` validates the payment's transition, writes it with a conditional UPDATE (so a
 concurrent writer that got there first makes it a no-op), derives the order's status from all its
-payments, records both in Wagtail's audit log and sends one signal each after commit. Nothing else
+payments, records both in Wagtail's audit log and sends one signal each after commit.
+:func:`settle_free_order` is the one move of an order without payments (a free one). Nothing else
 in the code assigns a status. An order that becomes paid gets its receipt number in the same
 transaction (receipts.py).
 """
@@ -120,7 +121,9 @@ def move_payment(payment, to_status, *, reason="", user=None):
 
 def sync_order_status(order, *, reason, user=None):
     """Derive the order's status from all its payments (after one moved or was added)."""
-    statuses = Payment.objects.filter(order_id=order.pk).values_list("status", flat=True)
+    statuses = list(Payment.objects.filter(order_id=order.pk).values_list("status", flat=True))
+    if not statuses:  # a free order (settle_free_order) has no payment to derive from
+        return
     to_status = derive_order_status(statuses)
     from_status = order.status
     if to_status == from_status:
@@ -132,7 +135,11 @@ def sync_order_status(order, *, reason, user=None):
         return
     for name, value in fields.items():
         setattr(order, name, value)
-    if to_status == OrderStatus.PAID:
+    _log_and_signal(order, from_status, to_status, reason, user)
+
+
+def _log_and_signal(order, from_status, to_status, reason, user):
+    if to_status == OrderStatus.PAID:  # a paid order or a free one: its receipt
         issue_receipt(order)
     log(
         order,
@@ -146,3 +153,19 @@ def sync_order_status(order, *, reason, user=None):
         ),
         robust=True,
     )
+
+
+def settle_free_order(order, *, reason, user=None):
+    """Mark a free order (no payment, amount 0) paid. Returns True if it moved. Call inside a
+    transaction holding the order's lock; a second call changes nothing."""
+    from_status = order.status
+    if from_status != OrderStatus.CREATED or order.payments.exists():
+        return False
+    now = timezone.now()
+    fields = {"status": OrderStatus.PAID, "paid_at": now, "updated_at": now}
+    if not Order.objects.filter(pk=order.pk, status=from_status).update(**fields):
+        return False
+    for name, value in fields.items():
+        setattr(order, name, value)
+    _log_and_signal(order, from_status, OrderStatus.PAID, reason, user)
+    return True

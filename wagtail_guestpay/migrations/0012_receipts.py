@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("wagtail_guestpay", "0009_staff_indexes"),
+        ("wagtail_guestpay", "0010_free_offers"),
         ("wagtailcore", "0094_alter_page_locale"),
     ]
 

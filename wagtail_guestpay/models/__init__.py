@@ -6,6 +6,7 @@ from .offers import Offer, OfferProduct
 from .orders import (
     Attention,
     Order,
+    OrderSource,
     OrderStatus,
     Payment,
     PaymentEvent,
@@ -41,6 +42,7 @@ __all__ = [
     "OfferPage",
     "OfferProduct",
     "Order",
+    "OrderSource",
     "OrderStatus",
     "OutboundEmail",
     "Payment",

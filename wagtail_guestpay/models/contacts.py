@@ -17,6 +17,7 @@ class Contact(models.Model):
         LOGGED_IN = "logged_in", _("Payment while logged in")
         STAFF = "staff", _("Added by staff")
         CLAIM = "claim", _("Claimed by the buyer")
+        FREE_OFFER = "free_offer", _("Free offer")
 
     email = models.EmailField(_("e-mail"), unique=True)
     is_placeholder = models.BooleanField(_("placeholder e-mail"), default=False, db_index=True)

@@ -44,7 +44,14 @@ class Offer(TranslatableMixin, ClusterableModel):
         _("description"), blank=True, help_text=_("Shown to the buyer and sent to the provider.")
     )
     price = models.DecimalField(
-        _("price"), max_digits=12, decimal_places=2, validators=[MinValueValidator(0.01)]
+        _("price"),
+        max_digits=12,
+        decimal_places=2,
+        validators=[MinValueValidator(0)],
+        help_text=_(
+            "0 makes the offer free: the buyer confirms an e-mail address with a code and gets "
+            "it without any payment system."
+        ),
     )
     currency = models.CharField(
         _("currency"),
@@ -151,8 +158,17 @@ class Offer(TranslatableMixin, ClusterableModel):
         return format_money(self.price, self.currency)
 
     @property
+    def is_free(self):
+        """Price 0: never sent to a payment system (fulfilment/free.py grants it once the buyer
+        confirmed an e-mail address)."""
+        return self.price is not None and self.price == 0
+
+    @property
     def supports_guest_payment(self):
-        """The gear icon: the chosen payment system can take payments without login."""
+        """The gear icon: the chosen payment system can take payments without login (a free
+        offer needs none: the e-mailed code stands in for it)."""
+        if self.is_free:
+            return True
         return bool(
             self.payment_method == self.PaymentMethod.PROVIDER
             and self.provider_account_id
@@ -165,6 +181,10 @@ class Offer(TranslatableMixin, ClusterableModel):
 
     @property
     def can_take_payment(self):
+        """On sale and able to take an order: a payment system for a priced offer, nothing more
+        for a free one."""
+        if self.is_free:
+            return bool(self.is_active)
         return bool(
             self.is_active
             and self.payment_method == self.PaymentMethod.PROVIDER

@@ -26,6 +26,11 @@ class OrderStatus(models.TextChoices):
     REFUNDED = "refunded", pgettext_lazy("order status", "Refunded")
 
 
+class OrderSource(models.TextChoices):  # settled through a payment system, or free
+    PAYMENT = "payment", pgettext_lazy("order source", "Payment")
+    FREE = "free", pgettext_lazy("order source", "Free")
+
+
 class Attention(models.TextChoices):
     """Why an order waits for staff. Empty when it does not."""
 
@@ -59,6 +64,7 @@ class Order(models.Model):
     wagtail_reference_index_ignore = True
 
     Status = OrderStatus
+    Source = OrderSource
 
     offer = models.ForeignKey(
         "wagtail_guestpay.Offer",
@@ -95,6 +101,13 @@ class Order(models.Model):
     )
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
+    source = models.CharField(
+        _("source"), max_length=16, choices=OrderSource.choices, default=OrderSource.PAYMENT
+    )
+    # What a free order was granted for (a confirmed code...), once: NULL is outside "unique".
+    free_key = models.CharField(  # noqa: DJ001
+        max_length=100, null=True, blank=True, unique=True, editable=False
+    )
     # Indexed with the listing's order (Meta.indexes), not alone.
     status = models.CharField(
         _("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.CREATED
@@ -158,6 +171,15 @@ class Order(models.Model):
     @property
     def amount_display(self):
         return format_money(self.amount, self.currency)
+
+    @property
+    def is_free(self):
+        """Granted without any payment (fulfilment/free.py): nothing to refund."""
+        return self.source == OrderSource.FREE
+
+    @property
+    def price_label(self):  # what the buyer is shown of the amount
+        return _("Free") if self.is_free else self.amount_display
 
     def new_token(self):
         """Give the order a fresh secret token; returns it (only its hash is stored)."""

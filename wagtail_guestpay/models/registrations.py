@@ -8,7 +8,8 @@ class PendingRegistration(models.Model):
     e-mailed to the address.
 
     Nothing is created from it until the code is typed back in the browser session that started
-    it (the session holds a random token, the row its SHA-256). The password is kept only as
+    it (the session holds a random token, the row its SHA-256). A free offer with guest payment
+    uses the same row (``purpose`` FREE, no password) for "confirm your address, then get it". The password is kept only as
     ``make_password`` made it, and blanked once the registration is over. An address that already
     has an account gets no code (``code_hash`` stays empty): its owner is told to log in.
     """
@@ -20,6 +21,13 @@ class PendingRegistration(models.Model):
         LOCKED = "locked", _("Too many wrong codes")
         CANCELLED = "cancelled", _("The address has an account")
 
+    class Purpose(models.TextChoices):
+        REGISTER = "register", _("Registration before payment")
+        FREE = "free", _("Free offer without login")
+
+    purpose = models.CharField(
+        _("purpose"), max_length=16, choices=Purpose.choices, default=Purpose.REGISTER
+    )
     offer = models.ForeignKey(
         "wagtail_guestpay.Offer",
         verbose_name=_("offer"),

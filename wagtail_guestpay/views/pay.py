@@ -1,23 +1,15 @@
 """The Pay button and the direct payment link (the registration step of offers without guest
 payment is in views/registration.py)."""
 
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse, HttpResponseNotAllowed
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from ..adapter import get_adapter
 from ..fulfilment.pay_limits import pay_for_offer
 from ..layout import BuyerPageResponse
-from ..localization import find_offer
-from ..models import Offer
-
-
-def _offer_or_404(slug):
-    # The offer's translation in the visitor's language (localization.py), else the default's.
-    offer = find_offer(slug, Offer.objects.select_related("provider_account"))
-    if offer is None or not offer.can_take_payment:
-        raise Http404("No offer on sale here.")
-    return offer
+from . import free
+from .steps import offer_or_404
 
 
 def _is_prefetch(request):
@@ -26,16 +18,19 @@ def _is_prefetch(request):
 
 
 @never_cache
-@require_http_methods(["GET", "HEAD"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def pay(request, slug):
     """One click, one redirect: create the order and send the buyer to the payment system.
 
     Anonymous visitors get here only when the offer takes payment without login; otherwise the
     link answers 404, as the source document requires (with a page saying to log in first).
     Logged-in buyers pay as themselves, unless they already hold everything the offer sells:
-    then the link says so and opens it.
+    then the link says so and opens it. A free offer's link asks for the e-mail instead
+    (views/free.py; its form posts back here).
     """
-    offer = _offer_or_404(slug)
+    offer = offer_or_404(slug)
+    if request.method == "POST" and not offer.is_free:
+        return HttpResponseNotAllowed(["GET", "HEAD"])
     if not request.user.is_authenticated and not offer.takes_guest_payment:
         # Still a 404 (nothing is sold to anonymous visitors here), but a page of the site that
         # says what to do, rather than the host's bare "not found" (or, with DEBUG, Django's
@@ -60,6 +55,8 @@ def pay(request, slug):
             "wagtail_guestpay/checkout/already_yours.html",
             {"offer": offer, "open_url": open_url},
         )
+    if offer.is_free:  # never a payment system: an e-mailed code, or the signed-in account
+        return free.free_offer(request, offer)
     user = request.user if request.user.is_authenticated else None
     # The same browser clicking again resumes its open order; new orders are counted per client
     # (docs/security.md, "Pay links").

@@ -21,11 +21,12 @@ from ..adapter import get_adapter
 from ..buyers import registrations
 from ..buyers.codes import CODE_DIGITS, CodeCheck
 from ..buyers.forms import CodeForm, RegistrationForm
+from ..fulfilment.free import grant_free_order
 from ..fulfilment.pay_limits import pay_for_offer
 from ..layout import BuyerPageResponse, private
-from ..ratelimit import allow, allow_request, client_ip
+from ..ratelimit import allow_request, client_ip
 from . import code_results
-from .pay import _offer_or_404
+from .steps import login_url, offer_or_404, rate_limited, see_other, within
 
 SESSION_KEY = "wagtail_guestpay_registration"
 
@@ -34,44 +35,26 @@ def _session_token(request):
     return (request.session.get(SESSION_KEY) or {}).get("token", "")
 
 
-def _within(name, key):
-    return allow(f"registration_{name}", key, registrations.rate_limit(name))
-
-
-def _rate_limited(request):
-    return private(BuyerPageResponse(request, "wagtail_guestpay/rate_limited.html", {}, status=429))
-
-
-def _see_other(url):
-    response = redirect(url)
-    response.status_code = 303
-    return response
-
-
 def _code_path(offer, query=""):
     return reverse("wagtail_guestpay:checkout_code", args=[offer.slug]) + query
-
-
-def _login_url(offer):
-    return get_adapter().get_login_url(offer.get_pay_path())
 
 
 @never_cache
 @require_http_methods(["GET", "POST"])
 def checkout(request, slug):
     """Guest payment off: the registration form; a valid one waits for the e-mailed code."""
-    offer = _offer_or_404(slug)
+    offer = offer_or_404(slug)
     if request.user.is_authenticated or offer.takes_guest_payment:
         return redirect(offer.get_pay_path())
     site = Site.find_for_request(request)
     form = RegistrationForm(request.POST or None, site=site)
     if request.method == "POST":
         if not allow_request(request, "register"):
-            return _rate_limited(request)
+            return rate_limited(request)
         if form.is_valid():
             email = form.cleaned_data["email"]
-            if not _within("register_email", email):
-                return _rate_limited(request)
+            if not within("register_email", email):
+                return rate_limited(request)
             token = registrations.start(
                 offer,
                 email=email,
@@ -82,11 +65,11 @@ def checkout(request, slug):
                 replaces=_session_token(request),
             )
             request.session[SESSION_KEY] = {"token": token}
-            return _see_other(_code_path(offer))
+            return see_other(_code_path(offer))
     return BuyerPageResponse(
         request,
         "wagtail_guestpay/checkout/register.html",
-        {"offer": offer, "form": form, "login_url": _login_url(offer)},
+        {"offer": offer, "form": form, "login_url": login_url(offer)},
     )
 
 
@@ -119,7 +102,7 @@ def _code_page(request, offer, registration, *, form=None, message="", status=20
                 "message": message,
                 "sent_again": request.GET.get("sent") == "1" and not message,
                 "max_age_minutes": registrations.max_age_minutes(),
-                "login_url": _login_url(offer),
+                "login_url": login_url(offer),
                 "checkout_url": offer.get_checkout_path(),
                 "resend_url": reverse("wagtail_guestpay:checkout_code_resend", args=[offer.slug]),
             },
@@ -132,8 +115,9 @@ def _code_page(request, offer, registration, *, form=None, message="", status=20
 @require_http_methods(["GET", "POST"])
 def checkout_code(request, slug):
     """ "Enter the code we e-mailed to <address>": the right code creates the account, logs it in,
-    creates the order and goes straight to the payment system."""
-    offer = _offer_or_404(slug)
+    creates the order and goes straight to the payment system (a free offer: the account gets
+    it, fulfilment/free.py, and the order page shows it)."""
+    offer = offer_or_404(slug)
     if request.user.is_authenticated or offer.takes_guest_payment:
         return redirect(offer.get_pay_path())
     registration = registrations.find(_session_token(request), offer)
@@ -141,8 +125,8 @@ def checkout_code(request, slug):
         if registration is None:  # nothing waits in this browser: the form
             return redirect(offer.get_checkout_path())
         return _code_page_after_check(request, offer, registration)
-    if not _within("verify_client", client_ip(request)):
-        return _rate_limited(request)
+    if not within("verify_client", client_ip(request)):
+        return rate_limited(request)
     if registration is None:
         return _code_page(
             request,
@@ -154,8 +138,8 @@ def checkout_code(request, slug):
                 "the code only works in the browser where you asked for it."
             ),
         )
-    if not _within("verify_registration", str(registration.pk)):
-        return _rate_limited(request)
+    if not within("verify_registration", str(registration.pk)):
+        return rate_limited(request)
     form = CodeForm(request.POST, digits=CODE_DIGITS)
     if not form.is_valid():  # not a code at all: no try was spent, the form says why
         return _code_page(request, offer, registration, form=form, status=400)
@@ -163,10 +147,21 @@ def checkout_code(request, slug):
     if outcome.result == CodeCheck.ACCEPTED:
         request.session.pop(SESSION_KEY, None)
         login(request, outcome.user, backend=settings.AUTHENTICATION_BACKENDS[0])
+        if offer.is_free:  # the confirmed new account gets it: no payment system
+            grant = grant_free_order(
+                offer,
+                key=f"registration:{registration.pk}",
+                user=outcome.user,
+                site=registration.site,
+                language=registration.language,
+            )
+            if grant.token:
+                return see_other(reverse("wagtail_guestpay:order", args=[grant.token]))
+            return redirect(get_adapter().get_personal_area_url())
         return pay_for_offer(request, offer, outcome.user)
     # A try was spent: the page is shown by GET (reloading it must not spend another).
     code_results.remember(request, f"registration:{registration.pk}", outcome)
-    return _see_other(_code_path(offer))
+    return see_other(_code_path(offer))
 
 
 def _code_page_after_check(request, offer, registration):
@@ -196,14 +191,14 @@ def _code_page_after_check(request, offer, registration):
 def checkout_code_resend(request, slug):
     """ "Send a new code" (the previous one stops working; rate-limited, and a few per
     registration)."""
-    offer = _offer_or_404(slug)
+    offer = offer_or_404(slug)
     if request.user.is_authenticated or offer.takes_guest_payment:
         return redirect(offer.get_pay_path())
     registration = registrations.find(_session_token(request), offer)
     if registration is None:
-        return _see_other(offer.get_checkout_path())
-    if not _within("resend_client", client_ip(request)):
-        return _rate_limited(request)
+        return see_other(offer.get_checkout_path())
+    if not within("resend_client", client_ip(request)):
+        return rate_limited(request)
     if not registrations.request_new_code(registration):
         return _code_page(
             request,
@@ -212,4 +207,4 @@ def checkout_code_resend(request, slug):
             status=429,
             message=_("No more codes can be sent for this registration. Fill in the form again."),
         )
-    return _see_other(_code_path(offer, "?sent=1"))
+    return see_other(_code_path(offer, "?sent=1"))

@@ -131,6 +131,7 @@ class Command(BaseCommand):
                 success=success,
                 failure=failure,
             )
+            free = self._free_guide(home, success, failure)
             self._child(
                 home,
                 OfferPage,
@@ -165,6 +166,8 @@ class Command(BaseCommand):
                 ("pay_button", {"offer": demo, "label": "Buy the demo course", "show_price": True}),
                 ("paragraph", RichText("<p>The members course needs an account first:</p>")),
                 ("pay_button", {"offer": members, "label": "", "show_price": False}),
+                ("paragraph", RichText("<p>The guide is free: no payment, just your e-mail:</p>")),
+                ("pay_button", {"offer": free, "label": "", "show_price": False}),
                 ("merchant_contacts", None),
             ]
             home.save_revision().publish()
@@ -303,6 +306,45 @@ class Command(BaseCommand):
             body=[("paragraph", RichText("<p>The same course, paid on PayPal.</p>"))],
         )
         return account
+
+    def _free_guide(self, home, success, failure):
+        """A free offer (price 0, no payment system): the pay link asks for the e-mail and a
+        code, then grants the guide (docs/how-to/free-offers.md)."""
+        guide = self._child(
+            home,
+            CoursePage,
+            "free-guide-lessons",
+            title="Free guide",
+            intro="A short guide to paying first and logging in afterwards.",
+            lessons="<h2>Chapter 1</h2><p>Why buyers hate registration forms.</p>",
+        )
+        offer = self._offer(
+            "free-guide",
+            "Free guide",
+            "0.00",
+            None,
+            guide,
+            guest=True,
+            success=success,
+            failure=failure,
+        )
+        self._child(
+            home,
+            OfferPage,
+            "free-guide",
+            title="Free guide",
+            offer=offer,
+            body=[
+                (
+                    "paragraph",
+                    RichText(
+                        "<p>Free: type your e-mail address, confirm it with the code we send, "
+                        "and the guide is yours.</p>"
+                    ),
+                )
+            ],
+        )
+        return offer
 
     def _offer(self, slug, title, price, account, product, *, guest, success, failure):
         offer, _created = Offer.objects.update_or_create(

@@ -1,7 +1,8 @@
 /* The offer's gear button (wagtail_guestpay.admin.gear.GearPanel).
  *
  * Shows the gear when the payment system chosen in the offer's form supports payment without
- * login (following the select, without saving), and opens the payment settings in a Wagtail
+ * login, or the price is 0 (a free offer needs no payment system), following the fields without
+ * saving, and opens the payment settings in a Wagtail
  * dialog through Wagtail's modal workflow. A Stimulus controller registered on Wagtail's app.
  */
 (() => {
@@ -31,6 +32,7 @@
       support: Object,
       accountField: String,
       methodField: String,
+      priceField: String,
       methodProvider: String,
       dialogId: String,
       url: String,
@@ -38,15 +40,22 @@
 
     connect() {
       this.update = this.update.bind(this);
-      this.fields = [this.accountFieldValue, this.methodFieldValue]
+      this.fields = [this.accountFieldValue, this.methodFieldValue, this.priceFieldValue]
         .map((id) => id && document.getElementById(id))
         .filter(Boolean);
       this.fields.forEach((field) => field.addEventListener('change', this.update));
+      this.fields.forEach((field) => field.addEventListener('input', this.update));
       this.update();
     }
 
     disconnect() {
       this.fields.forEach((field) => field.removeEventListener('change', this.update));
+      this.fields.forEach((field) => field.removeEventListener('input', this.update));
+    }
+
+    get isFree() {
+      const field = this.priceFieldValue && document.getElementById(this.priceFieldValue);
+      return Boolean(field) && field.value.trim() !== '' && Number(field.value) === 0;
     }
 
     get chosenAccount() {
@@ -58,7 +67,7 @@
       const method = document.getElementById(this.methodFieldValue);
       const viaProvider = !method || method.value === this.methodProviderValue;
       const account = this.chosenAccount;
-      const supported = viaProvider && Boolean(this.supportValue[account]);
+      const supported = this.isFree || (viaProvider && Boolean(this.supportValue[account]));
       this.availableTargets.forEach((el) => { el.hidden = !supported; });
       this.unavailableTargets.forEach((el) => { el.hidden = supported || !account; });
     }
