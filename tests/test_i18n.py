@@ -582,6 +582,7 @@ def test_payments_menu_item_names_do_not_depend_on_the_language(rf, admin_user):
         }
     assert items == {
         "offers": "Offres",
+        "coupons": "Coupons",
         "payment-systems": "Moyens de paiement",
         "transactions": "Transactions",
         "contacts": "Contacts",

@@ -87,6 +87,10 @@ DEFAULTS = {
     # a 429 page. The client is the logged-in account, else the IP address (see CLIENT_IP_HEADER;
     # buyers behind one shared NAT share the budget). Keys left out keep their default.
     "PAY_RATE_LIMITS": {"client_offer": (10, 600)},
+    # Coupon codes tried (in a pay link, an offer page's field or a registration), per client IP:
+    # (requests, seconds). Past it every code is refused ("too many codes tried"), so codes
+    # cannot be guessed by trying many.
+    "COUPON_RATE_LIMITS": {"client": (30, 600)},
     # The same browser clicking Pay again for the same offer within this window is sent back to
     # its open order and payment (and to the payment system's page while it still works) instead
     # of starting new ones. The browser is known by a signed cookie.

@@ -9,6 +9,7 @@ from wagtail_modeladmin.options import modeladmin_register
 from .admin import urls as staff_urls
 from .admin.attention import NeedsAttentionPanel
 from .admin.contacts import ContactsAdmin
+from .admin.coupons import CouponViewSet
 from .admin.events import PaymentEventsAdmin
 from .admin.gear import GearSettingsLogFormatter
 from .admin.menu import GUESTPAY_MENU_HOOK, PaymentsMenu
@@ -17,6 +18,7 @@ from .admin.permissions import can_view
 from .admin.transactions import TransactionsAdmin
 
 register_snippet(OfferViewSet)
+register_snippet(CouponViewSet)
 
 # Staff: Transactions, Contacts and payment notifications in the Payments menu (shown only to
 # users with the guestpay permissions), the fixes' screens and the dashboard panel.

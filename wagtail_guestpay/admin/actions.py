@@ -25,6 +25,7 @@ FIX_FOR_ATTENTION = {
     Attention.PARTIAL_REFUND: "resolve_attention",
     Attention.REFUNDED: "resolve_attention",
     Attention.BOUGHT_TWICE: "resolve_attention",  # after a refund, or the buyer's answer
+    Attention.COUPON_OVERSHOOT: "resolve_attention",  # honoured: staff decide it is fine
 }
 
 

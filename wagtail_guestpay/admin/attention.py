@@ -251,7 +251,7 @@ def attention_sections(user):
         Section(
             "other",
             _("Other orders that need action"),
-            _("Several accounts, refunds, deactivated accounts."),
+            _("Several accounts, refunds, deactivated accounts, coupons used beyond their limit."),
             count,
             [
                 Line(

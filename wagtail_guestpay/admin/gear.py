@@ -1,9 +1,10 @@
-"""The offer's "gear": payment without login, the result pages and the direct payment link.
+"""The offer's "gear": payment without login, the coupon code field, the result pages and the
+direct payment link.
 
 In the offer's edit form, section "Payment method", :class:`GearPanel` shows a gear button when
 the payment system chosen in the form supports payment without login (it follows the select
 without saving). The button opens a Wagtail dialog that loads :class:`GearSettingsView` through
-Wagtail's modal workflow; saving it saves those three settings at once and logs them in the
+Wagtail's modal workflow; saving it saves those settings at once and logs them in the
 offer's history. A new offer gets its gear after its first save (the panel says so).
 """
 
@@ -32,7 +33,8 @@ from .listing import is_db_id
 from .provider_accounts import absolute_site_url
 
 GEAR_DIALOG_ID = "guestpay-gear-dialog"
-GEAR_FIELDS = ("guest_payment", "success_page", "failure_page")
+GEAR_FIELDS = ("guest_payment", "coupon_field", "success_page", "failure_page")
+SWITCHES = ("guest_payment", "coupon_field")
 
 
 def _not_a_page_id(value):
@@ -141,7 +143,7 @@ class GearSettingsView(View):
 
     def post(self, request, pk):
         before = {
-            name: getattr(self.offer, f"{name}_id" if name != "guest_payment" else name)
+            name: getattr(self.offer, name if name in SWITCHES else f"{name}_id")
             for name in GEAR_FIELDS
         }
         form = GearSettingsForm(request.POST, instance=self.offer)
@@ -149,8 +151,7 @@ class GearSettingsView(View):
             return self.render(form)
         offer = form.save()
         after = {
-            name: getattr(offer, f"{name}_id" if name != "guest_payment" else name)
-            for name in GEAR_FIELDS
+            name: getattr(offer, name if name in SWITCHES else f"{name}_id") for name in GEAR_FIELDS
         }
         changed = [name for name in GEAR_FIELDS if before[name] != after[name]]
         if changed:
@@ -161,6 +162,7 @@ class GearSettingsView(View):
                 data={
                     "changed": changed,
                     "guest_payment": offer.guest_payment,
+                    "coupon_field": offer.coupon_field,
                     "success_page": _page_data(offer.success_page),
                     "failure_page": _page_data(offer.failure_page),
                 },
@@ -261,6 +263,11 @@ class GearSettingsLogFormatter(LogFormatter):
             gettext("Payment without login: %(state)s")
             % {"state": gettext("on") if data.get("guest_payment") else gettext("off")}
         ]
+        if "coupon_field" in data:
+            parts.append(
+                gettext("Coupon code field: %(state)s")
+                % {"state": gettext("on") if data["coupon_field"] else gettext("off")}
+            )
         for key, label in (
             ("success_page", gettext("page after a successful payment")),
             ("failure_page", gettext("page after a failed payment")),

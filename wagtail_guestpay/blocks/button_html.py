@@ -76,6 +76,7 @@ def _memo_key(request, offer, label, show_price):
         offer.is_active,
         offer.payment_method,
         offer.guest_payment,
+        offer.coupon_field,
         offer.provider_account_id,
         account.is_active if account else None,
         account.kind if account else None,
@@ -116,6 +117,17 @@ def _button_html(offer, url, label, show_price, open_url=""):
             if show_price and label
             else ""
         )
+        if offer.coupon_field and not offer.is_free:
+            return format_html(
+                '<form class="guestpay-pay guestpay-pay--coupon" method="get" action="{}">\n'
+                '  <label class="guestpay-coupon">{} <input type="text" name="coupon" '
+                'maxlength="40" autocomplete="off" spellcheck="false"></label>\n'
+                '  <button class="guestpay-button" type="submit">{}</button>\n  {}\n</form>\n',
+                url,
+                mark_safe(gettext("Coupon code (optional)")),
+                text,
+                after,
+            )
         return format_html(
             '<p class="guestpay-pay">\n  <a class="guestpay-button" href="{}" '
             'rel="nofollow">{}</a>\n  {}\n</p>\n',

@@ -206,10 +206,14 @@ class _AddressTaken(Exception):
     pass
 
 
-def confirm(registration, code):
+def confirm(registration, code, *, grant=None):
     """Check a code typed for ``registration``; when right, create its account (the chosen
     password, the registration fields on the Contact) and return it. Every call counts against
-    the registration's attempts. NOT_ALLOWED: the address got an account meanwhile."""
+    the registration's attempts. NOT_ALLOWED: the address got an account meanwhile.
+
+    A FREE registration is granted instead; ``grant(registration)`` replaces the free offer's
+    grant (a coupon that makes a paid offer free: fulfilment/free_coupons.py). It runs in the
+    transaction that uses the registration, so an exception it raises leaves it pending."""
     if registration is None or not registration.is_pending:
         return Confirmation(CodeCheck.EXPIRED)
     attempt = check_code(
@@ -226,7 +230,7 @@ def confirm(registration, code):
     if registration.is_expired:  # expired between the first look and the check
         return Confirmation(CodeCheck.EXPIRED)
     if registration.purpose == Purpose.FREE:
-        grant = _grant_free(registration)
+        grant = _grant_free(registration, grant)
         if grant is None:
             return Confirmation(CodeCheck.EXPIRED)
         return Confirmation(CodeCheck.ACCEPTED, grant=grant)
@@ -274,7 +278,7 @@ def _create_account(registration):
     return user
 
 
-def _grant_free(registration):
+def _grant_free(registration, grant=None):
     """A free offer's code was right: grant it to the address, once (the registration is used
     in the same transaction, and the order's ``free_key`` is unique); None when a concurrent
     request used the registration first."""
@@ -286,6 +290,8 @@ def _grant_free(registration):
         )
         if not used:
             return None
+        if grant is not None:
+            return grant(registration)
         return grant_free_order(
             registration.offer,
             registration.email,

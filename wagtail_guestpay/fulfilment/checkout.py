@@ -17,6 +17,7 @@ from ..models import Order, Payment, PaymentStatus
 from ..providers.base import PaymentUrls
 from ..providers.exceptions import ProviderError
 from .confirmation import remember_references
+from .redemptions import reserve, reserve_again
 from .transitions import move_payment, sync_order_status
 
 logger = logging.getLogger(__name__)
@@ -36,24 +37,35 @@ def new_reference():
     return f"{guestpay_settings.REFERENCE_PREFIX}{secrets.token_hex(10).upper()}"
 
 
-def create_order(request, offer, *, user=None):
-    """A new Order for ``offer`` with its first Payment; returns ``(order, payment, token)``."""
-    email = ""
-    if user is not None:
-        email = getattr(user, user.get_email_field_name(), "") or ""
+def known_email(user):
+    """The buyer's address before payment: the logged-in account's, else ''."""
+    if user is None:
+        return ""
+    return (getattr(user, user.get_email_field_name(), "") or "").lower()
+
+
+def create_order(request, offer, *, user=None, quote=None):
+    """A new Order for ``offer`` with its first Payment; returns ``(order, payment, token)``.
+
+    With a coupon's ``quote`` (coupon_codes.py) the order costs the discounted amount and
+    reserves the coupon's use in the same transaction; raises
+    :class:`~.coupon_codes.CouponRefused` (and creates nothing) when the use cannot be had."""
+    email = known_email(user)
     with transaction.atomic():
         order = Order(
             offer=offer,
             site=Site.find_for_request(request),
             user=user,
             paid_as_user=user is not None,
-            email=email.lower(),
-            amount=offer.price,
+            email=email,
+            amount=quote.amount if quote is not None else offer.price,
             currency=offer.currency,
             language=translation.get_language() or "",
         )
         token = order.new_token()
         order.save()
+        if quote is not None:
+            reserve(order, quote, email=email)
         payment = Payment.objects.create(
             order=order,
             account=offer.provider_account,
@@ -66,11 +78,14 @@ def create_order(request, offer, *, user=None):
 
 
 def new_payment(order):
-    """Another attempt for an order whose last one failed or was abandoned."""
+    """Another attempt for an order whose last one failed or was abandoned. Its coupon use,
+    released by the failure, is taken again first (raises
+    :class:`~.coupon_codes.CouponRefused` when the coupon has none left)."""
     with transaction.atomic():
         order = (
             Order.objects.select_for_update(of=("self",)).select_related("offer").get(pk=order.pk)
         )
+        reserve_again(order)
         payment = Payment.objects.create(
             order=order,
             account=order.offer.provider_account,

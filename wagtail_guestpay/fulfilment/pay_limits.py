@@ -9,6 +9,11 @@
    created. The client is the logged-in account, else the IP address: buyers behind one shared
    NAT share the budget, a crawler following a published link spends it in a few clicks.
 
+3. A coupon code (``?coupon=CODE``) is quoted first (coupon_codes.py): a refusal raises
+   :class:`~.coupon_codes.CouponRefused` before anything is created, and the view shows it
+   beside the full price. An open order is resumed only on the same terms (same coupon, same
+   amount).
+
 Cookies do not stop a client that drops them (a crawler, a script): the budget does. Payments
 made by such clicks are never started: they are checked once when their page expired and
 expired then (see :mod:`wagtail_guestpay.checkout`).
@@ -20,9 +25,18 @@ import time
 from django.template.response import TemplateResponse
 
 from ..conf import guestpay_settings
-from ..models import Order, OrderStatus
+from ..models import Order, OrderStatus, Redemption, RedemptionStatus
 from ..ratelimit import allow, client_ip, configured_budget
-from .checkout import can_resume, create_order, new_payment, resume_checkout, send_to_provider
+from .checkout import (
+    can_resume,
+    create_order,
+    known_email,
+    new_payment,
+    resume_checkout,
+    send_to_provider,
+)
+from .coupon_codes import CouponMakesItFree, CouponRefused, clean_code, quote
+from .coupon_codes import within_budget as coupon_within_budget
 
 COOKIE = "guestpay_orders"
 SALT = "wagtail_guestpay.pay_links"
@@ -96,7 +110,22 @@ def remember(response, request, offer, token):
     return response
 
 
-def open_order(request, offer, user):
+def _same_terms(order, offer, code):
+    """The open order costs what this click would: the offer's price and currency, and the
+    same coupon (``code``, or none) still reserved for it."""
+    if order.currency != offer.currency:
+        return False
+    held = (
+        Redemption.objects.filter(order=order, status=RedemptionStatus.RESERVED)
+        .values_list("coupon__code", "full_price")
+        .first()
+    )
+    if not code:
+        return held is None and order.amount == offer.price
+    return held is not None and held[0].lower() == code.lower() and held[1] == offer.price
+
+
+def open_order(request, offer, user, code=""):
     """This browser's open order of ``offer`` and its payment, when it may be resumed:
     ``(order, payment, token)`` or None."""
     entry = _remembered(request).get(str(offer.pk))
@@ -109,7 +138,7 @@ def open_order(request, offer, user):
         .select_related("offer")
         .first()
     )
-    if order is None or order.amount != offer.price or order.currency != offer.currency:
+    if order is None or not _same_terms(order, offer, code):
         return None
     payment = order.payments.select_related("account").first()
     if (
@@ -121,16 +150,33 @@ def open_order(request, offer, user):
     return order, payment, token
 
 
-def pay_for_offer(request, offer, user=None):
+def coupon_quote(request, offer, code, user=None):
+    """The quote of ``offer`` with the coupon ``code`` (counted against the client's budget of
+    codes); raises :class:`CouponRefused`, or :class:`CouponMakesItFree` for a price of 0."""
+    if not coupon_within_budget(request):
+        raise CouponRefused(CouponRefused.TOO_MANY_TRIES)
+    result = quote(offer, code, email=known_email(user))
+    if result.is_free:
+        raise CouponMakesItFree(result)
+    return result
+
+
+def pay_for_offer(request, offer, user=None, coupon=""):
     """Resume this browser's open order of ``offer``, else create one within the budget; the
-    response (the payment system's page, the 429 page or the "unavailable" page)."""
-    resumed = open_order(request, offer, user)
+    response (the payment system's page, the 429 page or the "unavailable" page). With a
+    ``coupon`` code, raises :class:`CouponRefused` when it cannot be used, and
+    :class:`CouponMakesItFree` when it brings the price to 0 (nothing created either way)."""
+    code = clean_code(coupon)
+    resumed = open_order(request, offer, user, code)
+    discounted = None
+    if resumed is None and code:
+        discounted = coupon_quote(request, offer, code, user)
     if resumed is not None:
         _order, payment, token = resumed
         return remember(resume_checkout(request, payment, token), request, offer, token)
     if not within_budget(request, offer):
         return rate_limited(request)
-    _order, payment, token = create_order(request, offer, user=user)
+    _order, payment, token = create_order(request, offer, user=user, quote=discounted)
     response = send_to_provider(request, payment, token)
     if response.status_code < 400:
         remember(response, request, offer, token)
@@ -139,7 +185,8 @@ def pay_for_offer(request, offer, user=None):
 
 def pay_again(request, order, token, last_payment):
     """ "Try again" on a failed or abandoned order: back to the last attempt's page while it
-    works, else a new attempt within the budget."""
+    works, else a new attempt within the budget (raises :class:`CouponRefused` when the
+    order's coupon has no use left for it)."""
     if last_payment is not None and can_resume(last_payment):
         return resume_checkout(request, last_payment, token)
     if not within_budget(request, order.offer):

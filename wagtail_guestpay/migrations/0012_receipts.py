@@ -8,10 +8,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [
-        ("wagtail_guestpay", "0010_free_offers"),
-        ("wagtailcore", "0094_alter_page_locale"),
-    ]
+    dependencies = [("wagtail_guestpay", "0011_coupons"), ("wagtailcore", "0094_alter_page_locale")]
 
     operations = [
         migrations.CreateModel(

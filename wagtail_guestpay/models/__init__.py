@@ -1,10 +1,11 @@
 from .access import AccessGrant, AccessLink, GuestAccount
+from .attention import Attention
 from .claims import ClaimKind, EmailClaim
 from .contacts import Contact
+from .coupons import Coupon, CouponKind, Redemption, RedemptionStatus
 from .emails import OutboundEmail
 from .offers import Offer, OfferProduct
 from .orders import (
-    Attention,
     Order,
     OrderSource,
     OrderStatus,
@@ -34,6 +35,8 @@ __all__ = [
     "Attention",
     "ClaimKind",
     "Contact",
+    "Coupon",
+    "CouponKind",
     "EmailClaim",
     "GuestAccount",
     "MerchantContacts",
@@ -55,6 +58,8 @@ __all__ = [
     "Receipt",
     "ReceiptCounter",
     "ReceiptSettings",
+    "Redemption",
+    "RedemptionStatus",
     "Refund",
     "RefundStatus",
     "RegistrationField",

@@ -99,6 +99,14 @@ class Offer(TranslatableMixin, ClusterableModel):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    coupon_field = models.BooleanField(
+        _("coupon code field"),
+        default=False,
+        help_text=_(
+            "The offer page and pay blocks ask for an optional coupon code beside the Pay "
+            "button. The direct link takes ?coupon=CODE either way."
+        ),
+    )
     revoke_on_refund = models.BooleanField(
         _("revoke access on refund"),
         default=True,

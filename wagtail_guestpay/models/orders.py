@@ -9,6 +9,7 @@ from django.utils.translation import pgettext_lazy
 
 from ..conf import guestpay_settings
 from ..money import format_money
+from .attention import Attention
 
 
 def hash_token(token):
@@ -29,19 +30,6 @@ class OrderStatus(models.TextChoices):
 class OrderSource(models.TextChoices):  # settled through a payment system, or free
     PAYMENT = "payment", pgettext_lazy("order source", "Payment")
     FREE = "free", pgettext_lazy("order source", "Free")
-
-
-class Attention(models.TextChoices):
-    """Why an order waits for staff. Empty when it does not."""
-
-    NONE = "", _("Nothing")
-    PLACEHOLDER_EMAIL = "placeholder_email", _("No e-mail from the payment system")
-    AMOUNT_MISMATCH = "amount_mismatch", _("Amount or currency does not match")
-    SEVERAL_ACCOUNTS = "several_accounts", _("Several accounts share the e-mail")
-    PARTIAL_REFUND = "partial_refund", _("Partially refunded")
-    REFUNDED = "refunded", _("Refunded or charged back")
-    INACTIVE_ACCOUNT = "inactive_account", _("The buyer's account is deactivated")
-    BOUGHT_TWICE = "bought_twice", _("Bought twice: the account already had it")
 
 
 class OrderQuerySet(models.QuerySet):

@@ -10,6 +10,9 @@ and "send a new code". Nothing here meets a payment system.
   nothing); the grant goes to their account.
 - Guest payment off: the pay link answers 404 to a guest (views/pay.py) and the registration
   form (views/registration.py) confirms the address, logs the new account in and grants.
+- A coupon that makes a paid offer free takes the same e-mail form and code page for a guest
+  (the code rides in the session; the grant is fulfilment/free_coupons.py's), and
+  views/free_coupons.py's button for a signed-in buyer.
 
 Budgets (``ratelimit.py``): the form counts against ``RATE_LIMIT`` per client and
 ``REGISTRATION_RATE_LIMITS["register_email"]`` per address, codes typed and new codes as for
@@ -27,15 +30,19 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from wagtail.models import Site
 
+from ..adapter import get_adapter
 from ..buyers import registrations
 from ..buyers.codes import CODE_DIGITS, CodeCheck
 from ..buyers.forms import CodeForm, FreeOfferForm
 from ..fulfilment import pay_limits
+from ..fulfilment.coupon_codes import CouponRefused
 from ..fulfilment.free import grant_free_order
+from ..fulfilment.free_coupons import grant_for_registration
 from ..layout import BuyerPageResponse, private
 from ..models import PendingRegistration
 from ..ratelimit import allow_request, client_ip
 from . import code_results
+from .coupons import coupon_refused, with_coupon
 from .steps import login_url, offer_or_404, rate_limited, see_other, within
 
 SESSION_KEY = "wagtail_guestpay_free"
@@ -47,6 +54,12 @@ def _session_token(request):
     return (request.session.get(SESSION_KEY) or {}).get("token", "")
 
 
+def _session_coupon(request):
+    """The coupon that makes a paid offer free for this browser's request ('' for a free
+    offer)."""
+    return (request.session.get(SESSION_KEY) or {}).get("coupon", "")
+
+
 def _code_path(offer, query=""):
     return reverse("wagtail_guestpay:free_code", args=[offer.slug]) + query
 
@@ -55,10 +68,11 @@ def _order_page(grant):
     return see_other(reverse("wagtail_guestpay:order", args=[grant.token]))
 
 
-def free_offer(request, offer):
+def free_offer(request, offer, coupon=""):
     """The pay link of a free offer (views/pay.py sends GET and POST here once it has checked
-    that the visitor may have it): the e-mail form, or a signed-in buyer's button."""
-    if request.user.is_authenticated:
+    that the visitor may have it): the e-mail form, or a signed-in buyer's button. ``coupon``:
+    a guest's code that makes the (paid) offer free (views/free_coupons.py)."""
+    if request.user.is_authenticated and not coupon:
         return _for_account(request, offer)
     form = FreeOfferForm(request.POST or None)
     status = 200
@@ -79,14 +93,19 @@ def free_offer(request, offer):
                 replaces=_session_token(request),
                 purpose=FREE,
             )
-            request.session[SESSION_KEY] = {"token": token}
+            request.session[SESSION_KEY] = {"token": token, "coupon": coupon}
             return see_other(_code_path(offer))
         status = 400
     return private(
         BuyerPageResponse(
             request,
             "wagtail_guestpay/free/email.html",
-            {"offer": offer, "form": form, "login_url": login_url(offer)},
+            {
+                "offer": offer,
+                "form": form,
+                "login_url": get_adapter().get_login_url(with_coupon(offer.get_pay_path(), coupon)),
+                "coupon": coupon,
+            },
             status=status,
         )
     )
@@ -123,7 +142,8 @@ def _guest_offer_or_redirect(request, slug):
     """The free offer a guest confirms an address for, or the response that replaces the page
     (signed in, or not a free guest offer: its pay link says what to do)."""
     offer = offer_or_404(slug)
-    if request.user.is_authenticated or not (offer.is_free and offer.takes_guest_payment):
+    free = offer.is_free or _session_coupon(request)
+    if request.user.is_authenticated or not (free and offer.takes_guest_payment):
         return offer, redirect(offer.get_pay_path())
     return offer, None
 
@@ -196,7 +216,16 @@ def free_code(request, slug):
     form = CodeForm(request.POST, digits=CODE_DIGITS)
     if not form.is_valid():  # not a code at all: no try was spent
         return _code_page(request, offer, registration, form=form, status=400)
-    outcome = registrations.confirm(registration, form.cleaned_data["code"])
+    coupon = _session_coupon(request)
+    try:
+        outcome = registrations.confirm(
+            registration,
+            form.cleaned_data["code"],
+            grant=grant_for_registration(coupon) if coupon and not offer.is_free else None,
+        )
+    except CouponRefused as refusal:  # ran out meanwhile: the code stays good for nothing else
+        request.session.pop(SESSION_KEY, None)
+        return coupon_refused(request, offer, refusal, pay_url=offer.get_pay_path())
     if outcome.result == CodeCheck.ACCEPTED and outcome.grant.token:
         request.session.pop(SESSION_KEY, None)
         return _order_page(outcome.grant)

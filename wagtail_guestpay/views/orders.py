@@ -8,11 +8,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from ..fulfilment.coupon_codes import CouponRefused
 from ..fulfilment.follow_up import request_status_check
 from ..fulfilment.intake import store_events
 from ..fulfilment.pay_limits import pay_again
 from ..layout import private
 from ..models import Payment, PaymentEvent, PaymentStatus
+from .coupons import coupon_refused
 from .result import _can_retry, _order_or_404, buyer_state, render_order
 
 
@@ -68,4 +70,7 @@ def order_retry(request, token):
     state = buyer_state(order, cancelled=last is not None and last.status == PaymentStatus.CREATED)
     if not _can_retry(order, state):
         return redirect("wagtail_guestpay:order", token=token)
-    return pay_again(request, order, token, last)
+    try:
+        return pay_again(request, order, token, last)
+    except CouponRefused as refusal:  # its coupon ran out since: a new order at full price
+        return coupon_refused(request, order.offer, refusal, pay_url=order.offer.get_pay_path())

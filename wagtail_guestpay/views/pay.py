@@ -6,9 +6,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from ..adapter import get_adapter
-from ..fulfilment.pay_limits import pay_for_offer
+from ..fulfilment.coupon_codes import CouponMakesItFree, CouponRefused
+from ..fulfilment.pay_limits import coupon_quote, pay_for_offer
 from ..layout import BuyerPageResponse
-from . import free
+from . import free, free_coupons
+from .coupons import coupon_from, coupon_refused, with_coupon
 from .steps import offer_or_404
 
 
@@ -26,10 +28,13 @@ def pay(request, slug):
     link answers 404, as the source document requires (with a page saying to log in first).
     Logged-in buyers pay as themselves, unless they already hold everything the offer sells:
     then the link says so and opens it. A free offer's link asks for the e-mail instead
-    (views/free.py; its form posts back here).
+    (views/free.py; its form posts back here). ``?coupon=CODE`` pays the discounted price; a
+    code that cannot be used shows why, beside the full price (views/coupons.py); one that makes
+    the offer free takes the free offers' steps (views/free_coupons.py; their forms post here).
     """
     offer = offer_or_404(slug)
-    if request.method == "POST" and not offer.is_free:
+    coupon = coupon_from(request.GET)
+    if request.method == "POST" and not (offer.is_free or coupon):
         return HttpResponseNotAllowed(["GET", "HEAD"])
     if not request.user.is_authenticated and not offer.takes_guest_payment:
         # Still a 404 (nothing is sold to anonymous visitors here), but a page of the site that
@@ -38,7 +43,11 @@ def pay(request, slug):
         response = BuyerPageResponse(
             request,
             "wagtail_guestpay/checkout/login_required.html",
-            {"offer": offer, "login_url": get_adapter().get_login_url(offer.get_pay_path())},
+            {
+                "offer": offer,
+                "login_url": get_adapter().get_login_url(with_coupon(offer.get_pay_path(), coupon)),
+                "checkout_url": with_coupon(offer.get_checkout_path(), coupon),
+            },
             status=404,
         )
         response["X-Robots-Tag"] = "noindex, nofollow"
@@ -60,4 +69,12 @@ def pay(request, slug):
     user = request.user if request.user.is_authenticated else None
     # The same browser clicking again resumes its open order; new orders are counted per client
     # (docs/security.md, "Pay links").
-    return pay_for_offer(request, offer, user)
+    try:
+        if request.method == "POST":  # only a coupon that makes the offer free takes a form
+            coupon_quote(request, offer, coupon, user)
+            return HttpResponseNotAllowed(["GET", "HEAD"])
+        return pay_for_offer(request, offer, user, coupon=coupon)
+    except CouponRefused as refusal:
+        return coupon_refused(request, offer, refusal, pay_url=offer.get_pay_path())
+    except CouponMakesItFree as free_of_charge:  # never a payment system (free_coupons.py)
+        return free_coupons.free_with_coupon(request, offer, free_of_charge.quote, coupon)

@@ -21,11 +21,14 @@ from ..adapter import get_adapter
 from ..buyers import registrations
 from ..buyers.codes import CODE_DIGITS, CodeCheck
 from ..buyers.forms import CodeForm, RegistrationForm
+from ..fulfilment.coupon_codes import CouponMakesItFree, CouponRefused, clean_code
 from ..fulfilment.free import grant_free_order
 from ..fulfilment.pay_limits import pay_for_offer
 from ..layout import BuyerPageResponse, private
 from ..ratelimit import allow_request, client_ip
 from . import code_results
+from .coupons import coupon_from, coupon_refused
+from .free_coupons import after_registration
 from .steps import login_url, offer_or_404, rate_limited, see_other, within
 
 SESSION_KEY = "wagtail_guestpay_registration"
@@ -64,12 +67,21 @@ def checkout(request, slug):
                 language=translation.get_language() or "",
                 replaces=_session_token(request),
             )
-            request.session[SESSION_KEY] = {"token": token}
+            # A coupon in the link (?coupon=CODE) is used when the payment starts.
+            request.session[SESSION_KEY] = {
+                "token": token,
+                "coupon": clean_code(coupon_from(request.GET)),
+            }
             return see_other(_code_path(offer))
     return BuyerPageResponse(
         request,
         "wagtail_guestpay/checkout/register.html",
-        {"offer": offer, "form": form, "login_url": login_url(offer)},
+        {
+            "offer": offer,
+            "form": form,
+            "login_url": login_url(offer),
+            "coupon": clean_code(coupon_from(request.GET)),
+        },
     )
 
 
@@ -145,7 +157,7 @@ def checkout_code(request, slug):
         return _code_page(request, offer, registration, form=form, status=400)
     outcome = registrations.confirm(registration, form.cleaned_data["code"])
     if outcome.result == CodeCheck.ACCEPTED:
-        request.session.pop(SESSION_KEY, None)
+        coupon = (request.session.pop(SESSION_KEY, None) or {}).get("coupon") or ""
         login(request, outcome.user, backend=settings.AUTHENTICATION_BACKENDS[0])
         if offer.is_free:  # the confirmed new account gets it: no payment system
             grant = grant_free_order(
@@ -158,7 +170,14 @@ def checkout_code(request, slug):
             if grant.token:
                 return see_other(reverse("wagtail_guestpay:order", args=[grant.token]))
             return redirect(get_adapter().get_personal_area_url())
-        return pay_for_offer(request, offer, outcome.user)
+        try:
+            return pay_for_offer(request, offer, outcome.user, coupon=coupon)
+        except CouponRefused as refusal:  # the account exists now: pay in full from here
+            return coupon_refused(request, offer, refusal, pay_url=offer.get_pay_path())
+        except CouponMakesItFree as free_of_charge:
+            return after_registration(
+                request, offer, free_of_charge.quote, registration, outcome.user
+            )
     # A try was spent: the page is shown by GET (reloading it must not spend another).
     code_results.remember(request, f"registration:{registration.pk}", outcome)
     return see_other(_code_path(offer))

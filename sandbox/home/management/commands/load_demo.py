@@ -1,5 +1,6 @@
 """Load the sandbox's demo content (idempotent): a home page, two courses, the test provider,
 result pages, two offers (``demo-course`` with payment without login, ``members-only`` without),
+the coupon ``WELCOME10`` (10 % off ``demo-course``: ``/guestpay/pay/demo-course/?coupon=WELCOME10``),
 merchant contacts, registration fields and an admin account; then their French and Ukrainian
 translations (home/demo_translations.py), made with Wagtail's localisation as an editor would.
 
@@ -27,6 +28,7 @@ from home import demo_translations
 from home.models import CoursePage, HomePage
 from wagtail_guestpay.conf import guestpay_settings
 from wagtail_guestpay.models import (
+    Coupon,
     MerchantContacts,
     MerchantContactsTranslation,
     Offer,
@@ -131,6 +133,7 @@ class Command(BaseCommand):
                 success=success,
                 failure=failure,
             )
+            self._coupon(demo)
             free = self._free_guide(home, success, failure)
             self._child(
                 home,
@@ -364,6 +367,15 @@ class Command(BaseCommand):
         OfferProduct.objects.get_or_create(offer=offer, page=product)
         offer.share_with_translations()  # the product, to the translations of a previous run
         return offer
+
+    def _coupon(self, demo):
+        """WELCOME10: 10 % off the demo course (49.00 EUR -> 44.10 EUR), no limit."""
+        coupon = Coupon.objects.filter(code__iexact="WELCOME10").first() or Coupon(code="WELCOME10")
+        coupon.kind = Coupon.Kind.PERCENT
+        coupon.percent_off = "10.00"
+        coupon.is_active = True
+        coupon.save()
+        coupon.offers.set([demo])
 
     def _site_settings(self, home):
         site = Site.objects.get(is_default_site=True)
