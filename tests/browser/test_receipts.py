@@ -1,6 +1,7 @@
-"""A buyer's receipt in Chromium: the access e-mail's receipt link opens it without signing in,
-it fits 1280 and 390 px (screenshots in tests/browser/screenshots/), and printed it leaves out the
-site's header, menus and buttons; the owner, signed in, opens it from "My purchases"."""
+"""A buyer's receipt in Chromium (paid with the demo's WELCOME10 coupon): the access e-mail's
+receipt link opens it without signing in, it fits 1280 and 390 px (screenshots in
+tests/browser/screenshots/), printed it leaves out the site's header, menus and buttons, and the
+owner, signed in, opens it from "My purchases"."""
 
 import uuid
 
@@ -15,8 +16,7 @@ pytestmark = pytest.mark.browser
 
 def test_the_receipt_link_of_the_access_email_shows_a_printable_receipt(sandbox, page):
     email = f"receipt-{uuid.uuid4().hex[:8]}@example.com"
-    page.goto(sandbox.url + "/demo-course/")
-    page.get_by_role("link", name="Pay 49.00 EUR").click()
+    page.goto(sandbox.url + "/guestpay/pay/demo-course/?coupon=WELCOME10")  # 10 % off
     pay_on_testpay(page, "Pay (card, e-mail returned)", email)
     expect(page.get_by_role("heading", name="Payment received, thank you!")).to_be_visible(
         timeout=20_000
@@ -30,7 +30,16 @@ def test_the_receipt_link_of_the_access_email_shows_a_printable_receipt(sandbox,
 
     receipt = reader.locator(".guestpay-receipt")
     expect(reader.get_by_role("heading", name="Receipt ")).to_be_visible()
-    for text in ("Guestpay Sandbox Academy SAS", "FR00 123456789", email, "Demo course", "49.00"):
+    for text in (
+        "Guestpay Sandbox Academy SAS",
+        "FR00 123456789",
+        email,
+        "Demo course",
+        "49.00 EUR",  # the price
+        "Coupon WELCOME10",
+        "−4.90 EUR",
+        "44.10 EUR",  # paid
+    ):
         expect(receipt.get_by_text(text, exact=False).first).to_be_visible()
     expect(receipt.get_by_text("Demo receipt: no real money was taken.")).to_be_visible()
     print_button = reader.get_by_role("button", name="Print")
