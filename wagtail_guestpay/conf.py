@@ -57,6 +57,9 @@ DEFAULTS = {
     "EMAIL_MAX_ATTEMPTS": 10,
     # Lifetime of the single-use link in the access e-mail of a new account.
     "ACCESS_LINK_MAX_AGE": timedelta(days=7),
+    # Lifetime of the receipt link in the access e-mail (read only, no sign-in; the signed-in
+    # owner finds the receipt in the personal area at any time).
+    "RECEIPT_LINK_MAX_AGE": timedelta(days=30),
     # Lifetime of the session that follows a consumed access link, until the password is set.
     "ACCOUNT_SETUP_MAX_AGE": timedelta(hours=1),
     # Largest notification body accepted, in bytes; a larger one is answered 413.
