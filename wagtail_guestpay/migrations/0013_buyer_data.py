@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("wagtail_guestpay", "0011_coupons")]
+    dependencies = [("wagtail_guestpay", "0012_receipts")]
 
     operations = [
         migrations.AlterModelOptions(
