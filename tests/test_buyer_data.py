@@ -125,6 +125,10 @@ def test_export_holds_every_record_of_the_address(ann_everywhere, offer):
     assert account["created_by_a_payment"] and account["email"] == ANN
     own = [o for o in document["orders"] if o["relation"] == "own"]
     assert [o["email"] for o in own] == [ANN, ANN]  # hers, and the typo's corrected to hers
+    assert [bool(o["receipt"]) for o in own] == [o["status"] == "paid" for o in own]
+    assert any(o["receipt"] for o in own) and all(
+        o["receipt"]["number"] for o in own if o["receipt"]
+    )
     others = [o for o in document["orders"] if o["relation"] != "own"]
     assert [set(o) & {"email", "attention_note", "account"} for o in others] == [set(), set()]
     assert any({"payer e-mail", "correction"} <= set(o["mentions"]) for o in others)  # Bob's

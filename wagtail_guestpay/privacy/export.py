@@ -15,6 +15,7 @@ history, access or raw notifications.
 import json
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
@@ -149,7 +150,16 @@ def _order(order, records):
         "attention_note": order.attention_note,
         "language": order.language,
         "site": order.site.hostname if order.site else "",
+        "receipt": _receipt(order),
     }
+
+
+def _receipt(order):
+    try:
+        receipt = order.receipt
+    except ObjectDoesNotExist:
+        return None
+    return {"number": receipt.number, "issued_at": receipt.issued_at}
 
 
 def _payment(payment, *, own):
