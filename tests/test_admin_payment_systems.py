@@ -95,9 +95,10 @@ def test_payments_menu_holds_payment_systems_and_offers(admin_client):
     items = payments_menu(admin_client.get(reverse("wagtailadmin_home")))
     assert ("payment-systems", reverse(INDEX)) in items
     assert ("offers", reverse("wagtailsnippets_wagtail_guestpay_offer:list")) in items
-    # In their menu_order (Offers 100, Payment systems 200, the modeladmin pages 300-500), on
-    # Wagtail 7.0 too, where the Payments menu builds its submenu itself (admin/compat.py).
-    assert [name for name, url in items][:2] == ["offers", "payment-systems"]
+    # In their menu_order (Offers 100, Payment systems 200, Coupons 250, the modeladmin pages
+    # 300-500), on Wagtail 7.0 too, where the Payments menu builds its submenu itself
+    # (admin/compat.py).
+    assert [name for name, url in items][:3] == ["offers", "payment-systems", "coupons"]
 
 
 def test_other_admin_pages_join_the_payments_menu_through_its_hook(rf, admin_user):

@@ -1,5 +1,7 @@
 """System checks name anything missing or insecure."""
 
+from datetime import timedelta
+
 import pytest
 from django.apps import apps
 from django.core import checks
@@ -130,3 +132,15 @@ def test_djangos_default_sender(settings):
     assert "wagtail_guestpay.W008" not in ids()
     settings.WAGTAIL_GUESTPAY_FROM_EMAIL = "Webmaster <WEBMASTER@localhost>"
     assert "wagtail_guestpay.W008" in ids()
+
+
+@pytest.mark.parametrize("value", ["90 days", timedelta(0), -5, True, [1]])
+def test_a_raw_body_retention_the_maintenance_task_cannot_use(settings, value):
+    settings.WAGTAIL_GUESTPAY_NOTIFICATION_BODY_RETENTION = value
+    assert "wagtail_guestpay.E020" in ids()
+
+
+@pytest.mark.parametrize("value", [None, timedelta(days=90), 3600])
+def test_usable_raw_body_retentions(settings, value):
+    settings.WAGTAIL_GUESTPAY_NOTIFICATION_BODY_RETENTION = value
+    assert "wagtail_guestpay.E020" not in ids()

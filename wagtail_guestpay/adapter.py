@@ -43,6 +43,28 @@ class GuestPayAdapter:
             username = f"{base}-{get_random_string(6, 'abcdefghijkmnpqrstuvwxyz23456789')}"
         return username
 
+    def erase_account(self, user, *, created_by_payment, replacement):
+        """A buyer-data erasure reached ``user``, an account of the erased address; return True
+        if it was anonymised. By default only an account a payment created (the package's own)
+        is: deactivated, without a usable password, its e-mail ``replacement`` (an address
+        that is no one's), its username and names replaced. An account the site created is the
+        site's: left as it is (False), for the site to erase its own way (the
+        ``buyer_data_erased`` signal lists it)."""
+        if not created_by_payment:
+            return False
+        User = type(user)
+        setattr(user, User.get_email_field_name(), replacement)
+        if User.USERNAME_FIELD != User.get_email_field_name():
+            local = replacement.partition("@")[0]
+            setattr(user, User.USERNAME_FIELD, local)
+        for name in ("first_name", "last_name"):
+            if hasattr(user, name):
+                setattr(user, name, "")
+        user.set_unusable_password()
+        user.is_active = False
+        user.save()
+        return True
+
     def display_name(self, user):
         """How e-mails and pages name the account: its full name, else its e-mail address."""
         full_name = getattr(user, "get_full_name", lambda: "")()

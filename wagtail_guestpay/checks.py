@@ -3,6 +3,7 @@
 Errors (E) stop ``manage.py check --deploy`` and the server; warnings (W) are shown.
 """
 
+from datetime import timedelta
 from email.utils import parseaddr
 from urllib.parse import urlsplit
 
@@ -47,6 +48,7 @@ def check_configuration(app_configs=None, **kwargs):
     messages += _check_buyer_urls()
     messages += _check_sqlite()
     messages += _check_from_email()
+    messages += _check_retention()
     if not guestpay_settings.BASE_URL and not getattr(settings, "WAGTAILADMIN_BASE_URL", ""):
         messages.append(
             Warning(
@@ -292,5 +294,29 @@ def _check_from_email():
             hint="Set DEFAULT_FROM_EMAIL (or WAGTAIL_GUESTPAY_FROM_EMAIL) to the shop's address, "
             "e.g. 'Shop <shop@example.com>'.",
             id="wagtail_guestpay.W008",
+        )
+    ]
+
+
+def _check_retention():
+    """The raw-body retention is read by the maintenance task every minute: a value it cannot
+    use would stop the purge (and end the task's run) each time."""
+    value = guestpay_settings.NOTIFICATION_BODY_RETENTION
+    if value is None:
+        return []
+    try:
+        valid = not isinstance(value, bool) and guestpay_settings.as_timedelta(
+            "NOTIFICATION_BODY_RETENTION"
+        ) > timedelta(0)
+    except (TypeError, ValueError, OverflowError):
+        valid = False
+    if valid:
+        return []
+    return [
+        Error(
+            "WAGTAIL_GUESTPAY_NOTIFICATION_BODY_RETENTION must be a positive timedelta (or a "
+            "number of seconds), or None to keep raw notifications for ever.",
+            hint="For instance timedelta(days=90), the default.",
+            id="wagtail_guestpay.E020",
         )
     ]

@@ -57,6 +57,9 @@ DEFAULTS = {
     "EMAIL_MAX_ATTEMPTS": 10,
     # Lifetime of the single-use link in the access e-mail of a new account.
     "ACCESS_LINK_MAX_AGE": timedelta(days=7),
+    # Lifetime of the receipt link in the access e-mail (read only, no sign-in; the signed-in
+    # owner finds the receipt in the personal area at any time).
+    "RECEIPT_LINK_MAX_AGE": timedelta(days=30),
     # Lifetime of the session that follows a consumed access link, until the password is set.
     "ACCOUNT_SETUP_MAX_AGE": timedelta(hours=1),
     # Largest notification body accepted, in bytes; a larger one is answered 413.
@@ -70,6 +73,12 @@ DEFAULTS = {
     "REJECTED_NOTIFICATION_BODY_BYTES": 2048,
     "REJECTED_NOTIFICATION_LIMITS": {"account": (100, 3600), "client": (20, 3600)},
     "REJECTED_NOTIFICATION_RETENTION": timedelta(days=30),
+    # Raw notification bodies and headers (what the payment system sent, with the buyer's
+    # e-mail, name and address) are kept this long after they arrive; then the maintenance task
+    # replaces them (the event row stays, with the body's size and SHA-256, and its facts without
+    # the buyer's e-mail and name). None keeps them for ever. Rejected notifications are deleted
+    # after REJECTED_NOTIFICATION_RETENTION, or purged at this age when that comes first.
+    "NOTIFICATION_BODY_RETENTION": timedelta(days=90),
     # Sender of the buyer e-mails; DEFAULT_FROM_EMAIL when empty.
     "FROM_EMAIL": "",
     # Addresses told about refunds, chargebacks and orders that need staff; MANAGERS when None.

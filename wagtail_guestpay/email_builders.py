@@ -26,7 +26,8 @@ from .email_kinds import (
     STAFF_NOTICE_REASONS,
 )
 from .fulfilment.accounts import BuyerAccount
-from .models import AccessLink
+from .fulfilment.receipts import receipt_link_token
+from .models import AccessLink, Receipt
 
 
 # Message builders ---------------------------------------------------------------------------
@@ -69,6 +70,7 @@ def _build_access(outbound):
     adapter = get_adapter()
     context["products"] = [grant.product.specific for grant in order.grants.active()]
     context["user"] = user
+    context["receipt_url"] = _receipt_url(order, context["site"])
     if user is not None and BuyerAccount(user=user).is_new:
         context.update(_link_context(user, context["site"]))
         return "wagtail_guestpay/email/access_new_account", context
@@ -76,6 +78,15 @@ def _build_access(outbound):
         adapter.get_login_url(adapter.get_personal_area_url()), context["site"]
     )
     return "wagtail_guestpay/email/access_existing_account", context
+
+
+def _receipt_url(order, site):
+    """The signed receipt link (made when the message is built: its lifetime starts then)."""
+    receipt = Receipt.objects.select_related("order").filter(order=order).first()
+    if receipt is None:
+        return ""
+    path = reverse("wagtail_guestpay:receipt_link", args=[receipt_link_token(receipt)])
+    return get_adapter().absolute_url(path, site)
 
 
 def _link_context(user, site):
@@ -220,6 +231,13 @@ def _build_from_data(outbound):
     return f"wagtail_guestpay/email/{outbound.kind}", {**_base_context(outbound), **outbound.data}
 
 
+def _build_refund(outbound):
+    """The refund, and the receipt link: the receipt shows the refund."""
+    prefix, context = _build_from_data(outbound)
+    context["receipt_url"] = _receipt_url(outbound.order, context["site"])
+    return prefix, context
+
+
 def _build_password_reset(outbound):
     """The link is made when the message is built: Django's token dies with a new password or a
     new login, so only the last e-mail's link works, once."""
@@ -248,5 +266,5 @@ BUILDERS = {
     EMAIL_CHANGE_CODE: _build_signin_code,
     EMAIL_CHANGED: _build_from_data,
     PASSWORD_RESET: _build_password_reset,
-    REFUND: _build_from_data,
+    REFUND: _build_refund,
 }

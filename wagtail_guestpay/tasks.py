@@ -3,8 +3,9 @@
 The ``run_maintenance`` schedule (every minute, created after ``migrate``) is the safety net: it
 processes stored events whose queued task never ran or failed, sends due e-mails, checks
 unconfirmed payments with back-off (the likely ones first), re-checks paid payments whose refund
-notifications can be lost, expires those past the confirmation window and deletes registrations
-long expired and rejected notifications past their retention.
+notifications can be lost, expires those past the confirmation window, deletes registrations
+long expired and rejected notifications past their retention, and purges the raw bodies and
+headers of notifications past theirs (privacy/retention.py).
 """
 
 import logging
@@ -29,6 +30,7 @@ from .fulfilment.follow_up import (
 )
 from .fulfilment.rejected import purge_rejected
 from .models import PaymentEvent, PaymentStatus
+from .privacy.retention import purge_old_bodies
 from .staff.exports import export_listing as write_listing_export
 
 logger = logging.getLogger(__name__)
@@ -95,6 +97,7 @@ def run_maintenance(batch=100):
         "expired": 0,
         "registrations_purged": 0,
         "rejected_purged": 0,
+        "bodies_purged": 0,
     }
     grace = guestpay_settings.as_timedelta("EVENT_TASK_GRACE")
     events = (
@@ -128,6 +131,7 @@ def run_maintenance(batch=100):
     done["expired"] = expire_stale_payments(batch)
     done["registrations_purged"] = purge()
     done["rejected_purged"] = purge_rejected()
+    done["bodies_purged"] = purge_old_bodies()
     return done
 
 

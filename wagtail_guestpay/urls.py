@@ -13,6 +13,7 @@ from .views import (
     orders,
     password_reset,
     pay,
+    receipts,
     registration,
     signin,
 )
@@ -40,6 +41,8 @@ urlpatterns = [
     path("access/<str:token>/", accounts.access_link, name="access_link"),
     path("account/setup/", accounts.account_setup, name="account_setup"),
     path("account/", accounts.personal_area, name="account"),
+    path("account/receipts/<int:receipt_id>/", receipts.receipt, name="receipt"),
+    path("receipt/<str:token>/", receipts.receipt_link, name="receipt_link"),
     path("account/password/", account_settings.password_change, name="password_change"),
     path("account/email/", account_settings.email_change, name="email_change"),
     path(

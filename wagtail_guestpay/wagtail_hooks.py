@@ -117,4 +117,6 @@ STAFF_LOG_ACTIONS = [
     ("wagtail_guestpay.event_reviewed", _("Notification reviewed")),
     ("wagtail_guestpay.refund_requested", _("Refund asked of the payment system")),
     ("wagtail_guestpay.refund_answered", _("Refund answered by the payment system")),
+    ("wagtail_guestpay.buyer_data_exported", _("Buyer data exported")),
+    ("wagtail_guestpay.buyer_data_erased", _("Buyer data erased")),
 ]

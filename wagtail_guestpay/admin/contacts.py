@@ -21,7 +21,7 @@ from .listing import (
     StaffListingAdmin,
     StrictIndexView,
 )
-from .permissions import ContactPermissionHelper, can_manage_access
+from .permissions import ContactPermissionHelper, can_handle_buyer_data, can_manage_access
 
 
 def _count(queryset, group_by, counted="pk"):
@@ -112,6 +112,9 @@ class ContactInspectView(InspectView):
             can_edit=self.permission_helper.user_can_edit_obj(self.request.user, contact),
             edit_url=self.url_helper.get_action_url("edit", contact.pk),
             grant_url=f"{fix_url('grant_access')}?contact={contact.pk}",
+            can_handle_buyer_data=can_handle_buyer_data(self.request.user),
+            export_data_url=fix_url("export_buyer_data", contact.pk),
+            erase_data_url=fix_url("erase_buyer_data", contact.pk),
             **kwargs,
         )
 

@@ -54,7 +54,7 @@ class CouponViewSet(SnippetViewSet):
     icon = "tag"
     menu_label = _("Coupons")
     menu_name = "coupons"
-    menu_order = 150
+    menu_order = 250
     menu_hook = GUESTPAY_MENU_HOOK  # in the "Payments" menu
     list_filter = ["is_active", "kind"]
     search_fields = ["code"]

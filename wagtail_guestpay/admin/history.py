@@ -26,7 +26,12 @@ SHOWN = [
 
 # Labels of the coded values some entries keep (the rest are shown as stored).
 VALUE_LABELS = {
-    "via": {"staff": _("staff"), "claim": _("the buyer, with a code")},
+    "via": {
+        "staff": _("staff"),
+        "claim": _("the buyer, with a code"),
+        "admin": _("staff, in the admin"),
+        "command": _("a management command"),
+    },
     "previous_account_action": {
         "kept": _("kept"),
         "deactivated": _("deactivated"),

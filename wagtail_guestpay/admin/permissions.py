@@ -6,7 +6,8 @@ to groups in Settings > Groups:
 - ``fix_orders``: correct an e-mail, move access to another account, resend the access e-mail,
   re-check a payment, accept or refuse a held payment, settle an order or a notification;
 - ``manage_access``: grant access manually and revoke access;
-- ``refund_orders``: refund a paid order at its payment system (the money goes back).
+- ``refund_orders``: refund a paid order at its payment system (the money goes back);
+- ``erase_buyer_data``: export a contact's data as JSON and erase it (docs/how-to/buyer-data.md).
 
 Every fix also needs ``view_transactions``.
 """
@@ -19,7 +20,8 @@ VIEW = "view_transactions"
 FIX = "fix_orders"
 ACCESS = "manage_access"
 REFUND = "refund_orders"
-CODENAMES = (VIEW, FIX, ACCESS, REFUND)
+BUYER_DATA = "erase_buyer_data"
+CODENAMES = (VIEW, FIX, ACCESS, REFUND, BUYER_DATA)
 
 
 def can_view(user):
@@ -36,6 +38,10 @@ def can_manage_access(user):
 
 def can_refund(user):
     return can_view(user) and user.has_perm(f"{APP}.{REFUND}")
+
+
+def can_handle_buyer_data(user):
+    return can_view(user) and user.has_perm(f"{APP}.{BUYER_DATA}")
 
 
 def staff_permissions():

@@ -12,7 +12,16 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from wagtail_modeladmin.views import InspectView
 
-from ..models import AccessGrant, Attention, Order, OrderSource, Payment, PaymentEvent, Redemption
+from ..models import (
+    AccessGrant,
+    Attention,
+    Order,
+    OrderSource,
+    Payment,
+    PaymentEvent,
+    Receipt,
+    Redemption,
+)
 from .display import ACCESS_LABELS, _iso, access_state, short_datetime
 from .filters import (
     AccessStateFilter,
@@ -145,6 +154,7 @@ class TransactionInspectView(InspectView):
             grants=grants,
             refunds=list(order.refunds.select_related("payment", "requested_by")),
             coupon_use=Redemption.objects.select_related("coupon").filter(order=order).first(),
+            receipt=Receipt.objects.filter(order=order).first(),
             contact_url=inspect_url("contacts", order.contact_id) if order.contact_id else "",
             emails=emails,
             history=history_for(order),

@@ -6,6 +6,7 @@ from wagtail.admin.views.pages.choose_parent import ChooseParentView
 
 from ..models import PaymentResultPage
 from .access_fixes import GrantAccessView, RevokeGrantView
+from .buyer_data import EraseBuyerDataView, ExportBuyerDataView
 from .compat import HAS_CHOOSE_PARENT_URL
 from .exports import ExportDownloadView
 from .fixes import (
@@ -47,6 +48,16 @@ urlpatterns = [
     path("payments/<int:payment_pk>/check/", CheckPaymentView.as_view(), name="check_payment"),
     path("payments/<int:payment_pk>/review/", ReviewHoldView.as_view(), name="review_hold"),
     path("grants/<int:grant_pk>/revoke/", RevokeGrantView.as_view(), name="revoke_grant"),
+    path(
+        "contacts/<int:contact_pk>/export-data/",
+        ExportBuyerDataView.as_view(),
+        name="export_buyer_data",
+    ),
+    path(
+        "contacts/<int:contact_pk>/erase-data/",
+        EraseBuyerDataView.as_view(),
+        name="erase_buyer_data",
+    ),
     path("access/grant/", GrantAccessView.as_view(), name="grant_access"),
     path("exports/<str:token>/", ExportDownloadView.as_view(), name="export_download"),
     path("events/<int:event_pk>/reviewed/", EventReviewedView.as_view(), name="event_reviewed"),

@@ -6,7 +6,9 @@ POSTs cannot fill the database.
    and the client's hourly budgets (``REJECTED_NOTIFICATION_LIMITS``) last. What is not kept is
    counted on the provider account (``rejected_dropped``).
 2. :func:`purge_rejected` (run by the maintenance task) deletes the rows older than
-   ``REJECTED_NOTIFICATION_RETENTION``.
+   ``REJECTED_NOTIFICATION_RETENTION``. The raw-body retention of every notification
+   (``NOTIFICATION_BODY_RETENTION``, wagtail_guestpay.privacy.retention) applies to them too:
+   whichever comes first, a rejected body is not kept longer than an accepted one.
 
 A rejected notification never changes an order, whether it is kept or not.
 """

@@ -5,7 +5,8 @@ concurrent writer that got there first makes it a no-op), derives the order's st
 payments (confirming or releasing the order's coupon use, redemptions.py), records both in
 Wagtail's audit log and sends one signal each after commit. :func:`settle_free_order` is the one
 move of an order without payments (a free one, or one a 100 % coupon made free). Nothing else
-in the code assigns a status.
+in the code assigns a status. An order that becomes paid gets its receipt number in the same
+transaction (receipts.py).
 """
 
 import logging
@@ -16,6 +17,7 @@ from wagtail.log_actions import log
 
 from .. import signals
 from ..models import Order, OrderStatus, Payment, PaymentStatus
+from .receipts import issue_receipt
 from .redemptions import follow_order
 
 logger = logging.getLogger(__name__)
@@ -140,6 +142,8 @@ def sync_order_status(order, *, reason, user=None):
 
 def _log_and_signal(order, from_status, to_status, reason, user):
     follow_order(order, from_status, to_status)  # the coupon's use, if any (redemptions.py)
+    if to_status == OrderStatus.PAID:  # a paid order or a free one: its receipt
+        issue_receipt(order)
     log(
         order,
         "wagtail_guestpay.order_status",

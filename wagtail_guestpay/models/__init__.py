@@ -17,6 +17,7 @@ from .orders import (
 )
 from .pages import OfferPage, PaymentResultPage
 from .providers import ProviderAccount
+from .receipts import Receipt, ReceiptCounter, ReceiptSettings
 from .refunds import Refund, RefundStatus
 from .registrations import PendingRegistration
 from .signin import SignInCode
@@ -54,6 +55,9 @@ __all__ = [
     "PendingRegistration",
     "ProviderAccount",
     "ProviderReference",
+    "Receipt",
+    "ReceiptCounter",
+    "ReceiptSettings",
     "Redemption",
     "RedemptionStatus",
     "Refund",

@@ -35,6 +35,9 @@ class Contact(models.Model):
     note = models.TextField(_("note"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set when the buyer's data was erased (wagtail_guestpay.privacy.erasure): the row stays for
+    # the bookkeeping of its orders, with an address that is no one's.
+    erased_at = models.DateTimeField(_("data erased"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("contact")

@@ -128,6 +128,7 @@ class Order(models.Model):
             ("fix_orders", _("Can fix orders: e-mail, account, resend, re-check, review")),
             ("manage_access", _("Can grant and revoke access manually")),
             ("refund_orders", _("Can refund orders at the payment system")),
+            ("erase_buyer_data", _("Can export and erase a buyer's data")),
         ]
         # The staff listings at scale (docs/deployment.md): the default order (newest first, the
         # id breaking ties), each filter together with that order, the needs-attention set
@@ -358,6 +359,9 @@ class PaymentEvent(models.Model):
     error = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When ``body`` and ``headers`` were replaced (the retention period passed, or the buyer's
+    # data was erased): ``body_size`` and ``body_sha256`` still describe what was received.
+    purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("payment event")
@@ -381,6 +385,12 @@ class PaymentEvent(models.Model):
                 fields=["received_at", "id"],
                 condition=Q(outcome__in=["unknown_payment", "failed"]),
                 name="guestpay_event_to_review",
+            ),
+            # The maintenance task's retention sweep: the raw bodies not purged yet, oldest first.
+            models.Index(
+                fields=["received_at"],
+                condition=Q(purged_at__isnull=True),
+                name="guestpay_event_to_purge",
             ),
         ]
 

@@ -10,6 +10,10 @@ class TestProviderConfig(AppConfig):
 
     def ready(self):
         from ..providers.registry import register_provider
+        from ..signals import buyer_data_erased
+        from .erasure import erase_test_charges
+
+        buyer_data_erased.connect(erase_test_charges, dispatch_uid="guestpay_testprovider_erase")
 
         register_provider(
             "test",

@@ -170,7 +170,9 @@ def personal_area(request):
             "wagtail_guestpay/account/personal_area.html",
             {
                 "products": products_for(user),
-                "orders": user.guestpay_orders.select_related("offer").order_by("-created_at")[:50],
+                "orders": user.guestpay_orders.select_related("offer", "receipt").order_by(
+                    "-created_at"
+                )[:50],
                 "account_email": getattr(user, user.get_email_field_name(), ""),
                 "has_password": user.has_usable_password(),
             },

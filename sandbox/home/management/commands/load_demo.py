@@ -36,6 +36,7 @@ from wagtail_guestpay.models import (
     OfferProduct,
     PaymentResultPage,
     ProviderAccount,
+    ReceiptSettings,
     RegistrationField,
     RegistrationSettings,
     RegistrationTranslation,
@@ -384,6 +385,12 @@ class Command(BaseCommand):
         merchant.phone = "+33 1 23 45 67 89"
         merchant.hours = "Mon-Fri, 9:00-18:00 CET"
         merchant.save()
+        seller = ReceiptSettings.for_site(site)  # the legal details on receipts
+        seller.legal_name = "Guestpay Sandbox Academy SAS"
+        seller.address = "1 rue de l'Exemple\n75002 Paris, France"
+        seller.tax_id = "FR00 123456789"
+        seller.footer = "Demo receipt: no real money was taken."
+        seller.save()
         registration = RegistrationSettings.for_site(site)
         registration.intro = "Tell us a little about you."
         registration.save()
