@@ -235,56 +235,42 @@ class AccessLinkRequestForm(EmailTypoCheckMixin, forms.Form):
         return cleaned
 
 
-class ClaimEmailForm(EmailTypoCheckMixin, forms.Form):
-    """Success page: the address the order's access should go to."""
+class GuestEmailForm(EmailTypoCheckMixin, forms.Form):
+    """An address to prove with a code, whoever it belongs to: whether it has an account is not
+    looked at (every address gets a code)."""
 
     email = forms.EmailField(
         label=_("Your e-mail address"),
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_typo_check()
+
+    def clean_email(self):
+        email = normalize_email(self.cleaned_data["email"])
+        if not email or is_placeholder(email):
+            raise forms.ValidationError(_("Enter a valid e-mail address."), code="invalid")
+        return email
+
+    def clean(self):
+        cleaned = super().clean()
+        self.check_typo()
+        return cleaned
+
+
+class ClaimEmailForm(GuestEmailForm):
+    """Success page: the address the order's access should go to."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("auto_id", "guestpay-claim-%s")
         super().__init__(*args, **kwargs)
-        self.add_typo_check()
-
-    def clean_email(self):
-        email = normalize_email(self.cleaned_data["email"])
-        if not email or is_placeholder(email):
-            raise forms.ValidationError(_("Enter a valid e-mail address."), code="invalid")
-        return email
-
-    def clean(self):
-        cleaned = super().clean()
-        self.check_typo()
-        return cleaned
 
 
-class FreeOfferForm(EmailTypoCheckMixin, forms.Form):
+class FreeOfferForm(GuestEmailForm):
     """A free offer, guest payment on: the address to confirm with a code (registrations.py)."""
-
-    email = forms.EmailField(
-        label=_("Your e-mail address"),
-        max_length=254,
-        widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.add_typo_check()
-
-    def clean_email(self):
-        # Whether the address has an account is not looked at: every address gets a code.
-        email = normalize_email(self.cleaned_data["email"])
-        if not email or is_placeholder(email):
-            raise forms.ValidationError(_("Enter a valid e-mail address."), code="invalid")
-        return email
-
-    def clean(self):
-        cleaned = super().clean()
-        self.check_typo()
-        return cleaned
 
 
 class CodeForm(forms.Form):

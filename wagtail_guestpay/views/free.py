@@ -21,6 +21,7 @@ registrations, and a signed-in buyer's grants against the pay links' ``PAY_RATE_
 
 import re
 import secrets
+from functools import partial
 
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -43,7 +44,7 @@ from ..models import PendingRegistration
 from ..ratelimit import allow_request, client_ip
 from . import code_results
 from .coupons import coupon_refused, with_coupon
-from .steps import login_url, offer_or_404, rate_limited, see_other, within
+from .steps import code_page, offer_or_404, rate_limited, see_other, within
 
 SESSION_KEY = "wagtail_guestpay_free"
 FREE = PendingRegistration.Purpose.FREE
@@ -160,29 +161,13 @@ def _state_message(registration):
     return ""
 
 
-def _code_page(request, offer, registration, *, form=None, message="", status=200):
-    if registration is not None and not message and not (form and form.errors):
-        message = _state_message(registration)
-    if form is not None and form.is_bound and form.errors.get("code"):
-        form.fields["code"].widget.attrs["aria-describedby"] = f"{form.auto_id % 'code'}_error"
-    return private(
-        BuyerPageResponse(
-            request,
-            "wagtail_guestpay/free/code.html",
-            {
-                "offer": offer,
-                "registration": registration,
-                "form": form or CodeForm(digits=CODE_DIGITS),
-                "message": message,
-                "sent_again": request.GET.get("sent") == "1" and not message,
-                "max_age_minutes": registrations.max_age_minutes(),
-                "login_url": login_url(offer),
-                "start_url": offer.get_pay_path(),
-                "resend_url": reverse("wagtail_guestpay:free_code_resend", args=[offer.slug]),
-            },
-            status=status,
-        )
-    )
+_code_page = partial(
+    code_page,
+    template="wagtail_guestpay/free/code.html",
+    restart_url=lambda offer: offer.get_pay_path(),
+    resend="wagtail_guestpay:free_code_resend",
+    state_message=_state_message,
+)
 
 
 @never_cache

@@ -7,6 +7,8 @@ nothing), so a registration cannot be reached from another browser. The rules li
 :mod:`wagtail_guestpay.buyers.registrations`.
 """
 
+from functools import partial
+
 from django.conf import settings
 from django.contrib.auth import login
 from django.shortcuts import redirect
@@ -24,12 +26,12 @@ from ..buyers.forms import CodeForm, RegistrationForm
 from ..fulfilment.coupon_codes import CouponMakesItFree, CouponRefused, clean_code
 from ..fulfilment.free import grant_free_order
 from ..fulfilment.pay_limits import pay_for_offer
-from ..layout import BuyerPageResponse, private
+from ..layout import BuyerPageResponse
 from ..ratelimit import allow_request, client_ip
 from . import code_results
 from .coupons import coupon_from, coupon_refused
 from .free_coupons import after_registration
-from .steps import login_url, offer_or_404, rate_limited, see_other, within
+from .steps import code_page, login_url, offer_or_404, rate_limited, see_other, within
 
 SESSION_KEY = "wagtail_guestpay_registration"
 
@@ -98,29 +100,13 @@ def _state_message(registration):
     return ""
 
 
-def _code_page(request, offer, registration, *, form=None, message="", status=200):
-    if registration is not None and not message and not (form and form.errors):
-        message = _state_message(registration)
-    if form is not None and form.is_bound and form.errors.get("code"):
-        form.fields["code"].widget.attrs["aria-describedby"] = f"{form.auto_id % 'code'}_error"
-    return private(
-        BuyerPageResponse(
-            request,
-            "wagtail_guestpay/checkout/code.html",
-            {
-                "offer": offer,
-                "registration": registration,
-                "form": form or CodeForm(digits=CODE_DIGITS),
-                "message": message,
-                "sent_again": request.GET.get("sent") == "1" and not message,
-                "max_age_minutes": registrations.max_age_minutes(),
-                "login_url": login_url(offer),
-                "checkout_url": offer.get_checkout_path(),
-                "resend_url": reverse("wagtail_guestpay:checkout_code_resend", args=[offer.slug]),
-            },
-            status=status,
-        )
-    )
+_code_page = partial(
+    code_page,
+    template="wagtail_guestpay/checkout/code.html",
+    restart_url=lambda offer: offer.get_checkout_path(),
+    resend="wagtail_guestpay:checkout_code_resend",
+    state_message=_state_message,
+)
 
 
 @never_cache

@@ -4,9 +4,12 @@ the 429 page and the registration budgets."""
 
 from django.http import Http404
 from django.shortcuts import redirect
+from django.urls import reverse
 
 from ..adapter import get_adapter
 from ..buyers import registrations
+from ..buyers.codes import CODE_DIGITS
+from ..buyers.forms import CodeForm
 from ..layout import BuyerPageResponse, private
 from ..localization import find_offer
 from ..models import Offer
@@ -38,3 +41,43 @@ def see_other(url):
 
 def login_url(offer):
     return get_adapter().get_login_url(offer.get_pay_path())
+
+
+def code_page(
+    request,
+    offer,
+    registration,
+    *,
+    template,
+    restart_url,
+    resend,
+    state_message,
+    form=None,
+    message="",
+    status=200,
+):
+    """ "Enter the code we e-mailed": the flow gives its template, the page that starts it again
+    (``restart_url(offer)``), its resend URL's name and what it says of a registration that
+    takes no code now (``state_message(registration)``)."""
+    if registration is not None and not message and not (form and form.errors):
+        message = state_message(registration)
+    if form is not None and form.is_bound and form.errors.get("code"):
+        form.fields["code"].widget.attrs["aria-describedby"] = f"{form.auto_id % 'code'}_error"
+    return private(
+        BuyerPageResponse(
+            request,
+            template,
+            {
+                "offer": offer,
+                "registration": registration,
+                "form": form or CodeForm(digits=CODE_DIGITS),
+                "message": message,
+                "sent_again": request.GET.get("sent") == "1" and not message,
+                "max_age_minutes": registrations.max_age_minutes(),
+                "login_url": login_url(offer),
+                "restart_url": restart_url(offer),
+                "resend_url": reverse(resend, args=[offer.slug]),
+            },
+            status=status,
+        )
+    )
