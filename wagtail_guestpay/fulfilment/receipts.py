@@ -101,9 +101,8 @@ def issue_receipt(order):
 def coupon_of(order):
     """(code, discount) of the coupon the order was paid with, or ("", None).
 
-    Coupons (issue 11 item 4) record an order's use as ``order.redemption``; a released use (the
-    payment had failed) does not count. Without the coupons' models the order has no such
-    attribute and this is ("", None)."""
+    An order's coupon use is ``order.redemption`` (redemptions.py); a released use (the payment
+    had failed) does not count."""
     redemption = getattr(order, "redemption", None)  # RelatedObjectDoesNotExist: None
     if redemption is None or redemption.status == "released":
         return "", None
