@@ -96,9 +96,12 @@ def test_outside_a_worker_an_email_is_a_task_of_its_own(run_on_commit, outbox):
 
 # The SQLite backend ---------------------------------------------------------------------------
 @pytest.fixture
-def sqlite_file(tmp_path, django_db_blocker):
+def sqlite_file(tmp_path, django_db_blocker, monkeypatch):
     """A WAL SQLite file with one table, a connection of wagtail_guestpay.sqlite on it (timeout
     from the test), and a plain sqlite3 connection that can hold the write lock."""
+    # Opening a connection is @async_unsafe, and once the browser tests of the same session have
+    # started Playwright, its event loop counts as running in this thread.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     path = tmp_path / "busy.sqlite3"
     holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     holder.execute("PRAGMA journal_mode=WAL")
