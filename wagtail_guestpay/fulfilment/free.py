@@ -79,8 +79,9 @@ def grant_free_order(offer, email="", *, key, user=None, site=None, language=Non
     return FreeGrant(order, token, True)
 
 
-def _new_order(offer, email, key, user, site, language):
-    order = Order(
+def zero_order(offer, email, user, site, language, **fields):
+    """An unsaved order of amount 0 for ``offer`` (a free offer's, or a 100 % coupon's)."""
+    return Order(
         offer=offer,
         site=site,
         user=user,
@@ -88,10 +89,13 @@ def _new_order(offer, email, key, user, site, language):
         email=email,
         amount=Decimal("0"),
         currency=offer.currency,
-        source=OrderSource.FREE,
-        free_key=key,
         language=(translation.get_language() or "") if language is None else language,
+        **fields,
     )
+
+
+def _new_order(offer, email, key, user, site, language):
+    order = zero_order(offer, email, user, site, language, source=OrderSource.FREE, free_key=key)
     token = order.new_token()
     try:
         with transaction.atomic():

@@ -12,15 +12,12 @@ never meets a payment system, it is granted through the free offers' path.
    the same key rolls everything back.
 """
 
-from decimal import Decimal
-
 from django.db import IntegrityError, transaction
-from django.utils import translation
 
 from ..models import Order
 from .accounts import normalize_email
 from .coupon_codes import CouponRefused, quote
-from .free import FreeGrant, grant_free_order
+from .free import FreeGrant, grant_free_order, zero_order
 from .redemptions import reserve
 
 
@@ -38,16 +35,7 @@ def grant_with_coupon(offer, quote, *, key, user=None, email="", site=None, lang
         email = normalize_email(getattr(user, user.get_email_field_name(), "")) or email
     try:
         with transaction.atomic():
-            order = Order(
-                offer=offer,
-                site=site,
-                user=user,
-                paid_as_user=user is not None,
-                email=email,
-                amount=Decimal("0"),
-                currency=offer.currency,
-                language=(translation.get_language() or "") if language is None else language,
-            )
+            order = zero_order(offer, email, user, site, language)
             token = order.new_token()
             order.save()
             reserve(order, quote, email=email)
