@@ -176,7 +176,7 @@ def confirm_code(order, code):
         max_attempts=guestpay_settings.CLAIM_CODE_MAX_ATTEMPTS,
         pending={"status": Status.PENDING},
     )
-    if attempt.result == CodeCheck.LOCKED:
+    if attempt.locks:
         _lock(claim)
     if attempt.result != CodeCheck.ACCEPTED:
         return Confirmation(attempt.result, attempts_left=attempt.attempts_left)

@@ -39,6 +39,10 @@ class CodeCheck(Enum):
 class Attempt:
     result: CodeCheck
     attempts_left: int = 0
+    # This attempt's wrong code spent the last try: the caller locks the row. A request that
+    # found no try left spent none, and must not lock: the tries may have gone to right codes
+    # typed at the same moment (the same code in several tabs), one of which is using the row.
+    locks: bool = False
 
 
 def new_code():
@@ -62,7 +66,8 @@ def check_code(row, code, *, hash_of, max_attempts, pending):
     ``pending`` filters the rows still waiting for their code (e.g. ``{"status": "pending"}``),
     ``hash_of(row, code)`` hashes a typed code the way ``row.code_hash`` was made. Returns
     ACCEPTED, WRONG with the attempts left, or LOCKED once no attempt is left (or the row stopped
-    waiting meanwhile): locking the row is the caller's business. ``row`` is refreshed.
+    waiting meanwhile): locking the row is the caller's business, when ``locks`` says so.
+    ``row`` is refreshed.
     """
     manager = type(row)._default_manager
     counted = manager.filter(pk=row.pk, attempts__lt=max_attempts, **pending).update(
@@ -73,5 +78,7 @@ def check_code(row, code, *, hash_of, max_attempts, pending):
     row.refresh_from_db()
     if not row.code_hash or not constant_time_compare(hash_of(row, code), row.code_hash):
         left = max(max_attempts - row.attempts, 0)
-        return Attempt(CodeCheck.WRONG if left else CodeCheck.LOCKED, attempts_left=left)
+        if left:
+            return Attempt(CodeCheck.WRONG, attempts_left=left)
+        return Attempt(CodeCheck.LOCKED, locks=True)
     return Attempt(CodeCheck.ACCEPTED)

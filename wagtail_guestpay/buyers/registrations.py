@@ -223,7 +223,7 @@ def confirm(registration, code, *, grant=None):
         max_attempts=guestpay_settings.REGISTRATION_CODE_MAX_ATTEMPTS,
         pending={"status": Status.PENDING},
     )
-    if attempt.result == CodeCheck.LOCKED:
+    if attempt.locks:
         _finish(PendingRegistration.objects.filter(pk=registration.pk), Status.LOCKED)
     if attempt.result != CodeCheck.ACCEPTED:
         return Confirmation(attempt.result, attempts_left=attempt.attempts_left)

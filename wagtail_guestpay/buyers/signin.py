@@ -144,7 +144,7 @@ def _check(row, code):
         pending={"status": Status.PENDING},
         max_attempts=guestpay_settings.SIGNIN_CODE_MAX_ATTEMPTS,
     )
-    if attempt.result == CodeCheck.LOCKED:
+    if attempt.locks:
         SignInCode.objects.filter(pk=row.pk, status=Status.PENDING).update(status=Status.LOCKED)
     if attempt.result != CodeCheck.ACCEPTED:
         return SignIn(attempt.result)
