@@ -122,13 +122,20 @@ def remember_translations(objects, translations):
     :func:`remembered_translation`): a page's blocks look their offers' translations up at once."""
     language = translation.get_language()
     for obj, localized in zip(objects, translations, strict=True):
-        obj._guestpay_translation = (language, localized)
+        # An object shown as it is is not kept on itself: no reference cycle per block.
+        obj._guestpay_translation = (language, _ITSELF if localized is obj else localized)
 
 
-def remembered_translation(obj):
-    """What :func:`remember_translations` kept for the active language, or None."""
-    language, localized = getattr(obj, "_guestpay_translation", (None, None))
-    return localized if language == translation.get_language() else None
+_ITSELF = object()
+
+
+def remembered_translation(obj, language=None):
+    """What :func:`remember_translations` kept for ``language`` (default: the active one), or
+    None."""
+    kept_for, localized = getattr(obj, "_guestpay_translation", (None, None))
+    if kept_for is None or kept_for != (language or translation.get_language()):
+        return None
+    return obj if localized is _ITSELF else localized
 
 
 def localize_page(page):
