@@ -63,6 +63,31 @@ def test_same_notification_five_times_grants_once_and_mails_once(
     assert User.objects.filter(email__iexact="five@example.com").count() == 1
 
 
+def test_a_paid_event_writes_the_orders_history_with_registered_actions(
+    offer, testpay, run_on_commit, outbox
+):
+    """transitions.audit() writes the entries without Wagtail's log() (and its full_clean()):
+    they must still be what log() would write, with actions the registry knows."""
+    from wagtail.log_actions import registry
+    from wagtail.models import ModelLogEntry
+
+    _order, payment, _charge = testpay.start(offer)
+    testpay.notify(payment, "paid", email="history@example.com")
+
+    order = order_of(payment)
+    entries = list(registry.get_logs_for_instance(order).order_by("pk"))
+    assert [entry.action for entry in entries] == [
+        "wagtail_guestpay.payment_status",
+        "wagtail_guestpay.order_status",
+    ]
+    assert entries[0].data["to"] == "paid" and entries[1].data["to"] == "paid"
+    for entry in entries:
+        assert isinstance(entry, ModelLogEntry)
+        assert registry.action_exists(entry.action)
+        assert entry.label == str(order) and entry.object_id == str(order.pk)
+        entry.full_clean()  # what log() would have checked
+
+
 def test_distinct_events_for_the_same_payment_converge(offer, testpay, run_on_commit, outbox):
     """Two different events (ids) that both say "paid": one grant, one e-mail."""
     _order, payment, _charge = testpay.start(offer)

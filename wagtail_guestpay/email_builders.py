@@ -68,7 +68,8 @@ def _build_access(outbound):
     context = _base_context(outbound)
     order, user = outbound.order, outbound.user
     adapter = get_adapter()
-    context["products"] = [grant.product.specific for grant in order.grants.active()]
+    grants = order.grants.active().select_related("product")
+    context["products"] = [grant.product.specific for grant in grants]
     context["user"] = user
     context["receipt_url"] = _receipt_url(order, context["site"])
     if user is not None and BuyerAccount(user=user).is_new:
@@ -82,7 +83,10 @@ def _build_access(outbound):
 
 def _receipt_url(order, site):
     """The signed receipt link (made when the message is built: its lifetime starts then)."""
-    receipt = Receipt.objects.select_related("order").filter(order=order).first()
+    if type(order).receipt.is_cached(order):  # selected with the e-mail (emails._send)
+        receipt = getattr(order, "receipt", None)
+    else:
+        receipt = Receipt.objects.filter(order=order).first()
     if receipt is None:
         return ""
     path = reverse("wagtail_guestpay:receipt_link", args=[receipt_link_token(receipt)])

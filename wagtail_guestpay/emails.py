@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone, translation
 
@@ -50,6 +50,7 @@ from .email_kinds import (
     kind_label,
 )
 from .fulfilment.accounts import is_placeholder
+from .fulfilment.storing import insert_one
 from .models import OutboundEmail
 
 # The kinds (email_kinds.py) and the builders (email_builders.py) are part of this module's API.
@@ -107,25 +108,21 @@ def queue_email(kind, to_email, *, user=None, order=None, dedupe_key=None, data=
     when ``dedupe_key`` was queued before (or the address is a placeholder)."""
     if not to_email or is_placeholder(to_email):
         return None
-    if dedupe_key and OutboundEmail.objects.filter(dedupe_key=dedupe_key).exists():
-        return None
     here = getattr(_here, "active", False)
     now = timezone.now()
-    try:
-        with transaction.atomic():
-            outbound = OutboundEmail.objects.create(
-                kind=kind,
-                to_email=to_email,
-                user=user,
-                order=order,
-                dedupe_key=dedupe_key,
-                data=data or {},
-                language=language or (order.language if order else ""),
-                # Sent here: claimed by this worker from the start (deliver()'s lease).
-                attempts=1 if here else 0,
-                next_attempt_at=now + LEASE if here else now,
-            )
-    except IntegrityError:
+    outbound = OutboundEmail(
+        kind=kind,
+        to_email=to_email,
+        user=user,
+        order=order,
+        dedupe_key=dedupe_key,
+        data=data or {},
+        language=language or (order.language if order else ""),
+        # Sent here: claimed by this worker from the start (deliver()'s lease).
+        attempts=1 if here else 0,
+        next_attempt_at=now + LEASE if here else now,
+    )
+    if not insert_one(OutboundEmail, outbound):  # dedupe_key: queued before
         return None
     if here:
         transaction.on_commit(lambda: _send(outbound.pk, now), robust=True)
@@ -188,9 +185,9 @@ def deliver(outbound_id):
 
 def _send(outbound_id, now):
     """Send an e-mail this worker has claimed (deliver(), or queued by :func:`sending_here`)."""
-    outbound = OutboundEmail.objects.select_related("order__offer", "order__site", "user").get(
-        pk=outbound_id
-    )
+    outbound = OutboundEmail.objects.select_related(
+        "order__offer", "order__site", "order__receipt", "user"
+    ).get(pk=outbound_id)
     if is_placeholder(outbound.to_email):
         OutboundEmail.objects.filter(pk=outbound.pk).update(
             next_attempt_at=None, last_error="Not sent: placeholder address."

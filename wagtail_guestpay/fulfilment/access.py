@@ -1,13 +1,14 @@
 """The access API: who holds which product. Host sites use these functions and the signals in
 :mod:`wagtail_guestpay.signals` to map grants onto their own access model."""
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from .. import signals
 from ..localization import active_locale_id, same_page_ids
 from ..models import AccessGrant
 from ..products import product_models
+from .storing import insert_one
 
 
 def has_access(user, product):
@@ -61,20 +62,12 @@ def grant_access(user, product, *, source, order=None, granted_by=None, note="")
     user and product; the existing grant is returned otherwise. ``access_granted`` is sent after
     commit, only when a grant was created.
     """
-    existing = _active_grant(user, product, order)
-    if existing is not None:
-        return existing, False
-    try:
-        with transaction.atomic():
-            grant = AccessGrant.objects.create(
-                user=user,
-                product=product,
-                order=order,
-                source=source,
-                granted_by=granted_by,
-                note=note,
-            )
-    except IntegrityError:
+    grant = AccessGrant(
+        user=user, product=product, order=order, source=source, granted_by=granted_by, note=note
+    )
+    # One INSERT; the constraints (one active grant per order and product, one staff grant
+    # per user and product) leave out a second one, which is then returned.
+    if not insert_one(AccessGrant, grant):
         return _active_grant(user, product, order), False
     transaction.on_commit(
         lambda: signals.access_granted.send(sender=AccessGrant, grant=grant), robust=True

@@ -7,13 +7,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from ..adapter import get_adapter
 from ..conf import guestpay_settings
 from ..models import Contact, GuestAccount
+from .storing import insert_one
 
 
 def normalize_email(email):
@@ -64,12 +64,8 @@ def contact_for(email, *, source, is_placeholder=False, name=""):
     ``name`` (the payer's name the payment system returned) fills a contact that has none."""
     contact = Contact.objects.select_for_update().filter(email=email).first()
     if contact is None:
-        try:
-            with transaction.atomic():
-                contact = Contact.objects.create(
-                    email=email, source=source, is_placeholder=is_placeholder
-                )
-        except IntegrityError:
+        contact = Contact(email=email, source=source, is_placeholder=is_placeholder)
+        if not insert_one(Contact, contact):  # made by a concurrent transaction meanwhile
             contact = Contact.objects.select_for_update().get(email=email)
     name = " ".join((name or "").split())[:255]
     if name and not contact.name:
@@ -101,7 +97,10 @@ class BuyerAccount:
         if self.created:
             return True
         guest = GuestAccount.objects.filter(user=self.user).first()
-        return bool(guest and guest.is_unused)
+        if guest is None:
+            return False
+        guest.user = self.user
+        return guest.is_unused
 
 
 def users_with_email(email):

@@ -110,6 +110,7 @@ def process_event(event_id):
         provider_event = ProviderEvent.from_dict(event.data)
         payment = find_payment(event.account, provider_event)
         if payment is not None:
+            payment.account = event.account  # the same row: no query for it later
             resolved = event.account.get_provider().resolve_event(payment, provider_event)
         else:
             resolved = provider_event
@@ -161,13 +162,16 @@ def apply_event(payment, event, *, source=""):
             detail=f"{event.event_type} {event.reference or event.provider_reference}",
         )
         return Outcome.UNKNOWN_PAYMENT
+    # What the paid order's receipt and coupon use need comes with the lock, in one query.
     order = (
         Order.objects.select_for_update(of=("self",))
-        .select_related("offer", "user")
+        .select_related("offer", "user", "site", "receipt", "redemption__coupon")
         .get(pk=payment.order_id)
     )
+    account = payment.account  # refresh_from_db() forgets it
     payment.refresh_from_db()
     payment.order = order
+    payment.account = account
     _remember_payer(payment, event)
     reason = f"{source}: {event.event_type or event.status}".strip(": ")
 
@@ -283,7 +287,7 @@ def deliver_to_email(order, email, *, source, name=""):
             Attention.SEVERAL_ACCOUNTS,
             f"Several accounts use {email}; access went to account {buyer.user.pk}.",
         )
-    _grant_and_tell(order, buyer.user)
+    _grant_and_tell(order, buyer.user, new_account=buyer.created)
 
 
 def _link(order, contact, user, email):
@@ -296,9 +300,10 @@ def _link(order, contact, user, email):
         contact.save(update_fields=["user", "updated_at"])
 
 
-def _grant_and_tell(order, user):
-    products = list(order.offer.get_products())
-    if holds_every(user, products) and not order.is_free:  # a free order has nothing to refund
+def _grant_and_tell(order, user, *, new_account=False):
+    products = order.offer.product_pages()
+    # A free order has nothing to refund; an account created for this order holds nothing yet.
+    if not order.is_free and not new_account and holds_every(user, products):
         order.bought_twice = True
         order.save(update_fields=["bought_twice", "updated_at"])
         note = f"Account {user.pk} already had every product of {order.offer.title}."

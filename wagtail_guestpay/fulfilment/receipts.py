@@ -19,7 +19,7 @@
 """
 
 from django.core import signing
-from django.db.models import F
+from django.db import connection
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from wagtail.models import Site
@@ -27,11 +27,13 @@ from wagtail.models import Site
 from ..conf import guestpay_settings
 from ..models import (
     MerchantContacts,
+    Order,
     OrderStatus,
     PaymentStatus,
     Receipt,
     ReceiptCounter,
     ReceiptSettings,
+    redemption_of,
 )
 from ..models.receipts import MERCHANT_FIELDS
 
@@ -51,36 +53,50 @@ def _site_of(order):
     return Site.objects.filter(is_default_site=True).first()
 
 
+NEXT_NUMBER_SQL = (
+    "UPDATE {table} SET last_number = last_number + 1 WHERE series = %s RETURNING last_number"
+)
+
+
 def next_number(series):
     """The series' next number. Call inside the transaction that uses it: the counter stays
-    locked until that transaction ends."""
-    ReceiptCounter.objects.bulk_create([ReceiptCounter(series=series)], ignore_conflicts=True)
-    ReceiptCounter.objects.filter(series=series).update(last_number=F("last_number") + 1)
-    return ReceiptCounter.objects.values_list("last_number", flat=True).get(series=series)
+    locked until that transaction ends. One UPDATE ... RETURNING (PostgreSQL, SQLite 3.35+);
+    the series' row is made the first time."""
+    sql = NEXT_NUMBER_SQL.format(table=connection.ops.quote_name(ReceiptCounter._meta.db_table))
+    for _ in range(2):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [series])
+            row = cursor.fetchone()
+        if row is not None:
+            return row[0]
+        ReceiptCounter.objects.bulk_create([ReceiptCounter(series=series)], ignore_conflicts=True)
+    raise RuntimeError(f"Receipt counter {series!r} could not be created")
 
 
-def issue_receipt(order):
+def issue_receipt(order, *, payment=None):
     """The receipt of a paid ``order``, issued now if it has none; None if it is not paid.
+    ``payment``: the payment that made it paid, when the caller has it (else the latest paid).
 
     Call inside the transaction that made it paid, holding the order's lock."""
     if order.status != OrderStatus.PAID:
         return None
-    existing = Receipt.objects.filter(order_id=order.pk).first()
+    existing = _existing(order)
     if existing is not None:
         return existing
     site = _site_of(order)
     setting = _receipt_settings(site)
     issued_at = order.paid_at or timezone.now()
-    payment = (
-        order.payments.filter(status=PaymentStatus.PAID)
-        .select_related("account")
-        .order_by("-processed_at", "-pk")
-        .first()
-    )
+    if payment is None:
+        payment = (
+            order.payments.filter(status=PaymentStatus.PAID)
+            .select_related("account")
+            .order_by("-processed_at", "-pk")
+            .first()
+        )
     coupon_code, discount = coupon_of(order)
     series = series_for(site)
     sequence = next_number(series)  # last: the counter stays locked from here to the commit
-    return Receipt.objects.create(
+    receipt = Receipt.objects.create(
         order=order,
         site=site,
         series=series,
@@ -96,6 +112,15 @@ def issue_receipt(order):
         coupon_code=coupon_code,
         discount=discount,
     )
+    Order.receipt.related.set_cached_value(order, receipt)
+    return receipt
+
+
+def _existing(order):
+    """The order's receipt: from the order's query when it selected it, else from the table."""
+    if Order.receipt.is_cached(order):
+        return getattr(order, "receipt", None)  # RelatedObjectDoesNotExist: None
+    return Receipt.objects.filter(order_id=order.pk).first()
 
 
 def coupon_of(order):
@@ -103,7 +128,7 @@ def coupon_of(order):
 
     An order's coupon use is ``order.redemption`` (redemptions.py); a released use (the payment
     had failed) does not count."""
-    redemption = getattr(order, "redemption", None)  # RelatedObjectDoesNotExist: None
+    redemption = redemption_of(order)
     if redemption is None or redemption.status == "released":
         return "", None
     return redemption.coupon.code[:64], redemption.discount

@@ -25,7 +25,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
 from ..emails import queue_staff_notice
-from ..models import Attention, Coupon, OrderStatus, Redemption, RedemptionStatus
+from ..models import Attention, Coupon, OrderStatus, Redemption, RedemptionStatus, redemption_of
 from .coupon_codes import CouponRefused
 
 logger = logging.getLogger(__name__)
@@ -57,13 +57,15 @@ def reserve(order, quote, *, email=""):
         with transaction.atomic():
             if not _take(coupon.pk):
                 raise CouponRefused(CouponRefused.USED_UP, coupon.code)
-            return Redemption.objects.create(
+            redemption = Redemption.objects.create(
                 coupon=coupon,
                 order=order,
                 email=email,
                 full_price=quote.full_price,
                 discount=quote.discount,
             )
+            type(order).redemption.related.set_cached_value(order, redemption)
+            return redemption
     except IntegrityError as exc:  # the once-per-e-mail constraint: this address holds a use
         raise CouponRefused(CouponRefused.ALREADY_USED, coupon.code) from exc
 
@@ -78,25 +80,33 @@ def follow_order(order, from_status, to_status):
         _release(order)
 
 
-def _redemption(order):
-    return Redemption.objects.select_related("coupon").filter(order_id=order.pk).first()
+def _move(redemption, from_status, to_status, **fields):
+    """A conditional UPDATE of the use's status; the object follows. True if it moved."""
+    moved = Redemption.objects.filter(pk=redemption.pk, status=from_status).update(
+        status=to_status, **fields
+    )
+    if moved:
+        redemption.status = to_status
+        for name, value in fields.items():
+            setattr(redemption, name, value)
+    return bool(moved)
 
 
 def _confirm(order):
-    redemption = _redemption(order)
+    redemption = redemption_of(order)
     if redemption is None or redemption.status == R.CONFIRMED:
         return
     if redemption.status == R.RESERVED:
-        Redemption.objects.filter(pk=redemption.pk, status=R.RESERVED).update(status=R.CONFIRMED)
+        _move(redemption, R.RESERVED, R.CONFIRMED)
         return
     _honour_late_payment(order, redemption)
 
 
 def _release(order):
-    redemption = _redemption(order)
+    redemption = redemption_of(order)
     if redemption is None or redemption.status != R.RESERVED:
         return
-    if Redemption.objects.filter(pk=redemption.pk, status=R.RESERVED).update(status=R.RELEASED):
+    if _move(redemption, R.RESERVED, R.RELEASED):
         _give_back(redemption.coupon_id)
 
 
@@ -108,16 +118,12 @@ def _honour_late_payment(order, redemption):
     if _take(coupon.pk):
         try:
             with transaction.atomic():
-                Redemption.objects.filter(pk=redemption.pk, status=R.RELEASED).update(
-                    status=R.CONFIRMED
-                )
+                _move(redemption, R.RELEASED, R.CONFIRMED)
             return
         except IntegrityError:  # the address used the coupon again meanwhile
             _give_back(coupon.pk)
     Coupon.objects.filter(pk=coupon.pk).update(taken=F("taken") + 1)
-    Redemption.objects.filter(pk=redemption.pk, status=R.RELEASED).update(
-        status=R.CONFIRMED, over_limit=True
-    )
+    _move(redemption, R.RELEASED, R.CONFIRMED, over_limit=True)
     _flag_overshoot(order, coupon)
 
 
@@ -140,7 +146,7 @@ def _flag_overshoot(order, coupon):
 def reserve_again(order):
     """Before a new attempt on ``order`` (locked by the caller): a released use is taken again;
     raises :class:`CouponRefused` when the coupon has no room left (or is switched off)."""
-    redemption = _redemption(order)
+    redemption = redemption_of(order)
     if redemption is None or redemption.status != R.RELEASED:
         return
     coupon = redemption.coupon
@@ -150,6 +156,6 @@ def reserve_again(order):
         with transaction.atomic():
             if not _take(coupon.pk):
                 raise CouponRefused(CouponRefused.USED_UP, coupon.code)
-            Redemption.objects.filter(pk=redemption.pk, status=R.RELEASED).update(status=R.RESERVED)
+            _move(redemption, R.RELEASED, R.RESERVED)
     except IntegrityError as exc:
         raise CouponRefused(CouponRefused.ALREADY_USED, coupon.code) from exc

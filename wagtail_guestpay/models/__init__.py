@@ -2,7 +2,7 @@ from .access import AccessGrant, AccessLink, GuestAccount
 from .attention import Attention
 from .claims import ClaimKind, EmailClaim
 from .contacts import Contact
-from .coupons import Coupon, CouponKind, Redemption, RedemptionStatus
+from .coupons import Coupon, CouponKind, Redemption, RedemptionStatus, redemption_of
 from .emails import OutboundEmail
 from .offers import Offer, OfferProduct
 from .orders import (
@@ -67,4 +67,5 @@ __all__ = [
     "RegistrationTranslation",
     "SignInCode",
     "hash_token",
+    "redemption_of",
 ]

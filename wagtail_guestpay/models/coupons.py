@@ -202,3 +202,14 @@ class Redemption(models.Model):
 
     def __str__(self):
         return f"{self.coupon.code}: {self.order}"
+
+
+def redemption_of(order):
+    """The coupon use of ``order`` (None without one), with its coupon, read once per order
+    instance: from the order's own query when it selected ``redemption__coupon`` (the
+    confirmation does), else here. Code that changes the use's status keeps this object's."""
+    descriptor = type(order).redemption
+    if not descriptor.is_cached(order):
+        found = Redemption.objects.select_related("coupon").filter(order_id=order.pk).first()
+        descriptor.related.set_cached_value(order, found)
+    return getattr(order, "redemption", None)  # RelatedObjectDoesNotExist: None
