@@ -165,6 +165,17 @@ def _empty_cache():
 
 
 @pytest.fixture(autouse=True)
+def _locale_ids_forgotten():
+    """Locale ids are remembered per process and forgotten on a Locale's save or delete: a test's
+    rollback sends no signal (and SQLite gives a rolled-back id to the next row)."""
+    from wagtail_guestpay.localization import forget_locale_ids
+
+    forget_locale_ids()
+    yield
+    forget_locale_ids()
+
+
+@pytest.fixture(autouse=True)
 def _testpay_delivers_in_process(monkeypatch):
     """The test provider's notifications go through Django's handler in-process instead of a
     socket: tests never open network connections."""

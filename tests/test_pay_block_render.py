@@ -123,6 +123,7 @@ def test_a_page_of_pay_blocks_costs_the_same_queries_for_1_and_for_20_blocks(off
         for index in range(19)
     ]
     counts = []
+    chooser.bulk_to_python([offer.pk])  # the Locale's id, looked up once per process
     for count in (1, 20):
         with CaptureQueriesContext(connection) as queries:
             loaded = chooser.bulk_to_python([item.pk for item in offers[:count]])

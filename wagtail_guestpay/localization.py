@@ -11,33 +11,65 @@ active language:
 3. access to a product page holds for every translation of the page.
 
 With ``WAGTAIL_I18N_ENABLED`` off every function here returns what it was given, without a query.
+
+The id of each language's Locale is remembered per process (a pay click and every page of pay
+blocks asked for it, one query each time): forgotten when a Locale is saved or deleted here
+(signals, connected in ``apps.py``) or a setting changes, and after
+:data:`LOCALE_IDS_SECONDS` for what another process changed. A language without a Locale is
+not remembered, so a Locale created anywhere is used at once.
 """
+
+import time
 
 from django.conf import settings
 from django.utils import translation
 from wagtail.models import Locale, Page
+
+#: How long a remembered Locale id is trusted: a Locale deleted (and created again, with another
+#: id) by another process is seen after this long. Until then a deleted one's id finds no rows,
+#: which is what a missing locale does too (the default locale's content is shown).
+LOCALE_IDS_SECONDS = 300
+_LOCALE_IDS = {}  # language code -> (Locale id, when it was looked up)
 
 
 def i18n_enabled():
     return getattr(settings, "WAGTAIL_I18N_ENABLED", False)
 
 
-def active_locale():
-    """The Locale of the active language (the default locale for a language without one), or
-    None when content is not localised."""
+def locale_id_for(language_code):
+    """The id of the Locale of ``language_code`` (Wagtail's ``Locale.objects.get_for_language``),
+    or None when it has none; remembered per process (module docstring)."""
+    now = time.monotonic()
+    remembered = _LOCALE_IDS.get(language_code)
+    if remembered is not None and now - remembered[1] < LOCALE_IDS_SECONDS:
+        return remembered[0]
+    try:
+        found = Locale.objects.get_for_language(language_code).pk
+    except (Locale.DoesNotExist, LookupError):
+        return None
+    if len(_LOCALE_IDS) >= 100:  # language codes are few; never let the map grow
+        _LOCALE_IDS.clear()
+    _LOCALE_IDS[language_code] = (found, now)
+    return found
+
+
+def forget_locale_ids(**kwargs):
+    """Forget the remembered Locale ids: connected to Locale's ``post_save`` and
+    ``post_delete`` and to ``setting_changed`` (``LANGUAGES``, ``WAGTAIL_CONTENT_LANGUAGES``
+    and ``LANGUAGE_CODE`` decide which Locale a language code has)."""
+    _LOCALE_IDS.clear()
+
+
+def active_locale_id():
+    """The id of the active language's Locale (the default locale's for a language without
+    one, as ``Locale.get_active()``), or None when content is not localised or there is none."""
     if not i18n_enabled():
         return None
-    try:
-        return Locale.get_active()
-    except Locale.DoesNotExist:
-        return None
+    return locale_id_for(translation.get_language()) or _default_locale_id()
 
 
 def _default_locale_id():
-    try:
-        return Locale.get_default().pk
-    except (Locale.DoesNotExist, LookupError):
-        return None
+    return locale_id_for(settings.LANGUAGE_CODE)
 
 
 def _pick(translations, locale_id):
@@ -57,10 +89,10 @@ def localize_many(objects, queryset=None):
     """:func:`localize` for a list of objects of one model, in one query."""
     objects = list(objects)
     present = [obj for obj in objects if obj is not None]
-    locale = active_locale() if present else None
-    if locale is None:
+    locale_id = active_locale_id() if present else None
+    if locale_id is None:
         return objects
-    missing = [obj for obj in present if obj.locale_id != locale.pk]
+    missing = [obj for obj in present if obj.locale_id != locale_id]
     if not missing:
         return objects
     if queryset is None:
@@ -68,7 +100,7 @@ def localize_many(objects, queryset=None):
     default_id = _default_locale_id()
     translations = queryset.filter(
         translation_key__in={obj.translation_key for obj in missing},
-        locale_id__in=[locale.pk, default_id],
+        locale_id__in=[locale_id, default_id],
     )
     if isinstance(missing[0], Page):
         translations = translations.live()
@@ -77,8 +109,8 @@ def localize_many(objects, queryset=None):
         found.setdefault(translation_.translation_key, {})[translation_.locale_id] = translation_
     return [
         obj
-        if obj is None or obj.locale_id == locale.pk
-        else found.get(obj.translation_key, {}).get(locale.pk)
+        if obj is None or obj.locale_id == locale_id
+        else found.get(obj.translation_key, {}).get(locale_id)
         or found.get(obj.translation_key, {}).get(default_id)
         or obj
         for obj in objects
@@ -90,13 +122,20 @@ def remember_translations(objects, translations):
     :func:`remembered_translation`): a page's blocks look their offers' translations up at once."""
     language = translation.get_language()
     for obj, localized in zip(objects, translations, strict=True):
-        obj._guestpay_translation = (language, localized)
+        # An object shown as it is is not kept on itself: no reference cycle per block.
+        obj._guestpay_translation = (language, _ITSELF if localized is obj else localized)
 
 
-def remembered_translation(obj):
-    """What :func:`remember_translations` kept for the active language, or None."""
-    language, localized = getattr(obj, "_guestpay_translation", (None, None))
-    return localized if language == translation.get_language() else None
+_ITSELF = object()
+
+
+def remembered_translation(obj, language=None):
+    """What :func:`remember_translations` kept for ``language`` (default: the active one), or
+    None."""
+    kept_for, localized = getattr(obj, "_guestpay_translation", (None, None))
+    if kept_for is None or kept_for != (language or translation.get_language()):
+        return None
+    return obj if localized is _ITSELF else localized
 
 
 def localize_page(page):
@@ -116,8 +155,7 @@ def find_offer(slug, queryset):
     candidates = list(queryset.filter(slug=slug))
     if not candidates:
         return None
-    locale = active_locale()
-    locale_id = locale.pk if locale is not None else None
+    locale_id = active_locale_id()
     found = _pick(candidates, locale_id) or candidates[0]
     if found.locale_id == locale_id:
         return found
@@ -144,12 +182,9 @@ def one_per_translation(objects):
     return result
 
 
-def language_locale(language=None):
-    """The Locale of ``language`` (default: the active one) for per-locale values (merchant
-    contacts, registration texts); None when content is not localised or it has none."""
+def language_locale_id(language=None):
+    """The id of the Locale of ``language`` (default: the active one) for per-locale values
+    (merchant contacts, registration texts); None when content is not localised or it has none."""
     if not i18n_enabled():
         return None
-    try:
-        return Locale.objects.get_for_language(language or translation.get_language())
-    except (Locale.DoesNotExist, LookupError):
-        return None
+    return locale_id_for(language or translation.get_language())

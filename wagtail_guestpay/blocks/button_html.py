@@ -25,7 +25,7 @@ def render_pay_button(request, offer, label="", show_price=False):
         return get_template(PAY_BUTTON_TEMPLATE).render(
             pay_button_context(request, offer, label, show_price)
         )
-    key = _memo_key(request, offer, label, show_price)
+    key = _memo_key(request, offer, label, show_price, get_language())
     html = _MEMO.get(key) if key is not None else None
     if html is None:
         html = _button_html(**pay_button_context(request, offer, label, show_price))
@@ -59,12 +59,13 @@ MEMO_SIZE = 4096
 _MEMO = {}
 
 
-def _memo_key(request, offer, label, show_price):
+def _memo_key(request, offer, label, show_price, language):
     """None (not remembered) for a signed-in visitor: their button depends on what they hold."""
     user = getattr(request, "user", None)
     if offer is None or offer.pk is None or (user is not None and user.is_authenticated):
         return None
-    offer = localize_offer(request, offer)  # the translation shown (remembered per request)
+    # the translation shown (remembered per request)
+    offer = localize_offer(request, offer, language)
     if offer is None:
         return None
     account = offer.provider_account if offer.provider_account_id else None
@@ -82,10 +83,20 @@ def _memo_key(request, offer, label, show_price):
         account.kind if account else None,
         str(label),
         bool(show_price),
-        get_language(),
-        get_urlconf(),
-        get_script_prefix(),
+        language,
+        *_urls_of(request),
     )
+
+
+def _urls_of(request):
+    """The URLconf and script prefix the button's link is reversed with: set before the view
+    runs, the same for every block of a request (read once: each is a context-local lookup)."""
+    if request is None:
+        return get_urlconf(), get_script_prefix()
+    urls = request.__dict__.get("_guestpay_urls")
+    if urls is None:
+        urls = request._guestpay_urls = (get_urlconf(), get_script_prefix())
+    return urls
 
 
 _OWN_TEMPLATE = str(Path(__file__).resolve().parents[1] / "templates" / PAY_BUTTON_TEMPLATE)
@@ -155,12 +166,13 @@ def _offer_path(name, slug):
     return pattern.format(quote(slug, safe=""))
 
 
-def localize_offer(request, offer):
-    """The offer's translation in the visitor's language, looked up once per request and offer
-    (a page may show the same offer many times; the pay block looks them up beforehand)."""
+def localize_offer(request, offer, language=None):
+    """The offer's translation in the visitor's language (``language``: the active one, when the
+    caller has it), looked up once per request and offer (a page may show the same offer many
+    times; the pay block looks them up beforehand)."""
     if offer is None or not i18n_enabled():
         return offer
-    remembered = remembered_translation(offer)
+    remembered = remembered_translation(offer, language)
     if remembered is not None:
         return remembered
     cache = getattr(request, "_guestpay_offers", None) if request is not None else None

@@ -6,8 +6,11 @@ from wagtail.snippets.blocks import SnippetChooserBlock
 
 from ..localization import i18n_enabled, localize_many, remember_translations
 from .button_html import render_pay_button
+from .rows import by_pk
 
 DEFAULT_TEMPLATE = "wagtail_guestpay/blocks/pay_button.html"
+# A payment system's columns never shown on a page: the (encrypted) credentials and settings.
+HIDDEN_ACCOUNT_FIELDS = ("secrets_encrypted", "secrets_from_env", "options")
 escape_lazy = lazy(escape, str)
 
 
@@ -21,8 +24,9 @@ class OfferChooserBlock(SnippetChooserBlock):
         """A few queries whatever the number of blocks: the offers, their payment systems (one
         instance per system: select_related made one per block, and deferring columns made
         Django build every instance the slow way; measured, most of a 50-block page's cost),
-        and with translations on, the offers' translations."""
-        offers = self.model_class.objects.in_bulk([value for value in values if value is not None])
+        and with translations on, the offers' translations. Offers and payment systems come
+        from rows.by_pk(): Django's work on each row done once per process."""
+        offers = by_pk(self.model_class, values)
         self._attach_accounts(offers.values())
         if i18n_enabled() and offers:
             # The value stays the chosen offer (the editor's choice); the button shows its
@@ -42,14 +46,13 @@ class OfferChooserBlock(SnippetChooserBlock):
         ]
         if not waiting:
             return
-        accounts = field.related_model.objects.defer(
-            # never shown on a page: the (encrypted) credentials and settings
-            "secrets_encrypted",
-            "secrets_from_env",
-            "options",
-        ).in_bulk({offer.provider_account_id for offer in waiting})
-        for offer in waiting:
-            offer.provider_account = accounts.get(offer.provider_account_id)
+        accounts = by_pk(
+            field.related_model,
+            [offer.provider_account_id for offer in waiting],
+            defer=HIDDEN_ACCOUNT_FIELDS,
+        )
+        for offer in waiting:  # as select_related() sets it
+            field.set_cached_value(offer, accounts.get(offer.provider_account_id))
 
 
 class PayButtonBlock(blocks.StructBlock):

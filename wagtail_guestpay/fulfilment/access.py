@@ -5,7 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import signals
-from ..localization import active_locale, same_page_ids
+from ..localization import active_locale_id, same_page_ids
 from ..models import AccessGrant
 from ..products import product_models
 from .storing import insert_one
@@ -38,13 +38,15 @@ def products_for(user):
         return Page.objects.none()
     ids = AccessGrant.objects.active().filter(user=user).values("product_id")
     pages = Page.objects.live().filter(pk__in=ids)
-    locale = active_locale()
-    if locale is not None:
+    locale_id = active_locale_id()
+    if locale_id is not None:
         # Each page in the visitor's language, where it has a live translation in it.
         granted = list(pages.only("pk", "translation_key"))
         local = dict(
             Page.objects.live()
-            .filter(locale=locale, translation_key__in=[page.translation_key for page in granted])
+            .filter(
+                locale_id=locale_id, translation_key__in=[page.translation_key for page in granted]
+            )
             .values_list("translation_key", "pk")
         )
         pages = Page.objects.filter(

@@ -10,7 +10,7 @@ from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.models import Locale, Orderable
 
-from ..localization import language_locale
+from ..localization import language_locale_id
 
 IN_OTHER_LANGUAGES_HELP = _(
     "Used when the site's content is translated (WAGTAIL_I18N_ENABLED): a visitor whose language "
@@ -31,8 +31,8 @@ class PerLocaleValues(models.Model):
 
 def _in_language(setting, rows, names, language=None):
     """A copy of ``setting`` with the non-blank values of its row for ``language``."""
-    locale = language_locale(language)
-    row = None if locale is None else next((r for r in rows if r.locale_id == locale.pk), None)
+    locale_id = language_locale_id(language)
+    row = None if locale_id is None else next((r for r in rows if r.locale_id == locale_id), None)
     if row is None:
         return setting
     localized = copy.copy(setting)
@@ -132,12 +132,12 @@ class RegistrationSettings(ClusterableModel, BaseSiteSetting):
         """The fields, their label, help text and choices shown in ``language``. The stored
         values stay those of the fields above (a translated choice stores the original)."""
         rows = {}
-        locale = language_locale(language)
-        if locale is not None:
+        locale_id = language_locale_id(language)
+        if locale_id is not None:
             rows = {
                 row.field_name: row
                 for row in self.translations.all()
-                if row.field_name and row.locale_id == locale.pk
+                if row.field_name and row.locale_id == locale_id
             }
         return [field.in_language(rows.get(field.name)) for field in self.fields.all()]
 
