@@ -17,7 +17,8 @@
 Load stays on loopback, bounded in requests and seconds. Environment: BENCH_QUICK=1 for a short
 run (fewer levels and requests, 100,000 orders for section 6),
 BENCH_ONLY=ingestion,drain,confirmation,pay,offer,profile,staff; BENCH_STAFF_ORDERS overrides
-the count.
+the count; BENCH_WORKER_NICE=N starts the stacks' qcluster at that CPU niceness (an experiment:
+bench/results/NOTES.md).
 """
 
 import json
@@ -90,6 +91,7 @@ def make_stack(
         web_workers=web_workers,
         q_workers=q_workers,
         settings="bench.settings",
+        worker_nice=int(os.environ.get("BENCH_WORKER_NICE", "0")),
         env={"BENCH_FLOOR_SECRET": floor_secret, **(env or {})},
     )
     stack.kind = kind

@@ -30,7 +30,8 @@ def drain_section(rows, floods, verdicts):
         "### Ingestion while the workers drain",
         "",
         f"The same callback at {rows[0]['concurrency']} clients with one `qcluster` (2 workers) "
-        "running: **idle** (nothing else to do) and **draining** (started right after a burst "
+        "running: **idle** (no burst: the workers take only the run's own notifications, for "
+        "payments nobody made, each an unknown-payment notice) and **draining** (started right after a burst "
         f"of {burst} paid notifications for real orders was "
         "accepted, while the workers create the accounts, grant and send the e-mails), "
         "alternated; medians over the rounds. Target: draining ≥ "

@@ -36,6 +36,7 @@ class Stack:
         q_workers=2,
         settings="tests.stack_settings",
         env=None,
+        worker_nice=0,
     ):
         self.var_dir = Path(var_dir)
         self.var_dir.mkdir(parents=True, exist_ok=True)
@@ -43,6 +44,7 @@ class Stack:
         self.redis_url = redis_url
         self.web_workers = web_workers
         self.q_workers = q_workers
+        self.worker_nice = worker_nice  # the qcluster's CPU priority below the web processes'
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -152,8 +154,9 @@ class Stack:
     def start_worker(self):
         """One ``qcluster`` (a sentinel with ``q_workers`` worker processes)."""
         name = f"worker{len(self.workers)}"
+        nice = ["nice", "-n", str(self.worker_nice)] if self.worker_nice else []
         process = subprocess.Popen(
-            [sys.executable, str(MANAGE), "qcluster"],
+            [*nice, sys.executable, str(MANAGE), "qcluster"],
             env=self.env,
             cwd=ROOT,
             stdout=self._log(name),
