@@ -27,7 +27,7 @@ from .email_kinds import (
 )
 from .fulfilment.accounts import BuyerAccount
 from .fulfilment.receipts import receipt_link_token
-from .models import AccessLink, Receipt
+from .models import AccessLink, receipt_of
 
 
 # Message builders ---------------------------------------------------------------------------
@@ -83,10 +83,7 @@ def _build_access(outbound):
 
 def _receipt_url(order, site):
     """The signed receipt link (made when the message is built: its lifetime starts then)."""
-    if type(order).receipt.is_cached(order):  # selected with the e-mail (emails._send)
-        receipt = getattr(order, "receipt", None)
-    else:
-        receipt = Receipt.objects.filter(order=order).first()
+    receipt = receipt_of(order)  # selected with the e-mail (emails._send)
     if receipt is None:
         return ""
     path = reverse("wagtail_guestpay:receipt_link", args=[receipt_link_token(receipt)])

@@ -33,6 +33,7 @@ from ..models import (
     Receipt,
     ReceiptCounter,
     ReceiptSettings,
+    receipt_of,
     redemption_of,
 )
 from ..models.receipts import MERCHANT_FIELDS
@@ -80,7 +81,7 @@ def issue_receipt(order, *, payment=None):
     Call inside the transaction that made it paid, holding the order's lock."""
     if order.status != OrderStatus.PAID:
         return None
-    existing = _existing(order)
+    existing = receipt_of(order)
     if existing is not None:
         return existing
     site = _site_of(order)
@@ -112,15 +113,8 @@ def issue_receipt(order, *, payment=None):
         coupon_code=coupon_code,
         discount=discount,
     )
-    Order.receipt.related.set_cached_value(order, receipt)
+    Order.receipt.related.set_cached_value(order, receipt)  # receipt_of() finds it
     return receipt
-
-
-def _existing(order):
-    """The order's receipt: from the order's query when it selected it, else from the table."""
-    if Order.receipt.is_cached(order):
-        return getattr(order, "receipt", None)  # RelatedObjectDoesNotExist: None
-    return Receipt.objects.filter(order_id=order.pk).first()
 
 
 def coupon_of(order):

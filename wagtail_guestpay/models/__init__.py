@@ -17,7 +17,7 @@ from .orders import (
 )
 from .pages import OfferPage, PaymentResultPage
 from .providers import ProviderAccount
-from .receipts import Receipt, ReceiptCounter, ReceiptSettings
+from .receipts import Receipt, ReceiptCounter, ReceiptSettings, receipt_of
 from .refunds import Refund, RefundStatus
 from .registrations import PendingRegistration
 from .signin import SignInCode
@@ -67,5 +67,6 @@ __all__ = [
     "RegistrationTranslation",
     "SignInCode",
     "hash_token",
+    "receipt_of",
     "redemption_of",
 ]

@@ -16,6 +16,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from ..money import COMMON_CURRENCIES, format_money, validate_currency
+from .related import reverse_one
 
 
 class CouponKind(models.TextChoices):
@@ -208,8 +209,4 @@ def redemption_of(order):
     """The coupon use of ``order`` (None without one), with its coupon, read once per order
     instance: from the order's own query when it selected ``redemption__coupon`` (the
     confirmation does), else here. Code that changes the use's status keeps this object's."""
-    descriptor = type(order).redemption
-    if not descriptor.is_cached(order):
-        found = Redemption.objects.select_related("coupon").filter(order_id=order.pk).first()
-        descriptor.related.set_cached_value(order, found)
-    return getattr(order, "redemption", None)  # RelatedObjectDoesNotExist: None
+    return reverse_one(order, "redemption", Redemption.objects.select_related("coupon"))

@@ -9,6 +9,7 @@ from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 
 from ..money import format_money
 from ..providers.registry import provider_kind_choices
+from .related import reverse_one
 
 #: What a receipt keeps of the merchant's legal details on the day it is issued.
 MERCHANT_FIELDS = ("legal_name", "address", "tax_id", "footer")
@@ -174,3 +175,9 @@ class Receipt(models.Model):
         if not self.payment_system:
             return _("None (free)")
         return dict(provider_kind_choices()).get(self.payment_system, self.payment_system)
+
+
+def receipt_of(order):
+    """The receipt of ``order`` (None before it is paid), read once per order instance: from the
+    order's own query when it selected ``receipt`` (the confirmation and the e-mail do)."""
+    return reverse_one(order, "receipt", Receipt.objects.all())
